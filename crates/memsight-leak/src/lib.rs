@@ -1,0 +1,1 @@
+//! A leak-test harness for Rust test suites (work in progress).

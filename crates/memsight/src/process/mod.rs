@@ -1,0 +1,237 @@
+//! A process, and everything memsight can tell about it.
+//!
+//! A [`Process`] is a pid plus the start time the kernel gave it. It holds one `O_PATH` descriptor
+//! of its `/proc/PID` directory and opens every file relative to it, so once the process has
+//! exited, every read fails with [`Error::NoSuchProcess`] even if the pid has been handed to a new
+//! process: the handle never silently reads someone else.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rustix::fs::{Mode, OFlags};
+
+use crate::error::{Error, ParseError, Result};
+use crate::procfs::{self, ProcFs, pid_stat};
+
+/// A handle on one running process.
+///
+/// Equality is identity: two handles are equal when they have the same pid and start time.
+/// The handle owns one `O_PATH` file descriptor; no other descriptor outlives a call.
+#[derive(Debug)]
+pub struct Process {
+    pid: u32,
+    procfs: ProcFs,
+    dir: OwnedFd,
+    start_ticks: u64,
+    cache: Mutex<Option<Vec<(&'static str, Arc<[u8]>)>>>,
+}
+
+impl PartialEq for Process {
+    fn eq(&self, other: &Self) -> bool {
+        self.pid == other.pid
+            && self.start_ticks == other.start_ticks
+            && self.procfs == other.procfs
+    }
+}
+
+impl Eq for Process {}
+
+impl Process {
+    /// Opens process `pid` under `/proc`. Fails with [`Error::NoSuchProcess`] if there is none.
+    pub fn new(pid: u32) -> Result<Process> {
+        Process::with_procfs(&ProcFs::default(), pid)
+    }
+
+    /// The calling process.
+    pub fn current() -> Result<Process> {
+        Process::new(std::process::id())
+    }
+
+    /// Opens process `pid` under another procfs root (see [`ProcFs`]).
+    pub fn with_procfs(procfs: &ProcFs, pid: u32) -> Result<Process> {
+        let no_such = || Error::NoSuchProcess { pid, name: None };
+        let path = procfs.proc_path(pid.to_string());
+        let dir = rustix::fs::open(
+            &path,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| match e {
+            rustix::io::Errno::NOENT | rustix::io::Errno::SRCH | rustix::io::Errno::NOTDIR => {
+                no_such()
+            }
+            e => Error::from_io(Some(pid), &path, e.into()),
+        })?;
+        let mut process = Process {
+            pid,
+            procfs: procfs.clone(),
+            dir,
+            start_ticks: 0,
+            cache: Mutex::new(None),
+        };
+        process.start_ticks = process
+            .read_file("stat", pid_stat::parse)
+            .map_err(|e| match e {
+                Error::ZombieProcess { .. } => no_such(),
+                e => e,
+            })?
+            .starttime;
+        Ok(process)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// The procfs view this handle reads from.
+    pub fn procfs(&self) -> &ProcFs {
+        &self.procfs
+    }
+
+    /// The start time in clock ticks after boot (`/proc/PID/stat` field 22), which together with
+    /// the pid identifies the process.
+    pub(crate) fn start_ticks(&self) -> u64 {
+        self.start_ticks
+    }
+
+    /// Whether this process is still running: its pid exists and belongs to a process with the same
+    /// start time (so a reused pid answers `false`). A zombie counts as running, as in psutil.
+    pub fn is_running(&self) -> bool {
+        Process::with_procfs(&self.procfs, self.pid).is_ok_and(|now| now == *self)
+    }
+
+    /// Runs `f` with a per-file cache switched on, so that several getters called inside it read
+    /// each `/proc/PID` file once (psutil's `oneshot()`). Nested calls share the outer cache.
+    ///
+    /// ```
+    /// let me = memsight::Process::current()?;
+    /// let (rss, vms) = me.oneshot(|p| -> memsight::Result<_> {
+    ///     let m = p.memory_info()?; // statm read once for both
+    ///     Ok((m.rss, p.memory_info()?.vms))
+    /// })?;
+    /// assert!(rss > 0 && vms >= rss);
+    /// # Ok::<(), memsight::Error>(())
+    /// ```
+    pub fn oneshot<T>(&self, f: impl FnOnce(&Process) -> T) -> T {
+        let outer = {
+            let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            let outer = cache.is_some();
+            if !outer {
+                *cache = Some(Vec::new());
+            }
+            outer
+        };
+        let out = f(self);
+        if !outer {
+            *self.cache.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        }
+        out
+    }
+
+    /// Reads `/proc/PID/<name>` once (or takes it from the [`oneshot`](Self::oneshot) cache) and
+    /// hands the bytes to `parse`. Errors are mapped as in [`Process::error_for`].
+    pub(crate) fn read_file<T>(
+        &self,
+        name: &'static str,
+        parse: impl FnOnce(&[u8]) -> Result<T, ParseError>,
+    ) -> Result<T> {
+        let cached = self
+            .cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|files| {
+                files
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, b)| b.clone())
+            });
+        match cached {
+            Some(Some(bytes)) => parse(&bytes).map_err(|e| e.at(self.path(name))),
+            Some(None) => {
+                let bytes: Arc<[u8]> = self.read_raw(name)?.into();
+                if let Some(files) = self
+                    .cache
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .as_mut()
+                {
+                    files.push((name, bytes.clone()));
+                }
+                parse(&bytes).map_err(|e| e.at(self.path(name)))
+            }
+            None => procfs::with_buffer(|buf| {
+                self.read_into(name, buf)
+                    .map_err(|e| self.error_for(name, e))?;
+                parse(buf).map_err(|e| e.at(self.path(name)))
+            }),
+        }
+    }
+
+    /// Reads `/proc/PID/<name>` into a new buffer, bypassing the cache, with errors mapped.
+    pub(crate) fn read_raw(&self, name: &str) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        self.read_into(name, &mut buf)
+            .map_err(|e| self.error_for(name, e))?;
+        Ok(buf)
+    }
+
+    /// Reads `/proc/PID/<name>` into `buf`, returning the raw OS error so that callers can treat
+    /// ESRCH specially (kernel threads answer it for `smaps_rollup` and `environ`).
+    pub(crate) fn read_into(&self, name: &str, buf: &mut Vec<u8>) -> io::Result<()> {
+        let mut file = File::from(self.open(name, OFlags::RDONLY)?);
+        procfs::read_to_buffer(&mut file, buf)
+    }
+
+    /// Opens `/proc/PID/<name>` relative to the process directory, close-on-exec.
+    pub(crate) fn open(&self, name: &str, flags: OFlags) -> io::Result<OwnedFd> {
+        Ok(rustix::fs::openat(
+            &self.dir,
+            name,
+            flags | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?)
+    }
+
+    /// `/proc/PID/<name>`, for error messages.
+    pub(crate) fn path(&self, name: &str) -> std::path::PathBuf {
+        self.procfs.proc_path(format!("{}/{name}", self.pid))
+    }
+
+    /// Maps an OS error on `/proc/PID/<name>` the way psutil does: permission errors become
+    /// [`Error::AccessDenied`]; ENOENT and ESRCH become [`Error::ZombieProcess`] when the process is
+    /// a zombie and [`Error::NoSuchProcess`] otherwise (including when the pid was reused).
+    pub(crate) fn error_for(&self, name: &str, err: io::Error) -> Error {
+        match err.raw_os_error() {
+            Some(libc::ENOENT) | Some(libc::ESRCH) => {
+                if self.is_zombie() {
+                    Error::ZombieProcess {
+                        pid: self.pid,
+                        name: None,
+                    }
+                } else {
+                    Error::NoSuchProcess {
+                        pid: self.pid,
+                        name: None,
+                    }
+                }
+            }
+            _ => Error::from_io(Some(self.pid), self.path(name), err),
+        }
+    }
+
+    /// Whether the process behind this handle is a zombie right now (`/proc/PID/stat` state `Z`).
+    fn is_zombie(&self) -> bool {
+        procfs::with_buffer(|buf| {
+            self.read_into("stat", buf).is_ok()
+                && pid_stat::parse(buf).is_ok_and(|stat| stat.state == b'Z')
+        })
+    }
+}
+
+mod memory;
+
+pub use memory::MemoryInfo;

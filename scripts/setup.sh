@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what the tests and benchmarks need: Debian tools (procps, util-linux, iproute2, ...),
+# cargo-nextest, and a Python venv (.venv) with psutil as an oracle. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(procps util-linux iproute2 python3-venv)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "setup: please install: ${missing[*]}" >&2
+  fi
+fi
+
+command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
+
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import psutil' 2>/dev/null; then
+  python3 -m venv .venv
+  .venv/bin/pip install -q psutil==7.2.2
+fi
