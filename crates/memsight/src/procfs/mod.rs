@@ -1,9 +1,12 @@
 //! The Linux readers. Each submodule is named after the file it reads and holds a pure
 //! `parse(&[u8])` function; the I/O lives here, in [`ProcFs`] and the buffer helpers.
 
+pub(crate) mod meminfo;
 pub(crate) mod pid_stat;
 pub(crate) mod statm;
 pub(crate) mod text;
+pub(crate) mod vmstat;
+pub(crate) mod zoneinfo;
 
 use std::cell::Cell;
 use std::fs::File;
