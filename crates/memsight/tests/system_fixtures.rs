@@ -181,3 +181,61 @@ fn unreadable_root_is_access_denied_or_io() {
         .unwrap_err();
     assert!(err.to_string().contains("file/meminfo"), "{err}");
 }
+
+#[test]
+fn cgroup_v1_docker() {
+    let cg = fixture("cgroup-v1").cgroup_memory().unwrap().unwrap();
+    assert_eq!(cg.version, 1);
+    assert_eq!(cg.path, "/docker/abc");
+    assert!(
+        cg.directory.ends_with("memory/docker/abc"),
+        "{:?}",
+        cg.directory
+    );
+    assert_eq!(cg.limit, Some(256 << 20));
+    assert_eq!(cg.usage, 100 << 20);
+    assert_eq!(
+        cg.working_set,
+        (100 - 20) << 20,
+        "usage - total_inactive_file"
+    );
+    assert_eq!(cg.peak, Some(150_000_000));
+    assert_eq!(cg.swap_usage, Some(10 << 20));
+    assert_eq!(cg.swap_limit, Some(256 << 20));
+    assert_eq!(cg.oom_kill, Some(3));
+    assert_eq!((cg.oom, cg.pressure), (None, None));
+}
+
+#[test]
+fn cgroup_v2_limit_comes_from_an_ancestor() {
+    let cg = fixture("cgroup-v2").cgroup_memory().unwrap().unwrap();
+    assert_eq!(cg.version, 2);
+    assert_eq!(cg.path, "/kubepods/pod1/ctr");
+    assert_eq!(
+        cg.limit,
+        Some(128 << 20),
+        "the pod's memory.max applies to the container"
+    );
+    assert_eq!(cg.usage, 64 << 20);
+    assert_eq!(cg.working_set, (64 - 8) << 20);
+    assert_eq!(cg.peak, Some(80_000_000));
+    assert_eq!((cg.swap_usage, cg.swap_limit), (Some(4096), None));
+    assert_eq!((cg.oom, cg.oom_kill), (Some(2), Some(1)));
+    let pressure = cg.pressure.unwrap();
+    assert_eq!(pressure.some.avg10, 0.5);
+    assert_eq!(pressure.some.total, 1.5);
+    assert_eq!(pressure.full.total, 0.25);
+}
+
+#[test]
+fn cgroup_v2_root_has_no_memory_files() {
+    assert_eq!(fixture("cgroup-v2-root").cgroup_memory().unwrap(), None);
+}
+
+#[test]
+fn cgroup_limit_above_memtotal_is_no_limit() {
+    let cg = fixture("cgroup-v1").cgroup_memory().unwrap().unwrap();
+    // The fixture's MemTotal is 1,000,000 kB; the root's 2^63-ish "unlimited" was ignored and the
+    // container's 256 MiB kept.
+    assert!(cg.limit.unwrap() < 1_000_000 * KIB);
+}
