@@ -12,6 +12,7 @@
 
 mod cgroup;
 mod error;
+pub mod heap;
 pub mod process;
 mod procfs;
 mod system;
