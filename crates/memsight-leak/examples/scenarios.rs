@@ -1,0 +1,94 @@
+//! The issue-6 scenario program: runs each known leak and clean function under memsight-leak
+//! and prints verdict, calls and wall time, one line per scenario.
+//!
+//! ```text
+//! cargo run --release -p memsight-leak --example scenarios [-- [--report] NAME...]
+//! ```
+//! With no names it runs them all. `--report` prints each full report. The C library is built
+//! into `$MEMSIGHT_LEAKS_DIR` (default: the system temp dir). Exit status 1 if any verdict is
+//! not the expected one.
+
+#[path = "../tests/common/clib.rs"]
+mod clib;
+#[path = "../tests/common/scenarios.rs"]
+mod scenarios;
+
+use std::time::Instant;
+
+use memsight_leak::{LeakError, LeakTest};
+use scenarios::Expect;
+
+#[global_allocator]
+static ALLOC: memsight::heap::CountingAlloc = memsight::heap::CountingAlloc::system();
+
+fn main() {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let full = args.iter().any(|a| a == "--report");
+    args.retain(|a| a != "--report");
+    let dir = std::env::var_os("MEMSIGHT_LEAKS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("memsight-leaks"));
+    let c = clib::load(&dir);
+    let names: Vec<(&str, Expect)> = if args.is_empty() {
+        scenarios::ALL.to_vec()
+    } else {
+        args.iter()
+            .filter_map(|a| scenarios::ALL.iter().find(|(n, _)| n == a).copied())
+            .collect()
+    };
+    let mut wrong = 0;
+    println!(
+        "{:<28} {:<8} {:<6} {:>7} {:>10}  detail",
+        "scenario", "expect", "got", "calls", "wall_ms"
+    );
+    for (name, expect) in names {
+        let Some(f) = scenarios::make(name, c) else {
+            continue;
+        };
+        let t = Instant::now();
+        let out = LeakTest::new().name(name).check(f);
+        let wall = t.elapsed().as_secs_f64() * 1e3;
+        let (got, calls, detail) = match &out {
+            Ok(r) => ("PASS", r.calls, format!("{:?}", r.verdict)),
+            Err(e) => {
+                let detail = match e {
+                    LeakError::UnclosedFds { count, .. } => format!("{count} fds"),
+                    LeakError::UnclosedThreads { count, .. } => format!("{count} threads"),
+                    _ => e
+                        .report()
+                        .map(|r| {
+                            r.metrics
+                                .iter()
+                                .filter(|m| m.leaking)
+                                .map(|m| format!("{}={:+.2}/call", m.metric, m.per_call))
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        })
+                        .unwrap_or_default(),
+                };
+                ("LEAK", e.report().map_or(0, |r| r.calls), detail)
+            }
+        };
+        let ok = (got == "LEAK") == (expect == Expect::Leak);
+        if !ok {
+            wrong += 1;
+        }
+        println!(
+            "{:<28} {:<8} {:<6} {:>7} {:>10.2}  {}{}",
+            name,
+            if expect == Expect::Leak { "LEAK" } else { "PASS" },
+            got,
+            calls,
+            wall,
+            detail,
+            if ok { "" } else { "  <-- WRONG" }
+        );
+        if full {
+            match &out {
+                Ok(r) => println!("{r}"),
+                Err(e) => println!("{e}"),
+            }
+        }
+    }
+    std::process::exit(i32::from(wrong > 0));
+}

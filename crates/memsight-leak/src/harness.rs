@@ -1,0 +1,711 @@
+//! The check loop: first call, warm-up, resource probes, fixed batches, verdict.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use memsight::heap::CountingAlloc;
+
+use crate::metric::{Checkers, Metric, N, Threads};
+use crate::probe::Probe;
+use crate::report::{Batch, LeakError, LeakReason, MetricReport, Report, Verdict};
+use crate::stats::slope_ci;
+
+const MIB: u64 = 1024 * 1024;
+/// Batches kept per check: preallocated so that recording a batch never allocates.
+const MAX_BATCHES: usize = 512;
+/// The sign-test window: a leak needs growth in LEAK_GREW of the last LEAK_WINDOW batches.
+const LEAK_WINDOW: usize = 8;
+const LEAK_GREW: usize = 7;
+
+/// Leak checks are process-global by nature (the native heap, fds and threads belong to the
+/// process), so two checks in one process never run at the same time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// A leak check, configured with builder methods and run with [`LeakTest::check`].
+///
+/// ```
+/// let report = memsight_leak::LeakTest::new()
+///     .check(|| {
+///         let v: Vec<u64> = (0..100).collect();
+///         std::hint::black_box(v);
+///     })
+///     .unwrap();
+/// assert!(report.passed());
+/// assert!(report.calls <= 500);
+/// ```
+#[derive(Debug, Clone)]
+pub struct LeakTest {
+    name: Option<String>,
+    warmup: u64,
+    batch: u64,
+    max_batch: u64,
+    clean_batches: usize,
+    call_budget: u64,
+    memory_budget: u64,
+    checkers: Option<Checkers>,
+    tolerance: [i64; N],
+    threads: Threads,
+    trim: bool,
+    settle: bool,
+}
+
+impl Default for LeakTest {
+    fn default() -> Self {
+        LeakTest::new()
+    }
+}
+
+impl LeakTest {
+    /// The defaults: 1 first call + 64 warm-up calls, batches of 128 calls (doubling up to 512
+    /// while something grows), pass after 3 clean batches, a leak when 7 of the last 8 batches
+    /// grew, at most 131,072 calls and 256 MiB of growth, every metric, every thread.
+    pub fn new() -> LeakTest {
+        LeakTest {
+            name: None,
+            warmup: 64,
+            batch: 128,
+            max_batch: 512,
+            clean_batches: 3,
+            call_budget: 1 << 17,
+            memory_budget: 256 * MIB,
+            checkers: None,
+            tolerance: [0; N],
+            threads: Threads::All,
+            trim: true,
+            settle: true,
+        }
+    }
+
+    /// The name used in reports (default: the closure's type name).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Calls made after the first call and before measuring, so that caches and lazily
+    /// initialised state settle (default 64).
+    pub fn warmup(mut self, calls: u64) -> Self {
+        self.warmup = calls;
+        self
+    }
+
+    /// Calls per batch (default 128); the batch doubles, up to `max` (default 512), after each
+    /// batch that grew.
+    pub fn batch(mut self, calls: u64, max: u64) -> Self {
+        self.batch = calls.max(1);
+        self.max_batch = max.max(self.batch);
+        self
+    }
+
+    /// Consecutive clean batches needed to pass (default 3).
+    pub fn clean_batches(mut self, n: usize) -> Self {
+        self.clean_batches = n.max(1);
+        self
+    }
+
+    /// The most calls a check may make (default 131,072).
+    pub fn call_budget(mut self, calls: u64) -> Self {
+        self.call_budget = calls.max(1);
+        self
+    }
+
+    /// The most memory (bytes of Rust heap, native heap, RSS or USS) a leaking function may take
+    /// before the check stops and reports a leak (default 256 MiB). Address space (VMS, anonymous
+    /// mappings) may grow to 16 times this.
+    pub fn memory_budget(mut self, bytes: u64) -> Self {
+        self.memory_budget = bytes.max(1);
+        self
+    }
+
+    /// The metrics to check (default: all of them; see [`Threads::Calling`] for that mode's).
+    pub fn checkers(mut self, checkers: Checkers) -> Self {
+        self.checkers = Some(checkers);
+        self
+    }
+
+    /// Growth of `metric` per batch that still counts as "no growth" (bytes or count; default 0,
+    /// exact). psleak's `tolerance`, but per batch rather than per run.
+    pub fn tolerance(mut self, metric: Metric, per_batch: u64) -> Self {
+        self.tolerance[metric.index()] = i64::try_from(per_batch).unwrap_or(i64::MAX);
+        self
+    }
+
+    /// Whose Rust-heap allocations count (default [`Threads::All`]).
+    pub fn threads(mut self, threads: Threads) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Whether to `malloc_trim(0)` before every sample (default true), so RSS and USS do not
+    /// carry freed-but-cached memory.
+    pub fn trim(mut self, on: bool) -> Self {
+        self.trim = on;
+        self
+    }
+
+    /// Whether to re-sample with short sleeps (1 µs << i, capped at 100 µs, 20 tries: goleak's
+    /// settle) when fds or threads look higher, so just-joined threads are not blamed (default
+    /// true).
+    pub fn settle(mut self, on: bool) -> Self {
+        self.settle = on;
+        self
+    }
+
+    /// Calls `f` repeatedly and checks that nothing grows. Returns the report when nothing
+    /// leaks, and a [`LeakError`] (whose `Display` is the full report) when something does.
+    pub fn check<F: FnMut()>(self, mut f: F) -> Result<Report, LeakError> {
+        let name = self
+            .name
+            .clone()
+            .unwrap_or_else(|| std::any::type_name::<F>().to_owned());
+        self.run(name, move || {
+            f();
+            true
+        })
+    }
+
+    /// Like [`check`](Self::check) for a function that must fail on every call (psleak's
+    /// `execute_w_exc`): a call returning `Ok` ends the check with [`LeakError::DidNotFail`].
+    /// The error values are dropped inside the measured window, so a leaky error path is caught.
+    pub fn check_err<T, E, F: FnMut() -> Result<T, E>>(self, mut f: F) -> Result<Report, LeakError> {
+        let name = self
+            .name
+            .clone()
+            .unwrap_or_else(|| std::any::type_name::<F>().to_owned());
+        self.run(name, move || f().is_err())
+    }
+
+    fn run(self, name: String, mut f: impl FnMut() -> bool) -> Result<Report, LeakError> {
+        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+        let start = Instant::now();
+        let mut notes = Vec::new();
+        let mut checked = match (self.checkers, self.threads) {
+            (Some(c), _) => c,
+            (None, Threads::All) => Checkers::all(),
+            (None, Threads::Calling) => Checkers::only(&[Metric::RustHeap]),
+        };
+        if checked.contains(Metric::RustHeap) && !CountingAlloc::is_installed() {
+            if self.threads == Threads::Calling {
+                return Err(LeakError::Setup(
+                    "Threads::Calling needs `#[global_allocator] static A: \
+                     memsight::heap::CountingAlloc = CountingAlloc::system();`"
+                        .to_owned(),
+                ));
+            }
+            checked = checked.without(Metric::RustHeap);
+            notes.push(
+                "rust_heap not measured: memsight::heap::CountingAlloc is not the global \
+                 allocator (Rust allocations still show in heap, at chunk granularity)"
+                    .to_owned(),
+            );
+        }
+        if checked.contains(Metric::HeapUsed) || checked.contains(Metric::MmapUsed) {
+            if let Err(e) = memsight::heap::info() {
+                checked = checked.without(Metric::HeapUsed).without(Metric::MmapUsed);
+                notes.push(format!("native heap not measured: {e}"));
+            }
+        }
+        let tcache = (checked.contains(Metric::HeapUsed) || checked.contains(Metric::MmapUsed))
+            && !crate::glibc_tcache_disabled();
+        let mut sampler = Sampler::new(checked, self.threads, self.trim, self.settle)?;
+        // One throw-away sample warms whatever the readers initialise lazily.
+        sampler.sample()?;
+        if self.threads == Threads::All {
+            if let Ok(n) = sampler.probe.threads() {
+                if n > 2 {
+                    notes.push(format!(
+                        "{} other threads were running: process-wide figures include their work \
+                         (under `cargo test` use --test-threads=1, cargo nextest, or \
+                         Threads::Calling)",
+                        n - 1
+                    ));
+                }
+            }
+        }
+
+        let mut st = State {
+            cfg: &self,
+            checked,
+            calls: 0,
+            batches: Vec::with_capacity(MAX_BATCHES),
+            rate: 0.0,
+            origin: Sample::default(),
+        };
+        macro_rules! call_n {
+            ($n:expr) => {
+                for _ in 0..$n {
+                    st.calls += 1;
+                    if !f() {
+                        return Err(LeakError::DidNotFail {
+                            call: st.calls,
+                            name,
+                        });
+                    }
+                }
+            };
+        }
+
+        // 1. The first call: fds and threads it opens are reported, not blamed.
+        let s0 = sampler.sample()?;
+        call_n!(1);
+        let s1 = sampler.settled(&s0)?;
+        let first_call = (
+            s1.v[Metric::Fds.index()] - s0.v[Metric::Fds.index()],
+            s1.v[Metric::Threads.index()] - s0.v[Metric::Threads.index()],
+        );
+        st.origin = s0;
+        st.observe_rate(&s0, &s1, 1);
+
+        // 2. Warm-up, in doubling pieces so that a huge leak cannot run past the memory budget.
+        let mut prev = s1;
+        let mut left = self.warmup;
+        let mut piece = 1u64;
+        while left > 0 && !st.over_budget(&prev) {
+            let n = piece.min(left).min(st.affordable(&prev));
+            call_n!(n);
+            let s = sampler.sample()?;
+            st.observe_rate(&prev, &s, n);
+            prev = s;
+            left -= n;
+            piece = piece.saturating_mul(2);
+        }
+        let warmup_calls = st.calls;
+
+        // 3. Baselines for naming leaked fds and threads (allocates; outside every window).
+        let fds_before = if checked.contains(Metric::Fds) {
+            sampler.probe.fd_targets()
+        } else {
+            Vec::new()
+        };
+        let threads_before = if checked.contains(Metric::Threads) {
+            sampler.probe.thread_names()
+        } else {
+            Vec::new()
+        };
+        prev = sampler.settled(&prev)?;
+
+        let mut resource_streak = [0usize; N];
+        let mut clean_streak = 0usize;
+        let mut size = self.batch;
+        let mut probes = 2u32; // two one-call windows for fds and threads before the batches
+        let end: Result<Verdict, Metric> = loop {
+            if st.over_budget(&prev) {
+                break Ok(Verdict::Leak(LeakReason::MemoryBudget));
+            }
+            let n = if probes > 0 {
+                1
+            } else {
+                size.min(st.affordable(&prev))
+                    .min(self.call_budget.saturating_sub(st.calls))
+            };
+            if n == 0 || st.batches.len() == MAX_BATCHES {
+                break Ok(st.budget_verdict(&mut notes));
+            }
+            call_n!(n);
+            let s = sampler.settled(&prev)?;
+            let mut resource_leak = None;
+            for m in checked.iter().filter(|m| m.is_resource()) {
+                let i = m.index();
+                if s.v[i] - prev.v[i] > self.tolerance[i] {
+                    resource_streak[i] += 1;
+                    if resource_streak[i] >= 2 {
+                        resource_leak = Some(m);
+                    }
+                } else {
+                    resource_streak[i] = 0;
+                }
+            }
+            if probes > 0 {
+                probes -= 1;
+                prev = s;
+                if let Some(m) = resource_leak {
+                    break Err(m);
+                }
+                continue;
+            }
+            let batch = st.record(&prev, &s, n);
+            st.observe_rate(&prev, &s, n);
+            prev = s;
+            if let Some(m) = resource_leak {
+                break Err(m);
+            }
+            if st.grew(&batch) {
+                clean_streak = 0;
+                size = size.saturating_mul(2).min(self.max_batch);
+                if st.persistent_leak() {
+                    break Ok(Verdict::Leak(LeakReason::Persistent));
+                }
+            } else {
+                clean_streak += 1;
+                if clean_streak >= self.clean_batches {
+                    let grew_before = st.batches.iter().any(|b| st.grew(b));
+                    break Ok(if grew_before {
+                        Verdict::Bounded
+                    } else {
+                        Verdict::Clean
+                    });
+                }
+            }
+        };
+
+        let verdict = match end {
+            Ok(v) => v,
+            Err(_) => Verdict::Leak(LeakReason::Persistent),
+        };
+        let report = st.report(
+            name,
+            verdict,
+            end.err(),
+            warmup_calls,
+            start.elapsed(),
+            first_call,
+            tcache,
+            notes,
+        );
+        match (verdict, end) {
+            (_, Err(Metric::Fds)) => {
+                let after = sampler.probe.fd_targets();
+                let fds: Vec<String> = after
+                    .iter()
+                    .filter(|fd| !fds_before.contains(fd))
+                    .map(|(fd, target)| format!("{fd} -> {target}"))
+                    .collect();
+                Err(LeakError::UnclosedFds {
+                    count: prev.v[Metric::Fds.index()] - st.origin.v[Metric::Fds.index()]
+                        - first_call.0,
+                    fds,
+                    report: Box::new(report),
+                })
+            }
+            (_, Err(_)) => {
+                let after = sampler.probe.thread_names();
+                let threads: Vec<String> = after
+                    .iter()
+                    .filter(|t| !threads_before.iter().any(|b| b.0 == t.0))
+                    .map(|(tid, name)| format!("{tid} ({name})"))
+                    .collect();
+                Err(LeakError::UnclosedThreads {
+                    count: threads.len() as i64,
+                    threads,
+                    report: Box::new(report),
+                })
+            }
+            (Verdict::Leak(_), _) => Err(LeakError::Memory(Box::new(report))),
+            _ => Ok(report),
+        }
+    }
+}
+
+/// One reading of every checked metric. Plain data: taking one never allocates.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sample {
+    v: [i64; N],
+    rust_blocks: i64,
+}
+
+struct Sampler {
+    probe: Probe,
+    me: memsight::Process,
+    checked: Checkers,
+    threads: Threads,
+    trim: bool,
+    settle: bool,
+}
+
+fn setup_err(what: &str, e: impl std::fmt::Display) -> LeakError {
+    LeakError::Setup(format!("{what}: {e}"))
+}
+
+impl Sampler {
+    fn new(checked: Checkers, threads: Threads, trim: bool, settle: bool) -> Result<Self, LeakError> {
+        Ok(Sampler {
+            probe: Probe::new().map_err(|e| setup_err("/proc/self", e))?,
+            me: memsight::Process::current().map_err(|e| setup_err("/proc/self", e))?,
+            checked,
+            threads,
+            trim,
+            settle,
+        })
+    }
+
+    fn sample(&mut self) -> Result<Sample, LeakError> {
+        let c = self.checked;
+        let mut s = Sample::default();
+        if self.trim && (c.contains(Metric::Rss) || c.contains(Metric::Uss)) {
+            let _ = memsight::heap::trim();
+        }
+        if c.contains(Metric::RustHeap) {
+            let r = match self.threads {
+                Threads::All => CountingAlloc::stats(),
+                Threads::Calling => CountingAlloc::thread_stats(),
+            };
+            s.v[Metric::RustHeap.index()] = r.live_bytes;
+            s.rust_blocks = r.live_blocks;
+        }
+        if c.contains(Metric::HeapUsed) || c.contains(Metric::MmapUsed) {
+            let h = memsight::heap::info().map_err(|e| setup_err("heap info", e))?;
+            s.v[Metric::HeapUsed.index()] = h.heap_used as i64;
+            s.v[Metric::MmapUsed.index()] = h.mmap_used as i64;
+        }
+        if c.contains(Metric::Rss) || c.contains(Metric::Vms) {
+            let m = self
+                .me
+                .memory_info()
+                .map_err(|e| setup_err("statm", e))?;
+            s.v[Metric::Rss.index()] = m.rss as i64;
+            s.v[Metric::Vms.index()] = m.vms as i64;
+        }
+        if c.contains(Metric::Uss) {
+            s.v[Metric::Uss.index()] = self.probe.uss().map_err(|e| setup_err("smaps_rollup", e))?;
+        }
+        if c.contains(Metric::Maps) || c.contains(Metric::MapsAnon) {
+            let m = self.probe.maps().map_err(|e| setup_err("maps", e))?;
+            s.v[Metric::Maps.index()] = m.count;
+            s.v[Metric::MapsAnon.index()] = m.anon_bytes;
+        }
+        if c.contains(Metric::Fds) {
+            s.v[Metric::Fds.index()] = self.probe.fds().map_err(|e| setup_err("fd", e))?;
+        }
+        if c.contains(Metric::Threads) {
+            s.v[Metric::Threads.index()] = self.probe.threads().map_err(|e| setup_err("task", e))?;
+        }
+        for m in Metric::ALL {
+            if !c.contains(m) {
+                s.v[m.index()] = 0;
+            }
+        }
+        Ok(s)
+    }
+
+    /// A sample, re-taken with short sleeps while fds or threads are above `prev` (goleak's
+    /// settle: up to 20 tries, sleeping 1 µs << i capped at 100 µs).
+    fn settled(&mut self, prev: &Sample) -> Result<Sample, LeakError> {
+        let mut s = self.sample()?;
+        if !self.settle {
+            return Ok(s);
+        }
+        let (fd, th) = (Metric::Fds.index(), Metric::Threads.index());
+        for i in 0..20 {
+            if s.v[fd] <= prev.v[fd] && s.v[th] <= prev.v[th] {
+                break;
+            }
+            std::thread::sleep(Duration::from_micros((1u64 << i).min(100)));
+            s = self.sample()?;
+        }
+        Ok(s)
+    }
+}
+
+/// The metrics whose growth counts against the memory budget (real memory).
+const BUDGET: [Metric; 5] = [
+    Metric::RustHeap,
+    Metric::HeapUsed,
+    Metric::MmapUsed,
+    Metric::Rss,
+    Metric::Uss,
+];
+/// Address-space metrics, allowed 16 times the budget.
+const ADDRESS: [Metric; 2] = [Metric::Vms, Metric::MapsAnon];
+
+struct State<'a> {
+    cfg: &'a LeakTest,
+    checked: Checkers,
+    calls: u64,
+    batches: Vec<Batch>,
+    /// The fastest growth per call seen in the last window, in budget units (bytes, with address
+    /// space scaled down 16 times).
+    rate: f64,
+    origin: Sample,
+}
+
+impl State<'_> {
+    fn growth(&self, s: &Sample) -> f64 {
+        let mut g = 0f64;
+        for m in BUDGET {
+            if self.checked.contains(m) {
+                g = g.max((s.v[m.index()] - self.origin.v[m.index()]) as f64);
+            }
+        }
+        for m in ADDRESS {
+            if self.checked.contains(m) {
+                g = g.max((s.v[m.index()] - self.origin.v[m.index()]) as f64 / 16.0);
+            }
+        }
+        g
+    }
+
+    fn observe_rate(&mut self, a: &Sample, b: &Sample, calls: u64) {
+        let mut r = 0f64;
+        for m in BUDGET {
+            if self.checked.contains(m) {
+                r = r.max((b.v[m.index()] - a.v[m.index()]) as f64);
+            }
+        }
+        for m in ADDRESS {
+            if self.checked.contains(m) {
+                r = r.max((b.v[m.index()] - a.v[m.index()]) as f64 / 16.0);
+            }
+        }
+        self.rate = r / calls.max(1) as f64;
+    }
+
+    fn over_budget(&self, s: &Sample) -> bool {
+        self.growth(s) > self.cfg.memory_budget as f64
+    }
+
+    /// How many calls fit in a quarter of the budget left at the current growth rate (at least 1).
+    fn affordable(&self, s: &Sample) -> u64 {
+        if self.rate <= 0.0 {
+            return u64::MAX;
+        }
+        let room = self.cfg.memory_budget as f64 - self.growth(s);
+        ((room / self.rate / 4.0).floor() as u64).max(1)
+    }
+
+    fn record(&mut self, a: &Sample, b: &Sample, calls: u64) -> Batch {
+        let mut delta = [0i64; N];
+        for m in self.checked.iter() {
+            delta[m.index()] = b.v[m.index()] - a.v[m.index()];
+        }
+        let batch = Batch {
+            calls,
+            delta,
+            rust_blocks: b.rust_blocks - a.rust_blocks,
+        };
+        self.batches.push(batch);
+        batch
+    }
+
+    fn grew_m(&self, b: &Batch, m: Metric) -> bool {
+        b.delta(m) > self.cfg.tolerance[m.index()]
+    }
+
+    fn grew(&self, b: &Batch) -> bool {
+        self.checked.iter().any(|m| self.grew_m(b, m))
+    }
+
+    /// Points (cumulative calls, cumulative change) of metric `m` over `batches`.
+    fn series(batches: &[Batch], m: Metric) -> (Vec<f64>, Vec<f64>) {
+        let mut x = vec![0.0];
+        let mut y = vec![0.0];
+        let (mut cx, mut cy) = (0f64, 0f64);
+        for b in batches {
+            cx += b.calls as f64;
+            cy += b.delta(m) as f64;
+            x.push(cx);
+            y.push(cy);
+        }
+        (x, y)
+    }
+
+    /// Metrics that grew in at least 7 of the last 8 batches with a slope interval above zero.
+    fn leaking_in_window(&self) -> impl Iterator<Item = Metric> + '_ {
+        let n = self.batches.len();
+        let window = &self.batches[n.saturating_sub(LEAK_WINDOW)..];
+        self.checked.iter().filter(move |&m| {
+            !m.is_resource()
+                && window.len() == LEAK_WINDOW
+                && window.iter().filter(|b| self.grew_m(b, m)).count() >= LEAK_GREW
+                && {
+                    let (x, y) = Self::series(window, m);
+                    slope_ci(&x, &y).1 > 0.0
+                }
+        })
+    }
+
+    fn persistent_leak(&self) -> bool {
+        self.leaking_in_window().next().is_some()
+    }
+
+    /// The verdict when the call budget (or the batch store) runs out before a decision.
+    fn budget_verdict(&self, notes: &mut Vec<String>) -> Verdict {
+        let half = &self.batches[self.batches.len() / 2..];
+        let growing = self.checked.iter().any(|m| {
+            !m.is_resource() && half.iter().filter(|b| self.grew_m(b, m)).count() * 2 >= half.len()
+                && {
+                    let (x, y) = Self::series(half, m);
+                    slope_ci(&x, &y).1 > 0.0
+                }
+        });
+        if growing {
+            Verdict::Leak(LeakReason::CallBudget)
+        } else {
+            notes.push(
+                "call budget ran out before enough clean batches; growth was sporadic and its \
+                 slope's interval includes zero"
+                    .to_owned(),
+            );
+            Verdict::Bounded
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn report(
+        &self,
+        name: String,
+        verdict: Verdict,
+        resource: Option<Metric>,
+        warmup_calls: u64,
+        elapsed: Duration,
+        first_call: (i64, i64),
+        tcache: bool,
+        notes: Vec<String>,
+    ) -> Report {
+        let window_leaks: Vec<Metric> = match verdict {
+            Verdict::Leak(LeakReason::Persistent) => self.leaking_in_window().collect(),
+            _ => Vec::new(),
+        };
+        let metrics = self
+            .checked
+            .iter()
+            .map(|m| {
+                let (x, y) = Self::series(&self.batches, m);
+                let (per_call, lo, hi) = slope_ci(&x, &y);
+                let blocks_per_call = (m == Metric::RustHeap).then(|| {
+                    let yb: Vec<f64> = {
+                        let mut c = 0f64;
+                        std::iter::once(0.0)
+                            .chain(self.batches.iter().map(|b| {
+                                c += b.rust_blocks as f64;
+                                c
+                            }))
+                            .collect()
+                    };
+                    slope_ci(&x, &yb).0
+                });
+                let grew = self.batches.iter().filter(|b| self.grew_m(b, m)).count();
+                let total = self.batches.iter().map(|b| b.delta(m)).sum();
+                let leaking = match verdict {
+                    Verdict::Leak(LeakReason::Persistent) => {
+                        window_leaks.contains(&m) || resource == Some(m)
+                    }
+                    Verdict::Leak(_) => grew > 0 && lo > 0.0 || (total > 0 && BUDGET.contains(&m)),
+                    _ => false,
+                };
+                MetricReport {
+                    metric: m,
+                    total,
+                    per_call,
+                    ci: (lo, hi),
+                    blocks_per_call,
+                    grew,
+                    batches: self.batches.len(),
+                    leaking,
+                }
+            })
+            .collect();
+        Report {
+            name,
+            verdict,
+            calls: self.calls,
+            warmup_calls,
+            elapsed,
+            checked: self.checked,
+            metrics,
+            batches: self.batches.clone(),
+            first_call,
+            tcache,
+            notes,
+        }
+    }
+}

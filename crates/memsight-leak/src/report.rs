@@ -1,0 +1,289 @@
+//! The verdict: what grew, by how much per call, in how many batches; psleak's run table.
+
+use std::fmt::{self, Write as _};
+use std::time::Duration;
+
+use crate::metric::{Checkers, Metric, N};
+
+/// How a check ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Consecutive batches showed no growth on any checked metric.
+    Clean,
+    /// Something grew at first and then stopped (a cache that fills up): passes, and the report
+    /// says how much it grew over how many calls.
+    Bounded,
+    /// Growth persisted: see [`LeakReason`].
+    Leak(LeakReason),
+}
+
+/// Why a leak was declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeakReason {
+    /// At least 7 of the last 8 batches grew and the slope's 95% interval excludes zero (for fds
+    /// and threads: the count was still higher after a settle in two windows in a row).
+    Persistent,
+    /// Growth in every batch would have exceeded the memory budget, so the check stopped early.
+    MemoryBudget,
+    /// The call budget ran out while growth kept appearing and the slope's interval excluded 0.
+    CallBudget,
+}
+
+/// One batch of calls and what each checked metric did over it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batch {
+    /// Calls in the batch.
+    pub calls: u64,
+    /// The change of every metric over the batch, indexed like [`Metric::ALL`] (0 for metrics
+    /// that were not checked).
+    pub delta: [i64; N],
+    /// The change in live Rust-heap blocks.
+    pub rust_blocks: i64,
+}
+
+impl Batch {
+    /// The change of metric `m` over this batch (bytes or count).
+    pub fn delta(&self, m: Metric) -> i64 {
+        self.delta[m.index()]
+    }
+}
+
+/// The summary of one metric over all batches after the warm-up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricReport {
+    /// The metric.
+    pub metric: Metric,
+    /// Total change over the batches (bytes or count).
+    pub total: i64,
+    /// Least-squares growth per call over the batches (bytes or count per call).
+    pub per_call: f64,
+    /// The 95% confidence interval of `per_call`.
+    pub ci: (f64, f64),
+    /// Live Rust-heap blocks per call (only for [`Metric::RustHeap`]).
+    pub blocks_per_call: Option<f64>,
+    /// Batches in which the metric grew beyond its tolerance.
+    pub grew: usize,
+    /// Batches measured.
+    pub batches: usize,
+    /// Whether this metric is the reason for a leak verdict.
+    pub leaking: bool,
+}
+
+/// Everything a check measured. Returned on success, and carried by [`LeakError`] on failure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// The function's name (its type name, or what [`LeakTest::name`](crate::LeakTest::name) set).
+    pub name: String,
+    /// How the check ended.
+    pub verdict: Verdict,
+    /// Calls made in total, including the first call and the warm-up.
+    pub calls: u64,
+    /// Calls before the first measured batch (the first call plus the warm-up).
+    pub warmup_calls: u64,
+    /// Wall time of the whole check.
+    pub elapsed: Duration,
+    /// The metrics that were checked.
+    pub checked: Checkers,
+    /// Per-metric summaries, for every checked metric.
+    pub metrics: Vec<MetricReport>,
+    /// The measured batches, in order.
+    pub batches: Vec<Batch>,
+    /// Fds and threads opened by the very first call (psleak blames these; they are only
+    /// reported here, since a lazily started pool or cached fd is not a leak).
+    pub first_call: (i64, i64),
+    /// Whether glibc's per-thread cache (tcache) was on: it can hide up to 7 chunks per size
+    /// class and thread from `heap_used`. Re-run with [`crate::disable_glibc_tcache`] to rule out.
+    pub tcache: bool,
+    /// Things worth knowing: metrics that could not be measured, other threads running, ...
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    /// The summary of metric `m`, if it was checked.
+    pub fn metric(&self, m: Metric) -> Option<&MetricReport> {
+        self.metrics.iter().find(|r| r.metric == m)
+    }
+
+    /// Whether the check passed (clean or bounded growth).
+    pub fn passed(&self) -> bool {
+        !matches!(self.verdict, Verdict::Leak(_))
+    }
+}
+
+fn unit(m: Metric) -> &'static str {
+    if m.is_bytes() { " B" } else { "" }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.verdict {
+            Verdict::Clean => "no leak".to_owned(),
+            Verdict::Bounded => "bounded growth, then stable (passes)".to_owned(),
+            Verdict::Leak(LeakReason::Persistent) => "LEAK: growth persisted".to_owned(),
+            Verdict::Leak(LeakReason::MemoryBudget) => {
+                "LEAK: stopped at the memory budget, growing in every batch".to_owned()
+            }
+            Verdict::Leak(LeakReason::CallBudget) => {
+                "LEAK: call budget exhausted, still growing".to_owned()
+            }
+        };
+        writeln!(
+            f,
+            "{what} in '{}' after {} calls ({} warm-up + {} batches) in {:.1} ms",
+            self.name,
+            self.calls,
+            self.warmup_calls,
+            self.batches.len(),
+            self.elapsed.as_secs_f64() * 1e3
+        )?;
+        for r in &self.metrics {
+            if r.total == 0 && r.grew == 0 && !r.leaking {
+                continue;
+            }
+            let mut line = format!(
+                "  {}{:<10} {:+.3}{}/call (95% CI {:+.3}..{:+.3})",
+                if r.leaking { "* " } else { "  " },
+                r.metric.name(),
+                r.per_call,
+                unit(r.metric),
+                r.ci.0,
+                r.ci.1
+            );
+            if let Some(b) = r.blocks_per_call {
+                let _ = write!(line, ", {b:+.3} blocks/call");
+            }
+            let _ = write!(
+                line,
+                ", total {:+}{}, grew in {}/{} batches",
+                r.total,
+                unit(r.metric),
+                r.grew,
+                r.batches
+            );
+            writeln!(f, "{line}")?;
+        }
+        if self.first_call != (0, 0) {
+            writeln!(
+                f,
+                "  first call: fds {:+}, threads {:+} (not blamed: lazy initialisation)",
+                self.first_call.0, self.first_call.1
+            )?;
+        }
+        for note in &self.notes {
+            writeln!(f, "  note: {note}")?;
+        }
+        // psleak's run table: `Run #N: k=+v | ... (calls=N, avg/call=+X)`, here per batch, with
+        // avg/call taken from the largest byte metric rather than the first one.
+        for (i, b) in self.batches.iter().enumerate() {
+            let parts: Vec<String> = self
+                .checked
+                .iter()
+                .filter(|&m| b.delta(m) != 0)
+                .map(|m| format!("{}={:+}", m.name(), b.delta(m)))
+                .collect();
+            let avg = self
+                .checked
+                .iter()
+                .filter(|m| m.is_bytes())
+                .map(|m| b.delta(m))
+                .max()
+                .unwrap_or(0);
+            let avg = if b.calls > 0 { avg as f64 / b.calls as f64 } else { 0.0 };
+            writeln!(
+                f,
+                "Batch #{:>2}: {:<50} (calls={:>4}, avg/call={:+.2})",
+                i + 1,
+                parts.join(" | "),
+                b.calls,
+                avg
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A failed check. Implements `Display` (the full report) and `std::error::Error`, so
+/// `LeakTest::new().check(f).unwrap()` prints everything in a failing test.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LeakError {
+    /// Memory kept growing: the report says which metric, by how much per call.
+    Memory(Box<Report>),
+    /// File descriptors stayed open: `fds` are `fd -> target` of the new ones.
+    UnclosedFds {
+        /// How many more descriptors are open than after the warm-up.
+        count: i64,
+        /// The new descriptors and their link targets, e.g. `5 -> /dev/null`.
+        fds: Vec<String>,
+        /// What was measured.
+        report: Box<Report>,
+    },
+    /// Threads stayed alive: `threads` are `tid (name)` of the new ones.
+    UnclosedThreads {
+        /// How many more threads exist than after the warm-up.
+        count: i64,
+        /// The new threads, as `tid (comm name)`.
+        threads: Vec<String>,
+        /// What was measured.
+        report: Box<Report>,
+    },
+    /// [`LeakTest::check_err`](crate::LeakTest::check_err): a call returned `Ok`.
+    DidNotFail {
+        /// The 1-based number of the call that succeeded.
+        call: u64,
+        /// The function's name.
+        name: String,
+    },
+    /// The check could not run (e.g. `/proc` unreadable, or `Threads::Calling` without
+    /// `CountingAlloc`).
+    Setup(String),
+}
+
+impl LeakError {
+    /// The measurements, for the variants that have them.
+    pub fn report(&self) -> Option<&Report> {
+        match self {
+            LeakError::Memory(r) => Some(r),
+            LeakError::UnclosedFds { report, .. } | LeakError::UnclosedThreads { report, .. } => {
+                Some(report)
+            }
+            LeakError::DidNotFail { .. } | LeakError::Setup(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for LeakError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LeakError::Memory(r) => write!(f, "memory leak detected: {r}"),
+            LeakError::UnclosedFds { count, fds, report } => {
+                writeln!(
+                    f,
+                    "{count} unclosed file descriptor(s) after calling '{}':",
+                    report.name
+                )?;
+                for fd in fds {
+                    writeln!(f, "* {fd}")?;
+                }
+                write!(f, "{report}")
+            }
+            LeakError::UnclosedThreads {
+                count,
+                threads,
+                report,
+            } => {
+                writeln!(f, "{count} unclosed thread(s) after calling '{}':", report.name)?;
+                for t in threads {
+                    writeln!(f, "* {t}")?;
+                }
+                write!(f, "{report}")
+            }
+            LeakError::DidNotFail { call, name } => {
+                write!(f, "'{name}' did not fail: call #{call} returned Ok")
+            }
+            LeakError::Setup(why) => write!(f, "leak check could not run: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for LeakError {}
