@@ -25,6 +25,8 @@ fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let full = args.iter().any(|a| a == "--report");
     args.retain(|a| a != "--report");
+    let here = args.iter().any(|a| a == "--here");
+    args.retain(|a| a != "--here");
     let dir = std::env::var_os("MEMSIGHT_LEAKS_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("memsight-leaks"));
@@ -36,11 +38,26 @@ fn main() {
             .filter_map(|a| scenarios::ALL.iter().find(|(n, _)| n == a).copied())
             .collect()
     };
+    // Each scenario runs in a process of its own (as under cargo-nextest), so one scenario's
+    // leaked threads and mappings cannot slow down or disturb the next.
+    if !here {
+        print_header();
+        let exe = std::env::current_exe().expect("current_exe");
+        let mut wrong = 0;
+        for (name, _) in names {
+            let mut cmd = std::process::Command::new(&exe);
+            cmd.args(["--here", name]);
+            if full {
+                cmd.arg("--report");
+            }
+            let status = cmd.status().expect("run scenario");
+            if !status.success() {
+                wrong += 1;
+            }
+        }
+        std::process::exit(i32::from(wrong > 0));
+    }
     let mut wrong = 0;
-    println!(
-        "{:<28} {:<8} {:<6} {:>7} {:>10}  detail",
-        "scenario", "expect", "got", "calls", "wall_ms"
-    );
     for (name, expect) in names {
         let Some(f) = scenarios::make(name, c) else {
             continue;
@@ -76,7 +93,11 @@ fn main() {
         println!(
             "{:<28} {:<8} {:<6} {:>7} {:>10.2}  {}{}",
             name,
-            if expect == Expect::Leak { "LEAK" } else { "PASS" },
+            if expect == Expect::Leak {
+                "LEAK"
+            } else {
+                "PASS"
+            },
             got,
             calls,
             wall,
@@ -91,4 +112,11 @@ fn main() {
         }
     }
     std::process::exit(i32::from(wrong > 0));
+}
+
+fn print_header() {
+    println!(
+        "{:<28} {:<8} {:<6} {:>7} {:>10}  detail",
+        "scenario", "expect", "got", "calls", "wall_ms"
+    );
 }

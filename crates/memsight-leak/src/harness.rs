@@ -16,6 +16,8 @@ const MAX_BATCHES: usize = 512;
 /// The sign-test window: a leak needs growth in LEAK_GREW of the last LEAK_WINDOW batches.
 const LEAK_WINDOW: usize = 8;
 const LEAK_GREW: usize = 7;
+/// Calls after emptying the tcache, before the baseline sample.
+const REWARM: u64 = 8;
 
 /// Leak checks are process-global by nature (the native heap, fds and threads belong to the
 /// process), so two checks in one process never run at the same time.
@@ -167,7 +169,10 @@ impl LeakTest {
     /// Like [`check`](Self::check) for a function that must fail on every call (psleak's
     /// `execute_w_exc`): a call returning `Ok` ends the check with [`LeakError::DidNotFail`].
     /// The error values are dropped inside the measured window, so a leaky error path is caught.
-    pub fn check_err<T, E, F: FnMut() -> Result<T, E>>(self, mut f: F) -> Result<Report, LeakError> {
+    pub fn check_err<T, E, F: FnMut() -> Result<T, E>>(
+        self,
+        mut f: F,
+    ) -> Result<Report, LeakError> {
         let name = self
             .name
             .clone()
@@ -227,7 +232,7 @@ impl LeakTest {
             cfg: &self,
             checked,
             calls: 0,
-            batches: Vec::with_capacity(MAX_BATCHES),
+            batches: prefaulted_batches(),
             rate: 0.0,
             origin: Sample::default(),
         };
@@ -269,7 +274,6 @@ impl LeakTest {
             left -= n;
             piece = piece.saturating_mul(2);
         }
-        let warmup_calls = st.calls;
 
         // 3. Baselines for naming leaked fds and threads (allocates; outside every window).
         let fds_before = if checked.contains(Metric::Fds) {
@@ -282,6 +286,16 @@ impl LeakTest {
         } else {
             Vec::new()
         };
+        // Empty this thread's glibc tcache so that leaking mallocs hit the arena (see tcache.rs),
+        // then let a few more calls refill it with the function's own churn: from here on the
+        // harness frees nothing until the verdict.
+        let _drain = (checked.contains(Metric::HeapUsed) && !crate::glibc_tcache_disabled())
+            .then(crate::tcache::Drain::new);
+        if _drain.is_some() && !st.over_budget(&prev) {
+            let n = REWARM.min(self.warmup).min(st.affordable(&prev));
+            call_n!(n);
+        }
+        let warmup_calls = st.calls;
         prev = sampler.settled(&prev)?;
 
         let mut resource_streak = [0usize; N];
@@ -371,8 +385,7 @@ impl LeakTest {
                     .map(|(fd, target)| format!("{fd} -> {target}"))
                     .collect();
                 Err(LeakError::UnclosedFds {
-                    count: prev.v[Metric::Fds.index()] - st.origin.v[Metric::Fds.index()]
-                        - first_call.0,
+                    count: fds.len() as i64,
                     fds,
                     report: Box::new(report),
                 })
@@ -396,6 +409,22 @@ impl LeakTest {
     }
 }
 
+/// Room for every batch, written once so that its pages are resident before measuring (a page
+/// touched for the first time mid-check would show as RSS growth).
+fn prefaulted_batches() -> Vec<Batch> {
+    let zero = Batch {
+        calls: 0,
+        delta: [0; N],
+        rust_blocks: 0,
+    };
+    let mut v = vec![zero; MAX_BATCHES];
+    for b in &mut v {
+        *std::hint::black_box(b) = zero;
+    }
+    v.clear();
+    v
+}
+
 /// One reading of every checked metric. Plain data: taking one never allocates.
 #[derive(Debug, Clone, Copy, Default)]
 struct Sample {
@@ -417,7 +446,12 @@ fn setup_err(what: &str, e: impl std::fmt::Display) -> LeakError {
 }
 
 impl Sampler {
-    fn new(checked: Checkers, threads: Threads, trim: bool, settle: bool) -> Result<Self, LeakError> {
+    fn new(
+        checked: Checkers,
+        threads: Threads,
+        trim: bool,
+        settle: bool,
+    ) -> Result<Self, LeakError> {
         Ok(Sampler {
             probe: Probe::new().map_err(|e| setup_err("/proc/self", e))?,
             me: memsight::Process::current().map_err(|e| setup_err("/proc/self", e))?,
@@ -448,15 +482,13 @@ impl Sampler {
             s.v[Metric::MmapUsed.index()] = h.mmap_used as i64;
         }
         if c.contains(Metric::Rss) || c.contains(Metric::Vms) {
-            let m = self
-                .me
-                .memory_info()
-                .map_err(|e| setup_err("statm", e))?;
+            let m = self.me.memory_info().map_err(|e| setup_err("statm", e))?;
             s.v[Metric::Rss.index()] = m.rss as i64;
             s.v[Metric::Vms.index()] = m.vms as i64;
         }
         if c.contains(Metric::Uss) {
-            s.v[Metric::Uss.index()] = self.probe.uss().map_err(|e| setup_err("smaps_rollup", e))?;
+            s.v[Metric::Uss.index()] =
+                self.probe.uss().map_err(|e| setup_err("smaps_rollup", e))?;
         }
         if c.contains(Metric::Maps) || c.contains(Metric::MapsAnon) {
             let m = self.probe.maps().map_err(|e| setup_err("maps", e))?;
@@ -467,7 +499,8 @@ impl Sampler {
             s.v[Metric::Fds.index()] = self.probe.fds().map_err(|e| setup_err("fd", e))?;
         }
         if c.contains(Metric::Threads) {
-            s.v[Metric::Threads.index()] = self.probe.threads().map_err(|e| setup_err("task", e))?;
+            s.v[Metric::Threads.index()] =
+                self.probe.threads().map_err(|e| setup_err("task", e))?;
         }
         for m in Metric::ALL {
             if !c.contains(m) {
@@ -599,17 +632,24 @@ impl State<'_> {
     }
 
     /// Metrics that grew in at least 7 of the last 8 batches with a slope interval above zero.
+    /// Runs between batches, so it must not allocate: the window's points live on the stack.
     fn leaking_in_window(&self) -> impl Iterator<Item = Metric> + '_ {
         let n = self.batches.len();
         let window = &self.batches[n.saturating_sub(LEAK_WINDOW)..];
         self.checked.iter().filter(move |&m| {
-            !m.is_resource()
-                && window.len() == LEAK_WINDOW
-                && window.iter().filter(|b| self.grew_m(b, m)).count() >= LEAK_GREW
-                && {
-                    let (x, y) = Self::series(window, m);
-                    slope_ci(&x, &y).1 > 0.0
-                }
+            if m.is_resource()
+                || window.len() < LEAK_WINDOW
+                || window.iter().filter(|b| self.grew_m(b, m)).count() < LEAK_GREW
+            {
+                return false;
+            }
+            let mut x = [0f64; LEAK_WINDOW + 1];
+            let mut y = [0f64; LEAK_WINDOW + 1];
+            for (i, b) in window.iter().enumerate() {
+                x[i + 1] = x[i] + b.calls as f64;
+                y[i + 1] = y[i] + b.delta(m) as f64;
+            }
+            slope_ci(&x, &y).1 > 0.0
         })
     }
 
@@ -621,7 +661,8 @@ impl State<'_> {
     fn budget_verdict(&self, notes: &mut Vec<String>) -> Verdict {
         let half = &self.batches[self.batches.len() / 2..];
         let growing = self.checked.iter().any(|m| {
-            !m.is_resource() && half.iter().filter(|b| self.grew_m(b, m)).count() * 2 >= half.len()
+            !m.is_resource()
+                && half.iter().filter(|b| self.grew_m(b, m)).count() * 2 >= half.len()
                 && {
                     let (x, y) = Self::series(half, m);
                     slope_ci(&x, &y).1 > 0.0

@@ -108,9 +108,7 @@ impl Checkers {
 
     /// Only these metrics.
     pub fn only(metrics: &[Metric]) -> Checkers {
-        metrics
-            .iter()
-            .fold(Checkers::none(), |c, &m| c.with(m))
+        metrics.iter().fold(Checkers::none(), |c, &m| c.with(m))
     }
 
     /// Every metric except these.

@@ -35,7 +35,7 @@ impl Probe {
         )?;
         Ok(Probe {
             dir,
-            dirbuf: vec![MaybeUninit::uninit(); 16 * 1024].into_boxed_slice(),
+            dirbuf: vec![MaybeUninit::new(0u8); 16 * 1024].into_boxed_slice(),
             filebuf: vec![0u8; 16 * 1024].into_boxed_slice(),
         })
     }
@@ -239,7 +239,10 @@ fn anon_size(line: &[u8]) -> i64 {
         Some(_) => return 0,
     }
     let mut ends = range.splitn(2, |&b| b == b'-');
-    match (ends.next().and_then(parse_hex), ends.next().and_then(parse_hex)) {
+    match (
+        ends.next().and_then(parse_hex),
+        ends.next().and_then(parse_hex),
+    ) {
         (Some(start), Some(end)) if end >= start => i64::try_from(end - start).unwrap_or(0),
         _ => 0,
     }
@@ -275,7 +278,10 @@ mod tests {
     fn live_readers_agree_with_proc() {
         let mut p = Probe::new().unwrap();
         let fds = p.fds().unwrap();
-        assert_eq!(fds as usize, std::fs::read_dir("/proc/self/fd").unwrap().count() - 1);
+        assert_eq!(
+            fds as usize,
+            std::fs::read_dir("/proc/self/fd").unwrap().count() - 1
+        );
         let threads = p.threads().unwrap();
         let status = std::fs::read_to_string("/proc/self/status").unwrap();
         let want: i64 = status

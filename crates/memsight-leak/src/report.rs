@@ -188,7 +188,11 @@ impl fmt::Display for Report {
                 .map(|m| b.delta(m))
                 .max()
                 .unwrap_or(0);
-            let avg = if b.calls > 0 { avg as f64 / b.calls as f64 } else { 0.0 };
+            let avg = if b.calls > 0 {
+                avg as f64 / b.calls as f64
+            } else {
+                0.0
+            };
             writeln!(
                 f,
                 "Batch #{:>2}: {:<50} (calls={:>4}, avg/call={:+.2})",
@@ -272,7 +276,11 @@ impl fmt::Display for LeakError {
                 threads,
                 report,
             } => {
-                writeln!(f, "{count} unclosed thread(s) after calling '{}':", report.name)?;
+                writeln!(
+                    f,
+                    "{count} unclosed thread(s) after calling '{}':",
+                    report.name
+                )?;
                 for t in threads {
                     writeln!(f, "* {t}")?;
                 }

@@ -140,7 +140,8 @@ impl CountingAlloc {
         let before = Self::thread_stats();
         // SAFETY: a non-zero-sized layout; the block is freed with the same layout right away.
         let seen = unsafe {
-            let p = std::alloc::alloc(layout);
+            // black_box: an allocation whose pointer is unused may be optimised away entirely.
+            let p = std::hint::black_box(std::alloc::alloc(layout));
             if p.is_null() {
                 return false;
             }
