@@ -258,8 +258,8 @@ impl LeakTest {
             s1.v[Metric::Fds.index()] - s0.v[Metric::Fds.index()],
             s1.v[Metric::Threads.index()] - s0.v[Metric::Threads.index()],
         );
+        // Not a rate yet: a large first call is as likely lazy initialisation as a leak.
         st.origin = s0;
-        st.observe_rate(&s0, &s1, 1);
 
         // 2. Warm-up, in doubling pieces so that a huge leak cannot run past the memory budget.
         let mut prev = s1;
@@ -343,15 +343,15 @@ impl LeakTest {
             if let Some(m) = resource_leak {
                 break Err(m);
             }
+            if st.persistent_leak() {
+                break Ok(Verdict::Leak(LeakReason::Persistent));
+            }
             if st.grew(&batch) {
                 clean_streak = 0;
                 size = size.saturating_mul(2).min(self.max_batch);
-                if st.persistent_leak() {
-                    break Ok(Verdict::Leak(LeakReason::Persistent));
-                }
             } else {
                 clean_streak += 1;
-                if clean_streak >= self.clean_batches {
+                if clean_streak >= self.clean_batches && !st.pages_grew_throughout(clean_streak) {
                     let grew_before = st.batches.iter().any(|b| st.grew(b));
                     break Ok(if grew_before {
                         Verdict::Bounded
@@ -582,8 +582,9 @@ impl State<'_> {
         self.rate = r / calls.max(1) as f64;
     }
 
+    /// Whether growth so far, plus one more call at the current rate, passes the budget.
     fn over_budget(&self, s: &Sample) -> bool {
-        self.growth(s) > self.cfg.memory_budget as f64
+        self.growth(s) + self.rate > self.cfg.memory_budget as f64
     }
 
     /// How many calls fit in a quarter of the budget left at the current growth rate (at least 1).
@@ -613,8 +614,21 @@ impl State<'_> {
         b.delta(m) > self.cfg.tolerance[m.index()]
     }
 
+    /// Whether an exact metric grew (page-granular RSS and USS are judged separately).
     fn grew(&self, b: &Batch) -> bool {
-        self.checked.iter().any(|m| self.grew_m(b, m))
+        self.checked
+            .iter()
+            .any(|m| !m.is_page_granular() && self.grew_m(b, m))
+    }
+
+    /// Whether RSS or USS grew in every one of the last `n` batches: then the exact metrics'
+    /// clean streak is not trusted yet (memory touched inside existing mappings).
+    fn pages_grew_throughout(&self, n: usize) -> bool {
+        let tail = &self.batches[self.batches.len().saturating_sub(n)..];
+        self.checked
+            .iter()
+            .filter(|m| m.is_page_granular())
+            .any(|m| tail.iter().all(|b| self.grew_m(b, m)))
     }
 
     /// Points (cumulative calls, cumulative change) of metric `m` over `batches`.

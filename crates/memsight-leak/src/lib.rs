@@ -26,8 +26,10 @@
 //! One first call (fds and threads it opens are reported, not blamed: lazy pools), a warm-up of
 //! 64 calls, two one-call windows for fds and threads, then batches of 128 calls. Each batch is
 //! bracketed by samples taken into preallocated storage, after `malloc_trim(0)`.
-//! - **Pass** after 3 consecutive batches in which no metric grew (exactly: the counters are
-//!   exact, no noise floor). A function whose memory grew at first and then stopped (a cache
+//! - **Pass** after 3 consecutive batches in which no exact metric grew (Rust heap, native heap,
+//!   VMS, mappings, fds, threads: no noise floor), unless RSS or USS grew in every one of them.
+//!   RSS and USS move in whole pages for reasons outside the function, so a single page does not
+//!   hold a pass back. A function whose memory grew at first and then stopped (a cache
 //!   that fills) passes with the verdict [`Verdict::Bounded`].
 //! - **Leak** when a metric grew in at least 7 of the last 8 batches and the least-squares slope
 //!   of its growth per call has a 95% confidence interval above zero. Batches double (to 512)

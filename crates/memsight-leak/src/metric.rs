@@ -14,7 +14,10 @@ pub enum Metric {
     HeapUsed,
     /// glibc `mallinfo2().hblkhd`: bytes in chunks malloc mmapped itself (>= 128 KiB).
     MmapUsed,
-    /// Unique set size from `/proc/self/smaps_rollup` (Private_Clean + Private_Dirty), bytes.
+    /// Unique set size, dirty part: `Private_Dirty + Private_Hugetlb` of
+    /// `/proc/self/smaps_rollup`, bytes. psutil's USS also adds `Private_Clean`, but clean file
+    /// pages flip between private and shared as other processes mapping the same binary start
+    /// and exit (parallel test processes do), while leaked memory is always dirty.
     Uss,
     /// Resident set size from `/proc/self/statm`, bytes.
     Rss,
@@ -71,6 +74,14 @@ impl Metric {
     /// Whether the figure is in bytes (otherwise it is a count).
     pub fn is_bytes(self) -> bool {
         !matches!(self, Metric::Maps | Metric::Fds | Metric::Threads)
+    }
+
+    /// RSS and USS: page-granular figures that also move for reasons outside the function (a
+    /// stack page touched deeper, page reclaim, transparent huge pages, sibling processes).
+    /// They can establish a leak (growth in 7 of 8 batches) and they hold back a pass when they
+    /// grew in every one of the clean batches, but a one-off page does not reset the count.
+    pub fn is_page_granular(self) -> bool {
+        matches!(self, Metric::Rss | Metric::Uss)
     }
 
     /// Fds and threads: resources compared with a settle, reported by name on failure.
