@@ -235,6 +235,7 @@ impl LeakTest {
             batches: prefaulted_batches(),
             rate: 0.0,
             origin: Sample::default(),
+            noisy: [false; N],
         };
         macro_rules! call_n {
             ($n:expr) => {
@@ -299,7 +300,6 @@ impl LeakTest {
         prev = sampler.settled(&prev)?;
 
         let mut resource_streak = [0usize; N];
-        let mut clean_streak = 0usize;
         let mut size = self.batch;
         let mut probes = 2u32; // two one-call windows for fds and threads before the batches
         let end: Result<Verdict, Metric> = loop {
@@ -347,10 +347,13 @@ impl LeakTest {
                 break Ok(Verdict::Leak(LeakReason::Persistent));
             }
             if st.grew(&batch) {
-                clean_streak = 0;
-                size = size.saturating_mul(2).min(self.max_batch);
+                // Two growing batches in a row: give a filling cache room to show it stops.
+                let n = st.batches.len();
+                if n >= 2 && st.grew(&st.batches[n - 2]) {
+                    size = size.saturating_mul(2).min(self.max_batch);
+                }
             } else {
-                clean_streak += 1;
+                let clean_streak = st.clean_streak();
                 if clean_streak >= self.clean_batches && !st.pages_grew_throughout(clean_streak) {
                     let grew_before = st.batches.iter().any(|b| st.grew(b));
                     break Ok(if grew_before {
@@ -362,6 +365,11 @@ impl LeakTest {
             }
         };
 
+        for m in checked.iter().filter(|&m| st.noisy[m.index()]) {
+            notes.push(format!(
+                "{m} went down as well as up between batches: judged by its trend, like RSS"
+            ));
+        }
         let verdict = match end {
             Ok(v) => v,
             Err(_) => Verdict::Leak(LeakReason::Persistent),
@@ -549,6 +557,8 @@ struct State<'a> {
     /// space scaled down 16 times).
     rate: f64,
     origin: Sample,
+    /// Metrics that went down in some batch (see `is_noisy`).
+    noisy: [bool; N],
 }
 
 impl State<'_> {
@@ -607,6 +617,11 @@ impl State<'_> {
             rust_blocks: b.rust_blocks - a.rust_blocks,
         };
         self.batches.push(batch);
+        for m in self.checked.iter().filter(|m| !m.is_resource()) {
+            if batch.delta(m) < -self.cfg.tolerance[m.index()] {
+                self.noisy[m.index()] = true;
+            }
+        }
         batch
     }
 
@@ -614,11 +629,28 @@ impl State<'_> {
         b.delta(m) > self.cfg.tolerance[m.index()]
     }
 
-    /// Whether an exact metric grew (page-granular RSS and USS are judged separately).
+    /// Whether `m` is judged by its trend rather than batch by batch: RSS and USS always, and any
+    /// other metric once it has gone down in a batch. A leak never shrinks; a figure that moves
+    /// both ways (glibc's tcache counting chunks freed by another thread as in use, thread
+    /// stacks cached and released) is noise around a level, not zero.
+    fn is_noisy(&self, m: Metric) -> bool {
+        m.is_page_granular() || self.noisy[m.index()]
+    }
+
+    /// Whether a metric judged batch by batch grew in `b`.
     fn grew(&self, b: &Batch) -> bool {
         self.checked
             .iter()
-            .any(|m| !m.is_page_granular() && self.grew_m(b, m))
+            .any(|m| !self.is_noisy(m) && self.grew_m(b, m))
+    }
+
+    /// Trailing batches in which no metric judged batch by batch grew.
+    fn clean_streak(&self) -> usize {
+        self.batches
+            .iter()
+            .rev()
+            .take_while(|b| !self.grew(b))
+            .count()
     }
 
     /// Whether RSS or USS grew in every one of the last `n` batches: then the exact metrics'
@@ -627,7 +659,7 @@ impl State<'_> {
         let tail = &self.batches[self.batches.len().saturating_sub(n)..];
         self.checked
             .iter()
-            .filter(|m| m.is_page_granular())
+            .filter(|&m| self.is_noisy(m))
             .any(|m| tail.iter().all(|b| self.grew_m(b, m)))
     }
 

@@ -33,7 +33,7 @@
 //!   that fills) passes with the verdict [`Verdict::Bounded`].
 //! - **Leak** when a metric grew in at least 7 of the last 8 batches and the least-squares slope
 //!   of its growth per call has a 95% confidence interval above zero. Batches double (to 512)
-//!   after each batch that grew, so a filling cache gets room to show it stops.
+//!   after two batches in a row grew, so a filling cache gets room to show it stops.
 //! - **Fds and threads**: still higher, after a goleak-style settle, in two windows in a row.
 //! - **Budgets**: batches shrink so that a leak cannot take more than the memory budget
 //!   (256 MiB); the check stops and reports a leak when it is reached. At most 131,072 calls.
