@@ -705,10 +705,15 @@ impl State<'_> {
 
     /// The verdict when the call budget (or the batch store) runs out before a decision.
     fn budget_verdict(&self, notes: &mut Vec<String>) -> Verdict {
+        // Still growing: a slope above zero over the second half of the batches, growth in at
+        // least two of them, and some in the last quarter (a cache that filled and stopped fails
+        // the last two).
         let half = &self.batches[self.batches.len() / 2..];
+        let quarter = &self.batches[self.batches.len() * 3 / 4..];
         let growing = self.checked.iter().any(|m| {
             !m.is_resource()
-                && half.iter().filter(|b| self.grew_m(b, m)).count() * 2 >= half.len()
+                && half.iter().filter(|b| self.grew_m(b, m)).count() >= 2
+                && quarter.iter().any(|b| self.grew_m(b, m))
                 && {
                     let (x, y) = Self::series(half, m);
                     slope_ci(&x, &y).1 > 0.0
@@ -718,8 +723,8 @@ impl State<'_> {
             Verdict::Leak(LeakReason::CallBudget)
         } else {
             notes.push(
-                "call budget ran out before enough clean batches; growth was sporadic and its \
-                 slope's interval includes zero"
+                "call budget ran out before enough clean batches, but the growth had stopped \
+                 or its slope's interval includes zero"
                     .to_owned(),
             );
             Verdict::Bounded

@@ -1,0 +1,27 @@
+//! Without `CountingAlloc` as the global allocator: Rust leaks still show through glibc's heap,
+//! and the calling-thread mode refuses to run rather than see nothing.
+
+use memsight_leak::{LeakError, LeakTest, Metric, Threads};
+
+#[test]
+fn rust_leak_caught_through_the_native_heap() {
+    let err = LeakTest::new()
+        .check(|| {
+            Box::leak(Box::new([0u8; 16]));
+        })
+        .unwrap_err();
+    let r = err.report().unwrap();
+    assert!(r.metric(Metric::RustHeap).is_none());
+    assert!(r.notes.iter().any(|n| n.contains("CountingAlloc")));
+    assert_eq!(r.metric(Metric::HeapUsed).unwrap().per_call, 32.0);
+}
+
+#[test]
+fn calling_thread_mode_needs_counting_alloc() {
+    let err = LeakTest::new()
+        .threads(Threads::Calling)
+        .check(|| {})
+        .unwrap_err();
+    assert!(matches!(err, LeakError::Setup(_)));
+    assert!(err.to_string().contains("CountingAlloc"));
+}
