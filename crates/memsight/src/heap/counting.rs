@@ -23,10 +23,11 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering::Relaxed};
 /// ```
 ///
 /// Counters are kept twice: in the calling thread's own cells ([`CountingAlloc::thread_stats`],
-/// what this thread allocated minus what it freed) and in 64 cache-line-padded shards picked per
-/// thread, summed by [`CountingAlloc::stats`] for the whole process. A thread never contends on
-/// another's shard unless more than 64 threads are live, so an alloc+free pair costs a few ns more
-/// than the wrapped allocator (see BENCHMARKS.md). The counters are process-global: every
+/// what this thread allocated minus what it freed) and in 64 cache-line-padded shards, summed by
+/// [`CountingAlloc::stats`] for the whole process. The first 63 threads each own a shard and
+/// update it with a plain load and store (no locked instruction, no contention); later threads
+/// share the last shard with atomic adds. An alloc+free pair costs a few ns more than the
+/// wrapped allocator (see BENCHMARKS.md). The counters are process-global: every
 /// `CountingAlloc` value feeds the same ones.
 #[derive(Debug, Default)]
 pub struct CountingAlloc<A = System> {
@@ -82,16 +83,29 @@ fn record(bytes: i64, blocks: i64) {
             l.blocks.set(l.blocks.get().wrapping_add(blocks));
             let mut s = l.shard.get();
             if s == usize::MAX {
-                s = NEXT_SHARD.fetch_add(1, Relaxed) % SHARDS;
+                s = NEXT_SHARD.fetch_add(1, Relaxed).min(SHARDS - 1);
                 l.shard.set(s);
             }
             s
         })
-        .unwrap_or(0);
-    let sh = &SHARD[shard % SHARDS];
-    sh.bytes.fetch_add(bytes, Relaxed);
-    if blocks != 0 {
-        sh.blocks.fetch_add(blocks, Relaxed);
+        .unwrap_or(SHARDS - 1);
+    if shard < SHARDS - 1 {
+        // This thread owns the shard: a plain load and store, no locked instruction. Other
+        // threads only ever read it.
+        let sh = &SHARD[shard];
+        sh.bytes
+            .store(sh.bytes.load(Relaxed).wrapping_add(bytes), Relaxed);
+        if blocks != 0 {
+            sh.blocks
+                .store(sh.blocks.load(Relaxed).wrapping_add(blocks), Relaxed);
+        }
+    } else {
+        // The 64th and later threads share the last shard.
+        let sh = &SHARD[SHARDS - 1];
+        sh.bytes.fetch_add(bytes, Relaxed);
+        if blocks != 0 {
+            sh.blocks.fetch_add(blocks, Relaxed);
+        }
     }
 }
 
