@@ -16,6 +16,6 @@ mod procfs;
 mod system;
 
 pub use error::{Error, Result};
-pub use process::Process;
+pub use process::{Gids, Process, Uids, pids, process_iter};
 pub use procfs::ProcFs;
 pub use system::*;

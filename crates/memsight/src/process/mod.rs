@@ -51,6 +51,15 @@ impl Process {
 
     /// Opens process `pid` under another procfs root (see [`ProcFs`]).
     pub fn with_procfs(procfs: &ProcFs, pid: u32) -> Result<Process> {
+        Process::open_with_stat(procfs, pid).map(|(process, _)| process)
+    }
+
+    /// Opens process `pid` and hands back the `/proc/PID/stat` record read to learn its start
+    /// time, so a whole-system scan can use it (name, rss, vms) without reading `stat` again.
+    pub(crate) fn open_with_stat(
+        procfs: &ProcFs,
+        pid: u32,
+    ) -> Result<(Process, pid_stat::PidStat)> {
         let no_such = || Error::NoSuchProcess { pid, name: None };
         let path = procfs.proc_path(pid.to_string());
         let dir = rustix::fs::open(
@@ -71,14 +80,14 @@ impl Process {
             start_ticks: 0,
             cache: Mutex::new(None),
         };
-        process.start_ticks = process
+        let stat = process
             .read_file("stat", pid_stat::parse)
             .map_err(|e| match e {
                 Error::ZombieProcess { .. } => no_such(),
                 e => e,
-            })?
-            .starttime;
-        Ok(process)
+            })?;
+        process.start_ticks = stat.starttime;
+        Ok((process, stat))
     }
 
     /// The process id.
@@ -232,6 +241,11 @@ impl Process {
     }
 }
 
+mod identity;
+mod iter;
 mod memory;
+mod user;
 
+pub use identity::{Gids, Uids};
+pub use iter::{pids, process_iter};
 pub use memory::MemoryInfo;

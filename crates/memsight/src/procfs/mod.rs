@@ -1,8 +1,10 @@
 //! The Linux readers. Each submodule is named after the file it reads and holds a pure
 //! `parse(&[u8])` function; the I/O lives here, in [`ProcFs`] and the buffer helpers.
 
+pub(crate) mod cmdline;
 pub(crate) mod pid_stat;
 pub(crate) mod statm;
+pub(crate) mod status;
 pub(crate) mod text;
 
 use std::cell::Cell;
