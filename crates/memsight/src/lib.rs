@@ -18,6 +18,9 @@ mod system;
 
 pub use cgroup::{CgroupMemory, MemoryPressure, Pressure, cgroup_memory};
 pub use error::{Error, Result};
-pub use process::{Gids, Process, Uids, pids, process_iter};
+pub use process::{
+    Gids, MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, Process, Uids, pids,
+    process_iter,
+};
 pub use procfs::ProcFs;
 pub use system::*;

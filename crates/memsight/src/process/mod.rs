@@ -241,11 +241,14 @@ impl Process {
     }
 }
 
+mod environ;
 mod identity;
 mod iter;
+mod maps;
 mod memory;
 mod user;
 
 pub use identity::{Gids, Uids};
 pub use iter::{pids, process_iter};
-pub use memory::MemoryInfo;
+pub use maps::MemoryMap;
+pub use memory::{MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx};

@@ -15,6 +15,8 @@ pub(crate) struct PidStat {
     pub ppid: u32,
     /// Field 7: the controlling terminal's device number.
     pub tty_nr: u64,
+    /// Field 9: the kernel flags word (`PF_*`; `PF_KTHREAD` = 0x0020_0000 marks a kernel thread).
+    pub flags: u64,
     /// Field 10: minor faults.
     pub minflt: u64,
     /// Field 12: major faults.
@@ -33,6 +35,10 @@ pub(crate) struct PidStat {
     pub num_threads: u64,
     /// Field 22: the start time after boot, in clock ticks.
     pub starttime: u64,
+    /// Field 23: virtual memory size in bytes (statm `size` × page size).
+    pub vsize: u64,
+    /// Field 24: resident set size in pages (statm `resident`).
+    pub rss: u64,
     /// Field 39: the CPU the process last ran on (0 if absent).
     pub processor: u64,
     /// Field 42: aggregated block I/O delays, in clock ticks (0 if absent).
@@ -90,6 +96,7 @@ pub(crate) fn parse(data: &[u8]) -> Result<PidStat, ParseError> {
         tty_nr: parse_i64(field(7))
             .map(|v| v as u64)
             .ok_or_else(|| ParseError::new(1, "field 7 is not a number"))?,
+        flags: number(9)?,
         minflt: number(10)?,
         majflt: number(12)?,
         utime: number(14)?,
@@ -99,6 +106,8 @@ pub(crate) fn parse(data: &[u8]) -> Result<PidStat, ParseError> {
         nice: parse_i64(field(19)).ok_or_else(|| ParseError::new(1, "field 19 is not a number"))?,
         num_threads: number(20)?,
         starttime: number(22)?,
+        vsize: optional(23)?,
+        rss: optional(24)?,
         processor: optional(39)?,
         delayacct_blkio_ticks: optional(42)?,
     })
@@ -129,6 +138,8 @@ mod tests {
         assert_eq!(stat.starttime, 123456);
         assert_eq!(stat.processor, 1);
         assert_eq!(stat.delayacct_blkio_ticks, 9);
+        assert_eq!(stat.flags, 4194560);
+        assert_eq!((stat.vsize, stat.rss), (12345678, 321));
     }
 
     #[test]
