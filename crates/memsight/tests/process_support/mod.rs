@@ -100,3 +100,66 @@ pub fn kernel_thread() -> u32 {
     }
     panic!("no kernel thread found");
 }
+
+/// Starts `python -c script` and waits until it prints a line (its "ready" signal).
+pub fn spawn_python_ready(script: &str) -> Kid {
+    use std::io::BufRead;
+    let mut child = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn python");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let kid = Kid(child);
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read ready line");
+    assert!(!line.is_empty(), "python child died before it was ready");
+    kid
+}
+
+/// A child that exited and is not reaped yet (a zombie) until dropped.
+pub fn zombie() -> Kid {
+    let kid = Kid::spawn(Command::new("true"));
+    wait_until("child is a zombie", || state(kid.pid()) == Some(b'Z'));
+    kid
+}
+
+/// The first child of `parent` (from `/proc/PID/task/PID/children`), waiting for one to appear.
+pub fn children_of(parent: u32) -> u32 {
+    let mut found = None;
+    wait_until("a child appears", || {
+        found = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse().ok());
+        found.is_some()
+    });
+    found.unwrap_or_default()
+}
+
+/// Like [`psutil`], but the python process stays alive (blocked on its stdin) until the returned
+/// [`Kid`] is dropped, so that pages it shares with the measured process (libc, libpython) are
+/// shared the same way while memsight measures.
+pub fn psutil_alive(script: &str, args: &[String]) -> (serde_json::Value, Kid) {
+    use std::io::BufRead;
+    let mut child = Command::new(python())
+        .arg("-c")
+        .arg(format!(
+            "import psutil, json, sys\n{script}\nsys.stdout.flush()\nsys.stdin.read()"
+        ))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run python");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let kid = Kid(child);
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read psutil output");
+    (serde_json::from_str(&line).expect("psutil printed JSON"), kid)
+}
