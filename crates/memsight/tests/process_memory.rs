@@ -53,7 +53,10 @@ fn private_64_mib_shows_in_uss() {
         .map(|t| p.memory_percent(t).unwrap())
         .collect();
     for (m, t) in mine.iter().zip(theirs.as_array().unwrap()) {
-        assert!((m - t.as_f64().unwrap()).abs() < 1e-9, "{mine:?} vs {theirs}");
+        assert!(
+            (m - t.as_f64().unwrap()).abs() < 1e-9,
+            "{mine:?} vs {theirs}"
+        );
     }
     assert!("uss".parse::<MemType>().is_ok());
     assert!("?!?".parse::<MemType>().is_err());
@@ -89,7 +92,11 @@ fn shared_32_mib_is_split_in_pss() {
         assert!(m.pss.abs_diff(16 * MIB) <= 64 * 1024, "pss {}", m.pss);
         let full = p.memory_full_info().unwrap();
         assert!(full.pss >= 16 * MIB, "pss {}", full.pss);
-        assert!(full.uss < 16 * MIB, "shared pages are not unique: uss {}", full.uss);
+        assert!(
+            full.uss < 16 * MIB,
+            "shared pages are not unique: uss {}",
+            full.uss
+        );
     }
     // The child dies with its parent (PR_SET_PDEATHSIG).
 }
@@ -108,7 +115,10 @@ fn rss_and_vms_equal_ps_exactly() {
             .output()
             .unwrap();
         let text = String::from_utf8(out.stdout).unwrap();
-        let kb: Vec<u64> = text.split_whitespace().map(|f| f.parse().unwrap()).collect();
+        let kb: Vec<u64> = text
+            .split_whitespace()
+            .map(|f| f.parse().unwrap())
+            .collect();
         assert_eq!(kb, [m.rss / 1024, m.vms / 1024], "pid {}", kid.pid());
     }
 }
@@ -124,7 +134,12 @@ fn memory_info_ex_matches_status() {
             .lines()
             .find(|l| l.starts_with(&format!("{key}:")))
             .unwrap();
-        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+        line.split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            * 1024
     };
     assert_eq!(ex.peak_rss, kb("VmHWM"));
     assert_eq!(ex.peak_vms, kb("VmPeak"));
@@ -141,7 +156,10 @@ fn memory_info_ex_matches_status() {
 
 /// `pmap -x PID` rows: (start address, Kbytes, RSS kB, Dirty kB, mapping).
 fn pmap_x(pid: u32) -> Vec<(u64, u64, u64, u64, String)> {
-    let out = Command::new("pmap").args(["-x", &pid.to_string()]).output().unwrap();
+    let out = Command::new("pmap")
+        .args(["-x", &pid.to_string()])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     String::from_utf8(out.stdout)
         .unwrap()
@@ -176,7 +194,11 @@ fn maps_agree_with_pmap_and_psutil() {
         assert_eq!((m.shared_dirty + m.private_dirty) / 1024, *dirty, "{m:?}");
         if m.path.starts_with('/') {
             // pmap shows the base name.
-            assert!(m.path.ends_with(mapping.as_str()), "{} vs {mapping}", m.path);
+            assert!(
+                m.path.ends_with(mapping.as_str()),
+                "{} vs {mapping}",
+                m.path
+            );
         }
     }
     // Field for field the same as psutil, both ungrouped and grouped (same order too). Sharing
@@ -194,7 +216,8 @@ fn maps_agree_with_pmap_and_psutil() {
                 .iter()
                 .map(|m| {
                     let mut m = m.as_object().unwrap().clone();
-                    let clean = m["shared_clean"].as_u64().unwrap() + m["private_clean"].as_u64().unwrap();
+                    let clean =
+                        m["shared_clean"].as_u64().unwrap() + m["private_clean"].as_u64().unwrap();
                     m.insert("clean".into(), clean.into());
                     for k in ["pss", "shared_clean", "private_clean"] {
                         m.remove(k);
@@ -206,13 +229,18 @@ fn maps_agree_with_pmap_and_psutil() {
         assert_eq!(normalize(&mine), normalize(&theirs), "grouped={grouped}");
     }
     // Summing the maps gives the rollup's figures (within rounding, psutil's 4096 B rule per map).
-    let (maps, full) = p.oneshot(|p| (p.memory_maps(false).unwrap(), p.memory_full_info().unwrap()));
+    let (maps, full) =
+        p.oneshot(|p| (p.memory_maps(false).unwrap(), p.memory_full_info().unwrap()));
     let uss: u64 = maps.iter().map(|m| m.private_clean + m.private_dirty).sum();
     let pss: u64 = maps.iter().map(|m| m.pss).sum();
     assert!(uss.abs_diff(full.uss) <= 4096 * maps.len() as u64);
     assert!(pss.abs_diff(full.pss) <= 4096 * maps.len() as u64);
     let grouped = p.memory_maps(true).unwrap();
-    assert!(grouped.iter().all(|g| g.addr.is_empty() && g.perms.is_empty()));
+    assert!(
+        grouped
+            .iter()
+            .all(|g| g.addr.is_empty() && g.perms.is_empty())
+    );
     let size = |v: &[memsight::MemoryMap]| v.iter().map(|m| m.size).sum::<u64>();
     assert_eq!(size(&grouped), size(&maps));
 }
@@ -256,7 +284,10 @@ fn kernel_thread_is_answered_as_psutil_does() {
     let full = p.memory_full_info().unwrap();
     assert_eq!((full.uss, full.pss, full.swap, full.rss), (0, 0, 0, 0));
     assert_eq!(p.memory_maps(false).unwrap(), vec![]);
-    assert_eq!(p.memory_info_ex().unwrap(), memsight::MemoryInfoEx::default());
+    assert_eq!(
+        p.memory_info_ex().unwrap(),
+        memsight::MemoryInfoEx::default()
+    );
     // psutil raises NoSuchProcess here (the kernel answers ESRCH); memsight says: no environment.
     assert_eq!(p.environ().unwrap(), BTreeMap::new());
 }
@@ -268,7 +299,8 @@ fn zombie_is_answered_as_psutil_does() {
     assert_eq!(p.memory_info().unwrap(), memsight::MemoryInfo::default());
     let full = p.memory_full_info().unwrap();
     assert_eq!((full.uss, full.pss, full.swap), (0, 0, 0));
-    let is_zombie = |r: Result<_, Error>| matches!(r, Err(Error::ZombieProcess { pid, .. }) if pid == z.pid());
+    let is_zombie =
+        |r: Result<_, Error>| matches!(r, Err(Error::ZombieProcess { pid, .. }) if pid == z.pid());
     assert!(is_zombie(p.memory_maps(true).map(drop)));
     assert!(is_zombie(p.environ().map(drop)));
     assert!(is_zombie(p.cmdline().map(drop)));
@@ -281,17 +313,19 @@ fn oneshot_reads_each_file_once() {
     // two calls does not show; outside, it does.
     let me = Process::current().unwrap();
     let mut hold = Vec::new();
-    let (before, after, ex_after, maps_before, maps_after) = me.oneshot(|p| {
+    let (before, after, maps_before, maps_after) = me.oneshot(|p| {
         let before = p.memory_info().unwrap();
         let maps_before = p.memory_maps(true).unwrap();
         hold = vec![1u8; 32 << 20];
         let after = p.memory_info().unwrap();
-        (before, after, p.memory_info_ex().unwrap(), maps_before, p.memory_maps(true).unwrap())
+        (before, after, maps_before, p.memory_maps(true).unwrap())
     });
     assert_eq!(before, after);
     assert_eq!(maps_before, maps_after);
-    let _ = ex_after;
     let outside = me.memory_info().unwrap();
-    assert!(outside.rss >= before.rss + 30 * MIB, "{outside:?} vs {before:?}");
+    assert!(
+        outside.rss >= before.rss + 30 * MIB,
+        "{outside:?} vs {before:?}"
+    );
     assert_eq!(hold.iter().map(|&b| b as u64).sum::<u64>(), 32 << 20);
 }

@@ -47,9 +47,7 @@ impl Process {
     }
 
     fn with_environ<T: Default>(&self, parse: impl FnOnce(&[u8]) -> T) -> Result<T> {
-        let read = procfs::with_buffer(|buf| {
-            self.read_into("environ", buf).map(|()| parse(buf))
-        });
+        let read = procfs::with_buffer(|buf| self.read_into("environ", buf).map(|()| parse(buf)));
         match read {
             Ok(value) => Ok(value),
             Err(e) if matches!(e.raw_os_error(), Some(libc::ESRCH | libc::ENOENT)) => {

@@ -112,7 +112,11 @@ pub struct MemoryFullInfo {
 
 /// Which figure [`Process::memory_percent`] divides by total RAM: a field of [`MemoryFullInfo`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "lowercase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum MemType {
     /// [`MemoryInfo::rss`] (psutil's default).
     #[default]
@@ -216,9 +220,7 @@ impl Process {
     /// USS, PSS and swap: smaps_rollup, or smaps when the rollup gives ESRCH/ENOENT.
     pub(crate) fn footprint(&self) -> Result<smaps::Footprint> {
         let rollup = procfs::with_buffer(|buf| match self.read_into("smaps_rollup", buf) {
-            Ok(()) => Some(
-                smaps::footprint(buf).map_err(|e| e.at(self.path("smaps_rollup"))),
-            ),
+            Ok(()) => Some(smaps::footprint(buf).map_err(|e| e.at(self.path("smaps_rollup")))),
             Err(e) if matches!(e.raw_os_error(), Some(libc::ESRCH | libc::ENOENT)) => None,
             Err(e) => Some(Err(self.error_for("smaps_rollup", e))),
         });

@@ -52,7 +52,10 @@ mod tests {
         assert_eq!(pairs(b"a=1\0b=2\0\0"), owned(&[("a", "1"), ("b", "2")]));
         assert_eq!(pairs(b"a=1\0b=\0\0"), owned(&[("a", "1"), ("b", "")]));
         // Ignore everything after \0\0.
-        assert_eq!(pairs(b"a=1\0b=2\0\0c=3\0"), owned(&[("a", "1"), ("b", "2")]));
+        assert_eq!(
+            pairs(b"a=1\0b=2\0\0c=3\0"),
+            owned(&[("a", "1"), ("b", "2")])
+        );
         // Ignore everything that is not an assignment.
         assert_eq!(pairs(b"xxx\0a=1\0"), owned(&[("a", "1")]));
         assert_eq!(pairs(b"a=1\0=b=2\0"), owned(&[("a", "1")]));

@@ -182,7 +182,8 @@ VmFlags: rd ex
 
     #[test]
     fn rollup() {
-        let rollup = b"55d5c4a2c000-7ffd5a3fe000 ---p 00000000 00:00 0                          [rollup]
+        let rollup =
+            b"55d5c4a2c000-7ffd5a3fe000 ---p 00000000 00:00 0                          [rollup]
 Rss:                3924 kB
 Pss:                 722 kB
 Pss_Dirty:           204 kB
@@ -235,7 +236,10 @@ ProtectionKey:         0
         assert_eq!(maps[0].addr, b"00400000-00452000");
         assert_eq!(maps[0].perms, b"r-xp");
         assert_eq!(maps[0].path, b"/usr/bin/my prog  x");
-        assert_eq!((maps[0].size, maps[0].rss, maps[0].pss), (328 * 1024, 300 * 1024, 0));
+        assert_eq!(
+            (maps[0].size, maps[0].rss, maps[0].pss),
+            (328 * 1024, 300 * 1024, 0)
+        );
         assert_eq!(maps[1].path, b"");
         assert_eq!(maps[1].size, 4096);
         assert_eq!(maps[1].rss, 0, "missing Rss is 0");

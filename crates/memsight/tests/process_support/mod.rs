@@ -161,5 +161,8 @@ pub fn psutil_alive(script: &str, args: &[String]) -> (serde_json::Value, Kid) {
     std::io::BufReader::new(stdout)
         .read_line(&mut line)
         .expect("read psutil output");
-    (serde_json::from_str(&line).expect("psutil printed JSON"), kid)
+    (
+        serde_json::from_str(&line).expect("psutil printed JSON"),
+        kid,
+    )
 }
