@@ -19,8 +19,8 @@ mod system;
 pub use cgroup::{CgroupMemory, MemoryPressure, Pressure, cgroup_memory};
 pub use error::{Error, Result};
 pub use process::{
-    Gids, MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, Process, Uids, pids,
-    process_iter,
+    Gids, MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, MemoryScan, Process,
+    ProcessMemory, Uids, memory_scan, pids, process_iter,
 };
 pub use procfs::ProcFs;
 pub use system::*;

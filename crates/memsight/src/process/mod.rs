@@ -246,9 +246,11 @@ mod identity;
 mod iter;
 mod maps;
 mod memory;
+mod scan;
 mod user;
 
 pub use identity::{Gids, Uids};
 pub use iter::{pids, process_iter};
 pub use maps::MemoryMap;
 pub use memory::{MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx};
+pub use scan::{MemoryScan, ProcessMemory, memory_scan};
