@@ -132,7 +132,12 @@ pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
         let cmd = if p.cmdline.iter().all(String::is_empty) {
             format!("[{}]", p.name)
         } else {
-            p.cmdline.join(" ")
+            // As ps(1) does: control characters (a newline in a `python -c` script) become `?`.
+            p.cmdline
+                .join(" ")
+                .chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect()
         };
         let user: String = p.username.chars().take(8).collect();
         line(

@@ -51,16 +51,23 @@ impl Process {
 
     /// Opens process `pid` under another procfs root (see [`ProcFs`]).
     pub fn with_procfs(procfs: &ProcFs, pid: u32) -> Result<Process> {
-        Process::open_with_stat(procfs, pid).map(|(process, _)| process)
+        let no_such = || Error::NoSuchProcess { pid, name: None };
+        let mut process = Process::open_dir(procfs, pid)?;
+        process.start_ticks = process
+            .read_file("stat", pid_stat::parse)
+            .map_err(|e| match e {
+                Error::ZombieProcess { .. } => no_such(),
+                e => e,
+            })?
+            .starttime;
+        Ok(process)
     }
 
-    /// Opens process `pid` and hands back the `/proc/PID/stat` record read to learn its start
-    /// time, so a whole-system scan can use it (name, rss, vms) without reading `stat` again.
-    pub(crate) fn open_with_stat(
-        procfs: &ProcFs,
-        pid: u32,
-    ) -> Result<(Process, pid_stat::PidStat)> {
-        let no_such = || Error::NoSuchProcess { pid, name: None };
+    /// Opens the `/proc/PID` directory only, without reading `stat` for the start time. For a
+    /// whole-system scan that reads everything it needs through this one descriptor right away
+    /// (the descriptor alone already guarantees that a reused pid is never read); the handle's
+    /// start time is 0, so it must not be handed out.
+    pub(crate) fn open_dir(procfs: &ProcFs, pid: u32) -> Result<Process> {
         let path = procfs.proc_path(pid.to_string());
         let dir = rustix::fs::open(
             &path,
@@ -69,25 +76,17 @@ impl Process {
         )
         .map_err(|e| match e {
             rustix::io::Errno::NOENT | rustix::io::Errno::SRCH | rustix::io::Errno::NOTDIR => {
-                no_such()
+                Error::NoSuchProcess { pid, name: None }
             }
             e => Error::from_io(Some(pid), &path, e.into()),
         })?;
-        let mut process = Process {
+        Ok(Process {
             pid,
             procfs: procfs.clone(),
             dir,
             start_ticks: 0,
             cache: Mutex::new(None),
-        };
-        let stat = process
-            .read_file("stat", pid_stat::parse)
-            .map_err(|e| match e {
-                Error::ZombieProcess { .. } => no_such(),
-                e => e,
-            })?;
-        process.start_ticks = stat.starttime;
-        Ok((process, stat))
+        })
     }
 
     /// The process id.

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{Error, Result};
 use crate::process::{Process, identity, user};
-use crate::procfs::{ProcFs, cmdline};
+use crate::procfs::{ProcFs, cmdline, statm};
 use crate::system::page_size;
 
 /// One process's memory in a [`MemoryScan`]. Sizes in bytes.
@@ -28,9 +28,9 @@ pub struct ProcessMemory {
     pub pss: u64,
     /// Swapped-out memory (smaps_rollup `Swap`).
     pub swap: u64,
-    /// Resident set size (`/proc/PID/stat` rss × page size, the same counter as statm).
+    /// Resident set size (statm `resident` × page size), as in [`MemoryInfo::rss`](crate::MemoryInfo::rss).
     pub rss: u64,
-    /// Virtual memory size (`/proc/PID/stat` vsize, the same counter as statm).
+    /// Virtual memory size (statm `size` × page size), as in [`MemoryInfo::vms`](crate::MemoryInfo::vms).
     pub vms: u64,
     /// The uid that owns `/proc/PID` (the effective uid; 0 for non-dumpable processes).
     #[cfg_attr(feature = "serde", serde(skip))]
@@ -66,10 +66,11 @@ enum Outcome {
 
 impl ProcFs {
     /// Reads the memory of each process in `pids` (pids that do not exist or exit meanwhile are
-    /// skipped). Per process it opens `/proc/PID` once and reads `stat` (identity, name, rss,
-    /// vms), `smaps_rollup` (or `smaps` when the rollup answers ESRCH/ENOENT) and `cmdline`, with
-    /// the owner from `fstat` of the directory; processes with no address space (kernel threads,
-    /// zombies) cost only the `stat` read. The work is spread over the available cores
+    /// skipped). Per process it opens `/proc/PID` once (`O_PATH`; every read goes through that
+    /// descriptor, so a reused pid is never read) and reads `statm` (rss, vms), `smaps_rollup`
+    /// (or `smaps` when the rollup answers ESRCH/ENOENT), `cmdline` and `comm`, with the owner
+    /// from `fstat` of the directory. Processes with no address space (kernel threads, zombies)
+    /// cost only the `statm` read; those this user may not inspect stop at `smaps_rollup`. The work is spread over the available cores
     /// (`std::thread::available_parallelism`), each thread reusing one read buffer.
     pub fn memory_scan(&self, pids: &[u32]) -> MemoryScan {
         let threads = std::thread::available_parallelism()
@@ -127,9 +128,10 @@ impl ProcFs {
         pid: u32,
         names: &mut HashMap<u32, String>,
     ) -> Result<Option<ProcessMemory>> {
-        let (process, stat) = Process::open_with_stat(self, pid)?;
+        let process = Process::open_dir(self, pid)?;
+        let statm = process.read_file("statm", statm::parse)?;
         // No address space: a kernel thread or a zombie. Its smaps is empty, so USS is 0.
-        if stat.vsize == 0 {
+        if statm.size == 0 {
             return Ok(None);
         }
         let footprint = process.footprint()?;
@@ -138,7 +140,10 @@ impl ProcFs {
         }
         let uid = process.owner_uid()?;
         let args = process.read_file("cmdline", cmdline::parse)?;
-        let comm = String::from_utf8_lossy(&stat.comm).into_owned();
+        let comm = process.read_file("comm", |data| {
+            let comm = data.strip_suffix(b"\n").unwrap_or(data);
+            Ok(String::from_utf8_lossy(comm).into_owned())
+        })?;
         let name = if comm.chars().count() >= 15 {
             identity::extended_name(comm, &args)
         } else {
@@ -156,8 +161,8 @@ impl ProcFs {
             uss: footprint.uss,
             pss: footprint.pss,
             swap: footprint.swap,
-            rss: stat.rss.saturating_mul(page_size()),
-            vms: stat.vsize,
+            rss: statm.resident.saturating_mul(page_size()),
+            vms: statm.size.saturating_mul(page_size()),
             uid,
         }))
     }

@@ -35,10 +35,6 @@ pub(crate) struct PidStat {
     pub num_threads: u64,
     /// Field 22: the start time after boot, in clock ticks.
     pub starttime: u64,
-    /// Field 23: virtual memory size in bytes (statm `size` × page size).
-    pub vsize: u64,
-    /// Field 24: resident set size in pages (statm `resident`).
-    pub rss: u64,
     /// Field 39: the CPU the process last ran on (0 if absent).
     pub processor: u64,
     /// Field 42: aggregated block I/O delays, in clock ticks (0 if absent).
@@ -106,8 +102,6 @@ pub(crate) fn parse(data: &[u8]) -> Result<PidStat, ParseError> {
         nice: parse_i64(field(19)).ok_or_else(|| ParseError::new(1, "field 19 is not a number"))?,
         num_threads: number(20)?,
         starttime: number(22)?,
-        vsize: optional(23)?,
-        rss: optional(24)?,
         processor: optional(39)?,
         delayacct_blkio_ticks: optional(42)?,
     })
@@ -139,7 +133,6 @@ mod tests {
         assert_eq!(stat.processor, 1);
         assert_eq!(stat.delayacct_blkio_ticks, 9);
         assert_eq!(stat.flags, 4194560);
-        assert_eq!((stat.vsize, stat.rss), (12345678, 321));
     }
 
     #[test]
