@@ -39,7 +39,11 @@ fn memsight(args: &[&str]) -> Output {
 
 fn ok_stdout(args: &[&str]) -> String {
     let out = memsight(args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -62,7 +66,10 @@ fn table_matches_pmap_x() {
     assert_eq!(mine[0], theirs[0], "the `PID:   cmdline` line");
     assert_eq!(mine[1], theirs[1], "the header");
     for (m, t) in mine[2..].iter().zip(&theirs[2..]) {
-        let (mf, tf): (Vec<&str>, Vec<&str>) = (m.split_whitespace().collect(), t.split_whitespace().collect());
+        let (mf, tf): (Vec<&str>, Vec<&str>) = (
+            m.split_whitespace().collect(),
+            t.split_whitespace().collect(),
+        );
         if t.starts_with("----") || t.starts_with("total") {
             assert_eq!(m, t);
             continue;
@@ -104,7 +111,8 @@ fn json_matches_psutil() {
                 .iter()
                 .map(|m| {
                     let mut m = m.as_object().unwrap().clone();
-                    let clean = m["shared_clean"].as_u64().unwrap() + m["private_clean"].as_u64().unwrap();
+                    let clean =
+                        m["shared_clean"].as_u64().unwrap() + m["private_clean"].as_u64().unwrap();
                     m.insert("clean".into(), clean.into());
                     for k in ["pss", "shared_clean", "private_clean"] {
                         m.remove(k);
@@ -125,7 +133,10 @@ fn json_matches_psutil() {
 fn no_such_process() {
     let out = memsight(&["maps", "4194303"]);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "memsight: no such process: 4194303\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "memsight: no such process: 4194303\n"
+    );
     assert!(out.stdout.is_empty());
 }
 
@@ -161,5 +172,8 @@ fn access_denied_as_nobody() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err, format!("memsight: access denied: /proc/{pid}/smaps (pid {pid})\n"));
+    assert_eq!(
+        err,
+        format!("memsight: access denied: /proc/{pid}/smaps (pid {pid})\n")
+    );
 }
