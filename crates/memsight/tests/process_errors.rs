@@ -136,3 +136,31 @@ fn nobody_gets_access_denied_for_root() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+#[test]
+fn no_fd_left_open() {
+    let kid = Kid::spawn(Command::new("sleep").arg("100"));
+    let before = open_fds();
+    for _ in 0..3 {
+        let scan = memsight::memory_scan().unwrap();
+        assert!(!scan.processes.is_empty());
+        let p = Process::new(kid.pid()).unwrap();
+        p.memory_full_info().unwrap();
+        p.memory_info_ex().unwrap();
+        p.memory_maps(true).unwrap();
+        p.environ().unwrap();
+        p.name().unwrap();
+        p.cmdline().unwrap();
+        p.username().unwrap();
+        p.owner_uid().unwrap();
+        // The handle itself holds exactly one descriptor, released on drop.
+        assert_eq!(open_fds(), before + 1);
+        drop(p);
+        let _: Vec<_> = memsight::process_iter().collect::<Vec<_>>();
+    }
+    assert_eq!(open_fds(), before);
+}

@@ -329,3 +329,31 @@ fn oneshot_reads_each_file_once() {
     );
     assert_eq!(hold.iter().map(|&b| b as u64).sum::<u64>(), 32 << 20);
 }
+
+#[test]
+fn memory_scan_agrees_with_the_getters() {
+    let kid = touches_64_mib();
+    let scan = memsight::memory_scan().unwrap();
+    let entry = scan
+        .processes
+        .iter()
+        .find(|p| p.pid == kid.pid())
+        .expect("the child is in the scan");
+    let p = Process::new(kid.pid()).unwrap();
+    let full = p.memory_full_info().unwrap();
+    assert_eq!((entry.rss, entry.vms), (full.rss, full.vms));
+    assert!(entry.uss.abs_diff(full.uss) <= MIB && entry.uss >= 64 * MIB);
+    assert_eq!(entry.name, p.name().unwrap());
+    assert_eq!(entry.cmdline, p.cmdline().unwrap());
+    assert_eq!(entry.username, p.username().unwrap());
+    // Pids ascending, no kernel threads, nothing with zero USS.
+    assert!(scan.processes.windows(2).all(|w| w[0].pid < w[1].pid));
+    assert!(scan.processes.iter().all(|p| p.uss > 0 && p.vms > 0));
+    assert!(scan.processes.iter().all(|p| p.pid != 2));
+    assert!(scan.errors.is_empty(), "{:?}", scan.errors);
+    // The scan of a pid list reads only those.
+    let procfs = memsight::ProcFs::default();
+    let one = procfs.memory_scan(&[kid.pid(), 4_194_303]);
+    assert_eq!(one.processes.len(), 1);
+    assert!(one.access_denied.is_empty());
+}

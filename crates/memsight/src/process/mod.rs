@@ -17,7 +17,8 @@ use crate::procfs::{self, ProcFs, pid_stat};
 
 /// A handle on one running process.
 ///
-/// Equality is identity: two handles are equal when they have the same pid and start time.
+/// Equality is identity: two handles are equal when they have the same pid, start time and
+/// `/proc/PID` directory inode.
 /// The handle owns one `O_PATH` file descriptor; no other descriptor outlives a call.
 #[derive(Debug)]
 pub struct Process {
@@ -25,6 +26,11 @@ pub struct Process {
     procfs: ProcFs,
     dir: OwnedFd,
     start_ticks: u64,
+    /// The inode of the `/proc/PID` directory: a new process under a reused pid gets a new one,
+    /// even if it started in the same clock tick (handles alive together share the cached one).
+    dir_ino: u64,
+    /// The owner of `/proc/PID` when the handle was opened (see [`Process::owner_uid`]).
+    pub(crate) open_uid: u32,
     cache: Mutex<Option<Vec<(&'static str, Arc<[u8]>)>>>,
 }
 
@@ -33,6 +39,7 @@ impl PartialEq for Process {
         self.pid == other.pid
             && self.start_ticks == other.start_ticks
             && self.procfs == other.procfs
+            && self.dir_ino == other.dir_ino
     }
 }
 
@@ -80,11 +87,15 @@ impl Process {
             }
             e => Error::from_io(Some(pid), &path, e.into()),
         })?;
+        let (dir_ino, open_uid) =
+            rustix::fs::fstat(&dir).map_or((0, 0), |st| (st.st_ino, st.st_uid));
         Ok(Process {
             pid,
             procfs: procfs.clone(),
             dir,
             start_ticks: 0,
+            dir_ino,
+            open_uid,
             cache: Mutex::new(None),
         })
     }
@@ -105,10 +116,15 @@ impl Process {
         self.start_ticks
     }
 
-    /// Whether this process is still running: its pid exists and belongs to a process with the same
-    /// start time (so a reused pid answers `false`). A zombie counts as running, as in psutil.
+    /// Whether this process is still running: the handle's own `/proc/PID` descriptor still reads,
+    /// and the pid belongs to a process with the same start time (so a reused pid answers
+    /// `false`, even when the new process started in the same clock tick). A zombie counts as
+    /// running, as in psutil.
     pub fn is_running(&self) -> bool {
-        Process::with_procfs(&self.procfs, self.pid).is_ok_and(|now| now == *self)
+        // The descriptor pins the original process: once it has been reaped, reads through it
+        // fail with ESRCH even if the pid now belongs to a process started in the same clock tick.
+        let alive = procfs::with_buffer(|buf| self.read_into("stat", buf).is_ok());
+        alive && Process::with_procfs(&self.procfs, self.pid).is_ok_and(|now| now == *self)
     }
 
     /// Runs `f` with a per-file cache switched on, so that several getters called inside it read

@@ -138,7 +138,8 @@ impl ProcFs {
         if footprint.uss == 0 {
             return Ok(None);
         }
-        let uid = process.owner_uid()?;
+        // The owner as of the open, a few microseconds ago (one fstat, done by open_dir).
+        let uid = process.open_uid;
         let args = process.read_file("cmdline", cmdline::parse)?;
         let comm = process.read_file("comm", |data| {
             let comm = data.strip_suffix(b"\n").unwrap_or(data);
