@@ -7,7 +7,8 @@ Usage (from the repository root, after `cargo build --release -p memsight-cli --
     .venv/bin/python scripts/bench-ps.py [--extra 400] [--rounds 15]
 
 It starts EXTRA `sleep` processes, then runs each contender once per round, in a shuffled order,
-timing the wall clock of the whole command and taking its peak RSS from wait4(). Contenders:
+timing the wall clock of the whole command; its peak RSS comes from separate, untimed runs
+under GNU time. Contenders:
 - floor: target/release/examples/ps_floor (open+read smaps_rollup, status, cmdline of every pid
   into one buffer, parse nothing, one thread);
 - memsight: target/release/memsight ps --json (both cores);
@@ -71,13 +72,17 @@ def main():
                 p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                 out = p.stdout.read()
                 err = p.stderr.read()
-                _, status, ru = os.wait4(p.pid, 0)
+                _, status, _ = os.wait4(p.pid, 0)
                 times[name].append(time.perf_counter() - t0)
                 if status != 0:
                     sys.exit(f"{name} failed: {err.decode()}")
-                peak[name] = max(peak[name], ru.ru_maxrss)
                 if name == "psutil":
                     inner.append(float(err.decode().split()[-1]))
+        # Peak RSS, untimed: GNU time forks from its own small image (a fork from python would
+        # carry python's high-water mark across exec into ru_maxrss).
+        for name, cmd in contenders.items():
+            r = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, capture_output=True, check=True)
+            peak[name] = int(r.stderr.decode().split()[-1])
         med = {k: statistics.median(v) for k, v in times.items()}
         print(f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; kernel {platform.release()}; "
               f"{os.cpu_count()} CPUs; {npids} pids ({a.extra} extra sleep); {a.rounds} rounds")
