@@ -1,5 +1,6 @@
 //! `memsight maps PID`: the table against `pmap -x`, `--json` against psutil's memory_maps, and the
 //! errors (no such process, access denied, usage).
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;

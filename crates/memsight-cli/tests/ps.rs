@@ -1,5 +1,6 @@
 //! `memsight ps`: the table and `--json` against processes the test starts, psutil's figures,
 //! the filters, the `nobody` view, broken pipes, and a scan under process churn.
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;

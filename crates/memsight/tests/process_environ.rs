@@ -1,4 +1,5 @@
 //! environ() and environ_os() on processes started with a known environment, against psutil.
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
 mod process_support;
 

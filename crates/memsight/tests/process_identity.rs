@@ -1,5 +1,6 @@
 //! name, cmdline, uids, gids, username and owner_uid against psutil, `/proc/PID/status` and
 //! processes the test starts with known names, arguments and users.
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
 mod process_support;
 

@@ -31,8 +31,11 @@ pub struct Process {
     dir_ino: u64,
     /// The owner of `/proc/PID` when the handle was opened (see [`Process::owner_uid`]).
     pub(crate) open_uid: u32,
-    cache: Mutex<Option<Vec<(&'static str, Arc<[u8]>)>>>,
+    cache: Mutex<Option<FileCache>>,
 }
+
+/// The files read inside [`Process::oneshot`]: name and bytes.
+type FileCache = Vec<(&'static str, Arc<[u8]>)>;
 
 impl PartialEq for Process {
     fn eq(&self, other: &Self) -> bool {
@@ -112,6 +115,7 @@ impl Process {
 
     /// The start time in clock ticks after boot (`/proc/PID/stat` field 22), which together with
     /// the pid identifies the process.
+    #[allow(dead_code)] // for create_time (issue 4)
     pub(crate) fn start_ticks(&self) -> u64 {
         self.start_ticks
     }

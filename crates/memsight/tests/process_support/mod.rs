@@ -1,5 +1,6 @@
 //! Helpers shared by the `process_*` integration tests: child processes with known properties
 //! (killed and reaped on drop) and psutil as an oracle.
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 #![allow(dead_code)]
 
 use std::path::PathBuf;
