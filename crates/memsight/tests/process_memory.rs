@@ -350,6 +350,12 @@ fn memory_scan_agrees_with_the_getters() {
     // Pids ascending, no kernel threads, nothing with zero USS.
     assert!(scan.processes.windows(2).all(|w| w[0].pid < w[1].pid));
     assert!(scan.processes.iter().all(|p| p.uss > 0 && p.vms > 0));
+    // psutil's test_process_all invariant (no hugetlbfs users here).
+    assert!(
+        scan.processes.iter().all(|p| p.pss >= p.uss),
+        "{:?}",
+        scan.processes
+    );
     assert!(scan.processes.iter().all(|p| p.pid != 2));
     assert!(scan.errors.is_empty(), "{:?}", scan.errors);
     // The scan of a pid list reads only those.

@@ -71,6 +71,13 @@ impl Process {
     /// A kernel thread has no mappings (an empty list); a zombie gives
     /// [`Error::ZombieProcess`]; another user's process gives [`Error::AccessDenied`]. This is the
     /// slowest getter: the kernel walks every mapping's page tables.
+    ///
+    /// ```
+    /// let me = memsight::Process::current()?;
+    /// let maps = me.memory_maps(true)?;
+    /// assert!(maps.iter().any(|m| m.path == "[stack]"));
+    /// # Ok::<(), memsight::Error>(())
+    /// ```
     pub fn memory_maps(&self, grouped: bool) -> Result<Vec<MemoryMap>> {
         let entries = self.read_file("smaps", smaps::parse)?;
         if entries.is_empty() && self.is_zombie() {

@@ -200,6 +200,13 @@ impl Process {
     ///
     /// Another user's process (or one holding capabilities the caller lacks) gives
     /// [`Error::AccessDenied`]: both files need `PTRACE_MODE_READ`.
+    ///
+    /// ```
+    /// let me = memsight::Process::current()?;
+    /// let m = me.memory_full_info()?;
+    /// assert!(m.uss > 0 && m.pss >= m.uss && m.rss >= m.uss);
+    /// # Ok::<(), memsight::Error>(())
+    /// ```
     pub fn memory_full_info(&self) -> Result<MemoryFullInfo> {
         let m = self.memory_info()?;
         let f = self.footprint()?;
