@@ -12,6 +12,10 @@ use process_support::{Kid, kernel_thread, psutil, psutil_alive, spawn_python_rea
 
 const MIB: u64 = 1 << 20;
 
+/// How far USS and PSS of a python child may move between two reads while other processes on
+/// the machine start and stop mapping the same libpython and libc (their text is about 4 MiB).
+const SHARING_SLACK: u64 = 8 * MIB;
+
 /// A child that mallocs and writes 64 MiB, then waits.
 fn touches_64_mib() -> Kid {
     spawn_python_ready(
@@ -28,7 +32,8 @@ fn private_64_mib_shows_in_uss() {
     assert!(full.pss >= full.uss, "pss {} < uss {}", full.pss, full.uss);
     assert!(full.rss >= 64 * MIB);
     // The same figures as psutil. USS and PSS move when any process maps or unmaps a shared
-    // file (the oracle's own python shares libpython and libc), so those two get 1 MiB of slack.
+    // file (the oracle's own python, and other tests' pythons, share libpython and libc), so
+    // those two get SHARING_SLACK.
     let (theirs, _oracle) = psutil_alive(
         "m = psutil.Process(int(sys.argv[1])).memory_full_info()\nprint(json.dumps(m._asdict()))",
         &[kid.pid().to_string()],
@@ -37,7 +42,7 @@ fn private_64_mib_shows_in_uss() {
     let mut mine = serde_json::to_value(full).unwrap();
     for key in ["uss", "pss"] {
         let (m, t) = (mine[key].as_u64().unwrap(), theirs[key].as_u64().unwrap());
-        assert!(m.abs_diff(t) <= MIB, "{key}: {m} vs psutil {t}");
+        assert!(m.abs_diff(t) <= SHARING_SLACK, "{key}: {m} vs psutil {t}");
         mine[key] = theirs[key].clone();
     }
     assert_eq!(mine, theirs);
@@ -105,7 +110,7 @@ fn shared_32_mib_is_split_in_pss() {
 #[test]
 fn rss_and_vms_equal_ps_exactly() {
     let kids: Vec<Kid> = (0..3)
-        .map(|_| Kid::spawn(Command::new("sleep").arg("100")))
+        .map(|_| process_support::spawn_settled("sleep", &["100"]))
         .chain([touches_64_mib()])
         .collect();
     for kid in &kids {
@@ -343,7 +348,7 @@ fn memory_scan_agrees_with_the_getters() {
     let p = Process::new(kid.pid()).unwrap();
     let full = p.memory_full_info().unwrap();
     assert_eq!((entry.rss, entry.vms), (full.rss, full.vms));
-    assert!(entry.uss.abs_diff(full.uss) <= MIB && entry.uss >= 64 * MIB);
+    assert!(entry.uss.abs_diff(full.uss) <= SHARING_SLACK && entry.uss >= 64 * MIB);
     assert_eq!(entry.name, p.name().unwrap());
     assert_eq!(entry.cmdline, p.cmdline().unwrap());
     assert_eq!(entry.username, p.username().unwrap());

@@ -119,6 +119,25 @@ pub fn spawn_python_ready(script: &str) -> Kid {
         .read_line(&mut line)
         .expect("read ready line");
     assert!(!line.is_empty(), "python child died before it was ready");
+    // Let the interpreter finish the statement after the print and settle into its sleep.
+    std::thread::sleep(Duration::from_millis(300));
+    kid
+}
+
+/// Starts `program args...` and waits until it has exec'd (its cmdline starts with `program`'s
+/// base name) and its dynamic loader is done.
+pub fn spawn_settled(program: &str, args: &[&str]) -> Kid {
+    let kid = Kid::spawn(Command::new(program).args(args));
+    let base = program
+        .rsplit('/')
+        .next()
+        .unwrap_or(program)
+        .as_bytes()
+        .to_vec();
+    wait_until("the child has exec'd", || {
+        std::fs::read(format!("/proc/{}/cmdline", kid.pid())).is_ok_and(|c| c.starts_with(&base))
+    });
+    std::thread::sleep(Duration::from_millis(200));
     kid
 }
 
