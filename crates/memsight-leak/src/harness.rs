@@ -16,8 +16,6 @@ const MAX_BATCHES: usize = 512;
 /// The sign-test window: a leak needs growth in LEAK_GREW of the last LEAK_WINDOW batches.
 const LEAK_WINDOW: usize = 8;
 const LEAK_GREW: usize = 7;
-/// Calls after emptying the tcache, before the baseline sample.
-const REWARM: u64 = 8;
 
 /// Leak checks are process-global by nature (the native heap, fds and threads belong to the
 /// process), so two checks in one process never run at the same time.
@@ -287,15 +285,6 @@ impl LeakTest {
         } else {
             Vec::new()
         };
-        // Empty this thread's glibc tcache so that leaking mallocs hit the arena (see tcache.rs),
-        // then let a few more calls refill it with the function's own churn: from here on the
-        // harness frees nothing until the verdict.
-        let _drain = (checked.contains(Metric::HeapUsed) && !crate::glibc_tcache_disabled())
-            .then(crate::tcache::Drain::new);
-        if _drain.is_some() && !st.over_budget(&prev) {
-            let n = REWARM.min(self.warmup).min(st.affordable(&prev));
-            call_n!(n);
-        }
         let warmup_calls = st.calls;
         prev = sampler.settled(&prev)?;
 
@@ -447,6 +436,7 @@ struct Sampler {
     threads: Threads,
     trim: bool,
     settle: bool,
+    tcache: crate::tcache::Normalizer,
 }
 
 fn setup_err(what: &str, e: impl std::fmt::Display) -> LeakError {
@@ -467,15 +457,13 @@ impl Sampler {
             threads,
             trim,
             settle,
+            tcache: crate::tcache::Normalizer::new(),
         })
     }
 
     fn sample(&mut self) -> Result<Sample, LeakError> {
         let c = self.checked;
         let mut s = Sample::default();
-        if self.trim && (c.contains(Metric::Rss) || c.contains(Metric::Uss)) {
-            let _ = memsight::heap::trim();
-        }
         if c.contains(Metric::RustHeap) {
             let r = match self.threads {
                 Threads::All => CountingAlloc::stats(),
@@ -483,6 +471,12 @@ impl Sampler {
             };
             s.v[Metric::RustHeap.index()] = r.live_bytes;
             s.rust_blocks = r.live_blocks;
+        }
+        if c.contains(Metric::HeapUsed) || c.contains(Metric::MmapUsed) {
+            self.tcache.run();
+        }
+        if self.trim && (c.contains(Metric::Rss) || c.contains(Metric::Uss)) {
+            let _ = memsight::heap::trim();
         }
         if c.contains(Metric::HeapUsed) || c.contains(Metric::MmapUsed) {
             let h = memsight::heap::info().map_err(|e| setup_err("heap info", e))?;

@@ -47,15 +47,15 @@
 //!
 //! # glibc's tcache
 //! glibc keeps up to 7 freed chunks per size class per thread in a cache that `mallinfo2` counts
-//! as in use, so a leak that reuses those chunks is invisible to `heap_used` until the cache
-//! drains (psleak misses a 1040-byte chunk every 64 calls, and 1 byte every 10 calls, this way).
-//! memsight-leak empties the calling thread's tcache before measuring (it holds 8 chunks of every
-//! tcache size class until the check ends) and never frees anything between batches, so a
-//! leaking `malloc` comes from the arena and shows. What stays possible: a function that itself
-//! frees chunks of the leaking size can hide up to 7 of them per thread, and worker threads'
-//! caches cannot be emptied from outside. To rule the masking out completely, call
-//! [`disable_glibc_tcache`] first in the test (re-executes the test with
-//! `GLIBC_TUNABLES=glibc.malloc.tcache_count=0`), or set that variable for the run.
+//! as in use, so a leak that reuses those chunks is invisible to `heap_used`, and chunks a
+//! function frees into it look like growth (psleak misses a 1040-byte chunk every 64 calls, and
+//! 1 byte every 10 calls, this way). Before every sample memsight-leak fills each tcache bin of
+//! the calling thread to exactly its limit (8 mallocs and frees per size class, straight to libc),
+//! so the cache is in the same state at every sample and `heap_used` moves by exactly the chunks
+//! the function left live. Worker threads' caches cannot be reached from outside: a leak made on
+//! a long-lived worker that also frees chunks of the same size can hide up to 7 of them. To rule
+//! the cache out completely, call [`disable_glibc_tcache`] first in the test (re-executes the test
+//! with `GLIBC_TUNABLES=glibc.malloc.tcache_count=0`), or set that variable for the run.
 
 mod harness;
 mod metric;

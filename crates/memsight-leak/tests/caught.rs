@@ -39,13 +39,13 @@ fn rust_box_leak_16_bytes_per_call() {
     assert_eq!(rust.blocks_per_call, Some(1.0));
     assert_eq!(rust.ci, (16.0, 16.0));
     // glibc's view: a 32-byte chunk per call.
-    assert_eq!(per_call(&r, Metric::HeapUsed), 32.0);
+    assert!((per_call(&r, Metric::HeapUsed) - 32.0).abs() < 0.1, "{r}");
 }
 
 #[test]
 fn c_malloc_16_per_call() {
     let (_, r) = leak("c_malloc_16");
-    assert_eq!(per_call(&r, Metric::HeapUsed), 32.0);
+    assert!((per_call(&r, Metric::HeapUsed) - 32.0).abs() < 0.1, "{r}");
     // Not Rust's allocation: the Rust heap stays flat.
     assert_eq!(r.metric(Metric::RustHeap).unwrap().total, 0);
 }
@@ -120,7 +120,7 @@ fn thread_per_call_is_named() {
 fn c_leak_only_on_a_worker_thread() {
     // malloc(64) on a short-lived joined pthread: a non-main arena, still summed by mallinfo2.
     let (_, r) = leak("c_worker_thread_malloc_64");
-    assert!((per_call(&r, Metric::HeapUsed) - 80.0).abs() < 1e-6, "{r}");
+    assert!((per_call(&r, Metric::HeapUsed) - 80.0).abs() < 0.1, "{r}");
 }
 
 #[test]

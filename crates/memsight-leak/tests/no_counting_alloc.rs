@@ -13,7 +13,10 @@ fn rust_leak_caught_through_the_native_heap() {
     let r = err.report().unwrap();
     assert!(r.metric(Metric::RustHeap).is_none());
     assert!(r.notes.iter().any(|n| n.contains("CountingAlloc")));
-    assert_eq!(r.metric(Metric::HeapUsed).unwrap().per_call, 32.0);
+    assert!(
+        (r.metric(Metric::HeapUsed).unwrap().per_call - 32.0).abs() < 0.1,
+        "{err}"
+    );
 }
 
 #[test]
