@@ -202,28 +202,26 @@ impl LeakTest {
                     .to_owned(),
             );
         }
-        if checked.contains(Metric::HeapUsed) || checked.contains(Metric::MmapUsed) {
-            if let Err(e) = memsight::heap::info() {
-                checked = checked.without(Metric::HeapUsed).without(Metric::MmapUsed);
-                notes.push(format!("native heap not measured: {e}"));
-            }
+        if (checked.contains(Metric::HeapUsed) || checked.contains(Metric::MmapUsed))
+            && let Err(e) = memsight::heap::info()
+        {
+            checked = checked.without(Metric::HeapUsed).without(Metric::MmapUsed);
+            notes.push(format!("native heap not measured: {e}"));
         }
         let tcache = (checked.contains(Metric::HeapUsed) || checked.contains(Metric::MmapUsed))
             && !crate::glibc_tcache_disabled();
         let mut sampler = Sampler::new(checked, self.threads, self.trim, self.settle)?;
         // One throw-away sample warms whatever the readers initialise lazily.
         sampler.sample()?;
-        if self.threads == Threads::All {
-            if let Ok(n) = sampler.probe.threads() {
-                if n > 2 {
-                    notes.push(format!(
-                        "{} other threads were running: process-wide figures include their work \
-                         (under `cargo test` use --test-threads=1, cargo nextest, or \
-                         Threads::Calling)",
-                        n - 1
-                    ));
-                }
-            }
+        if self.threads == Threads::All
+            && let Ok(n) = sampler.probe.threads()
+            && n > 2
+        {
+            notes.push(format!(
+                "{} other threads were running: process-wide figures include their work (under \
+                 `cargo test` use --test-threads=1, cargo nextest, or Threads::Calling)",
+                n - 1
+            ));
         }
 
         let mut st = State {

@@ -92,13 +92,13 @@ pub fn disable_glibc_tcache() -> std::io::Result<()> {
         return Ok(());
     }
     let mut tunables = OsString::from("glibc.malloc.tcache_count=0");
-    if let Some(old) = std::env::var_os("GLIBC_TUNABLES") {
-        if !old.is_empty() {
-            let mut t = old;
-            t.push(":");
-            t.push(&tunables);
-            tunables = t;
-        }
+    if let Some(old) = std::env::var_os("GLIBC_TUNABLES")
+        && !old.is_empty()
+    {
+        let mut t = old;
+        t.push(":");
+        t.push(&tunables);
+        tunables = t;
     }
     let exe = std::env::current_exe()?;
     Err(std::process::Command::new(exe)

@@ -10,8 +10,8 @@ use memsight_leak::{LeakTest, Report};
 #[global_allocator]
 static ALLOC: memsight::heap::CountingAlloc = memsight::heap::CountingAlloc::system();
 
-fn clean<T>(name: &str, mut f: impl FnMut() -> memsight::Result<T>) -> Report {
-    clean_with(LeakTest::new(), name, move || f())
+fn clean<T>(name: &str, f: impl FnMut() -> memsight::Result<T>) -> Report {
+    clean_with(LeakTest::new(), name, f)
 }
 
 fn clean_with<T>(t: LeakTest, name: &str, mut f: impl FnMut() -> memsight::Result<T>) -> Report {

@@ -153,7 +153,7 @@ impl CountingAlloc {
         let layout = Layout::new::<[u64; 4]>();
         let before = Self::thread_stats();
         // SAFETY: a non-zero-sized layout; the block is freed with the same layout right away.
-        let seen = unsafe {
+        unsafe {
             // black_box: an allocation whose pointer is unused may be optimised away entirely.
             let p = std::hint::black_box(std::alloc::alloc(layout));
             if p.is_null() {
@@ -162,8 +162,7 @@ impl CountingAlloc {
             let seen = Self::thread_stats().live_blocks != before.live_blocks;
             std::alloc::dealloc(p, layout);
             seen
-        };
-        seen
+        }
     }
 }
 
