@@ -131,7 +131,7 @@ fn sporadic_growth_at_the_call_budget() {
         .clean_batches(5)
         .check(|| {
             i += 1;
-            if i % 300 == 0 {
+            if i.is_multiple_of(300) {
                 Box::leak(Box::new([0u8; 64]));
             }
         })
