@@ -1,6 +1,8 @@
 //! `memsight::heap::info()` / `trim()` against the allocator's own behaviour, as psutil's
 //! `test_heap_info` / `test_heap_trim` check it: known mallocs move the figures by their size.
 #![allow(unsafe_code)]
+// These check glibc; with the jemalloc or mimalloc feature see `other_allocators` below.
+#![cfg_attr(any(feature = "jemalloc", feature = "mimalloc"), allow(dead_code, unused_imports))]
 
 use memsight::heap;
 
@@ -22,7 +24,7 @@ fn free(p: *mut libc::c_void) {
     unsafe { libc::free(p) }
 }
 
-#[test]
+#[cfg_attr(not(any(feature = "jemalloc", feature = "mimalloc")), test)]
 fn heap_info_is_glibc_mallinfo2() {
     let h = heap::info().unwrap();
     assert_eq!(h.allocator, "glibc");
@@ -30,7 +32,7 @@ fn heap_info_is_glibc_mallinfo2() {
     assert!(h.heap_used > 0);
 }
 
-#[test]
+#[cfg_attr(not(any(feature = "jemalloc", feature = "mimalloc")), test)]
 fn malloc_64k_moves_heap_used_by_64k_within_10_percent() {
     // Below glibc's 128 KiB mmap threshold, so it comes from the arena: heap_used, not mmap_used.
     heap::trim().unwrap();
@@ -53,7 +55,7 @@ fn malloc_64k_moves_heap_used_by_64k_within_10_percent() {
     );
 }
 
-#[test]
+#[cfg_attr(not(any(feature = "jemalloc", feature = "mimalloc")), test)]
 fn malloc_64m_moves_mmap_used_and_free_returns_it() {
     let before = heap::info().unwrap();
     let p = malloc(64 * MIB);
@@ -84,7 +86,7 @@ fn malloc_64m_moves_mmap_used_and_free_returns_it() {
     );
 }
 
-#[test]
+#[cfg_attr(not(any(feature = "jemalloc", feature = "mimalloc")), test)]
 fn trim_hands_freed_heap_back_to_the_os() {
     // 2,000 small blocks of 8 KiB from the main arena, all freed: the freed space sits below
     // the top chunk until malloc_trim(0) releases it, which lowers RSS but not heap_used.
@@ -104,7 +106,7 @@ fn trim_hands_freed_heap_back_to_the_os() {
     assert_eq!(heap::info().unwrap().heap_used, freed);
 }
 
-#[test]
+#[cfg_attr(not(any(feature = "jemalloc", feature = "mimalloc")), test)]
 fn agrees_with_psutil_heap_info_in_a_python_child() {
     // psutil's heap_info() reads the same mallinfo2 fields; in a child python that mallocs 64 KiB
     // through ctypes, psutil sees the same growth memsight sees here for the same malloc.
@@ -153,4 +155,15 @@ print(a - b)
         (grew - ours).abs() <= 64 * 16,
         "psutil saw {grew}, memsight {ours}"
     );
+}
+
+/// With `--features jemalloc` (or mimalloc) the backend answers from that allocator.
+#[cfg(any(feature = "jemalloc", feature = "mimalloc"))]
+#[test]
+fn other_allocators() {
+    let h = heap::info().unwrap();
+    let want = if cfg!(feature = "jemalloc") { "jemalloc" } else { "mimalloc" };
+    assert_eq!(h.allocator, want);
+    assert!(h.heap_used > 0 || h.mmap_used > 0);
+    assert!(heap::trim().unwrap());
 }
