@@ -232,6 +232,11 @@ impl LeakTest {
             rate: 0.0,
             origin: Sample::default(),
             noisy: [false; N],
+            probes: [Batch {
+                calls: 0,
+                delta: [0; N],
+                rust_blocks: 0,
+            }; 2],
         };
         macro_rules! call_n {
             ($n:expr) => {
@@ -318,6 +323,15 @@ impl LeakTest {
             }
             if probes > 0 {
                 probes -= 1;
+                let mut delta = [0i64; N];
+                for m in checked.iter().filter(|m| m.is_resource()) {
+                    delta[m.index()] = s.v[m.index()] - prev.v[m.index()];
+                }
+                st.probes[1 - probes as usize] = Batch {
+                    calls: 1,
+                    delta,
+                    rust_blocks: 0,
+                };
                 prev = s;
                 if let Some(m) = resource_leak {
                     break Err(m);
@@ -551,6 +565,8 @@ struct State<'a> {
     origin: Sample,
     /// Metrics that went down in some batch (see `is_noisy`).
     noisy: [bool; N],
+    /// The two one-call windows for fds and threads after the warm-up.
+    probes: [Batch; 2],
 }
 
 impl State<'_> {
@@ -739,11 +755,24 @@ impl State<'_> {
             Verdict::Leak(LeakReason::Persistent) => self.leaking_in_window().collect(),
             _ => Vec::new(),
         };
+        let probes: Vec<Batch> = self
+            .probes
+            .iter()
+            .filter(|p| p.calls > 0)
+            .copied()
+            .collect();
+        let with_probes: Vec<Batch> = probes.iter().chain(&self.batches).copied().collect();
         let metrics = self
             .checked
             .iter()
             .map(|m| {
-                let (x, y) = Self::series(&self.batches, m);
+                // Fds and threads are judged from the one-call probe windows on.
+                let batches = if m.is_resource() {
+                    &with_probes[..]
+                } else {
+                    &self.batches[..]
+                };
+                let (x, y) = Self::series(batches, m);
                 let (per_call, lo, hi) = slope_ci(&x, &y);
                 let blocks_per_call = (m == Metric::RustHeap).then(|| {
                     let yb: Vec<f64> = {
@@ -757,8 +786,8 @@ impl State<'_> {
                     };
                     slope_ci(&x, &yb).0
                 });
-                let grew = self.batches.iter().filter(|b| self.grew_m(b, m)).count();
-                let total = self.batches.iter().map(|b| b.delta(m)).sum();
+                let grew = batches.iter().filter(|b| self.grew_m(b, m)).count();
+                let total = batches.iter().map(|b| b.delta(m)).sum();
                 let leaking = match verdict {
                     Verdict::Leak(LeakReason::Persistent) => {
                         window_leaks.contains(&m) || resource == Some(m)
@@ -773,7 +802,7 @@ impl State<'_> {
                     ci: (lo, hi),
                     blocks_per_call,
                     grew,
-                    batches: self.batches.len(),
+                    batches: batches.len(),
                     leaking,
                 }
             })
@@ -787,6 +816,7 @@ impl State<'_> {
             checked: self.checked,
             metrics,
             batches: self.batches.clone(),
+            probes,
             first_call,
             tcache,
             notes,

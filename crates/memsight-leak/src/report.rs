@@ -88,6 +88,10 @@ pub struct Report {
     pub metrics: Vec<MetricReport>,
     /// The measured batches, in order.
     pub batches: Vec<Batch>,
+    /// The one-call windows after the warm-up in which fds and threads are first compared
+    /// (only their fds and threads deltas are filled in). Counted in the fds and threads
+    /// summaries, not in the memory ones.
+    pub probes: Vec<Batch>,
     /// Fds and threads opened by the very first call (psleak blames these; they are only
     /// reported here, since a lazily started pool or cached fd is not a leak).
     pub first_call: (i64, i64),
@@ -171,6 +175,20 @@ impl fmt::Display for Report {
         }
         for note in &self.notes {
             writeln!(f, "  note: {note}")?;
+        }
+        for (i, p) in self.probes.iter().enumerate() {
+            let parts: Vec<String> = self
+                .checked
+                .iter()
+                .filter(|m| m.is_resource())
+                .map(|m| format!("{}={:+}", m.name(), p.delta(m)))
+                .collect();
+            writeln!(
+                f,
+                "Probe #{}: {:<50} (calls=   1)",
+                i + 1,
+                parts.join(" | ")
+            )?;
         }
         // psleak's run table: `Run #N: k=+v | ... (calls=N, avg/call=+X)`, here per batch, with
         // avg/call taken from the largest byte metric rather than the first one.

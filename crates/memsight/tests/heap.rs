@@ -2,7 +2,10 @@
 //! `test_heap_info` / `test_heap_trim` check it: known mallocs move the figures by their size.
 #![allow(unsafe_code)]
 // These check glibc; with the jemalloc or mimalloc feature see `other_allocators` below.
-#![cfg_attr(any(feature = "jemalloc", feature = "mimalloc"), allow(dead_code, unused_imports))]
+#![cfg_attr(
+    any(feature = "jemalloc", feature = "mimalloc"),
+    allow(dead_code, unused_imports)
+)]
 
 use memsight::heap;
 
@@ -162,7 +165,11 @@ print(a - b)
 #[test]
 fn other_allocators() {
     let h = heap::info().unwrap();
-    let want = if cfg!(feature = "jemalloc") { "jemalloc" } else { "mimalloc" };
+    let want = if cfg!(feature = "jemalloc") {
+        "jemalloc"
+    } else {
+        "mimalloc"
+    };
     assert_eq!(h.allocator, want);
     assert!(h.heap_used > 0 || h.mmap_used > 0);
     assert!(heap::trim().unwrap());
