@@ -22,6 +22,66 @@
 //! assert_eq!(rust.per_call, 16.0);
 //! ```
 //!
+//! # FFI bindings to a C library
+//! The native heap is watched through glibc's own figures, so a C library needs nothing
+//! installed: call it in the closure.
+//!
+//! ```no_run
+//! mod sys {
+//!     unsafe extern "C" {
+//!         pub fn strdup(s: *const std::ffi::c_char) -> *mut std::ffi::c_char;
+//!         pub fn free(p: *mut std::ffi::c_void);
+//!     }
+//! }
+//!
+//! #[test]
+//! fn strdup_then_free_does_not_leak() {
+//!     memsight_leak::LeakTest::new()
+//!         .check(|| unsafe {
+//!             let p = sys::strdup(c"hello".as_ptr());
+//!             sys::free(p.cast());
+//!         })
+//!         .unwrap(); // on failure, panics with the full report
+//! }
+//!
+//! #[test]
+//! fn open_with_a_bad_path_fails_cleanly() {
+//!     // psleak's execute_w_exc: every call must fail, and the error path must not leak.
+//!     memsight_leak::LeakTest::new()
+//!         .check_err(|| std::fs::File::open("/nonexistent"))
+//!         .unwrap();
+//! }
+//! ```
+//!
+//! # Reading the report
+//! A failing check's error prints like this (a C `malloc(1)` on every 10th call; glibc rounds it
+//! up to a 32-byte chunk, hence +3.2 bytes per call):
+//!
+//! ```text
+//! memory leak detected: LEAK: growth persisted in 'c_malloc_1_every_10' after 3139 calls (65 warm-up + 8 batches) in 3.1 ms
+//!   * heap       +3.227 B/call (95% CI +3.203..+3.252), total +9920 B, grew in 8/8 batches
+//!     rss        +2.908 B/call (95% CI +2.148..+3.667), total +8192 B, grew in 2/8 batches
+//! Batch # 1: heap=+416                                          (calls= 128, avg/call=+3.25)
+//! Batch # 2: heap=+448                                          (calls= 128, avg/call=+3.50)
+//! ...
+//! ```
+//! - The first line: the verdict, the function, calls made (first call and warm-up included),
+//!   batches measured, wall time.
+//! - One line per metric that moved: growth per call from a least-squares fit over the batches,
+//!   its 95% confidence interval, total growth and in how many batches it grew. `*` marks the
+//!   metrics that made the verdict. `rust_heap` lines add blocks per call. Names: `rust_heap`
+//!   (exact, [`memsight::heap::CountingAlloc`]), `heap`/`mmap` (glibc `mallinfo2`), `uss`, `rss`,
+//!   `vms`, `maps`/`maps_anon` (`/proc/self/maps`), `fds`, `threads`.
+//! - `first call:` fds or threads the very first call opened, reported but not blamed.
+//! - `note:` lines: what was not measured and why, other threads running, metrics judged by
+//!   their trend because they also went down.
+//! - `Probe #` lines: the two one-call windows for fds and threads; `Batch #` lines: psleak's
+//!   run table, one line per batch with every metric that changed.
+//!
+//! An fd or thread leak names the culprits first: `* 71 -> /dev/null`, `* 19945 (worker)`.
+//! A passing check returns the same [`Report`] (`Display` prints it) with the verdict
+//! [`Verdict::Clean`] or [`Verdict::Bounded`].
+//!
 //! # How it decides
 //! One first call (fds and threads it opens are reported, not blamed: lazy pools), a warm-up of
 //! 64 calls, two one-call windows for fds and threads, then batches of 128 calls. Each batch is
