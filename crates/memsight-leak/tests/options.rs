@@ -171,3 +171,25 @@ fn report_has_psleak_style_run_table_and_per_call_figures() {
         r.batches.len()
     )));
 }
+
+#[test]
+fn the_harness_does_not_measure_itself() {
+    // An empty function: whatever the harness allocates, frees, maps or opens while sampling
+    // would show here. Every exact metric must be exactly flat in every batch.
+    let r = LeakTest::new().check(|| {}).unwrap();
+    assert_eq!(r.verdict, Verdict::Clean, "{r}");
+    assert_eq!(r.calls, 1 + 64 + 2 + 3 * 128);
+    for m in [
+        Metric::RustHeap,
+        Metric::HeapUsed,
+        Metric::MmapUsed,
+        Metric::Vms,
+        Metric::Maps,
+        Metric::MapsAnon,
+        Metric::Fds,
+        Metric::Threads,
+    ] {
+        assert!(r.batches.iter().all(|b| b.delta(m) == 0), "{m}\n{r}");
+    }
+    assert!(r.batches.iter().all(|b| b.rust_blocks == 0));
+}

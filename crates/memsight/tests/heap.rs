@@ -174,3 +174,61 @@ fn other_allocators() {
     assert!(h.heap_used > 0 || h.mmap_used > 0);
     assert!(heap::trim().unwrap());
 }
+
+/// With `malloc` interposed through LD_PRELOAD (as jemalloc or tcmalloc would be), glibc's
+/// statistics would describe an idle heap: `info()` and `trim()` must say Unsupported instead.
+/// Runs this test binary again with a tiny interposer preloaded, and checks the child's verdict.
+#[cfg_attr(not(any(feature = "jemalloc", feature = "mimalloc")), test)]
+fn unsupported_when_malloc_is_interposed() {
+    if std::env::var_os("MEMSIGHT_CHILD_INTERPOSED").is_some() {
+        let err = heap::info().unwrap_err();
+        assert!(matches!(err, memsight::Error::Unsupported(_)), "{err}");
+        assert!(err.to_string().contains("not glibc's"), "{err}");
+        assert!(matches!(heap::trim(), Err(memsight::Error::Unsupported(_))));
+        return;
+    }
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(dir).unwrap();
+    let src = dir.join(format!("interpose-{}.c", std::process::id()));
+    let so = dir.join(format!("libinterpose-{}.so", std::process::id()));
+    std::fs::write(
+        &src,
+        r#"#include <stddef.h>
+extern void *__libc_malloc(size_t);
+extern void __libc_free(void *);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+void *malloc(size_t n) { return __libc_malloc(n); }
+void free(void *p) { __libc_free(p); }
+void *calloc(size_t a, size_t b) { return __libc_calloc(a, b); }
+void *realloc(void *p, size_t n) { return __libc_realloc(p, n); }
+"#,
+    )
+    .unwrap();
+    let cc = std::process::Command::new("cc")
+        .args(["-O2", "-shared", "-fPIC", "-o"])
+        .arg(&so)
+        .arg(&src)
+        .status()
+        .expect("cc (scripts/setup.sh installs gcc)");
+    assert!(cc.success());
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "unsupported_when_malloc_is_interposed",
+            "--nocapture",
+        ])
+        .env("MEMSIGHT_CHILD_INTERPOSED", "1")
+        .env("LD_PRELOAD", &so)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&src);
+    let _ = std::fs::remove_file(&so);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("1 passed"), "{text}");
+}
