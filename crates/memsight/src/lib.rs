@@ -10,12 +10,15 @@
 //! # Ok::<(), memsight::Error>(())
 //! ```
 
+mod boot;
 mod cgroup;
+pub mod constants;
 mod error;
 pub mod process;
 mod procfs;
 mod system;
 
+pub use boot::{boot_time, boot_time_with};
 pub use cgroup::{CgroupMemory, MemoryPressure, Pressure, cgroup_memory};
 pub use error::{Error, Result};
 pub use process::Process;

@@ -235,3 +235,20 @@ impl Process {
 mod memory;
 
 pub use memory::MemoryInfo;
+
+mod family;
+mod files;
+mod net_connections;
+mod rlimit;
+mod sched;
+mod stat;
+mod threads;
+
+pub use files::{IoCounters, OpenFile};
+pub use net_connections::{
+    Address, AddressFamily, Connection, ConnectionKind, ConnectionStatus, SocketType,
+};
+pub use rlimit::{Resource, Rlimit};
+pub use sched::{IoClass, IoNice};
+pub use stat::{CpuTimes, PageFaults, ProcessStatus};
+pub use threads::Thread;

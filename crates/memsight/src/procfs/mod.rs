@@ -2,8 +2,15 @@
 //! `parse(&[u8])` function; the I/O lives here, in [`ProcFs`] and the buffer helpers.
 
 pub(crate) mod cgroup;
+pub(crate) mod diskstats;
+pub(crate) mod fdinfo;
+pub(crate) mod limits;
 pub(crate) mod meminfo;
+pub(crate) mod net_tcp;
+pub(crate) mod net_unix;
+pub(crate) mod pid_io;
 pub(crate) mod pid_stat;
+pub(crate) mod proc_stat;
 pub(crate) mod statm;
 pub(crate) mod text;
 pub(crate) mod vmstat;
