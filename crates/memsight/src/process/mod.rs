@@ -238,6 +238,7 @@ pub use memory::MemoryInfo;
 
 mod family;
 mod files;
+mod info;
 mod net_connections;
 mod rlimit;
 mod sched;
@@ -245,6 +246,7 @@ mod stat;
 mod threads;
 
 pub use files::{IoCounters, OpenFile};
+pub use info::{Child, CtxSwitches, ProcessInfo};
 pub use net_connections::{
     Address, AddressFamily, Connection, ConnectionKind, ConnectionStatus, SocketType,
 };
