@@ -1,0 +1,264 @@
+//! The procinfo getters against a process the test starts with known properties, against
+//! `/proc/PID/status`, `ps -o` and psutil 7.2.2.
+#![allow(clippy::unwrap_used)]
+
+mod info_support;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Command;
+
+use info_support::{Kid, Target, ps, psutil, stat_field, wait_until};
+use memsight::Process;
+use memsight::process::{
+    Address, AddressFamily, ConnectionKind, ConnectionStatus, ProcessStatus, Resource, SocketType,
+};
+
+#[test]
+fn known_process_is_reported_exactly() {
+    let target = Target::start();
+    let p = Process::new(target.pid()).unwrap();
+
+    assert_eq!(p.cwd().unwrap(), target.dir.path().canonicalize().unwrap());
+    assert_eq!(
+        p.exe().unwrap(),
+        std::fs::canonicalize("/usr/bin/python3").unwrap()
+    );
+    assert_eq!(p.nice().unwrap(), 5);
+    assert_eq!(p.ppid().unwrap(), std::process::id());
+    assert_eq!(p.num_threads().unwrap(), 3);
+    wait_until("target asleep on stdin", || {
+        p.status().unwrap() == ProcessStatus::Sleeping
+    });
+
+    let tids: Vec<u64> = p.threads().unwrap().iter().map(|t| u64::from(t.id)).collect();
+    let want: Vec<u64> = target.facts["tids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_u64().unwrap())
+        .collect();
+    assert_eq!(tids, want);
+
+    let nofile = p.rlimit(Resource::Nofile).unwrap();
+    assert_eq!((nofile.soft, nofile.hard), (Some(100), Some(200)));
+
+    let files = p.open_files().unwrap();
+    let data = files
+        .iter()
+        .find(|f| f.path == PathBuf::from(target.facts["file"].as_str().unwrap()))
+        .unwrap_or_else(|| panic!("data.bin not in {files:?}"));
+    assert_eq!(u64::from(data.fd), target.fact("file_fd"));
+    assert_eq!(data.position, 1234);
+    assert_eq!(data.mode, "r+");
+    let log = files
+        .iter()
+        .find(|f| f.path == PathBuf::from(target.facts["log"].as_str().unwrap()))
+        .unwrap();
+    assert_eq!((u64::from(log.fd), log.mode.as_str()), (target.fact("log_fd"), "a"));
+    assert_eq!(files.len(), 2, "only the two regular files: {files:?}");
+
+    let conns = p.net_connections(ConnectionKind::Inet).unwrap();
+    assert_eq!(conns.len(), 3, "{conns:?}");
+    let by_fd = |fd: u64| conns.iter().find(|c| u64::from(c.fd) == fd).unwrap();
+    let listen = by_fd(target.fact("listen_fd"));
+    let local = |port: u64| Address::Inet(SocketAddr::from(([127, 0, 0, 1], port as u16)));
+    assert_eq!(listen.family, AddressFamily::Inet);
+    assert_eq!(listen.kind, SocketType::Stream);
+    assert_eq!(listen.status, ConnectionStatus::Listen);
+    assert_eq!(listen.laddr, local(target.fact("listen_port")));
+    assert_eq!(listen.raddr, Address::None);
+    let udp = by_fd(target.fact("udp_fd"));
+    assert_eq!((udp.kind, udp.status), (SocketType::Dgram, ConnectionStatus::None));
+    assert_eq!(udp.laddr, local(target.fact("udp_port")));
+    assert_eq!(udp.raddr, local(target.fact("sink_port")));
+    let sink = by_fd(target.fact("sink_fd"));
+    assert_eq!(sink.raddr, Address::None);
+    assert!(p.net_connections(ConnectionKind::Tcp6).unwrap().is_empty());
+    assert_eq!(p.net_connections(ConnectionKind::Udp4).unwrap().len(), 2);
+    // Python's own stdin/stdout pipes are not sockets; no UNIX sockets either.
+    assert!(p.net_connections(ConnectionKind::Unix).unwrap().is_empty());
+
+    // The parent is this test, and this test has the target among its children.
+    let me = Process::current().unwrap();
+    assert_eq!(p.parent().unwrap().unwrap(), me);
+    assert!(me.children(false).unwrap().contains(&p));
+    assert!(me.children(true).unwrap().contains(&p));
+}
+
+#[test]
+fn known_process_matches_psutil() {
+    let target = Target::start();
+    let pid = target.pid();
+    let p = Process::new(pid).unwrap();
+    let ours = serde_json::json!({
+        "ppid": p.ppid().unwrap(),
+        "create_time": p.create_time().unwrap(),
+        "status": p.status().unwrap(),
+        "nice": p.nice().unwrap(),
+        "ionice": p.ionice().unwrap(),
+        "num_threads": p.num_threads().unwrap(),
+        "num_fds": p.num_fds().unwrap(),
+        "terminal": p.terminal().unwrap(),
+        "cpu_affinity": p.cpu_affinity().unwrap(),
+        "exe": p.exe().unwrap(),
+        "cwd": p.cwd().unwrap(),
+        "open_files": p.open_files().unwrap(),
+        "net_connections": p.net_connections(ConnectionKind::Inet).unwrap(),
+        "threads": p.threads().unwrap().iter().map(|t| t.id).collect::<Vec<_>>(),
+        "rlimit": p.rlimits().unwrap().iter().map(|(r, l)| (r.name(), l)).collect::<std::collections::BTreeMap<_, _>>(),
+        "io_counters": p.io_counters().unwrap(),
+    });
+    let theirs = psutil(
+        r#"
+p = psutil.Process(int(sys.argv[1]))
+d = p.as_dict(["ppid", "create_time", "status", "nice", "ionice", "num_threads", "num_fds",
+               "terminal", "cpu_affinity", "exe", "cwd", "open_files", "net_connections", "threads",
+               "io_counters"])
+d["ionice"] = {"ioclass": int(d["ionice"].ioclass), "value": d["ionice"].value}
+d["io_counters"] = d["io_counters"]._asdict()
+d["open_files"] = sorted([f._asdict() for f in d["open_files"]], key=lambda f: f["fd"])
+d["net_connections"] = sorted([[c.fd, int(c.family), int(c.type), list(c.laddr), list(c.raddr), c.status]
+                               for c in d["net_connections"]])
+d["threads"] = sorted(t.id for t in d["threads"])
+lim = {}
+for name in dir(psutil):
+    if name.startswith("RLIMIT_"):
+        soft, hard = p.rlimit(getattr(psutil, name))
+        inf = psutil.RLIM_INFINITY
+        lim[name[7:].lower()] = {"soft": None if soft == inf else soft, "hard": None if hard == inf else hard}
+d["rlimit"] = lim
+print(json.dumps(d))
+"#,
+        &[pid.to_string()],
+    );
+    for key in [
+        "ppid", "status", "nice", "ionice", "num_threads", "num_fds", "terminal", "cpu_affinity",
+        "exe", "cwd", "open_files", "threads", "rlimit", "io_counters",
+    ] {
+        assert_eq!(ours[key], theirs[key], "{key}");
+    }
+    let conns: Vec<serde_json::Value> = ours["net_connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| serde_json::json!([c["fd"], c["family"], c["type"], c["laddr"], c["raddr"], c["status"]]))
+        .collect();
+    assert_eq!(serde_json::Value::from(conns), theirs["net_connections"]);
+    let (a, b) = (ours["create_time"].as_f64().unwrap(), theirs["create_time"].as_f64().unwrap());
+    assert!((a - b).abs() < 0.011, "create_time {a} vs psutil {b}");
+}
+
+#[test]
+fn getters_match_proc_status_and_ps_for_live_processes() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(p) = Process::new(pid) else { continue };
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            continue;
+        };
+        let field = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{key}:")))
+                .map(|v| v.trim().to_owned())
+                .unwrap()
+        };
+        let (Ok(ppid), Ok(threads), Ok(state)) = (p.ppid(), p.num_threads(), p.status()) else {
+            continue;
+        };
+        assert_eq!(ppid.to_string(), field("PPid"), "pid {pid}");
+        let letter = field("State").chars().next().unwrap();
+        // A running process may fall asleep between the two reads.
+        if !matches!(letter, 'R' | 'S' | 'D') {
+            assert_eq!(state, ProcessStatus::from_letter(letter as u8), "pid {pid}");
+        }
+        let want_threads: u64 = field("Threads").parse().unwrap();
+        if want_threads == threads || p.is_running() {
+            // Thread counts of busy processes can move; they must agree for steady ones.
+            assert!(threads.abs_diff(want_threads) <= 4, "pid {pid}: {threads} vs {want_threads}");
+        }
+        if pid == 1 || pid == 2 {
+            assert_eq!(threads, want_threads);
+        }
+        // ps: nice, ppid, threads, processor, tty.
+        if pid == 1 {
+            assert_eq!(ps("ni", pid), p.nice().unwrap().to_string());
+            assert_eq!(ps("ppid", pid), ppid.to_string());
+            assert_eq!(ps("nlwp", pid), threads.to_string());
+        }
+        if let Some(faults) = stat_field(pid, 10) {
+            assert!(p.page_faults().unwrap().minor >= faults.parse::<u64>().unwrap());
+        }
+        checked += 1;
+    }
+    assert!(checked > 10, "only {checked} processes checked");
+
+    // ps for this test process, which holds still.
+    let me = Process::current().unwrap();
+    let pid = std::process::id();
+    assert_eq!(ps("ni", pid), me.nice().unwrap().to_string());
+    assert_eq!(ps("ppid", pid), me.ppid().unwrap().to_string());
+    let tty = ps("tty", pid);
+    match me.terminal().unwrap() {
+        Some(path) => assert_eq!(format!("/dev/{tty}"), path.display().to_string()),
+        None => assert_eq!(tty, "?"),
+    }
+    // create_time against ps's lstart is minute-exact at best; against psutil it is exact.
+    let psutil_ctime = psutil(
+        "print(json.dumps(psutil.Process(int(sys.argv[1])).create_time()))",
+        &[pid.to_string()],
+    );
+    assert!((me.create_time().unwrap() - psutil_ctime.as_f64().unwrap()).abs() < 0.011);
+    let affinity = me.cpu_affinity().unwrap();
+    let nproc: usize = String::from_utf8(Command::new("nproc").output().unwrap().stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(affinity.len(), nproc);
+    assert!(affinity.contains(&me.cpu_num().unwrap()));
+}
+
+#[test]
+fn zombie_status_is_zombie() {
+    let kid = Kid(Command::new("true").spawn().unwrap());
+    let pid = kid.pid();
+    wait_until("zombie", || stat_field(pid, 3).as_deref() == Some("Z"));
+    let p = Process::new(pid).unwrap();
+    assert_eq!(p.status().unwrap(), ProcessStatus::Zombie);
+    assert_eq!(p.status().unwrap().as_str(), "zombie");
+    assert!(matches!(p.exe(), Err(memsight::Error::ZombieProcess { .. })));
+    let info = p.info().unwrap();
+    assert_eq!(info.status, Some(ProcessStatus::Zombie));
+    assert!(info.exe.is_none());
+    assert!(info.access_denied.contains(&"exe"), "{:?}", info.access_denied);
+}
+
+#[test]
+fn kernel_thread_answers_like_psutil() {
+    let p = Process::new(2).unwrap();
+    assert_eq!(p.exe().unwrap(), PathBuf::new());
+    let theirs = psutil(
+        "p = psutil.Process(2); print(json.dumps([p.exe(), p.cwd(), p.num_threads(), p.status()]))",
+        &[],
+    );
+    assert_eq!(theirs[0], "");
+    assert_eq!(theirs[1], p.cwd().unwrap().display().to_string());
+    assert_eq!(theirs[2], p.num_threads().unwrap());
+    assert_eq!(theirs[3], p.status().unwrap().as_str());
+}
+
+#[test]
+fn gone_process_is_no_such_process() {
+    let mut kid = Kid(Command::new("sleep").arg("30").spawn().unwrap());
+    let p = Process::new(kid.pid()).unwrap();
+    kid.0.kill().unwrap();
+    kid.0.wait().unwrap();
+    for result in [p.exe().map(drop), p.num_fds().map(drop), p.ionice().map(drop), p.cpu_affinity().map(drop), p.threads().map(drop), p.info().map(drop)] {
+        assert!(matches!(result, Err(memsight::Error::NoSuchProcess { .. })), "{result:?}");
+    }
+}
