@@ -31,7 +31,12 @@ fn known_process_is_reported_exactly() {
         p.status().unwrap() == ProcessStatus::Sleeping
     });
 
-    let tids: Vec<u64> = p.threads().unwrap().iter().map(|t| u64::from(t.id)).collect();
+    let tids: Vec<u64> = p
+        .threads()
+        .unwrap()
+        .iter()
+        .map(|t| u64::from(t.id))
+        .collect();
     let want: Vec<u64> = target.facts["tids"]
         .as_array()
         .unwrap()
@@ -55,7 +60,10 @@ fn known_process_is_reported_exactly() {
         .iter()
         .find(|f| f.path == PathBuf::from(target.facts["log"].as_str().unwrap()))
         .unwrap();
-    assert_eq!((u64::from(log.fd), log.mode.as_str()), (target.fact("log_fd"), "a"));
+    assert_eq!(
+        (u64::from(log.fd), log.mode.as_str()),
+        (target.fact("log_fd"), "a")
+    );
     assert_eq!(files.len(), 2, "only the two regular files: {files:?}");
 
     let conns = p.net_connections(ConnectionKind::Inet).unwrap();
@@ -69,7 +77,10 @@ fn known_process_is_reported_exactly() {
     assert_eq!(listen.laddr, local(target.fact("listen_port")));
     assert_eq!(listen.raddr, Address::None);
     let udp = by_fd(target.fact("udp_fd"));
-    assert_eq!((udp.kind, udp.status), (SocketType::Dgram, ConnectionStatus::None));
+    assert_eq!(
+        (udp.kind, udp.status),
+        (SocketType::Dgram, ConnectionStatus::None)
+    );
     assert_eq!(udp.laddr, local(target.fact("udp_port")));
     assert_eq!(udp.raddr, local(target.fact("sink_port")));
     let sink = by_fd(target.fact("sink_fd"));
@@ -133,8 +144,20 @@ print(json.dumps(d))
         &[pid.to_string()],
     );
     for key in [
-        "ppid", "status", "nice", "ionice", "num_threads", "num_fds", "terminal", "cpu_affinity",
-        "exe", "cwd", "open_files", "threads", "rlimit", "io_counters",
+        "ppid",
+        "status",
+        "nice",
+        "ionice",
+        "num_threads",
+        "num_fds",
+        "terminal",
+        "cpu_affinity",
+        "exe",
+        "cwd",
+        "open_files",
+        "threads",
+        "rlimit",
+        "io_counters",
     ] {
         assert_eq!(ours[key], theirs[key], "{key}");
     }
@@ -142,10 +165,22 @@ print(json.dumps(d))
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| serde_json::json!([c["fd"], c["family"], c["type"], c["laddr"], c["raddr"], c["status"]]))
+        .map(|c| {
+            serde_json::json!([
+                c["fd"],
+                c["family"],
+                c["type"],
+                c["laddr"],
+                c["raddr"],
+                c["status"]
+            ])
+        })
         .collect();
     assert_eq!(serde_json::Value::from(conns), theirs["net_connections"]);
-    let (a, b) = (ours["create_time"].as_f64().unwrap(), theirs["create_time"].as_f64().unwrap());
+    let (a, b) = (
+        ours["create_time"].as_f64().unwrap(),
+        theirs["create_time"].as_f64().unwrap(),
+    );
     assert!((a - b).abs() < 0.011, "create_time {a} vs psutil {b}");
 }
 
@@ -153,7 +188,11 @@ print(json.dumps(d))
 fn getters_match_proc_status_and_ps_for_live_processes() {
     let mut checked = 0;
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(p) = Process::new(pid) else { continue };
@@ -179,7 +218,10 @@ fn getters_match_proc_status_and_ps_for_live_processes() {
         let want_threads: u64 = field("Threads").parse().unwrap();
         if want_threads == threads || p.is_running() {
             // Thread counts of busy processes can move; they must agree for steady ones.
-            assert!(threads.abs_diff(want_threads) <= 4, "pid {pid}: {threads} vs {want_threads}");
+            assert!(
+                threads.abs_diff(want_threads) <= 4,
+                "pid {pid}: {threads} vs {want_threads}"
+            );
         }
         if pid == 1 || pid == 2 {
             assert_eq!(threads, want_threads);
@@ -231,11 +273,18 @@ fn zombie_status_is_zombie() {
     let p = Process::new(pid).unwrap();
     assert_eq!(p.status().unwrap(), ProcessStatus::Zombie);
     assert_eq!(p.status().unwrap().as_str(), "zombie");
-    assert!(matches!(p.exe(), Err(memsight::Error::ZombieProcess { .. })));
+    assert!(matches!(
+        p.exe(),
+        Err(memsight::Error::ZombieProcess { .. })
+    ));
     let info = p.info().unwrap();
     assert_eq!(info.status, Some(ProcessStatus::Zombie));
     assert!(info.exe.is_none());
-    assert!(info.access_denied.contains(&"exe"), "{:?}", info.access_denied);
+    assert!(
+        info.access_denied.contains(&"exe"),
+        "{:?}",
+        info.access_denied
+    );
 }
 
 #[test]
@@ -258,7 +307,17 @@ fn gone_process_is_no_such_process() {
     let p = Process::new(kid.pid()).unwrap();
     kid.0.kill().unwrap();
     kid.0.wait().unwrap();
-    for result in [p.exe().map(drop), p.num_fds().map(drop), p.ionice().map(drop), p.cpu_affinity().map(drop), p.threads().map(drop), p.info().map(drop)] {
-        assert!(matches!(result, Err(memsight::Error::NoSuchProcess { .. })), "{result:?}");
+    for result in [
+        p.exe().map(drop),
+        p.num_fds().map(drop),
+        p.ionice().map(drop),
+        p.cpu_affinity().map(drop),
+        p.threads().map(drop),
+        p.info().map(drop),
+    ] {
+        assert!(
+            matches!(result, Err(memsight::Error::NoSuchProcess { .. })),
+            "{result:?}"
+        );
     }
 }

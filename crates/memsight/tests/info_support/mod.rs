@@ -10,7 +10,11 @@ use std::time::{Duration, Instant};
 /// The python of the venv that `scripts/setup.sh` made (psutil 7.2.2).
 pub fn python() -> PathBuf {
     let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    assert!(python.exists(), "{} missing: run scripts/setup.sh", python.display());
+    assert!(
+        python.exists(),
+        "{} missing: run scripts/setup.sh",
+        python.display()
+    );
     python
 }
 
@@ -22,7 +26,11 @@ pub fn psutil(script: &str, args: &[String]) -> serde_json::Value {
         .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success(), "psutil: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "psutil: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -73,8 +81,15 @@ impl Target {
         BufReader::new(stdout).read_line(&mut line).unwrap();
         let facts: serde_json::Value = serde_json::from_str(&line).unwrap();
         let pid = kid.pid();
-        wait_until("target asleep on stdin", || stat_field(pid, 3).as_deref() == Some("S"));
-        Target { kid, stdin, dir, facts }
+        wait_until("target asleep on stdin", || {
+            stat_field(pid, 3).as_deref() == Some("S")
+        });
+        Target {
+            kid,
+            stdin,
+            dir,
+            facts,
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -90,7 +105,10 @@ impl Target {
 pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     let start = Instant::now();
     while !cond() {
-        assert!(start.elapsed() < Duration::from_secs(10), "timed out: {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out: {what}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
