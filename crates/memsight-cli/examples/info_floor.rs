@@ -22,8 +22,19 @@ fn main() {
     };
     let base = format!("/proc/{pid}");
     for file in [
-        "stat", "statm", "status", "cmdline", "environ", "io", "limits", "smaps_rollup", "smaps",
-        "net/tcp", "net/tcp6", "net/udp", "net/udp6",
+        "stat",
+        "statm",
+        "status",
+        "cmdline",
+        "environ",
+        "io",
+        "limits",
+        "smaps_rollup",
+        "smaps",
+        "net/tcp",
+        "net/tcp6",
+        "net/udp",
+        "net/udp6",
     ] {
         read(&format!("{base}/{file}"));
     }
@@ -36,7 +47,10 @@ fn main() {
     if let Ok(fds) = std::fs::read_dir(format!("{base}/fd")) {
         for fd in fds.flatten() {
             links += std::fs::read_link(fd.path()).is_ok() as u32;
-            read(&format!("{base}/fdinfo/{}", fd.file_name().to_string_lossy()));
+            read(&format!(
+                "{base}/fdinfo/{}",
+                fd.file_name().to_string_lossy()
+            ));
         }
     }
     if let Ok(tasks) = std::fs::read_dir(format!("{base}/task")) {
@@ -46,7 +60,12 @@ fn main() {
     }
     if let Ok(all) = std::fs::read_dir("/proc") {
         for entry in all.flatten() {
-            if entry.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+            {
                 read(&format!("{}/stat", entry.path().display()));
             }
         }

@@ -35,15 +35,47 @@ fn sleeper() -> Kid {
 fn json_has_psutils_as_dict_keys_and_the_extras() {
     let kid = sleeper();
     let out = memsight(&["info", &kid.0.id().to_string(), "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let keys: BTreeSet<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     let want: BTreeSet<&str> = [
-        "pid", "ppid", "name", "exe", "cwd", "cmdline", "create_time", "status", "nice", "ionice",
-        "num_threads", "num_fds", "username", "uids", "gids", "terminal", "cpu_affinity", "cpu_num",
-        "cpu_times", "memory_info", "memory_full_info", "memory_percent", "memory_maps", "environ",
-        "io_counters", "num_ctx_switches", "open_files", "net_connections", "threads", "rlimit",
-        "children", "page_faults", "access_denied",
+        "pid",
+        "ppid",
+        "name",
+        "exe",
+        "cwd",
+        "cmdline",
+        "create_time",
+        "status",
+        "nice",
+        "ionice",
+        "num_threads",
+        "num_fds",
+        "username",
+        "uids",
+        "gids",
+        "terminal",
+        "cpu_affinity",
+        "cpu_num",
+        "cpu_times",
+        "memory_info",
+        "memory_full_info",
+        "memory_percent",
+        "memory_maps",
+        "environ",
+        "io_counters",
+        "num_ctx_switches",
+        "open_files",
+        "net_connections",
+        "threads",
+        "rlimit",
+        "children",
+        "page_faults",
+        "access_denied",
     ]
     .into();
     assert_eq!(keys, want);
@@ -52,7 +84,10 @@ fn json_has_psutils_as_dict_keys_and_the_extras() {
     assert_eq!(v["cwd"], "/");
     assert_eq!(v["status"], "sleeping");
     assert_eq!(v["access_denied"], serde_json::json!([]));
-    assert_eq!(v["rlimit"]["nofile"]["soft"], 1024u64.max(v["rlimit"]["nofile"]["soft"].as_u64().unwrap()));
+    assert_eq!(
+        v["rlimit"]["nofile"]["soft"],
+        1024u64.max(v["rlimit"]["nofile"]["soft"].as_u64().unwrap())
+    );
     assert!(v["rlimit"].as_object().unwrap().len() == 16);
     assert!(v["rlimit"]["cpu"]["soft"].is_null(), "unlimited is null");
     assert_eq!(v["num_threads"], 1);
@@ -65,14 +100,21 @@ fn default_pid_is_memsight_itself() {
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["ppid"], std::process::id());
-    assert_eq!(v["exe"], std::fs::canonicalize(BIN).unwrap().display().to_string());
+    assert_eq!(
+        v["exe"],
+        std::fs::canonicalize(BIN).unwrap().display().to_string()
+    );
 }
 
 #[test]
 fn human_layout_is_procinfos() {
     let kid = sleeper();
     let out = memsight(&["info", &kid.0.id().to_string()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let labels: Vec<&str> = text
         .lines()
@@ -80,9 +122,27 @@ fn human_layout_is_procinfos() {
         .map(|l| l.split_whitespace().next().unwrap())
         .collect();
     for label in [
-        "pid", "name", "parent", "exe", "cwd", "cmdline", "started", "cpu-tspent", "cpu-times",
-        "cpu-affinity", "cpu-num", "memory", "status", "nice", "num-threads", "num-fds", "I/O",
-        "open-files", "connections", "threads", "res-limits",
+        "pid",
+        "name",
+        "parent",
+        "exe",
+        "cwd",
+        "cmdline",
+        "started",
+        "cpu-tspent",
+        "cpu-times",
+        "cpu-affinity",
+        "cpu-num",
+        "memory",
+        "status",
+        "nice",
+        "num-threads",
+        "num-fds",
+        "I/O",
+        "open-files",
+        "connections",
+        "threads",
+        "res-limits",
     ] {
         assert!(labels.contains(&label), "no {label} line in\n{text}");
     }
@@ -98,7 +158,13 @@ fn human_layout_is_procinfos() {
     assert_eq!(line("status"), format!("{:<11} sleeping", "status"));
     assert!(line("memory").contains("rss="), "{text}");
     // The limits table: procinfo's names, `infinity` for unlimited.
-    assert!(text.contains(&format!("{:<12} {:>15} {:>15}", "cputime", "infinity", "infinity")), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{:<12} {:>15} {:>15}",
+            "cputime", "infinity", "infinity"
+        )),
+        "{text}"
+    );
     assert!(!text.contains("\x1b["), "no colour when not a terminal");
 }
 
@@ -106,7 +172,10 @@ fn human_layout_is_procinfos() {
 fn missing_pid_exits_1_with_no_such_process() {
     let out = memsight(&["info", "4194303"]);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "memsight: no such process: 4194303\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "memsight: no such process: 4194303\n"
+    );
     assert!(out.stdout.is_empty());
 }
 
@@ -130,19 +199,41 @@ fn nobody_sees_what_may_be_read_and_never_the_environment_root() {
     let pid = kid.0.id().to_string();
     let run = |json: bool| {
         let mut cmd = Command::new("setpriv");
-        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(&bin).args(["info", &pid]);
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin)
+            .args(["info", &pid]);
         if json {
             cmd.arg("--json");
         }
         cmd.current_dir("/").output().unwrap()
     };
     let out = run(true);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(!stdout.contains("s3cr3t-value-from-root"), "{stdout}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let denied: BTreeSet<&str> = v["access_denied"].as_array().unwrap().iter().map(|d| d.as_str().unwrap()).collect();
-    for field in ["exe", "cwd", "environ", "num_fds", "open_files", "net_connections", "io_counters", "memory_maps", "memory_full_info"] {
+    let denied: BTreeSet<&str> = v["access_denied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    for field in [
+        "exe",
+        "cwd",
+        "environ",
+        "num_fds",
+        "open_files",
+        "net_connections",
+        "io_counters",
+        "memory_maps",
+        "memory_full_info",
+    ] {
         assert!(denied.contains(field), "{field} not denied: {denied:?}");
         assert!(v[field].is_null(), "{field} is {}", v[field]);
     }
@@ -155,12 +246,24 @@ fn nobody_sees_what_may_be_read_and_never_the_environment_root() {
     assert_eq!(v["threads"][0]["id"], kid.0.id());
     assert!(v["rlimit"]["nofile"]["soft"].is_u64());
     assert!(v["cpu_affinity"].is_array());
-    for field in ["status", "ppid", "cmdline", "memory_info", "threads", "rlimit", "create_time"] {
+    for field in [
+        "status",
+        "ppid",
+        "cmdline",
+        "memory_info",
+        "threads",
+        "rlimit",
+        "create_time",
+    ] {
         assert!(!denied.contains(field), "{field} denied");
     }
     let human = run(false);
     assert_eq!(human.status.code(), Some(0));
     let text = String::from_utf8(human.stdout).unwrap();
     assert!(!text.contains("s3cr3t-value-from-root"));
-    assert!(text.lines().any(|l| l.starts_with("exe ") && l.trim() == "exe"), "blank exe:\n{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("exe ") && l.trim() == "exe"),
+        "blank exe:\n{text}"
+    );
 }

@@ -31,8 +31,14 @@ mod tests {
 
     #[test]
     fn exactly_the_matching_constants_are_true() {
-        // psutil's test_os_constants, for the one system this crate is built on here.
-        assert!(LINUX && POSIX);
-        assert!(!(WINDOWS || MACOS || BSD || SUNOS || AIX));
+        // psutil's test_os_constants: each constant agrees with the running system's name.
+        let os = std::env::consts::OS;
+        assert_eq!(LINUX, os == "linux");
+        assert_eq!(MACOS, os == "macos");
+        assert_eq!(WINDOWS, os == "windows");
+        assert_eq!(BSD, ["freebsd", "openbsd", "netbsd"].contains(&os));
+        assert_eq!(SUNOS, ["solaris", "illumos"].contains(&os));
+        assert_eq!(AIX, os == "aix");
+        assert_eq!(POSIX, std::env::consts::FAMILY == "unix");
     }
 }

@@ -5,7 +5,7 @@
 mod info_support;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use info_support::{Kid, Target, ps, psutil, stat_field, wait_until};
@@ -51,14 +51,14 @@ fn known_process_is_reported_exactly() {
     let files = p.open_files().unwrap();
     let data = files
         .iter()
-        .find(|f| f.path == PathBuf::from(target.facts["file"].as_str().unwrap()))
+        .find(|f| f.path == Path::new(target.facts["file"].as_str().unwrap()))
         .unwrap_or_else(|| panic!("data.bin not in {files:?}"));
     assert_eq!(u64::from(data.fd), target.fact("file_fd"));
     assert_eq!(data.position, 1234);
     assert_eq!(data.mode, "r+");
     let log = files
         .iter()
-        .find(|f| f.path == PathBuf::from(target.facts["log"].as_str().unwrap()))
+        .find(|f| f.path == Path::new(target.facts["log"].as_str().unwrap()))
         .unwrap();
     assert_eq!(
         (u64::from(log.fd), log.mode.as_str()),

@@ -121,10 +121,12 @@ impl Process {
                     bytes.truncate(nul);
                 }
                 let mut path = PathBuf::from(OsString::from_vec(bytes));
-                if let Some(stripped) = path.to_str().and_then(|s| s.strip_suffix(" (deleted)")) {
-                    if !path.exists() {
-                        path = PathBuf::from(stripped);
-                    }
+                if let Some(stripped) = path
+                    .to_str()
+                    .and_then(|s| s.strip_suffix(" (deleted)"))
+                    .filter(|_| !path.exists())
+                {
+                    path = PathBuf::from(stripped);
                 }
                 Ok(path)
             }

@@ -318,47 +318,13 @@ impl Process {
             return Ok(connections);
         }
         for &(table, family, kind) in kind.tables() {
-            let read = procfs::with_buffer(|buf| match self.read_into(table, buf) {
-                Ok(()) => Ok(Some(buf.clone())),
+            let found = procfs::with_buffer(|buf| match self.read_into(table, buf) {
+                Ok(()) => collect(buf, family, kind, &inodes).map_err(|e| e.at(self.path(table))),
                 // No IPv6 in this kernel: no tcp6/udp6 table, as psutil skips it.
-                Err(e) if e.raw_os_error() == Some(libc::ENOENT) && self.alive() => Ok(None),
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) && self.alive() => Ok(Vec::new()),
                 Err(e) => Err(self.error_for(table, e)),
             })?;
-            let Some(data) = read else { continue };
-            let wanted = |inode: u64| inodes.contains_key(&inode);
-            if family == AddressFamily::Unix {
-                let sockets = net_unix::parse(&data, wanted).map_err(|e| e.at(self.path(table)))?;
-                for socket in sockets {
-                    for &fd in inodes.get(&socket.inode).into_iter().flatten() {
-                        connections.push(Connection {
-                            fd,
-                            family,
-                            kind: SocketType::from_number(socket.kind),
-                            laddr: Address::Unix(socket.path.clone()),
-                            raddr: Address::Unix(String::new()),
-                            status: ConnectionStatus::None,
-                        });
-                    }
-                }
-            } else {
-                let sockets = net_tcp::parse(&data, wanted).map_err(|e| e.at(self.path(table)))?;
-                for socket in sockets {
-                    let status = match kind {
-                        SocketType::Stream => ConnectionStatus::from_tcp_state(socket.state),
-                        _ => ConnectionStatus::None,
-                    };
-                    for &fd in inodes.get(&socket.inode).into_iter().flatten() {
-                        connections.push(Connection {
-                            fd,
-                            family,
-                            kind,
-                            laddr: inet_address(socket.local),
-                            raddr: inet_address(socket.remote),
-                            status,
-                        });
-                    }
-                }
-            }
+            connections.extend(found);
         }
         connections.sort_by_key(|c| c.fd);
         connections.dedup();
@@ -370,6 +336,49 @@ impl Process {
         }
         Ok(connections)
     }
+}
+
+/// The connections of one socket table whose inodes are in `inodes`, one per descriptor.
+fn collect(
+    data: &[u8],
+    family: AddressFamily,
+    kind: SocketType,
+    inodes: &HashMap<u64, Vec<u32>>,
+) -> Result<Vec<Connection>, crate::error::ParseError> {
+    let wanted = |inode: u64| inodes.contains_key(&inode);
+    let mut out = Vec::new();
+    if family == AddressFamily::Unix {
+        for socket in net_unix::parse(data, wanted)? {
+            for &fd in inodes.get(&socket.inode).into_iter().flatten() {
+                out.push(Connection {
+                    fd,
+                    family,
+                    kind: SocketType::from_number(socket.kind),
+                    laddr: Address::Unix(socket.path.clone()),
+                    raddr: Address::Unix(String::new()),
+                    status: ConnectionStatus::None,
+                });
+            }
+        }
+    } else {
+        for socket in net_tcp::parse(data, wanted)? {
+            let status = match kind {
+                SocketType::Stream => ConnectionStatus::from_tcp_state(socket.state),
+                _ => ConnectionStatus::None,
+            };
+            for &fd in inodes.get(&socket.inode).into_iter().flatten() {
+                out.push(Connection {
+                    fd,
+                    family,
+                    kind,
+                    laddr: inet_address(socket.local),
+                    raddr: inet_address(socket.remote),
+                    status,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// psutil's `decode_address`: port 0 means no address.
