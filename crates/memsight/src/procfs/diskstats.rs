@@ -139,7 +139,7 @@ mod tests {
  254       0 vda 100 5 2000 30 200 6 4000 40 0 55 70 0 0 0 0 9 9\n\
  254       1 vda1 10 200 20 400\n\
    3     0   hda 446216 784926 9550688 4382310 424847 312726 5922052 19310380 0 3376340 23705160\n\
-   3     0  1 hda 8 9 10 11 12 13 14 15 0 17 18\n\
+   3     0  1 hda 8 9 10 11 12 13 14 15 16 17 18\n\
  254       0 vdb 1 2 3 4 5 6 7 8 0 10 11\n";
         let disks = parse(data).unwrap();
         assert_eq!(disks.len(), 6);
@@ -182,7 +182,7 @@ mod tests {
         // 2.4 layout: 15 fields.
         assert_eq!(
             (disks[4].name.as_str(), disks[4].reads, disks[4].busy_time),
-            ("hda", 1, 17)
+            ("hda", 1, 16)
         );
         assert_eq!(disks[5].busy_time, 10);
     }
