@@ -237,6 +237,7 @@ mod tests {
         assert_eq!(file_mode(libc::O_WRONLY as u32 | append), "a");
         assert_eq!(file_mode(libc::O_RDWR as u32), "r+");
         assert_eq!(file_mode(libc::O_RDWR as u32 | append), "a+");
-        assert_eq!(file_mode(0o102002), "r+");
+        assert_eq!(file_mode(0o102002), "a+");
+        assert_eq!(file_mode(0o100002), "r+");
     }
 }
