@@ -67,7 +67,7 @@ fn known_process_is_reported_exactly() {
     assert_eq!(files.len(), 2, "only the two regular files: {files:?}");
 
     let conns = p.net_connections(ConnectionKind::Inet).unwrap();
-    assert_eq!(conns.len(), 3, "{conns:?}");
+    assert_eq!(conns.len(), 4, "{conns:?}");
     let by_fd = |fd: u64| conns.iter().find(|c| u64::from(c.fd) == fd).unwrap();
     let listen = by_fd(target.fact("listen_fd"));
     let local = |port: u64| Address::Inet(SocketAddr::from(([127, 0, 0, 1], port as u16)));
@@ -85,10 +85,41 @@ fn known_process_is_reported_exactly() {
     assert_eq!(udp.raddr, local(target.fact("sink_port")));
     let sink = by_fd(target.fact("sink_fd"));
     assert_eq!(sink.raddr, Address::None);
-    assert!(p.net_connections(ConnectionKind::Tcp6).unwrap().is_empty());
+    let listen6 = by_fd(target.fact("listen6_fd"));
+    assert_eq!(
+        (listen6.family, listen6.status),
+        (AddressFamily::Inet6, ConnectionStatus::Listen)
+    );
+    assert_eq!(
+        listen6.laddr,
+        Address::Inet(SocketAddr::new(
+            "::1".parse().unwrap(),
+            target.fact("listen6_port") as u16
+        ))
+    );
+    assert_eq!(
+        p.net_connections(ConnectionKind::Tcp6).unwrap(),
+        [listen6.clone()]
+    );
+    assert_eq!(
+        p.net_connections(ConnectionKind::Tcp4).unwrap(),
+        [listen.clone()]
+    );
     assert_eq!(p.net_connections(ConnectionKind::Udp4).unwrap().len(), 2);
-    // Python's own stdin/stdout pipes are not sockets; no UNIX sockets either.
-    assert!(p.net_connections(ConnectionKind::Unix).unwrap().is_empty());
+    assert!(p.net_connections(ConnectionKind::Udp6).unwrap().is_empty());
+    // Python's stdin/stdout pipes are not sockets: the one UNIX socket is the bound one.
+    let unix = p.net_connections(ConnectionKind::Unix).unwrap();
+    assert_eq!(unix.len(), 1, "{unix:?}");
+    assert_eq!(u64::from(unix[0].fd), target.fact("unix_fd"));
+    assert_eq!(
+        (unix[0].family, unix[0].kind),
+        (AddressFamily::Unix, SocketType::Stream)
+    );
+    assert_eq!(
+        unix[0].laddr,
+        Address::Unix(target.facts["unix_path"].as_str().unwrap().into())
+    );
+    assert_eq!(p.net_connections(ConnectionKind::All).unwrap().len(), 5);
 
     // The parent is this test, and this test has the target among its children.
     let me = Process::current().unwrap();
@@ -115,7 +146,7 @@ fn known_process_matches_psutil() {
         "exe": p.exe().unwrap(),
         "cwd": p.cwd().unwrap(),
         "open_files": p.open_files().unwrap(),
-        "net_connections": p.net_connections(ConnectionKind::Inet).unwrap(),
+        "net_connections": p.net_connections(ConnectionKind::All).unwrap(),
         "threads": p.threads().unwrap().iter().map(|t| t.id).collect::<Vec<_>>(),
         "rlimit": p.rlimits().unwrap().iter().map(|(r, l)| (r.name(), l)).collect::<std::collections::BTreeMap<_, _>>(),
         "io_counters": p.io_counters().unwrap(),
@@ -126,10 +157,12 @@ p = psutil.Process(int(sys.argv[1]))
 d = p.as_dict(["ppid", "create_time", "status", "nice", "ionice", "num_threads", "num_fds",
                "terminal", "cpu_affinity", "exe", "cwd", "open_files", "net_connections", "threads",
                "io_counters"])
+d["net_connections"] = p.net_connections("all")
 d["ionice"] = {"ioclass": int(d["ionice"].ioclass), "value": d["ionice"].value}
 d["io_counters"] = d["io_counters"]._asdict()
 d["open_files"] = sorted([f._asdict() for f in d["open_files"]], key=lambda f: f["fd"])
-d["net_connections"] = sorted([[c.fd, int(c.family), int(c.type), list(c.laddr), list(c.raddr), c.status]
+a = lambda x: list(x) if isinstance(x, tuple) else x
+d["net_connections"] = sorted([[c.fd, int(c.family), int(c.type), a(c.laddr), a(c.raddr), c.status]
                                for c in d["net_connections"]])
 d["threads"] = sorted(t.id for t in d["threads"])
 lim = {}

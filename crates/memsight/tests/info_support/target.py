@@ -21,6 +21,14 @@ udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 udp.bind(("127.0.0.1", 0))
 udp.connect(sink.getsockname())
 
+listener6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+listener6.bind(("::1", 0))
+listener6.listen(1)
+
+unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+unix.bind(os.path.realpath("sock"))
+unix.listen(1)
+
 ready = threading.Barrier(3)
 stop = threading.Event()
 tids = []
@@ -41,6 +49,8 @@ print(json.dumps({
     "listen_fd": listener.fileno(), "listen_port": listener.getsockname()[1],
     "udp_fd": udp.fileno(), "udp_port": udp.getsockname()[1],
     "sink_fd": sink.fileno(), "sink_port": sink.getsockname()[1],
+    "listen6_fd": listener6.fileno(), "listen6_port": listener6.getsockname()[1],
+    "unix_fd": unix.fileno(), "unix_path": os.path.realpath("sock"),
     "tids": sorted(tids + [threading.get_native_id()]),
 }), flush=True)
 sys.stdin.read()
