@@ -31,6 +31,28 @@ fn known_process_is_reported_exactly() {
         p.status().unwrap() == ProcessStatus::Sleeping
     });
 
+    // The same fields as ps reports them for the (idle) target.
+    let pid = target.pid();
+    assert_eq!(ps("ni", pid), "5");
+    assert_eq!(ps("nlwp", pid), "3");
+    assert_eq!(ps("ppid", pid), std::process::id().to_string());
+    assert_eq!(ps("tty", pid), "?");
+    assert_eq!(p.terminal().unwrap(), None);
+    assert_eq!(
+        ps("min_flt", pid),
+        p.page_faults().unwrap().minor.to_string()
+    );
+    assert_eq!(
+        ps("maj_flt", pid),
+        p.page_faults().unwrap().major.to_string()
+    );
+    let times = p.cpu_times().unwrap();
+    assert_eq!(
+        ps("times", pid),
+        ((times.user + times.system) as u64).to_string()
+    );
+    assert_eq!(ps("psr", pid), p.cpu_num().unwrap().to_string());
+
     let tids: Vec<u64> = p
         .threads()
         .unwrap()
@@ -352,5 +374,45 @@ fn gone_process_is_no_such_process() {
             matches!(result, Err(memsight::Error::NoSuchProcess { .. })),
             "{result:?}"
         );
+    }
+}
+
+#[test]
+fn terminal_of_a_process_on_a_pty_matches_ps() {
+    // `script` runs `sleep` on a new pseudo-terminal.
+    let script = Kid(Command::new("script")
+        .args(["-qfc", "sleep 30", "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap());
+    let parent = Process::new(script.pid()).unwrap();
+    let mut sleeper = None;
+    wait_until("script starts sleep", || {
+        sleeper = parent.children(true).unwrap().into_iter().find(|c| {
+            std::fs::read_to_string(format!("/proc/{}/comm", c.pid()))
+                .is_ok_and(|n| n.trim() == "sleep")
+        });
+        sleeper.is_some()
+    });
+    let sleeper = sleeper.unwrap();
+    let tty = sleeper.terminal().unwrap().expect("sleep has a terminal");
+    assert!(tty.starts_with("/dev/pts/"), "{}", tty.display());
+    assert_eq!(
+        format!("/dev/{}", ps("tty", sleeper.pid())),
+        tty.display().to_string()
+    );
+    let theirs = psutil(
+        "print(json.dumps(psutil.Process(int(sys.argv[1])).terminal()))",
+        &[sleeper.pid().to_string()],
+    );
+    assert_eq!(theirs, tty.display().to_string());
+    // script itself has the test's terminal, if any: ps says the same.
+    match parent.terminal().unwrap() {
+        Some(t) => assert_eq!(
+            format!("/dev/{}", ps("tty", parent.pid())),
+            t.display().to_string()
+        ),
+        None => assert_eq!(ps("tty", parent.pid()), "?"),
     }
 }
