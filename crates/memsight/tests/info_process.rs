@@ -416,3 +416,32 @@ fn terminal_of_a_process_on_a_pty_matches_ps() {
         None => assert_eq!(ps("tty", parent.pid()), "?"),
     }
 }
+
+#[test]
+fn deleted_executable_with_spaces_is_reported_without_the_suffix() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("my sleep");
+    std::fs::copy("/bin/sleep", &exe).unwrap();
+    let kid = Kid(Command::new(&exe).arg("30").spawn().unwrap());
+    let p = Process::new(kid.pid()).unwrap();
+    wait_until("exec done", || p.exe().is_ok_and(|e| e == exe));
+    std::fs::remove_file(&exe).unwrap();
+    let raw = std::fs::read_link(format!("/proc/{}/exe", kid.pid())).unwrap();
+    assert!(
+        raw.to_string_lossy().ends_with(" (deleted)"),
+        "{}",
+        raw.display()
+    );
+    assert_eq!(p.exe().unwrap(), exe);
+    let theirs = psutil(
+        "print(json.dumps(psutil.Process(int(sys.argv[1])).exe()))",
+        &[kid.pid().to_string()],
+    );
+    assert_eq!(theirs, exe.display().to_string());
+    // A file that really ends in " (deleted)" keeps its name while it exists.
+    let odd = dir.path().join("odd (deleted)");
+    std::fs::copy("/bin/sleep", &odd).unwrap();
+    let kid2 = Kid(Command::new(&odd).arg("30").spawn().unwrap());
+    let p2 = Process::new(kid2.pid()).unwrap();
+    wait_until("exec done", || p2.exe().is_ok_and(|e| e == odd));
+}
