@@ -320,8 +320,14 @@ impl Process {
         for &(table, family, kind) in kind.tables() {
             let found = procfs::with_buffer(|buf| match self.read_into(table, buf) {
                 Ok(()) => collect(buf, family, kind, &inodes).map_err(|e| e.at(self.path(table))),
-                // No IPv6 in this kernel: no tcp6/udp6 table, as psutil skips it.
-                Err(e) if e.raw_os_error() == Some(libc::ENOENT) && self.alive() => Ok(Vec::new()),
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) && self.alive() => {
+                    if table.ends_with('6') {
+                        // No IPv6 in this kernel: no tcp6/udp6 table, as psutil skips it.
+                        Ok(Vec::new())
+                    } else {
+                        Err(Error::from_io(Some(self.pid()), self.path(table), e))
+                    }
+                }
                 Err(e) => Err(self.error_for(table, e)),
             })?;
             connections.extend(found);
