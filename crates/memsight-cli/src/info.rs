@@ -114,7 +114,7 @@ impl<W: Write> Printer<'_, W> {
             self.line(
                 "cpu-times",
                 format!(
-                    "user={}, system={}, children_user={}, children_system={}, iowait={}",
+                    "user={:?}, system={:?}, children_user={:?}, children_system={:?}, iowait={:?}",
                     t.user, t.system, t.children_user, t.children_system, t.iowait
                 ),
             )?;
@@ -231,7 +231,14 @@ impl<W: Write> Printer<'_, W> {
                     format!("{:<5} {:>12} {:>12}", "TID", "USER", "SYSTEM"),
                     threads
                         .iter()
-                        .map(|t| format!("{:<5} {:>12} {:>12}", t.id, t.user_time, t.system_time)),
+                        .map(|t| // Python's float repr: 0.0, 1.25.
+                        let secs = |v: f64| format!("{v:?}");
+                        format!(
+                            "{:<5} {:>12} {:>12}",
+                            t.id,
+                            secs(t.user_time),
+                            secs(t.system_time)
+                        )),
                 )?;
                 self.line("", format!("total={}", threads.len()))?;
             }
