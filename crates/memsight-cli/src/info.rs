@@ -229,16 +229,15 @@ impl<W: Write> Printer<'_, W> {
                 self.table(
                     "threads",
                     format!("{:<5} {:>12} {:>12}", "TID", "USER", "SYSTEM"),
-                    threads
-                        .iter()
-                        .map(|t| // Python's float repr: 0.0, 1.25.
-                        let secs = |v: f64| format!("{v:?}");
+                    threads.iter().map(|t| {
+                        // Python's float repr: 0.0, 1.25.
                         format!(
                             "{:<5} {:>12} {:>12}",
                             t.id,
-                            secs(t.user_time),
-                            secs(t.system_time)
-                        )),
+                            format!("{:?}", t.user_time),
+                            format!("{:?}", t.system_time)
+                        )
+                    }),
                 )?;
                 self.line("", format!("total={}", threads.len()))?;
             }
