@@ -6,7 +6,7 @@ use crate::error::ParseError;
 /// Splits `Key: value` at the first colon, trimming ASCII whitespace around both halves.
 /// Works with or without a space after the colon (`ShadowCallStack:10373888 kB`).
 pub(crate) fn key_value(line: &[u8]) -> Option<(&[u8], &[u8])> {
-    let colon = line.iter().position(|&b| b == b':')?;
+    let colon = memchr::memchr(b':', line)?;
     Some((line[..colon].trim_ascii(), line[colon + 1..].trim_ascii()))
 }
 
@@ -45,9 +45,14 @@ pub(crate) fn parse_size(value: &[u8]) -> Option<u64> {
 
 /// Iterates over the lines of `data` with their 1-based numbers, skipping empty lines.
 pub(crate) fn numbered_lines(data: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
-    data.split(|&b| b == b'\n')
-        .enumerate()
-        .map(|(i, line)| (i + 1, line))
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len()));
+    ends.enumerate()
+        .map(move |(i, end)| {
+            let line = data.get(start..end).unwrap_or_default();
+            start = end + 1;
+            (i + 1, line)
+        })
         .filter(|(_, line)| !line.trim_ascii().is_empty())
 }
 
