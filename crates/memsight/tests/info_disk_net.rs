@@ -15,6 +15,11 @@ use memsight::{
     DiskIo, DiskIoCounters, ProcFs, disk_io_counters_cache_clear, disk_io_counters_with,
 };
 
+/// (interface, family, address, netmask prefix length).
+type IpRow = (String, String, String, Option<String>);
+/// (address, netmask, broadcast, ptp).
+type AddrRow = (String, Option<String>, Option<String>, Option<String>);
+
 fn total(c: DiskIoCounters) -> DiskIo {
     match c {
         DiskIoCounters::Total(Some(t)) => t,
@@ -200,7 +205,7 @@ fn sys_block_fallback_and_bad_layouts() {
 }
 
 /// `ip -j addr` as (ifname, family, address, netmask-prefix, broadcast) plus MACs from `ip -j link`.
-fn ip_addresses(netns: Option<&str>) -> Vec<(String, String, String, Option<String>)> {
+fn ip_addresses(netns: Option<&str>) -> Vec<IpRow> {
     let ns = netns.map(|n| format!("-n {n} ")).unwrap_or_default();
     let addr: serde_json::Value = serde_json::from_str(&sh(&format!("ip {ns}-j addr"))).unwrap();
     let mut out = Vec::new();
@@ -246,9 +251,7 @@ fn prefix_of(netmask: &str) -> String {
     bits.to_string()
 }
 
-fn ours_as_tuples(
-    nics: &BTreeMap<String, Vec<memsight::NicAddr>>,
-) -> Vec<(String, String, String, Option<String>)> {
+fn ours_as_tuples(nics: &BTreeMap<String, Vec<memsight::NicAddr>>) -> Vec<IpRow> {
     let mut out = Vec::new();
     for (name, addrs) in nics {
         for a in addrs {
@@ -348,9 +351,7 @@ fn net_if_addrs_in_a_namespace_with_known_interfaces_root() {
     })
     .join()
     .unwrap();
-    let addr = |nic: &str,
-                family: AddressFamily|
-     -> Vec<(String, Option<String>, Option<String>, Option<String>)> {
+    let addr = |nic: &str, family: AddressFamily| -> Vec<AddrRow> {
         nics[nic]
             .iter()
             .filter(|a| a.family == family)

@@ -121,11 +121,11 @@ fn known_process_is_reported_exactly() {
     );
     assert_eq!(
         p.net_connections(ConnectionKind::Tcp6).unwrap(),
-        [listen6.clone()]
+        std::slice::from_ref(listen6)
     );
     assert_eq!(
         p.net_connections(ConnectionKind::Tcp4).unwrap(),
-        [listen.clone()]
+        std::slice::from_ref(listen)
     );
     assert_eq!(p.net_connections(ConnectionKind::Udp4).unwrap().len(), 2);
     assert!(p.net_connections(ConnectionKind::Udp6).unwrap().is_empty());

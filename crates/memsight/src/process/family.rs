@@ -16,7 +16,7 @@ impl Process {
             return Ok(None);
         }
         match Process::with_procfs(self.procfs(), ppid) {
-            Ok(parent) if parent.start_ticks() <= self.start_ticks() => Ok(Some(parent)),
+            Ok(parent) if parent.start_ticks <= self.start_ticks => Ok(Some(parent)),
             _ => Ok(None),
         }
     }
@@ -31,7 +31,7 @@ impl Process {
             by_parent.entry(ppid).or_default().push(pid);
         }
         let mut out = Vec::new();
-        let mut queue = vec![(self.pid(), self.start_ticks())];
+        let mut queue = vec![(self.pid(), self.start_ticks)];
         let mut seen = std::collections::HashSet::new();
         while let Some((parent, parent_start)) = queue.pop() {
             for &pid in by_parent.get(&parent).into_iter().flatten() {
@@ -41,11 +41,11 @@ impl Process {
                 let Ok(child) = Process::with_procfs(self.procfs(), pid) else {
                     continue;
                 };
-                if child.start_ticks() < parent_start {
+                if child.start_ticks < parent_start {
                     continue;
                 }
                 if recursive {
-                    queue.push((pid, child.start_ticks()));
+                    queue.push((pid, child.start_ticks));
                 }
                 out.push(child);
             }
