@@ -37,7 +37,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
         return Ok(());
     }
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let parent: Option<String> = process.parent().ok().flatten().map(|_| String::new()); // AFTER-MERGE p.name().ok()
+    let parent = process.parent().ok().flatten().and_then(|p| p.name().ok());
     Printer {
         out,
         color,
@@ -70,6 +70,18 @@ impl<W: Write> Printer<'_, W> {
         rows: impl IntoIterator<Item = String>,
     ) -> std::io::Result<()> {
         self.line(label, header)?;
+        for (i, row) in rows.into_iter().enumerate() {
+            if !self.verbose && i >= SHORT_TABLE {
+                self.line("", "[...]")?;
+                break;
+            }
+            self.line("", row)?;
+        }
+        Ok(())
+    }
+
+    /// Rows with no header line of their own (procinfo's environ table), cut to 4 unless verbose.
+    fn table_rows(&mut self, rows: Vec<String>) -> std::io::Result<()> {
         for (i, row) in rows.into_iter().enumerate() {
             if !self.verbose && i >= SHORT_TABLE {
                 self.line("", "[...]")?;
@@ -139,6 +151,42 @@ impl<W: Write> Printer<'_, W> {
                     human(m.lib),
                     human(m.data),
                     human(m.dirty)
+                )
+            })),
+        )?;
+        self.line(
+            "memory %",
+            opt(info
+                .memory_percent
+                .map(|m| format!("{}", (m * 100.0).round() / 100.0))),
+        )?;
+        if let Some(f) = info.memory_full_info {
+            self.line(
+                "memory-full",
+                format!(
+                    "uss={}, pss={}, swap={}",
+                    human(f.uss),
+                    human(f.pss),
+                    human(f.swap)
+                ),
+            )?;
+        }
+        self.line("user", opt(info.username.clone()))?;
+        self.line(
+            "uids",
+            opt(info.uids.map(|u| {
+                format!(
+                    "real={}, effective={}, saved={}",
+                    u.real, u.effective, u.saved
+                )
+            })),
+        )?;
+        self.line(
+            "gids",
+            opt(info.gids.map(|g| {
+                format!(
+                    "real={}, effective={}, saved={}",
+                    g.real, g.effective, g.saved
                 )
             })),
         )?;
@@ -254,6 +302,21 @@ impl<W: Write> Printer<'_, W> {
                     row(rlimit_label(name), &value(limit.soft), &value(limit.hard)),
                 )?;
             }
+        }
+        if let Some(env) = info.environ.as_ref().filter(|e| !e.is_empty()) {
+            self.line("environ", "")?;
+            let rows: Vec<String> = env.iter().map(|(k, v)| format!("{k:<25} {v}")).collect();
+            self.table_rows(rows)?;
+        }
+        if let Some(maps) = info.memory_maps.as_ref().filter(|m| !m.is_empty()) {
+            let mut maps: Vec<_> = maps.iter().collect();
+            maps.sort_by_key(|m| std::cmp::Reverse(m.rss));
+            self.table(
+                "mem-maps",
+                format!("{:<8} {}", "RSS", "PATH"),
+                maps.iter()
+                    .map(|m| format!("{:<8} {}", human(m.rss), m.path)),
+            )?;
         }
         if !info.access_denied.is_empty() {
             self.line("denied", info.access_denied.join(", "))?;

@@ -38,6 +38,9 @@ pub use disk::{
 };
 pub use error::{Error, Result};
 pub use net::{NicAddr, net_if_addrs};
-pub use process::Process;
+pub use process::{
+    Gids, MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, MemoryScan, Process,
+    ProcessMemory, Uids, memory_scan, pids, process_iter,
+};
 pub use procfs::ProcFs;
 pub use system::*;

@@ -91,20 +91,12 @@ impl Process {
 
     /// psutil's guess: `cmdline[0]` when it is absolute, a regular file and executable by us.
     fn exe_from_cmdline(&self) -> Option<PathBuf> {
-        let first = self.first_arg()?;
+        let first = self.cmdline().ok()?.into_iter().next()?;
         let path = PathBuf::from(first);
         let usable = path.is_absolute()
             && path.is_file()
             && rustix::fs::access(&path, rustix::fs::Access::EXEC_OK).is_ok();
         usable.then_some(path)
-    }
-
-    /// `cmdline[0]`: up to the first NUL (or space, when the command line is not NUL-terminated).
-    fn first_arg(&self) -> Option<OsString> {
-        let raw = self.read_raw("cmdline").ok()?;
-        let sep = if raw.last() == Some(&0) { 0 } else { b' ' };
-        let first = raw.split(|&b| b == sep).next()?;
-        (!first.is_empty()).then(|| OsString::from_vec(first.to_vec()))
     }
 
     /// The working directory (`readlink /proc/PID/cwd`); empty for a kernel thread, as in psutil.

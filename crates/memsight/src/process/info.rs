@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::process::{
-    Connection, ConnectionKind, CpuTimes, IoCounters, IoNice, MemoryInfo, OpenFile, PageFaults,
-    Process, ProcessStatus, Rlimit, Thread,
+    Connection, ConnectionKind, CpuTimes, CtxSwitches, Gids, IoCounters, IoNice, MemType,
+    MemoryFullInfo, MemoryInfo, MemoryMap, OpenFile, PageFaults, Process, ProcessStatus, Rlimit,
+    Thread, Uids,
 };
 
 /// A child process in [`ProcessInfo::children`].
@@ -53,9 +54,9 @@ pub struct ProcessInfo {
     /// [`Process::username`].
     pub username: Option<String>,
     /// [`Process::uids`].
-    // AFTER-MERGE pub uids: Option<crate::process::Uids>,
+    pub uids: Option<Uids>,
     /// [`Process::gids`].
-    // AFTER-MERGE pub gids: Option<crate::process::Gids>,
+    pub gids: Option<Gids>,
     /// [`Process::terminal`]; `None` also when there is no terminal.
     pub terminal: Option<PathBuf>,
     /// [`Process::cpu_affinity`].
@@ -66,6 +67,14 @@ pub struct ProcessInfo {
     pub cpu_times: Option<CpuTimes>,
     /// [`Process::memory_info`].
     pub memory_info: Option<MemoryInfo>,
+    /// [`Process::memory_full_info`] (USS, PSS, swap from smaps_rollup).
+    pub memory_full_info: Option<MemoryFullInfo>,
+    /// [`Process::memory_percent`] of RSS, as psutil's `as_dict`.
+    pub memory_percent: Option<f64>,
+    /// [`Process::memory_maps`], grouped by path as psutil's `as_dict`.
+    pub memory_maps: Option<Vec<MemoryMap>>,
+    /// [`Process::environ`]; never another user's (the kernel denies it).
+    pub environ: Option<BTreeMap<String, String>>,
     /// [`Process::io_counters`].
     pub io_counters: Option<IoCounters>,
     /// [`Process::num_ctx_switches`].
@@ -84,16 +93,6 @@ pub struct ProcessInfo {
     pub page_faults: Option<PageFaults>,
     /// The fields above that could not be read (access denied, or refused for a zombie).
     pub access_denied: Vec<&'static str>,
-}
-
-/// Context switches since the process started (`/proc/PID/status`). psutil's `pctxsw`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct CtxSwitches {
-    /// `voluntary_ctxt_switches`: the process gave up the CPU (waiting for something).
-    pub voluntary: u64,
-    /// `nonvoluntary_ctxt_switches`: the scheduler took the CPU away.
-    pub involuntary: u64,
 }
 
 /// Collects one field: denial and zombie refusal leave it `None` and named; an unsupported
@@ -134,26 +133,30 @@ impl Process {
             Ok(ProcessInfo {
                 pid: p.pid(),
                 ppid: c.take("ppid", p.ppid())?,
-                // AFTER-MERGE name: c.take("name", p.name())?,
+                name: c.take("name", p.name())?,
                 exe: c.take("exe", p.exe())?,
                 cwd: c.take("cwd", p.cwd())?,
-                // AFTER-MERGE cmdline: c.take("cmdline", p.cmdline())?,
+                cmdline: c.take("cmdline", p.cmdline())?,
                 create_time: c.take("create_time", p.create_time())?,
                 status: c.take("status", p.status())?,
                 nice: c.take("nice", p.nice())?,
                 ionice: c.take("ionice", p.ionice())?,
                 num_threads: c.take("num_threads", p.num_threads())?,
                 num_fds: c.take("num_fds", p.num_fds())?,
-                // AFTER-MERGE username: c.take("username", p.username())?,
-                // AFTER-MERGE uids: c.take("uids", p.uids())?,
-                // AFTER-MERGE gids: c.take("gids", p.gids())?,
+                username: c.take("username", p.username())?,
+                uids: c.take("uids", p.uids())?,
+                gids: c.take("gids", p.gids())?,
                 terminal: c.take("terminal", p.terminal())?.flatten(),
                 cpu_affinity: c.take("cpu_affinity", p.cpu_affinity())?,
                 cpu_num: c.take("cpu_num", p.cpu_num())?,
                 cpu_times: c.take("cpu_times", p.cpu_times())?,
                 memory_info: c.take("memory_info", p.memory_info())?,
+                memory_full_info: c.take("memory_full_info", p.memory_full_info())?,
+                memory_percent: c.take("memory_percent", p.memory_percent(MemType::Rss))?,
+                memory_maps: c.take("memory_maps", p.memory_maps(true))?,
+                environ: c.take("environ", p.environ())?,
                 io_counters: c.take("io_counters", p.io_counters())?,
-                // AFTER-MERGE num_ctx_switches: c.take("num_ctx_switches", p.num_ctx_switches())?,
+                num_ctx_switches: c.take("num_ctx_switches", p.num_ctx_switches())?,
                 open_files: c.take("open_files", p.open_files())?,
                 net_connections: c
                     .take("net_connections", p.net_connections(ConnectionKind::Inet))?,
@@ -165,13 +168,12 @@ impl Process {
                     kids.iter()
                         .map(|k| Child {
                             pid: k.pid(),
-                            name: None, // AFTER-MERGE k.name().ok(),
+                            name: k.name().ok(),
                         })
                         .collect()
                 }),
                 page_faults: c.take("page_faults", p.page_faults())?,
                 access_denied: std::mem::take(&mut c.denied),
-                ..ProcessInfo::default()
             })
         })
     }

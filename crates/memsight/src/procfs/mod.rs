@@ -2,7 +2,9 @@
 //! `parse(&[u8])` function; the I/O lives here, in [`ProcFs`] and the buffer helpers.
 
 pub(crate) mod cgroup;
+pub(crate) mod cmdline;
 pub(crate) mod diskstats;
+pub(crate) mod environ;
 pub(crate) mod fdinfo;
 pub(crate) mod limits;
 pub(crate) mod meminfo;
@@ -11,7 +13,9 @@ pub(crate) mod net_unix;
 pub(crate) mod pid_io;
 pub(crate) mod pid_stat;
 pub(crate) mod proc_stat;
+pub(crate) mod smaps;
 pub(crate) mod statm;
+pub(crate) mod status;
 pub(crate) mod text;
 pub(crate) mod vmstat;
 pub(crate) mod zoneinfo;
