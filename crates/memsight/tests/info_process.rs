@@ -143,6 +143,50 @@ fn known_process_is_reported_exactly() {
     );
     assert_eq!(p.net_connections(ConnectionKind::All).unwrap().len(), 5);
 
+    // The known environment, exactly (python's own setenv calls do not reach /proc/PID/environ).
+    let env = p.environ().unwrap();
+    assert_eq!(env.len(), 2, "{env:?}");
+    assert_eq!(env["MEMSIGHT_TEST"], "known value");
+    assert_eq!(env["PATH"], "/usr/bin:/bin");
+
+    // The whole record agrees with the single getters and misses nothing.
+    let info = p.info().unwrap();
+    assert!(info.access_denied.is_empty(), "{:?}", info.access_denied);
+    assert_eq!(info.nice, Some(5));
+    assert_eq!(
+        info.cwd.as_deref(),
+        Some(target.dir.path().canonicalize().unwrap().as_path())
+    );
+    assert_eq!(info.environ.as_ref(), Some(&env));
+    assert_eq!(info.rlimit.as_ref().unwrap()["nofile"].soft, Some(100));
+    assert_eq!(info.threads.as_ref().unwrap().len(), 3);
+    assert_eq!(info.open_files.as_ref().unwrap().len(), 2);
+    assert_eq!(info.net_connections.as_ref().unwrap().len(), 4);
+    assert_eq!(info.username.as_deref(), Some("root"));
+    assert_eq!(info.name.as_deref(), Some("python3"));
+    assert!(info.memory_full_info.unwrap().uss > 0);
+    assert!(
+        info.memory_maps
+            .as_ref()
+            .unwrap()
+            .iter()
+            .any(|m| m.path.contains("python3"))
+    );
+    assert_eq!(info.page_faults, Some(p.page_faults().unwrap()));
+    let ctx = info.num_ctx_switches.unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |k: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(k))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(ctx.voluntary, field("voluntary_ctxt_switches:"));
+    assert_eq!(ctx.involuntary, field("nonvoluntary_ctxt_switches:"));
+
     // The parent is this test, and this test has the target among its children.
     let me = Process::current().unwrap();
     assert_eq!(p.parent().unwrap().unwrap(), me);
@@ -172,13 +216,21 @@ fn known_process_matches_psutil() {
         "threads": p.threads().unwrap().iter().map(|t| t.id).collect::<Vec<_>>(),
         "rlimit": p.rlimits().unwrap().iter().map(|(r, l)| (r.name(), l)).collect::<std::collections::BTreeMap<_, _>>(),
         "io_counters": p.io_counters().unwrap(),
+        "num_ctx_switches": p.num_ctx_switches().unwrap(),
+        "environ": p.environ().unwrap(),
+        "name": p.name().unwrap(),
+        "username": p.username().unwrap(),
+        "uids": p.uids().unwrap(),
+        "gids": p.gids().unwrap(),
     });
     let theirs = psutil(
         r#"
 p = psutil.Process(int(sys.argv[1]))
 d = p.as_dict(["ppid", "create_time", "status", "nice", "ionice", "num_threads", "num_fds",
                "terminal", "cpu_affinity", "exe", "cwd", "open_files", "net_connections", "threads",
-               "io_counters"])
+               "io_counters", "num_ctx_switches", "environ", "name", "username", "uids", "gids"])
+for k in ("num_ctx_switches", "uids", "gids"):
+    d[k] = d[k]._asdict()
 d["net_connections"] = p.net_connections("all")
 d["ionice"] = {"ioclass": int(d["ionice"].ioclass), "value": d["ionice"].value}
 d["io_counters"] = d["io_counters"]._asdict()
@@ -213,6 +265,12 @@ print(json.dumps(d))
         "threads",
         "rlimit",
         "io_counters",
+        "num_ctx_switches",
+        "environ",
+        "name",
+        "username",
+        "uids",
+        "gids",
     ] {
         assert_eq!(ours[key], theirs[key], "{key}");
     }
