@@ -503,3 +503,19 @@ fn deleted_executable_with_spaces_is_reported_without_the_suffix() {
     let p2 = Process::new(kid2.pid()).unwrap();
     wait_until("exec done", || p2.exe().is_ok_and(|e| e == odd));
 }
+
+#[test]
+fn no_descriptor_outlives_a_call() {
+    let target = Target::start();
+    let p = Process::new(target.pid()).unwrap();
+    let open_fds = || std::fs::read_dir("/proc/self/fd").unwrap().count();
+    p.info().unwrap();
+    let before = open_fds();
+    for _ in 0..20 {
+        p.info().unwrap();
+        p.net_connections(ConnectionKind::All).unwrap();
+        memsight::net_if_addrs().unwrap();
+        memsight::disk_io_counters(true, true).unwrap();
+    }
+    assert_eq!(open_fds(), before);
+}
