@@ -180,3 +180,31 @@ fn unparsable_files_name_the_file_and_line() {
     write(&root.path().join("4242/stat"), "4242 (x) Q 1 2\n");
     assert!(matches!(p.status(), Err(memsight::Error::Parse { .. })));
 }
+
+fn stat_line(pid: u32, ppid: u32, start: u64) -> String {
+    format!("{pid} (p{pid}) S {ppid} {pid} {pid} 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 {start} 0 0 0\n")
+}
+
+#[test]
+fn relatives_started_before_us_are_reused_pids() {
+    let root = tree();
+    let p = root.path();
+    // 4300 names 4242 as parent and started later: a child. 4301 claims 4242 too but started
+    // before it, so its pid was reused: not a child. 4400 is 4300's child (a grandchild).
+    write(&p.join("4300/stat"), &stat_line(4300, 4242, 20000));
+    write(&p.join("4301/stat"), &stat_line(4301, 4242, 100));
+    write(&p.join("4400/stat"), &stat_line(4400, 4300, 30000));
+    // pid 1 started after 4242: whatever it is now, it is not 4242's parent.
+    write(&p.join("1/stat"), &stat_line(1, 0, 99999));
+    let procfs = ProcFs::new(p);
+    let me = Process::with_procfs(&procfs, 4242).unwrap();
+    let pids = |v: Vec<Process>| v.iter().map(Process::pid).collect::<Vec<_>>();
+    assert_eq!(pids(me.children(false).unwrap()), [4300]);
+    assert_eq!(pids(me.children(true).unwrap()), [4300, 4400]);
+    assert_eq!(me.parent().unwrap(), None);
+    let child = Process::with_procfs(&procfs, 4300).unwrap();
+    assert_eq!(child.parent().unwrap().map(|p| p.pid()), Some(4242));
+    write(&p.join("1/stat"), &stat_line(1, 0, 1));
+    let child_of_1 = Process::with_procfs(&procfs, 4242).unwrap();
+    assert_eq!(child_of_1.parent().unwrap().map(|p| p.pid()), Some(1));
+}
