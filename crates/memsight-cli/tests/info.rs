@@ -23,12 +23,20 @@ impl Drop for Kid {
 
 /// A `sleep` started by the test (as root), with a secret in its environment and `/` as cwd.
 fn sleeper() -> Kid {
-    Kid(Command::new("sleep")
+    let kid = Kid(Command::new("sleep")
         .arg("60")
         .current_dir("/")
         .env("MEMSIGHT_SECRET", "s3cr3t-value-from-root")
         .spawn()
-        .unwrap())
+        .unwrap());
+    // Wait until it has exec'd sleep and is asleep (state S), so the fields are settled.
+    let stat = format!("/proc/{}/stat", kid.0.id());
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(&stat).is_ok_and(|s| s.contains("(sleep) S ")) {
+        assert!(start.elapsed().as_secs() < 10, "sleep did not start");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    kid
 }
 
 #[test]
