@@ -516,3 +516,18 @@ fn no_descriptor_outlives_a_call() {
     }
     assert_eq!(open_fds(), before);
 }
+
+#[test]
+fn boot_time_matches_psutil_and_proc_stat() {
+    let ours = memsight::boot_time().unwrap();
+    let theirs = psutil("print(json.dumps(psutil.boot_time()))", &[]);
+    assert_eq!(ours, theirs.as_f64().unwrap());
+    let stat = std::fs::read_to_string("/proc/stat").unwrap();
+    let btime: f64 = stat
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(ours, btime);
+}
