@@ -15,8 +15,8 @@ pub(crate) struct UnixSocket {
     pub path: String,
 }
 
-/// Parses the table, keeping the lines whose inode `wanted` accepts. The path is taken as psutil
-/// takes it: the last field when there are 8 or more.
+/// Parses the table, keeping the lines whose inode `wanted` accepts. The path is the rest of the
+/// line after the inode (psutil takes the 8th field only, so it loses paths with spaces).
 pub(crate) fn parse(
     data: &[u8],
     mut wanted: impl FnMut(u64) -> bool,
@@ -37,9 +37,13 @@ pub(crate) fn parse(
         }
         let kind = u32::from_str_radix(&String::from_utf8_lossy(fields[4]), 16)
             .map_err(|_| bad("type"))?;
-        let path = match fields.len() {
-            n if n >= 8 => String::from_utf8_lossy(fields[n - 1]).into_owned(),
-            _ => String::new(),
+        // The path is everything after the inode field, so a path with spaces stays whole.
+        let path = match fields.get(7) {
+            Some(first) => {
+                let start = first.as_ptr() as usize - line.as_ptr() as usize;
+                String::from_utf8_lossy(line[start..].trim_ascii_end()).into_owned()
+            }
+            None => String::new(),
         };
         sockets.push(UnixSocket { kind, inode, path });
     }
@@ -56,9 +60,11 @@ mod tests {
         let data = b"Num       RefCount Protocol Flags    Type St Inode Path\n\
 00000000599fca3b: 00000003 00000000 00000000 0001 03  1586\n\
 0000000012345678: 00000002 00000000 00010000 0001 01 20001 /run/dbus/system_bus_socket\n\
-0000000012345679: 00000002 00000000 00000000 0002 01 20002 @abstract\n";
+0000000012345679: 00000002 00000000 00000000 0002 01 20002 @abstract\n\
+000000001234567a: 00000002 00000000 00000000 0005 01 20003 /tmp/my socket\n";
         let all = parse(data, |_| true).unwrap();
-        assert_eq!(all.len(), 3);
+        assert_eq!(all.len(), 4);
+        assert_eq!((all[3].kind, all[3].path.as_str()), (5, "/tmp/my socket"));
         assert_eq!(
             all[0],
             UnixSocket {
