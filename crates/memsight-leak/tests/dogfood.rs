@@ -158,3 +158,95 @@ fn memory_scan() {
         memsight::memory_scan,
     );
 }
+
+#[test]
+fn boot_time() {
+    clean("boot_time", memsight::boot_time);
+}
+
+#[test]
+fn disk_io_counters() {
+    clean("disk_io_counters", || {
+        memsight::disk_io_counters(false, false)
+    });
+    clean("disk_io_counters(perdisk)", || {
+        memsight::disk_io_counters(true, false)
+    });
+    // nowrap remembers the last values per disk: after the first call that memory is steady.
+    clean("disk_io_counters(perdisk, nowrap)", || {
+        memsight::disk_io_counters(true, true)
+    });
+    clean("disk_io_counters_cache_clear + nowrap", || {
+        memsight::disk_io_counters_cache_clear();
+        memsight::disk_io_counters(true, true)
+    });
+}
+
+#[test]
+fn net_if_addrs() {
+    clean("net_if_addrs", memsight::net_if_addrs);
+}
+
+#[test]
+fn process_stat_getters() {
+    let p = Process::current().unwrap();
+    clean("status", || p.status());
+    clean("create_time", || p.create_time());
+    clean("cpu_times", || p.cpu_times());
+    clean("cpu_num", || p.cpu_num());
+    clean("nice", || p.nice());
+    clean("num_threads", || p.num_threads());
+    clean("page_faults", || p.page_faults());
+    clean("terminal", || p.terminal());
+    clean("ppid", || p.ppid());
+    clean("num_ctx_switches", || p.num_ctx_switches());
+}
+
+#[test]
+fn process_sched_and_limits() {
+    let p = Process::current().unwrap();
+    clean("ionice", || p.ionice());
+    clean("cpu_affinity", || p.cpu_affinity());
+    clean("rlimits", || p.rlimits());
+    clean("rlimit(nofile)", || {
+        p.rlimit(memsight::process::Resource::Nofile)
+    });
+}
+
+#[test]
+fn process_files_and_threads() {
+    let p = Process::current().unwrap();
+    clean("exe", || p.exe());
+    clean("cwd", || p.cwd());
+    clean("num_fds", || p.num_fds());
+    clean("io_counters", || p.io_counters());
+    clean("open_files", || p.open_files());
+    clean("threads", || p.threads());
+}
+
+#[test]
+fn process_family() {
+    let p = Process::current().unwrap();
+    clean("parent", || p.parent());
+    clean_with(scan(), "children", || p.children(false));
+    clean_with(scan(), "children(recursive)", || p.children(true));
+}
+
+#[test]
+fn process_net_connections() {
+    let p = Process::current().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    clean_with(scan(), "net_connections(inet)", || {
+        p.net_connections(memsight::process::ConnectionKind::Inet)
+    });
+    clean_with(scan(), "net_connections(all)", || {
+        p.net_connections(memsight::process::ConnectionKind::All)
+    });
+    drop(listener);
+}
+
+#[test]
+fn process_info_everything() {
+    let p = Process::current().unwrap();
+    clean_with(scan(), "info", || p.info());
+}
