@@ -210,6 +210,13 @@ impl LeakTest {
         }
         let tcache = (checked.contains(Metric::HeapUsed) || checked.contains(Metric::MmapUsed))
             && !crate::glibc_tcache_disabled();
+        if self.threads == Threads::All && !quiesce() {
+            notes.push(
+                "other threads kept allocating while the check started (waited 50 ms for them to \
+                 settle): their work may show in the figures"
+                    .to_owned(),
+            );
+        }
         let mut sampler = Sampler::new(checked, self.threads, self.trim, self.settle)?;
         // One throw-away sample warms whatever the readers initialise lazily.
         sampler.sample()?;
@@ -270,7 +277,7 @@ impl LeakTest {
         while left > 0 && !st.over_budget(&prev) {
             let n = piece.min(left).min(st.affordable(&prev));
             call_n!(n);
-            let s = sampler.sample()?;
+            let s = sampler.sample_light()?;
             st.observe_rate(&prev, &s, n);
             prev = s;
             left -= n;
@@ -289,28 +296,62 @@ impl LeakTest {
             Vec::new()
         };
         let warmup_calls = st.calls;
-        prev = sampler.settled(&prev)?;
-
+        // Two one-call windows for fds and threads.
+        let resources = Checkers::only(&[Metric::Fds, Metric::Threads]);
+        let res_mask = checked
+            .iter()
+            .filter(|&m| resources.contains(m))
+            .fold(Checkers::none(), Checkers::with);
         let mut resource_streak = [0usize; N];
+        let mut resource_leak = None;
+        // Full samples here too: they also let the process settle before the batches' baseline.
+        let mut rprev = sampler.sample()?;
+        for k in 0..st.probes.len() {
+            if st.over_budget(&prev) {
+                break;
+            }
+            call_n!(1);
+            let s = sampler.settled(&rprev)?;
+            let mut delta = [0i64; N];
+            for m in res_mask.iter() {
+                let i = m.index();
+                delta[i] = s.v[i] - rprev.v[i];
+                if delta[i] > self.tolerance[i] {
+                    resource_streak[i] += 1;
+                    if resource_streak[i] >= 2 {
+                        resource_leak = Some(m);
+                    }
+                } else {
+                    resource_streak[i] = 0;
+                }
+            }
+            st.probes[k] = Batch {
+                calls: 1,
+                delta,
+                rust_blocks: 0,
+            };
+            rprev = s;
+        }
+        // The baseline of the batches.
+        prev = rprev;
+
         let mut size = self.batch;
-        let mut probes = 2u32; // two one-call windows for fds and threads before the batches
         let end: Result<Verdict, Metric> = loop {
+            if let Some(m) = resource_leak {
+                break Err(m);
+            }
             if st.over_budget(&prev) {
                 break Ok(Verdict::Leak(LeakReason::MemoryBudget));
             }
-            let n = if probes > 0 {
-                1
-            } else {
-                size.min(st.affordable(&prev))
-                    .min(self.call_budget.saturating_sub(st.calls))
-            };
+            let n = size
+                .min(st.affordable(&prev))
+                .min(self.call_budget.saturating_sub(st.calls));
             if n == 0 || st.batches.len() == MAX_BATCHES {
                 break Ok(st.budget_verdict(&mut notes));
             }
             call_n!(n);
             let s = sampler.settled(&prev)?;
-            let mut resource_leak = None;
-            for m in checked.iter().filter(|m| m.is_resource()) {
+            for m in res_mask.iter() {
                 let i = m.index();
                 if s.v[i] - prev.v[i] > self.tolerance[i] {
                     resource_streak[i] += 1;
@@ -320,23 +361,6 @@ impl LeakTest {
                 } else {
                     resource_streak[i] = 0;
                 }
-            }
-            if probes > 0 {
-                probes -= 1;
-                let mut delta = [0i64; N];
-                for m in checked.iter().filter(|m| m.is_resource()) {
-                    delta[m.index()] = s.v[m.index()] - prev.v[m.index()];
-                }
-                st.probes[1 - probes as usize] = Batch {
-                    calls: 1,
-                    delta,
-                    rust_blocks: 0,
-                };
-                prev = s;
-                if let Some(m) = resource_leak {
-                    break Err(m);
-                }
-                continue;
             }
             let batch = st.record(&prev, &s, n);
             st.observe_rate(&prev, &s, n);
@@ -434,6 +458,35 @@ fn prefaulted_batches() -> Vec<Batch> {
     v
 }
 
+/// Waits until other threads stop allocating: the Rust heap of the other threads (process total
+/// minus this thread) and glibc's `heap_used` unchanged over 1 ms, polled every 250 µs, at most
+/// 50 ms. A test runner's main thread is often still printing and allocating in the first
+/// milliseconds of a test. Returns whether the process went quiet.
+fn quiesce() -> bool {
+    let reading = || {
+        let others = CountingAlloc::stats().live_bytes - CountingAlloc::thread_stats().live_bytes;
+        let heap = memsight::heap::info().map_or(0, |h| h.heap_used + h.mmap_used);
+        (others, heap)
+    };
+    let start = Instant::now();
+    let mut last = reading();
+    let mut stable = 0;
+    while start.elapsed() < Duration::from_millis(50) {
+        std::thread::sleep(Duration::from_micros(250));
+        let now = reading();
+        if now == last {
+            stable += 1;
+            if stable >= 4 {
+                return true;
+            }
+        } else {
+            stable = 0;
+            last = now;
+        }
+    }
+    false
+}
+
 /// One reading of every checked metric. Plain data: taking one never allocates.
 #[derive(Debug, Clone, Copy, Default)]
 struct Sample {
@@ -474,7 +527,27 @@ impl Sampler {
     }
 
     fn sample(&mut self) -> Result<Sample, LeakError> {
-        let c = self.checked;
+        self.sample_of(self.checked)
+    }
+
+    /// The figures the memory budget needs (Rust heap, native heap, statm), for the warm-up:
+    /// about a tenth of a full sample's cost (no smaps_rollup, maps or directory listings).
+    fn sample_light(&mut self) -> Result<Sample, LeakError> {
+        let light = Checkers::only(&[
+            Metric::RustHeap,
+            Metric::HeapUsed,
+            Metric::MmapUsed,
+            Metric::Rss,
+            Metric::Vms,
+        ]);
+        let mut mask = Checkers::none();
+        for m in self.checked.iter().filter(|&m| light.contains(m)) {
+            mask = mask.with(m);
+        }
+        self.sample_of(mask)
+    }
+
+    fn sample_of(&mut self, c: Checkers) -> Result<Sample, LeakError> {
         let mut s = Sample::default();
         if c.contains(Metric::RustHeap) {
             let r = match self.threads {
@@ -527,7 +600,12 @@ impl Sampler {
     /// A sample, re-taken with short sleeps while fds or threads are above `prev` (goleak's
     /// settle: up to 20 tries, sleeping 1 µs << i capped at 100 µs).
     fn settled(&mut self, prev: &Sample) -> Result<Sample, LeakError> {
-        let mut s = self.sample()?;
+        self.settled_of(prev, self.checked)
+    }
+
+    /// [`settled`](Self::settled) for the metrics in `mask` only.
+    fn settled_of(&mut self, prev: &Sample, mask: Checkers) -> Result<Sample, LeakError> {
+        let mut s = self.sample_of(mask)?;
         if !self.settle {
             return Ok(s);
         }
@@ -537,7 +615,7 @@ impl Sampler {
                 break;
             }
             std::thread::sleep(Duration::from_micros((1u64 << i).min(100)));
-            s = self.sample()?;
+            s = self.sample_of(mask)?;
         }
         Ok(s)
     }

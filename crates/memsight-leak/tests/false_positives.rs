@@ -15,6 +15,7 @@ fn verdicts(part: usize, n: usize) {
         .map(|(n, _)| *n)
         .collect();
     let mut calls = Vec::new();
+    let mut slow_shown = 0;
     for i in 0..n {
         let name = clean[(part * n + i) % clean.len()];
         let f = scenarios::make(name, common::clib()).unwrap();
@@ -25,6 +26,10 @@ fn verdicts(part: usize, n: usize) {
         if name == "rust_bounded_cache_1000" {
             assert_eq!(r.verdict, Verdict::Bounded, "{r}");
         } else {
+            if r.calls > 500 && slow_shown < 3 {
+                slow_shown += 1;
+                eprintln!("slow verdict #{i}:\n{r}");
+            }
             calls.push(r.calls);
         }
         assert!(r.calls <= 5000, "{name}: {} calls\n{r}", r.calls);
