@@ -8,16 +8,18 @@
 #   - memsight-leak calling the same library through FFI (examples/scenarios.rs).
 # Prints calls to the verdict, wall time and the verdict of each.
 #
-# Usage: scripts/bench-leak-vs-psleak.sh [--with-1m] [REPEAT]
+# Usage: scripts/bench-leak-vs-psleak.sh [--with-1m] [REPEAT [SCENARIO...]]
 #   --with-1m  also run the 1 MiB-per-call leak under psleak (it leaks ~22 GiB and takes a minute;
 #              off by default on a shared 24 GiB machine)
 #   REPEAT     runs per scenario and tool (default 1)
+#   SCENARIO   only these (names as printed), e.g. `10 rust_spawn_join` to see psleak's flakiness
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 with_1m=0
 if [ "${1:-}" = "--with-1m" ]; then with_1m=1; shift; fi
 repeat="${1:-1}"
+[ $# -gt 0 ] && shift
 
 out=target/leak-bench
 venv="$out/venv"
@@ -93,6 +95,7 @@ PY
 names=(c_malloc_16 c_malloc_1_every_10 c_malloc_1_every_100 c_malloc_1024_every_64 c_mmap_4k
        c_mmap_1m_touched c_fd c_thread c_worker_thread_malloc_64
        c_malloc_free_64 c_malloc_free_1m c_open_close c_spawn_join rust_spawn_join)
+if [ $# -gt 0 ]; then names=("$@"); fi
 expect() { case "$1" in c_malloc_free_*|c_open_close|c_spawn_join|rust_spawn_join) echo PASS;; *) echo LEAK;; esac; }
 
 printf '%-26s %-6s | %-6s %7s %10s %-26s | %-6s %7s %10s\n' \
