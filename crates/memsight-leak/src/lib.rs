@@ -78,6 +78,12 @@
 //! - `Probe #` lines: the two one-call windows for fds and threads; `Batch #` lines: psleak's
 //!   run table, one line per batch with every metric that changed.
 //!
+//! - `allocated at (N live blocks, B bytes):` for a Rust-heap leak with `CountingAlloc`
+//!   installed: after the verdict the function is called 32 more times with a stack recorded for
+//!   every allocation ([`memsight::heap::CountingAlloc::start_tracking`]); the stacks of the blocks
+//!   still live are grouped and printed without allocator and standard-library frames, e.g.
+//!   `my_crate::cache::insert at src/cache.rs:48:33`. C allocations have no stacks.
+//!
 //! An fd or thread leak names the culprits first: `* 71 -> /dev/null`, `* 19945 (worker)`.
 //! A passing check returns the same [`Report`] (`Display` prints it) with the verdict
 //! [`Verdict::Clean`] or [`Verdict::Bounded`].
@@ -126,7 +132,7 @@ mod tcache;
 
 pub use harness::LeakTest;
 pub use metric::{Checkers, Metric, Threads};
-pub use report::{Batch, LeakError, LeakReason, MetricReport, Report, Verdict};
+pub use report::{AllocationSite, Batch, LeakError, LeakReason, MetricReport, Report, Verdict};
 
 use std::ffi::OsString;
 

@@ -69,6 +69,20 @@ pub struct MetricReport {
     pub leaking: bool,
 }
 
+/// Where leaked Rust-heap blocks were allocated: one distinct stack, found by re-running the
+/// function a few times with [`memsight::heap::CountingAlloc::start_tracking`] on after a leak
+/// verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllocationSite {
+    /// Blocks from this stack still live after the extra calls.
+    pub blocks: usize,
+    /// Their requested bytes.
+    pub bytes: usize,
+    /// The innermost frames outside the allocator and the standard library: `function` or
+    /// `function at file:line:col`.
+    pub stack: Vec<String>,
+}
+
 /// Everything a check measured. Returned on success, and carried by [`LeakError`] on failure.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
@@ -100,6 +114,9 @@ pub struct Report {
     pub tcache: bool,
     /// Things worth knowing: metrics that could not be measured, other threads running, ...
     pub notes: Vec<String>,
+    /// For a Rust-heap leak with `CountingAlloc` installed: where the leaked blocks come from
+    /// (most blocks first), from a few extra calls made after the verdict (not in `calls`).
+    pub allocation_sites: Vec<AllocationSite>,
 }
 
 impl Report {
@@ -175,6 +192,16 @@ impl fmt::Display for Report {
         }
         for note in &self.notes {
             writeln!(f, "  note: {note}")?;
+        }
+        for site in &self.allocation_sites {
+            writeln!(
+                f,
+                "  allocated at ({} live blocks, {} B):",
+                site.blocks, site.bytes
+            )?;
+            for frame in &site.stack {
+                writeln!(f, "      {frame}")?;
+            }
         }
         for (i, p) in self.probes.iter().enumerate() {
             let parts: Vec<String> = self

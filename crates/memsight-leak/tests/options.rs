@@ -193,3 +193,35 @@ fn the_harness_does_not_measure_itself() {
     }
     assert!(r.batches.iter().all(|b| b.rust_blocks == 0));
 }
+
+#[inline(never)]
+fn leaky_helper_that_allocates() {
+    black_box(Box::leak(Box::new([7u8; 48])));
+}
+
+#[test]
+fn rust_leak_report_names_where_it_was_allocated() {
+    let err = LeakTest::new()
+        .check(leaky_helper_that_allocates)
+        .unwrap_err();
+    let r = err.report().unwrap();
+    let site = r
+        .allocation_sites
+        .first()
+        .unwrap_or_else(|| panic!("no site\n{err}"));
+    // 32 extra calls, each leaving one 48-byte block from the same stack.
+    assert_eq!(site.blocks, 32, "{err}");
+    assert_eq!(site.bytes, 32 * 48);
+    assert!(
+        site.stack[0].contains("leaky_helper_that_allocates"),
+        "{:#?}\n{err}",
+        site.stack
+    );
+    assert!(site.stack[0].contains("options.rs:"), "{:?}", site.stack);
+    assert!(
+        err.to_string()
+            .contains("allocated at (32 live blocks, 1536 B):")
+    );
+    // The extra calls are not counted in `calls`.
+    assert!(r.calls <= 5000);
+}

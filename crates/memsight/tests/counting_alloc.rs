@@ -56,3 +56,25 @@ fn process_totals_include_other_threads() {
     assert_eq!(after.live_blocks - before.live_blocks, 1);
     assert!(CountingAlloc::thread_stats().live_bytes >= 0);
 }
+
+#[test]
+fn tracking_returns_live_allocations_with_their_stacks() {
+    CountingAlloc::start_tracking(16);
+    let a = black_box(Box::new([1u8; 100]));
+    let b = black_box(vec![2u8; 300]);
+    let c = black_box(Box::new([3u8; 7]));
+    drop(b);
+    let live = CountingAlloc::stop_tracking();
+    let mut sizes: Vec<usize> = live.iter().map(|t| t.size).collect();
+    sizes.sort_unstable();
+    assert_eq!(sizes, vec![7, 100]);
+    let text = live[0].backtrace.to_string();
+    assert!(
+        text.contains("tracking_returns_live_allocations_with_their_stacks"),
+        "{text}"
+    );
+    // Allocations after stop are not recorded.
+    let d = black_box(Box::new(5u64));
+    assert!(CountingAlloc::stop_tracking().is_empty());
+    drop((a, c, d));
+}

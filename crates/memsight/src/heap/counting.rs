@@ -2,8 +2,10 @@
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::backtrace::Backtrace;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Mutex, PoisonError};
 
 /// A `#[global_allocator]` that forwards to another allocator (the system's `malloc` by default)
 /// and counts the live bytes and live blocks of the Rust heap exactly, by requested size.
@@ -109,6 +111,62 @@ fn record(bytes: i64, blocks: i64) {
     }
 }
 
+/// A Rust allocation recorded while [`CountingAlloc::start_tracking`] was on and still live when
+/// [`CountingAlloc::stop_tracking`] was called: where a leak was allocated.
+#[derive(Debug)]
+pub struct TrackedAlloc {
+    /// Requested size in bytes.
+    pub size: usize,
+    /// The stack at the allocation (`std::backtrace::Backtrace`, resolved when displayed).
+    pub backtrace: Backtrace,
+}
+
+static TRACKING: AtomicBool = AtomicBool::new(false);
+static TRACKED: Mutex<Vec<(usize, TrackedAlloc)>> = Mutex::new(Vec::new());
+
+thread_local! {
+    /// Set while this thread runs tracking code, whose own allocations are not tracked.
+    static IN_TRACKING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` unless this thread is already inside tracking code (or its thread-locals are gone).
+#[inline(never)]
+fn guarded(f: impl FnOnce()) {
+    if IN_TRACKING.try_with(|g| g.replace(true)).unwrap_or(true) {
+        return;
+    }
+    f();
+    let _ = IN_TRACKING.try_with(|g| g.set(false));
+}
+
+#[inline(never)]
+fn track_alloc(ptr: *mut u8, size: usize) {
+    guarded(|| {
+        let backtrace = Backtrace::force_capture();
+        // try_lock: never block inside the allocator; a busy table just skips this record.
+        if let Ok(mut table) = TRACKED.try_lock() {
+            // Never grow the table here: its room was reserved by start_tracking.
+            if table.len() < table.capacity() {
+                table.push((ptr as usize, TrackedAlloc { size, backtrace }));
+            }
+        }
+    });
+}
+
+#[inline(never)]
+fn track_dealloc(ptr: *mut u8) {
+    guarded(|| {
+        let removed = match TRACKED.try_lock() {
+            Ok(mut table) => table
+                .iter()
+                .position(|(p, _)| *p == ptr as usize)
+                .map(|i| table.swap_remove(i)),
+            Err(_) => None,
+        };
+        drop(removed); // frees the backtrace, untracked (guard still set), lock released
+    });
+}
+
 impl CountingAlloc<System> {
     /// A counting wrapper around [`std::alloc::System`] (glibc `malloc` on Linux), for
     /// `#[global_allocator] static A: CountingAlloc = CountingAlloc::system();`.
@@ -135,6 +193,27 @@ impl CountingAlloc {
             out.live_blocks = out.live_blocks.wrapping_add(sh.blocks.load(Relaxed));
         }
         out
+    }
+
+    /// Starts recording a backtrace for every Rust allocation (any thread) until
+    /// [`stop_tracking`](Self::stop_tracking), keeping at most `limit` live ones. Slow (a stack
+    /// capture per allocation): for attributing a leak once it is known, not for measuring.
+    /// Does nothing unless a `CountingAlloc` is the global allocator.
+    pub fn start_tracking(limit: usize) {
+        let mut table = TRACKED.lock().unwrap_or_else(PoisonError::into_inner);
+        table.clear();
+        table.reserve_exact(limit);
+        TRACKING.store(true, Relaxed);
+    }
+
+    /// Stops recording and returns the allocations made since
+    /// [`start_tracking`](Self::start_tracking) that are still live, in no particular order.
+    pub fn stop_tracking() -> Vec<TrackedAlloc> {
+        TRACKING.store(false, Relaxed);
+        let mut table = TRACKED.lock().unwrap_or_else(PoisonError::into_inner);
+        let out: Vec<(usize, TrackedAlloc)> = std::mem::take(&mut *table);
+        drop(table);
+        out.into_iter().map(|(_, t)| t).collect()
     }
 
     /// Bytes and blocks the calling thread allocated minus those it freed, since it started.
@@ -179,6 +258,9 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
         let p = unsafe { self.inner.alloc(layout) };
         if !p.is_null() {
             record(size(layout), 1);
+            if TRACKING.load(Relaxed) {
+                track_alloc(p, layout.size());
+            }
         }
         p
     }
@@ -189,6 +271,9 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
         let p = unsafe { self.inner.alloc_zeroed(layout) };
         if !p.is_null() {
             record(size(layout), 1);
+            if TRACKING.load(Relaxed) {
+                track_alloc(p, layout.size());
+            }
         }
         p
     }
@@ -198,6 +283,9 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
         // SAFETY: the caller guarantees ptr was allocated by this allocator with this layout.
         unsafe { self.inner.dealloc(ptr, layout) };
         record(-size(layout), -1);
+        if TRACKING.load(Relaxed) {
+            track_dealloc(ptr);
+        }
     }
 
     #[inline]
@@ -207,6 +295,10 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
         if !p.is_null() {
             let new = i64::try_from(new_size).unwrap_or(i64::MAX);
             record(new - size(layout), 0);
+            if TRACKING.load(Relaxed) {
+                track_dealloc(ptr);
+                track_alloc(p, new_size);
+            }
         }
         p
     }
