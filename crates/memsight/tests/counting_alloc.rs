@@ -78,3 +78,30 @@ fn tracking_returns_live_allocations_with_their_stacks() {
     assert!(CountingAlloc::stop_tracking().is_empty());
     drop((a, c, d));
 }
+
+#[test]
+fn exact_under_thread_churn_and_concurrency() {
+    // 100 generations of 4 concurrent threads (400 threads, far more than the 63 owned shards:
+    // shards are handed back at thread exit and reused), each churning and leaking one block.
+    let before = CountingAlloc::stats();
+    let mut leaked = Vec::new();
+    for _ in 0..100 {
+        let hs: Vec<_> = (0..4)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    for i in 0..1000u32 {
+                        black_box(vec![i as u8; (i % 200) as usize + 1]);
+                    }
+                    Box::leak(Box::new([9u8; 40])).as_ptr() as usize
+                })
+            })
+            .collect();
+        for h in hs {
+            leaked.push(h.join().unwrap());
+        }
+    }
+    let after = CountingAlloc::stats();
+    let vec_bytes = (leaked.capacity() * std::mem::size_of::<usize>()) as i64;
+    assert_eq!(after.live_bytes - before.live_bytes, 400 * 40 + vec_bytes);
+    assert_eq!(after.live_blocks - before.live_blocks, 400 + 1);
+}

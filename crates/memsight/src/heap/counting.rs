@@ -4,8 +4,11 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::backtrace::Backtrace;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{
+    AtomicBool, AtomicI64, AtomicU64,
+    Ordering::{AcqRel, Relaxed},
+};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 /// A `#[global_allocator]` that forwards to another allocator (the system's `malloc` by default)
 /// and counts the live bytes and live blocks of the Rust heap exactly, by requested size.
@@ -26,9 +29,10 @@ use std::sync::{Mutex, PoisonError};
 ///
 /// Counters are kept twice: in the calling thread's own cells ([`CountingAlloc::thread_stats`],
 /// what this thread allocated minus what it freed) and in 64 cache-line-padded shards, summed by
-/// [`CountingAlloc::stats`] for the whole process. The first 63 threads each own a shard and
-/// update it with a plain load and store (no locked instruction, no contention); later threads
-/// share the last shard with atomic adds. An alloc+free pair costs a few ns more than the
+/// [`CountingAlloc::stats`] for the whole process. Up to 63 live threads each own a shard and
+/// update it with a plain load and store (no locked instruction, no contention); a thread hands
+/// its shard back when it exits (pthread key destructor), and threads beyond 63 live ones share
+/// the last shard with atomic adds. An alloc+free pair costs a few ns more than the
 /// wrapped allocator (see BENCHMARKS.md). The counters are process-global: every
 /// `CountingAlloc` value feeds the same ones.
 #[derive(Debug, Default)]
@@ -61,7 +65,56 @@ const EMPTY: Shard = Shard {
     blocks: AtomicI64::new(0),
 };
 static SHARD: [Shard; SHARDS] = [EMPTY; SHARDS];
-static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+/// The last shard, shared with atomic adds by threads that found no free shard.
+const SHARED: usize = SHARDS - 1;
+/// Bit i set: shard i is free to be owned by a thread. The shared shard is never handed out.
+static FREE: AtomicU64 = AtomicU64::new(u64::MAX >> (64 - SHARED));
+/// A pthread key whose destructor hands a thread's shard back when the thread exits.
+static RELEASE_KEY: OnceLock<Option<libc::pthread_key_t>> = OnceLock::new();
+
+/// Runs at thread exit (pthread key destructor): later allocations of this thread go to the
+/// shared shard, and its own shard (whose counts stay) can be owned by a new thread.
+extern "C" fn release_shard(value: *mut libc::c_void) {
+    let shard = (value as usize).wrapping_sub(1);
+    if shard < SHARED {
+        let _ = LOCAL.try_with(|l| l.shard.set(SHARED));
+        FREE.fetch_or(1 << shard, AcqRel);
+    }
+}
+
+fn release_key() -> Option<libc::pthread_key_t> {
+    *RELEASE_KEY.get_or_init(|| {
+        let mut key: libc::pthread_key_t = 0;
+        // SAFETY: creates a key with a destructor that only touches atomics and a const
+        // thread-local; glibc's pthread_key_create allocates nothing through Rust.
+        let rc = unsafe { libc::pthread_key_create(&mut key, Some(release_shard)) };
+        (rc == 0).then_some(key)
+    })
+}
+
+/// Takes a free shard for the calling thread, or the shared one when all 63 are owned.
+#[cold]
+fn claim_shard() -> usize {
+    let Some(key) = release_key() else {
+        return SHARED;
+    };
+    let mut free = FREE.load(Relaxed);
+    loop {
+        if free == 0 {
+            return SHARED;
+        }
+        let bit = free.trailing_zeros() as usize;
+        match FREE.compare_exchange_weak(free, free & !(1 << bit), AcqRel, Relaxed) {
+            Ok(_) => {
+                // SAFETY: a valid key; the value is a small integer, never dereferenced. glibc
+                // may calloc a second-level key block, through its own malloc, not Rust's.
+                unsafe { libc::pthread_setspecific(key, (bit + 1) as *const libc::c_void) };
+                return bit;
+            }
+            Err(now) => free = now,
+        }
+    }
+}
 
 /// Per-thread state. No `Drop`, const-initialised: touching it never allocates nor registers a
 /// thread-exit destructor, which matters inside an allocator.
@@ -85,13 +138,13 @@ fn record(bytes: i64, blocks: i64) {
             l.blocks.set(l.blocks.get().wrapping_add(blocks));
             let mut s = l.shard.get();
             if s == usize::MAX {
-                s = NEXT_SHARD.fetch_add(1, Relaxed).min(SHARDS - 1);
+                s = claim_shard();
                 l.shard.set(s);
             }
             s
         })
-        .unwrap_or(SHARDS - 1);
-    if shard < SHARDS - 1 {
+        .unwrap_or(SHARED);
+    if shard < SHARED {
         // This thread owns the shard: a plain load and store, no locked instruction. Other
         // threads only ever read it.
         let sh = &SHARD[shard];
@@ -102,8 +155,8 @@ fn record(bytes: i64, blocks: i64) {
                 .store(sh.blocks.load(Relaxed).wrapping_add(blocks), Relaxed);
         }
     } else {
-        // The 64th and later threads share the last shard.
-        let sh = &SHARD[SHARDS - 1];
+        // No shard of its own (more than 63 live threads): the shared one, atomically.
+        let sh = &SHARD[SHARED];
         sh.bytes.fetch_add(bytes, Relaxed);
         if blocks != 0 {
             sh.blocks.fetch_add(blocks, Relaxed);
