@@ -296,6 +296,14 @@ impl LeakTest {
             );
         }
         let mut sampler = Sampler::new(checked, self.threads, self.trim, self.settle)?;
+        // smaps_rollup appeared in Linux 4.14: without it, go on without USS.
+        if checked.contains(Metric::Uss)
+            && let Err(e) = sampler.probe.uss()
+        {
+            checked = checked.without(Metric::Uss);
+            sampler.checked = checked;
+            notes.push(format!("uss not measured: /proc/self/smaps_rollup: {e}"));
+        }
         // One throw-away sample warms whatever the readers initialise lazily.
         sampler.sample()?;
         if self.threads == Threads::All
