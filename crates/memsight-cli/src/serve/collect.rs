@@ -1,0 +1,173 @@
+//! One scan: everything the exporter exports, read from the `memsight` library.
+//!
+//! A scan never fails as a whole: each source that cannot be read is left out of the snapshot
+//! and counted in [`Errors`], so one unreadable file costs some series, not the scrape.
+
+use std::time::{Duration, Instant};
+
+use super::{Args, GroupBy, Top};
+
+/// What a scan collects and how it is shaped, from the command line.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How processes are grouped.
+    pub group_by: GroupBy,
+    /// Which processes get their own series.
+    pub top: Top,
+    /// Whether per-process series carry the command line.
+    pub cmdline: bool,
+}
+
+impl From<&Args> for Options {
+    fn from(args: &Args) -> Self {
+        Options {
+            group_by: args.group_by,
+            top: args.top,
+            cmdline: args.cmdline,
+        }
+    }
+}
+
+/// The memory of one process, in bytes. `None` where the figure could not be read (USS, PSS and
+/// swap need `smaps_rollup`, which only the owner and root may read).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProcessSample {
+    /// Process id.
+    pub pid: u32,
+    /// Process name (`/proc/PID/stat` comm, as psutil's `name()`).
+    pub name: String,
+    /// Owner's user name, or the numeric uid when it has no name.
+    pub user: String,
+    /// Command line joined by spaces, collected only with `--cmdline`.
+    pub cmdline: Option<String>,
+    /// Unique set size.
+    pub uss: Option<u64>,
+    /// Proportional set size.
+    pub pss: Option<u64>,
+    /// Swapped-out memory.
+    pub swap: Option<u64>,
+    /// Resident set size.
+    pub rss: u64,
+    /// Virtual memory size.
+    pub vms: u64,
+}
+
+/// Why something was left out of a scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ErrorKind {
+    /// The process exited between being listed and being read.
+    Vanished,
+    /// The process is a zombie (it has no memory left to report).
+    Zombie,
+    /// Reading the process was not permitted.
+    Denied,
+    /// Any other failure on a process's files (I/O or parse error).
+    ProcessOther,
+    /// A system-wide source (meminfo, swap, cgroup, the pid list) failed.
+    System,
+}
+
+impl ErrorKind {
+    /// Every kind, in exposition order.
+    pub const ALL: [ErrorKind; 5] = [
+        ErrorKind::Vanished,
+        ErrorKind::Zombie,
+        ErrorKind::Denied,
+        ErrorKind::ProcessOther,
+        ErrorKind::System,
+    ];
+
+    /// The `reason` label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            ErrorKind::Vanished => "vanished",
+            ErrorKind::Zombie => "zombie",
+            ErrorKind::Denied => "denied",
+            ErrorKind::ProcessOther => "process_other",
+            ErrorKind::System => "system",
+        }
+    }
+
+    /// Classifies a library error met while reading a process.
+    pub fn of_process_error(err: &memsight::Error) -> ErrorKind {
+        match err {
+            memsight::Error::NoSuchProcess { .. } => ErrorKind::Vanished,
+            memsight::Error::ZombieProcess { .. } => ErrorKind::Zombie,
+            memsight::Error::AccessDenied { .. } => ErrorKind::Denied,
+            _ => ErrorKind::ProcessOther,
+        }
+    }
+}
+
+/// How many things of each [`ErrorKind`] a scan left out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Errors([u64; ErrorKind::ALL.len()]);
+
+impl Errors {
+    /// Counts one error of `kind`.
+    pub fn add(&mut self, kind: ErrorKind) {
+        self.0[kind as usize] += 1;
+    }
+
+    /// The count for `kind`.
+    pub fn get(&self, kind: ErrorKind) -> u64 {
+        self.0[kind as usize]
+    }
+
+    /// Adds every count of `other` to this one.
+    pub fn absorb(&mut self, other: &Errors) {
+        for (mine, theirs) in self.0.iter_mut().zip(other.0) {
+            *mine = mine.saturating_add(theirs);
+        }
+    }
+}
+
+/// The exporter's own process, for the standard `process_*` metrics.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OwnProcess {
+    /// Resident set size in bytes.
+    pub rss: u64,
+    /// Virtual memory size in bytes.
+    pub vms: u64,
+}
+
+/// Everything one scan read.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Processes whose memory could be read (kernel threads excluded: they have none).
+    pub processes: Vec<ProcessSample>,
+    /// The exporter itself, when it could be read.
+    pub own: Option<OwnProcess>,
+    /// What was left out, by reason.
+    pub errors: Errors,
+    /// Wall time the scan took.
+    pub duration: Duration,
+}
+
+/// Runs one scan. Blocking: call it off the async runtime.
+pub fn scan(options: &Options) -> Snapshot {
+    let started = Instant::now();
+    let mut snap = Snapshot::default();
+    snap.own = own_process(&mut snap.errors);
+    let _ = options;
+    snap.duration = started.elapsed();
+    snap
+}
+
+fn own_process(errors: &mut Errors) -> Option<OwnProcess> {
+    let read = || -> memsight::Result<OwnProcess> {
+        let me = memsight::Process::current()?;
+        let mem = me.memory_info()?;
+        Ok(OwnProcess {
+            rss: mem.rss,
+            vms: mem.vms,
+        })
+    };
+    match read() {
+        Ok(own) => Some(own),
+        Err(_) => {
+            errors.add(ErrorKind::System);
+            None
+        }
+    }
+}
