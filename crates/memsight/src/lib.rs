@@ -10,11 +10,13 @@
 //! # Ok::<(), memsight::Error>(())
 //! ```
 
+mod cgroup;
 mod error;
 pub mod process;
 mod procfs;
 mod system;
 
+pub use cgroup::{CgroupMemory, MemoryPressure, Pressure, cgroup_memory};
 pub use error::{Error, Result};
 pub use process::Process;
 pub use procfs::ProcFs;

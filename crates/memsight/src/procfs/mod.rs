@@ -1,9 +1,13 @@
 //! The Linux readers. Each submodule is named after the file it reads and holds a pure
 //! `parse(&[u8])` function; the I/O lives here, in [`ProcFs`] and the buffer helpers.
 
+pub(crate) mod cgroup;
+pub(crate) mod meminfo;
 pub(crate) mod pid_stat;
 pub(crate) mod statm;
 pub(crate) mod text;
+pub(crate) mod vmstat;
+pub(crate) mod zoneinfo;
 
 use std::cell::Cell;
 use std::fs::File;
@@ -65,11 +69,6 @@ impl ProcFs {
     /// `<proc root>/<relative>`.
     pub(crate) fn proc_path(&self, relative: impl AsRef<Path>) -> PathBuf {
         self.proc_root.join(relative)
-    }
-
-    /// `<sys root>/<relative>`.
-    pub(crate) fn sys_path(&self, relative: impl AsRef<Path>) -> PathBuf {
-        self.sys_root.join(relative)
     }
 
     /// Reads `<proc root>/<relative>` once and hands the bytes to `parse`.
