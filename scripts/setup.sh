@@ -18,6 +18,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# memsight serve: a real Prometheus server and promtool for its tests, wrk for its load benchmark.
+serve_packages=()
+command -v prometheus >/dev/null && command -v promtool >/dev/null || serve_packages+=(prometheus)
+command -v wrk >/dev/null || serve_packages+=(wrk)
+if [ ${#serve_packages[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${serve_packages[@]}" >/dev/null
+  else
+    echo "setup: please install: ${serve_packages[*]}" >&2
+  fi
+fi
+
 command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
 
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import psutil' 2>/dev/null; then

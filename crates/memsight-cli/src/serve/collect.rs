@@ -3,7 +3,10 @@
 //! A scan never fails as a whole: each source that cannot be read is left out of the snapshot
 //! and counted in [`Errors`], so one unreadable file costs some series, not the scrape.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
+
+use memsight::{CgroupMemory, MeminfoField, ProcFs, SwapMemory, VirtualMemory};
 
 use super::{Args, GroupBy, Top};
 
@@ -16,6 +19,8 @@ pub struct Options {
     pub top: Top,
     /// Whether per-process series carry the command line.
     pub cmdline: bool,
+    /// Where /proc and /sys are read.
+    pub procfs: ProcFs,
 }
 
 impl From<&Args> for Options {
@@ -24,6 +29,12 @@ impl From<&Args> for Options {
             group_by: args.group_by,
             top: args.top,
             cmdline: args.cmdline,
+            procfs: ProcFs::new(
+                args.procfs
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("/proc")),
+            )
+            .with_sys_root(args.sysfs.clone().unwrap_or_else(|| PathBuf::from("/sys"))),
         }
     }
 }
@@ -134,6 +145,14 @@ pub struct OwnProcess {
 /// Everything one scan read.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
+    /// Every line of `/proc/meminfo` (empty if it could not be read).
+    pub meminfo: Vec<MeminfoField>,
+    /// System memory as procps `free` computes it.
+    pub virtual_memory: Option<VirtualMemory>,
+    /// Swap, with the swap-in/out counters of `/proc/vmstat`.
+    pub swap: Option<SwapMemory>,
+    /// The exporter's memory cgroup, when one with a limit applies.
+    pub cgroup: Option<CgroupMemory>,
     /// Processes whose memory could be read (kernel threads excluded: they have none).
     pub processes: Vec<ProcessSample>,
     /// The exporter itself, when it could be read.
@@ -148,10 +167,22 @@ pub struct Snapshot {
 pub fn scan(options: &Options) -> Snapshot {
     let started = Instant::now();
     let mut snap = Snapshot::default();
+    let procfs = &options.procfs;
+    let errors = &mut snap.errors;
+    snap.meminfo = system(errors, procfs.meminfo()).unwrap_or_default();
+    snap.virtual_memory = system(errors, procfs.virtual_memory());
+    snap.swap = system(errors, procfs.swap_memory());
+    snap.cgroup = system(errors, procfs.cgroup_memory())
+        .flatten()
+        .filter(|cg| cg.limit.is_some());
     snap.own = own_process(&mut snap.errors);
-    let _ = options;
     snap.duration = started.elapsed();
     snap
+}
+
+/// The value of a system-wide read, counting its failure.
+fn system<T>(errors: &mut Errors, read: memsight::Result<T>) -> Option<T> {
+    read.map_err(|_| errors.add(ErrorKind::System)).ok()
 }
 
 fn own_process(errors: &mut Errors) -> Option<OwnProcess> {

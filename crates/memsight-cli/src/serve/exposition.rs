@@ -16,6 +16,8 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
+use memsight::MeminfoUnit;
+
 use super::collect::{ErrorKind, Errors, Options, Snapshot};
 use super::group;
 
@@ -150,10 +152,201 @@ fn gauge(
     ConstGauge::new(value).encode(enc.encode_descriptor(name, help, None, MetricType::Gauge)?)
 }
 
+/// Writes one counter without labels.
+fn counter(
+    enc: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    value: impl prometheus_client::encoding::EncodeCounterValue,
+) -> Result<(), std::fmt::Error> {
+    ConstCounter::new(value).encode(enc.encode_descriptor(name, help, None, MetricType::Counter)?)
+}
+
+/// node_exporter's name for a `/proc/meminfo` key: `Active(anon)` becomes
+/// `node_memory_Active_anon_bytes`, counts (`HugePages_Total`) get no `_bytes` suffix. Any
+/// character a metric name cannot hold becomes `_`.
+pub fn node_memory_name(key: &str, unit: MeminfoUnit) -> String {
+    let mut name = String::with_capacity(key.len() + 20);
+    name.push_str("node_memory_");
+    for c in key.chars() {
+        match c {
+            '(' => name.push('_'),
+            ')' => {}
+            c if c.is_ascii_alphanumeric() || c == '_' => name.push(c),
+            _ => name.push('_'),
+        }
+    }
+    if unit == MeminfoUnit::Bytes {
+        name.push_str("_bytes");
+    }
+    name
+}
+
+impl SnapshotCollector {
+    fn encode_system(&self, enc: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let snap = &*self.snap;
+        let mut seen = std::collections::HashSet::new();
+        for field in &snap.meminfo {
+            let name = node_memory_name(&field.name, field.unit);
+            if !seen.insert(name.clone()) {
+                continue; // a repeated key: the exposition format allows one family per name
+            }
+            let help = match field.unit {
+                MeminfoUnit::Bytes => format!("/proc/meminfo {}, in bytes.", field.name),
+                MeminfoUnit::Count => format!("/proc/meminfo {} (a count).", field.name),
+            };
+            gauge(enc, &name, &help, bytes_value(field.value))?;
+        }
+        if let Some(vm) = &snap.virtual_memory {
+            for (name, help, value) in [
+                ("total", "Usable RAM (MemTotal); free's total", vm.total),
+                (
+                    "available",
+                    "Memory available without swapping (MemAvailable, or the kernel's estimate on old kernels); free's available",
+                    vm.available,
+                ),
+                ("used", "total - available; free's used", vm.used),
+                ("free", "Unused memory (MemFree); free's free", vm.free),
+                ("buffers", "Block device buffers (Buffers)", vm.buffers),
+                (
+                    "cached",
+                    "Page cache plus reclaimable slab (Cached + SReclaimable); with buffers, free's buff/cache",
+                    vm.cached,
+                ),
+                (
+                    "shared",
+                    "tmpfs and shared memory (Shmem); free's shared",
+                    vm.shared,
+                ),
+            ] {
+                gauge(
+                    enc,
+                    &format!("memsight_memory_{name}_bytes"),
+                    &format!("{help}, in bytes (as psutil virtual_memory and procps free)."),
+                    bytes_value(value),
+                )?;
+            }
+        }
+        if let Some(swap) = &snap.swap {
+            gauge(
+                enc,
+                "memsight_swap_total_bytes",
+                "Total swap in bytes.",
+                bytes_value(swap.total),
+            )?;
+            gauge(
+                enc,
+                "memsight_swap_used_bytes",
+                "Swap in use in bytes (total - free).",
+                bytes_value(swap.used),
+            )?;
+            gauge(
+                enc,
+                "memsight_swap_free_bytes",
+                "Unused swap in bytes.",
+                bytes_value(swap.free),
+            )?;
+            counter(
+                enc,
+                "memsight_swap_in_bytes",
+                "Bytes swapped in since boot (/proc/vmstat pswpin x page size).",
+                swap.sin,
+            )?;
+            counter(
+                enc,
+                "memsight_swap_out_bytes",
+                "Bytes swapped out since boot (/proc/vmstat pswpout x page size).",
+                swap.sout,
+            )?;
+        }
+        if let Some(cg) = &snap.cgroup {
+            gauges(
+                enc,
+                "memsight_cgroup_info",
+                "Always 1: the exporter's memory cgroup (path and version), exported when it has a memory limit.",
+                [(
+                    [
+                        ("path", cg.path.clone()),
+                        ("version", cg.version.to_string()),
+                    ],
+                    1,
+                )],
+            )?;
+            let optional = [
+                (
+                    "memsight_cgroup_memory_limit_bytes",
+                    "Memory limit in force on the cgroup (smallest of its and its ancestors' memory.max / memory.limit_in_bytes), in bytes.",
+                    cg.limit,
+                ),
+                (
+                    "memsight_cgroup_memory_usage_bytes",
+                    "Memory charged to the cgroup, page cache included (memory.current / memory.usage_in_bytes), in bytes.",
+                    Some(cg.usage),
+                ),
+                (
+                    "memsight_cgroup_memory_working_set_bytes",
+                    "Usage minus inactive file pages (Kubernetes' working set), in bytes.",
+                    Some(cg.working_set),
+                ),
+                (
+                    "memsight_cgroup_memory_peak_bytes",
+                    "Highest usage seen (memory.peak / memory.max_usage_in_bytes), in bytes.",
+                    cg.peak,
+                ),
+                (
+                    "memsight_cgroup_swap_usage_bytes",
+                    "Swap used by the cgroup (memory.swap.current), in bytes.",
+                    cg.swap_usage,
+                ),
+                (
+                    "memsight_cgroup_swap_limit_bytes",
+                    "Swap limit of the cgroup (memory.swap.max), in bytes.",
+                    cg.swap_limit,
+                ),
+            ];
+            for (name, help, value) in optional {
+                if let Some(value) = value {
+                    gauge(enc, name, help, bytes_value(value))?;
+                }
+            }
+            if let Some(oom) = cg.oom {
+                counter(
+                    enc,
+                    "memsight_cgroup_oom_events",
+                    "Times the cgroup hit its limit and the OOM killer was invoked (memory.events oom).",
+                    oom,
+                )?;
+            }
+            if let Some(kills) = cg.oom_kill {
+                counter(
+                    enc,
+                    "memsight_cgroup_oom_kills",
+                    "Processes in the cgroup killed by the OOM killer (memory.events oom_kill).",
+                    kills,
+                )?;
+            }
+            if let Some(p) = &cg.pressure {
+                let mut family = enc.encode_descriptor(
+                    "memsight_cgroup_memory_pressure_stalled_seconds",
+                    "Time tasks of the cgroup stalled on memory, in seconds (memory.pressure total): some = at least one task, full = all non-idle tasks at once.",
+                    None,
+                    MetricType::Counter,
+                )?;
+                for (kind, pressure) in [("some", p.some), ("full", p.full)] {
+                    ConstCounter::new(pressure.total)
+                        .encode(family.encode_family(&[("kind", kind)])?)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Collector for SnapshotCollector {
     fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let snap = &*self.snap;
         let opts = &self.options;
+        self.encode_system(&mut enc)?;
 
         // Per-process series.
         let chosen = group::top(&snap.processes, opts.top);
@@ -270,12 +463,12 @@ impl Collector for SnapshotCollector {
             ConstCounter::new(self.totals.errors.get(kind))
                 .encode(errors.encode_family(&[("reason", kind.label())])?)?;
         }
-        ConstCounter::new(self.totals.scans).encode(enc.encode_descriptor(
+        counter(
+            &mut enc,
             "memsight_scans",
             "Scans run since the exporter started (a scan serves every scrape that arrived while it ran).",
-            None,
-            MetricType::Counter,
-        )?)?;
+            self.totals.scans,
+        )?;
         gauges(
             &mut enc,
             "memsight_build_info",
@@ -289,6 +482,26 @@ impl Collector for SnapshotCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn meminfo_keys_get_node_exporter_names() {
+        assert_eq!(
+            node_memory_name("MemTotal", MeminfoUnit::Bytes),
+            "node_memory_MemTotal_bytes"
+        );
+        assert_eq!(
+            node_memory_name("Active(anon)", MeminfoUnit::Bytes),
+            "node_memory_Active_anon_bytes"
+        );
+        assert_eq!(
+            node_memory_name("HugePages_Total", MeminfoUnit::Count),
+            "node_memory_HugePages_Total"
+        );
+        assert_eq!(
+            node_memory_name("Weird-key.x", MeminfoUnit::Bytes),
+            "node_memory_Weird_key_x_bytes"
+        );
+    }
 
     #[test]
     fn counters_are_renamed_and_eof_and_unit_dropped() {

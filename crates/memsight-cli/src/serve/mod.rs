@@ -87,6 +87,15 @@ pub struct Args {
     #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = parse_seconds)]
     pub scrape_timeout: Duration,
 
+    /// Read procfs from DIR instead of /proc (like node_exporter's --path.procfs, for an
+    /// exporter in a container that mounts the host's /proc elsewhere).
+    #[arg(long, value_name = "DIR")]
+    pub procfs: Option<std::path::PathBuf>,
+
+    /// Read sysfs (cgroups) from DIR instead of /sys.
+    #[arg(long, value_name = "DIR")]
+    pub sysfs: Option<std::path::PathBuf>,
+
     /// Most client connections served at once; connections beyond it are closed on accept.
     #[arg(long, default_value = "64", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub max_connections: u32,

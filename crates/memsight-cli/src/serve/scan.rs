@@ -6,7 +6,6 @@
 //! that use them and freed when the last one is sent.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
 
 use tokio::sync::watch;
 
@@ -18,8 +17,6 @@ use super::exposition::{self, Rendered, Totals};
 pub struct Scrape {
     /// Both renderings of the scan.
     pub rendered: Rendered,
-    /// When the scan finished.
-    pub finished: Instant,
 }
 
 type Slot = watch::Receiver<Option<Arc<Scrape>>>;
@@ -103,10 +100,7 @@ impl Scanner {
             let mut state = this.lock();
             state.in_flight = None;
             if let Ok(rendered) = rendered {
-                let _ = tx.send(Some(Arc::new(Scrape {
-                    rendered,
-                    finished: Instant::now(),
-                })));
+                let _ = tx.send(Some(Arc::new(Scrape { rendered })));
             }
         });
         rx
@@ -123,6 +117,7 @@ mod tests {
             group_by: GroupBy::Name,
             top: Top::Count(5),
             cmdline: false,
+            procfs: memsight::ProcFs::default(),
         })
     }
 
@@ -150,7 +145,6 @@ mod tests {
             let later = s.scrape().await.unwrap();
             assert_eq!(s.scans(), 2);
             assert!(!Arc::ptr_eq(&later, &results[0]));
-            assert!(later.finished > results[0].finished);
             let text = std::str::from_utf8(&later.rendered.text).unwrap();
             assert!(text.contains("memsight_scans_total 2\n"), "{text}");
         });
