@@ -4,6 +4,7 @@
 //! Needs `prometheus` and `promtool` (Debian's `prometheus` package, installed by
 //! scripts/setup.sh). Every process a test starts is killed when the test ends, pass or fail.
 #![cfg(feature = "serve")]
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

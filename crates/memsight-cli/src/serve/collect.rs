@@ -68,8 +68,6 @@ pub struct ProcessSample {
 pub enum ErrorKind {
     /// The process exited between being listed and being read.
     Vanished,
-    /// The process is a zombie (it has no memory left to report).
-    Zombie,
     /// Reading the process was not permitted.
     Denied,
     /// Any other failure on a process's files (I/O or parse error).
@@ -80,9 +78,8 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in exposition order.
-    pub const ALL: [ErrorKind; 5] = [
+    pub const ALL: [ErrorKind; 4] = [
         ErrorKind::Vanished,
-        ErrorKind::Zombie,
         ErrorKind::Denied,
         ErrorKind::ProcessOther,
         ErrorKind::System,
@@ -92,7 +89,6 @@ impl ErrorKind {
     pub fn label(self) -> &'static str {
         match self {
             ErrorKind::Vanished => "vanished",
-            ErrorKind::Zombie => "zombie",
             ErrorKind::Denied => "denied",
             ErrorKind::ProcessOther => "process_other",
             ErrorKind::System => "system",
@@ -102,8 +98,9 @@ impl ErrorKind {
     /// Classifies a library error met while reading a process.
     pub fn of_process_error(err: &memsight::Error) -> ErrorKind {
         match err {
-            memsight::Error::NoSuchProcess { .. } => ErrorKind::Vanished,
-            memsight::Error::ZombieProcess { .. } => ErrorKind::Zombie,
+            memsight::Error::NoSuchProcess { .. } | memsight::Error::ZombieProcess { .. } => {
+                ErrorKind::Vanished
+            }
             memsight::Error::AccessDenied { .. } => ErrorKind::Denied,
             _ => ErrorKind::ProcessOther,
         }

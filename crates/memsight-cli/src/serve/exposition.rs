@@ -448,7 +448,7 @@ impl Collector for SnapshotCollector {
         gauges(
             &mut enc,
             "memsight_scrape_errors",
-            "Things the scan behind this response left out, by reason: vanished (pid exited mid-scan), zombie, denied, process_other, system.",
+            "Things the scan behind this response left out, by reason: vanished (pid exited mid-scan), denied (smaps_rollup not readable: only rss and vms exported), process_other (unreadable or unparsable file), system (meminfo, swap, cgroup or the pid list).",
             ErrorKind::ALL
                 .iter()
                 .map(|k| ([("reason", k.label())], bytes_value(snap.errors.get(*k)))),

@@ -55,7 +55,7 @@ pub fn groups(processes: &[ProcessSample], by: GroupBy) -> BTreeMap<&str, Group>
 
 /// The processes that get their own series: all of them, or the `n` with the largest PSS (RSS
 /// standing in where PSS is unknown), ties broken by the lower pid. Returned in pid order.
-pub fn top<'a>(processes: &'a [ProcessSample], top: Top) -> Vec<&'a ProcessSample> {
+pub fn top(processes: &[ProcessSample], top: Top) -> Vec<&ProcessSample> {
     let mut chosen: Vec<&ProcessSample> = processes.iter().collect();
     if let Top::Count(n) = top
         && n < chosen.len()

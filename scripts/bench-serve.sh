@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Load benchmark of `memsight serve` (BENCHMARKS.md, issue 5), on loopback only and bounded:
+# starts PROCS `sleep` processes, the exporter on 127.0.0.1 (a free port), and sends SCRAPES
+# scrapes of /metrics at CONCURRENCY with wrk (each wrk thread stops after its share; wrk's -d
+# caps the run at MAX_SECONDS anyway). Prints request count, errors, latency percentiles,
+# scans run (coalescing) and the exporter's RSS before, between and after two rounds.
+# Everything it starts is killed on exit, whatever happens.
+#
+# Usage: scripts/bench-serve.sh [extra `memsight serve` args]
+#   env: PROCS=500 SCRAPES=2000 CONCURRENCY=16 MAX_SECONDS=60 MEMSIGHT=target/release/memsight
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PROCS=${PROCS:-500}
+SCRAPES=${SCRAPES:-2000}
+CONCURRENCY=${CONCURRENCY:-16}
+MAX_SECONDS=${MAX_SECONDS:-60}
+THREADS=2
+MEMSIGHT=${MEMSIGHT:-target/release/memsight}
+
+command -v wrk >/dev/null || { echo "bench-serve: wrk missing (scripts/setup.sh installs it)" >&2; exit 1; }
+if [ "$MEMSIGHT" = target/release/memsight ]; then
+  cargo build --release -q -p memsight-cli
+fi
+
+work=$(mktemp -d)
+sleepers=()
+exporter=""
+cleanup() {
+  [ -n "$exporter" ] && kill "$exporter" 2>/dev/null || true
+  if [ ${#sleepers[@]} -gt 0 ]; then kill "${sleepers[@]}" 2>/dev/null || true; fi
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+for _ in $(seq "$PROCS"); do
+  sleep 900 &
+  sleepers+=($!)
+done
+
+"$MEMSIGHT" serve --listen 127.0.0.1:0 "$@" >"$work/serve.out" 2>"$work/serve.err" &
+exporter=$!
+for _ in $(seq 100); do
+  grep -q listening "$work/serve.out" 2>/dev/null && break
+  sleep 0.05
+done
+url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/metrics' "$work/serve.out")
+case "$url" in http://127.0.0.1:*) ;; *) echo "bench-serve: exporter did not start" >&2; exit 1 ;; esac
+
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$exporter/status"; }
+metric() { curl -s "$url" | awk -v m="$1" '$1 == m {print $2}'; }
+
+# Each wrk thread stops after its share of SCRAPES and counts non-200 answers.
+cat >"$work/bounded.lua" <<EOF
+local limit = math.ceil($SCRAPES / $THREADS)
+local count, bad = 0, 0
+function response(status, headers, body)
+  count = count + 1
+  if status ~= 200 then bad = bad + 1 end
+  if count >= limit then wrk.thread:stop() end
+end
+function done(summary, latency, requests)
+  io.write(string.format("requests %d  errors(connect/read/write/status/timeout) %d/%d/%d/%d/%d\n",
+    summary.requests, summary.errors.connect, summary.errors.read, summary.errors.write,
+    summary.errors.status, summary.errors.timeout))
+  for _, p in ipairs({50, 90, 99, 99.9}) do
+    io.write(string.format("p%-5s %.1f ms\n", p, latency:percentile(p) / 1000))
+  end
+  io.write(string.format("max    %.1f ms\n", latency.max / 1000))
+end
+EOF
+
+curl -s -o /dev/null "$url" # first scan, so "before" is a warmed-up exporter
+procs=$(metric memsight_scrape_processes)
+echo "date:        $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "machine:     $(nproc) cores, $(uname -r); load avg $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "processes:   $procs scanned (${PROCS} sleeps started)"
+echo "exporter:    $MEMSIGHT serve $*"
+echo "load:        $SCRAPES scrapes per round, concurrency $CONCURRENCY, wrk $THREADS threads, <= ${MAX_SECONDS}s"
+echo "rss before:  $(rss_kib) KiB"
+for round in 1 2; do
+  scans_before=$(metric memsight_scans_total)
+  echo "--- round $round"
+  wrk -t"$THREADS" -c"$CONCURRENCY" -d"${MAX_SECONDS}s" --timeout 10s -s "$work/bounded.lua" "$url" \
+    | grep -E '^(requests|p[0-9]|max|  Non-2xx|  Socket errors)'
+  scans_after=$(metric memsight_scans_total)
+  echo "scans:       $((${scans_after%.*} - ${scans_before%.*} - 1)) for the round's scrapes"
+  echo "rss after:   $(rss_kib) KiB"
+done
+echo "scan time:   $(metric memsight_scrape_duration_seconds) s (last scan)"
