@@ -3,6 +3,8 @@
 //! Exit status: 0 on success, 1 on a runtime error (message on stderr as `memsight: ...`),
 //! 2 on a usage error. A closed stdout (`memsight ps | head -1`) ends the command quietly.
 
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 mod free;
 mod info;
 mod maps;

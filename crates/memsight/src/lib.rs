@@ -5,10 +5,21 @@
 //! `--json` output and Python users see familiar keys.
 //!
 //! ```
+//! // System memory exactly as procps `free` reports it (psutil's `virtual_memory()`).
+//! let mem = memsight::virtual_memory()?;
+//! println!("{} of {} bytes available ({}% used)", mem.available, mem.total, mem.percent);
+//!
+//! // The cgroup's limit, when one applies (containers, systemd slices).
+//! if let Some(cg) = memsight::cgroup_memory()? {
+//!     println!("cgroup working set {} of limit {:?}", cg.working_set, cg.limit);
+//! }
+//!
 //! let me = memsight::Process::current()?;
 //! println!("pid {} uses {} bytes of RSS", me.pid(), me.memory_info()?.rss);
 //! # Ok::<(), memsight::Error>(())
 //! ```
+
+#![warn(clippy::unwrap_used, clippy::expect_used)]
 
 mod cgroup;
 mod error;

@@ -15,6 +15,9 @@ use rustix::fs::{Mode, OFlags};
 use crate::error::{Error, ParseError, Result};
 use crate::procfs::{self, ProcFs, pid_stat};
 
+/// The files read inside a [`Process::oneshot`] scope, by name.
+type FileCache = Vec<(&'static str, Arc<[u8]>)>;
+
 /// A handle on one running process.
 ///
 /// Equality is identity: two handles are equal when they have the same pid and start time.
@@ -25,7 +28,7 @@ pub struct Process {
     procfs: ProcFs,
     dir: OwnedFd,
     start_ticks: u64,
-    cache: Mutex<Option<Vec<(&'static str, Arc<[u8]>)>>>,
+    cache: Mutex<Option<FileCache>>,
 }
 
 impl PartialEq for Process {
@@ -89,12 +92,6 @@ impl Process {
     /// The procfs view this handle reads from.
     pub fn procfs(&self) -> &ProcFs {
         &self.procfs
-    }
-
-    /// The start time in clock ticks after boot (`/proc/PID/stat` field 22), which together with
-    /// the pid identifies the process.
-    pub(crate) fn start_ticks(&self) -> u64 {
-        self.start_ticks
     }
 
     /// Whether this process is still running: its pid exists and belongs to a process with the same

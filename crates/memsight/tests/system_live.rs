@@ -1,0 +1,140 @@
+//! virtual_memory and swap_memory on this machine against procps `free -b` and `vmstat -s`,
+//! with psutil's tolerance (5 MiB) and retries for figures that move between two samples.
+
+use std::process::Command;
+
+const TOLERANCE: u64 = 5 << 20;
+
+fn run(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .env("LANG", "C.UTF-8")
+        .output()
+        .unwrap_or_else(|e| panic!("{program} is needed (scripts/setup.sh installs procps): {e}"));
+    assert!(out.status.success(), "{program} {args:?} failed");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The numbers of the `free -b` line starting with `label`.
+fn free_row(label: &str) -> Vec<u64> {
+    run("free", &["-b", "-w"])
+        .lines()
+        .find(|l| l.starts_with(label))
+        .unwrap_or_else(|| panic!("no {label} line"))
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().unwrap())
+        .collect()
+}
+
+/// `vmstat -s` value (KiB) of the line ending with `name`, in bytes.
+fn vmstat(name: &str) -> u64 {
+    run("vmstat", &["-s"])
+        .lines()
+        .find(|l| l.trim_end().ends_with(name))
+        .unwrap_or_else(|| panic!("no `{name}` in vmstat -s"))
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        * 1024
+}
+
+/// Retries `check` (which compares two samples) up to 10 times, as psutil's retry_on_failure.
+fn retry(mut check: impl FnMut() -> Result<(), String>) {
+    let mut last = String::new();
+    for _ in 0..10 {
+        match check() {
+            Ok(()) => return,
+            Err(e) => last = e,
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("{last}");
+}
+
+fn close(what: &str, theirs: u64, ours: u64) -> Result<(), String> {
+    if theirs.abs_diff(ours) < TOLERANCE {
+        Ok(())
+    } else {
+        Err(format!("{what}: procps {theirs} vs memsight {ours}"))
+    }
+}
+
+#[test]
+fn mem_line_matches_free() {
+    let mem = memsight::virtual_memory().unwrap();
+    assert_eq!(free_row("Mem:")[0], mem.total, "total is exact");
+    retry(|| {
+        let row = free_row("Mem:");
+        let mem = memsight::virtual_memory().map_err(|e| e.to_string())?;
+        close("used", row[1], mem.used)?;
+        close("free", row[2], mem.free)?;
+        close("shared", row[3], mem.shared)?;
+        close("buffers", row[4], mem.buffers)?;
+        close("cache", row[5], mem.cached)?;
+        close("available", row[6], mem.available)
+    });
+}
+
+#[test]
+fn mem_matches_vmstat() {
+    retry(|| {
+        let mem = memsight::virtual_memory().map_err(|e| e.to_string())?;
+        close("total", vmstat("total memory"), mem.total)?;
+        close("used", vmstat("used memory"), mem.used)?;
+        close("free", vmstat("free memory"), mem.free)?;
+        close("buffers", vmstat("buffer memory"), mem.buffers)?;
+        close("active", vmstat("active memory"), mem.active)?;
+        close("inactive", vmstat("inactive memory"), mem.inactive)
+    });
+}
+
+#[test]
+fn swap_line_matches_free_and_sysinfo() {
+    retry(|| {
+        let row = free_row("Swap:");
+        let swap = memsight::swap_memory().map_err(|e| e.to_string())?;
+        close("total", row[0], swap.total)?;
+        close("used", row[1], swap.used)?;
+        close("free", row[2], swap.free)
+    });
+    let swap = memsight::swap_memory().unwrap();
+    let info = rustix::system::sysinfo();
+    assert_eq!(swap.total, info.totalswap as u64 * u64::from(info.mem_unit));
+    assert!(swap.missing.is_empty(), "{:?}", swap.missing);
+}
+
+#[test]
+fn the_3_14_estimate_is_within_15_percent_of_the_kernel() {
+    // psutil's test_avail_old_percent: the fallback on this machine's real meminfo and zoneinfo.
+    let dir = tempfile::tempdir().unwrap();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let kernel_available: u64 = meminfo
+        .lines()
+        .find(|l| l.starts_with("MemAvailable:"))
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        * 1024;
+    let without: String = meminfo
+        .lines()
+        .filter(|l| !l.starts_with("MemAvailable:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(dir.path().join("meminfo"), without).unwrap();
+    std::fs::copy("/proc/zoneinfo", dir.path().join("zoneinfo")).unwrap();
+    let estimate = memsight::ProcFs::new(dir.path())
+        .virtual_memory()
+        .unwrap()
+        .available;
+    let ratio = estimate as f64 / kernel_available as f64;
+    assert!(
+        (0.85..=1.15).contains(&ratio),
+        "estimate {estimate} vs kernel {kernel_available}"
+    );
+}
