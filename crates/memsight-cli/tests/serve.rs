@@ -534,3 +534,132 @@ fn prometheus_ingests_a_known_process() {
     // Counters keep their type through OpenMetrics: rate() over them works.
     assert_eq!(query(prom, "memsight_scans_total").len(), 1);
 }
+
+// --- cgroups --------------------------------------------------------------------------------
+
+#[test]
+fn cgroup_series_from_a_fixture_root() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/cgroup-v2");
+    let procfs = root.join("proc");
+    let sysfs = root.join("sys");
+    let ex = Exporter::start(&[
+        "--procfs",
+        procfs.to_str().unwrap(),
+        "--sysfs",
+        sysfs.to_str().unwrap(),
+    ]);
+    let body = get(ex.addr, "/metrics", "").body;
+    // Values written in the fixture's files (memory.max of the parent pod, memory.current, ...).
+    let expect = [
+        ("node_memory_MemTotal_bytes", 1_024_000_000.0),
+        ("node_memory_Buffers_bytes", 10_240_000.0),
+        ("memsight_cgroup_memory_limit_bytes", 134_217_728.0),
+        ("memsight_cgroup_memory_usage_bytes", 67_108_864.0),
+        ("memsight_cgroup_memory_working_set_bytes", 58_720_256.0),
+        ("memsight_cgroup_memory_peak_bytes", 80_000_000.0),
+        ("memsight_cgroup_swap_usage_bytes", 4096.0),
+        ("memsight_cgroup_oom_events_total", 2.0),
+        ("memsight_cgroup_oom_kills_total", 1.0),
+        (
+            "memsight_cgroup_memory_pressure_stalled_seconds_total{kind=\"some\"}",
+            1.5,
+        ),
+        (
+            "memsight_cgroup_memory_pressure_stalled_seconds_total{kind=\"full\"}",
+            0.25,
+        ),
+        (
+            "memsight_cgroup_info{path=\"/kubepods/pod1/ctr\",version=\"2\"}",
+            1.0,
+        ),
+    ];
+    for (series, value) in expect {
+        assert_eq!(sample(&body, series), Some(value), "{series}\n{body}");
+    }
+    // No swap limit is set (memory.swap.max is "max"), so none is exported.
+    assert!(!body.contains("memsight_cgroup_swap_limit_bytes"));
+}
+
+#[test]
+fn cgroup_root_without_a_limit_exports_no_cgroup_series() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/cgroup-v2-root");
+    let ex = Exporter::start(&[
+        "--procfs",
+        root.join("proc").to_str().unwrap(),
+        "--sysfs",
+        root.join("sys").to_str().unwrap(),
+    ]);
+    let body = get(ex.addr, "/metrics", "").body;
+    assert!(!body.contains("memsight_cgroup_"), "{body}");
+    assert_eq!(
+        sample(&body, "memsight_scrape_errors{reason=\"system\"}"),
+        Some(0.0)
+    );
+}
+
+/// The exporter inside a new memory cgroup with a limit (needs root; CI runs as root) exports
+/// that limit and its usage.
+#[test]
+fn exporter_in_a_real_limited_cgroup_reports_the_limit() {
+    assert!(
+        rustix::process::geteuid().is_root(),
+        "this test creates a cgroup and needs root (CI runs as root)"
+    );
+    let limit: u64 = 200 << 20;
+    let name = format!("memsight-serve-test-{}", std::process::id());
+    let v1 = Path::new("/sys/fs/cgroup/memory");
+    let (dir, limit_file) = if v1.join("memory.limit_in_bytes").exists() {
+        (v1.join(&name), "memory.limit_in_bytes")
+    } else {
+        let root = Path::new("/sys/fs/cgroup");
+        std::fs::write(root.join("cgroup.subtree_control"), "+memory").unwrap();
+        (root.join(&name), "memory.max")
+    };
+    std::fs::create_dir(&dir).unwrap();
+    struct Cleanup(PathBuf);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let procs = std::fs::read_to_string(self.0.join("cgroup.procs")).unwrap_or_default();
+            let root = self.0.parent().unwrap().join("cgroup.procs");
+            for pid in procs.lines() {
+                let _ = std::fs::write(&root, pid);
+            }
+            let _ = std::fs::remove_dir(&self.0);
+        }
+    }
+    let cleanup = Cleanup(dir.clone());
+    std::fs::write(dir.join(limit_file), limit.to_string()).unwrap();
+    // The shell moves itself into the cgroup, then becomes the exporter (same pid).
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "echo $$ > {} && exec {} serve --listen 127.0.0.1:0",
+            dir.join("cgroup.procs").display(),
+            env!("CARGO_BIN_EXE_memsight")
+        ))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let guard = Guard(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let addr: SocketAddr = line
+        .trim()
+        .trim_start_matches("memsight serve: listening on http://")
+        .trim_end_matches("/metrics")
+        .parse()
+        .unwrap();
+    let body = get(addr, "/metrics", "").body;
+    drop(guard);
+    drop(cleanup);
+    assert_eq!(
+        sample(&body, "memsight_cgroup_memory_limit_bytes"),
+        Some(limit as f64),
+        "{body}"
+    );
+    let usage = sample(&body, "memsight_cgroup_memory_usage_bytes").unwrap();
+    // The exporter's own pages are charged to the cgroup.
+    assert!(usage > 0.0 && usage <= limit as f64, "usage {usage}");
+    assert!(body.contains(&format!("path=\"/{name}\"")), "{body}");
+}
