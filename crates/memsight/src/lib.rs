@@ -29,6 +29,9 @@ mod system;
 
 pub use cgroup::{CgroupMemory, MemoryPressure, Pressure, cgroup_memory};
 pub use error::{Error, Result};
-pub use process::Process;
+pub use process::{
+    Gids, MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, MemoryScan, Process,
+    ProcessMemory, Uids, memory_scan, pids, process_iter,
+};
 pub use procfs::ProcFs;
 pub use system::*;

@@ -20,7 +20,8 @@ type FileCache = Vec<(&'static str, Arc<[u8]>)>;
 
 /// A handle on one running process.
 ///
-/// Equality is identity: two handles are equal when they have the same pid and start time.
+/// Equality is identity: two handles are equal when they have the same pid, start time and
+/// `/proc/PID` directory inode.
 /// The handle owns one `O_PATH` file descriptor; no other descriptor outlives a call.
 #[derive(Debug)]
 pub struct Process {
@@ -28,6 +29,11 @@ pub struct Process {
     procfs: ProcFs,
     dir: OwnedFd,
     start_ticks: u64,
+    /// The inode of the `/proc/PID` directory: a new process under a reused pid gets a new one,
+    /// even if it started in the same clock tick (handles alive together share the cached one).
+    dir_ino: u64,
+    /// The owner of `/proc/PID` when the handle was opened (see [`Process::owner_uid`]).
+    pub(crate) open_uid: u32,
     cache: Mutex<Option<FileCache>>,
 }
 
@@ -36,6 +42,7 @@ impl PartialEq for Process {
         self.pid == other.pid
             && self.start_ticks == other.start_ticks
             && self.procfs == other.procfs
+            && self.dir_ino == other.dir_ino
     }
 }
 
@@ -55,25 +62,7 @@ impl Process {
     /// Opens process `pid` under another procfs root (see [`ProcFs`]).
     pub fn with_procfs(procfs: &ProcFs, pid: u32) -> Result<Process> {
         let no_such = || Error::NoSuchProcess { pid, name: None };
-        let path = procfs.proc_path(pid.to_string());
-        let dir = rustix::fs::open(
-            &path,
-            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| match e {
-            rustix::io::Errno::NOENT | rustix::io::Errno::SRCH | rustix::io::Errno::NOTDIR => {
-                no_such()
-            }
-            e => Error::from_io(Some(pid), &path, e.into()),
-        })?;
-        let mut process = Process {
-            pid,
-            procfs: procfs.clone(),
-            dir,
-            start_ticks: 0,
-            cache: Mutex::new(None),
-        };
+        let mut process = Process::open_dir(procfs, pid)?;
         process.start_ticks = process
             .read_file("stat", pid_stat::parse)
             .map_err(|e| match e {
@@ -82,6 +71,36 @@ impl Process {
             })?
             .starttime;
         Ok(process)
+    }
+
+    /// Opens the `/proc/PID` directory only, without reading `stat` for the start time. For a
+    /// whole-system scan that reads everything it needs through this one descriptor right away
+    /// (the descriptor alone already guarantees that a reused pid is never read); the handle's
+    /// start time is 0, so it must not be handed out.
+    pub(crate) fn open_dir(procfs: &ProcFs, pid: u32) -> Result<Process> {
+        let path = procfs.proc_path(pid.to_string());
+        let dir = rustix::fs::open(
+            &path,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| match e {
+            rustix::io::Errno::NOENT | rustix::io::Errno::SRCH | rustix::io::Errno::NOTDIR => {
+                Error::NoSuchProcess { pid, name: None }
+            }
+            e => Error::from_io(Some(pid), &path, e.into()),
+        })?;
+        let (dir_ino, open_uid) =
+            rustix::fs::fstat(&dir).map_or((0, 0), |st| (st.st_ino, st.st_uid));
+        Ok(Process {
+            pid,
+            procfs: procfs.clone(),
+            dir,
+            start_ticks: 0,
+            dir_ino,
+            open_uid,
+            cache: Mutex::new(None),
+        })
     }
 
     /// The process id.
@@ -94,10 +113,22 @@ impl Process {
         &self.procfs
     }
 
-    /// Whether this process is still running: its pid exists and belongs to a process with the same
-    /// start time (so a reused pid answers `false`). A zombie counts as running, as in psutil.
+    /// The start time in clock ticks after boot (`/proc/PID/stat` field 22), which together with
+    /// the pid identifies the process.
+    #[allow(dead_code)] // for create_time (issue 4)
+    pub(crate) fn start_ticks(&self) -> u64 {
+        self.start_ticks
+    }
+
+    /// Whether this process is still running: the handle's own `/proc/PID` descriptor still reads,
+    /// and the pid belongs to a process with the same start time (so a reused pid answers
+    /// `false`, even when the new process started in the same clock tick). A zombie counts as
+    /// running, as in psutil.
     pub fn is_running(&self) -> bool {
-        Process::with_procfs(&self.procfs, self.pid).is_ok_and(|now| now == *self)
+        // The descriptor pins the original process: once it has been reaped, reads through it
+        // fail with ESRCH even if the pid now belongs to a process started in the same clock tick.
+        let alive = procfs::with_buffer(|buf| self.read_into("stat", buf).is_ok());
+        alive && Process::with_procfs(&self.procfs, self.pid).is_ok_and(|now| now == *self)
     }
 
     /// Runs `f` with a per-file cache switched on, so that several getters called inside it read
@@ -229,6 +260,16 @@ impl Process {
     }
 }
 
+mod environ;
+mod identity;
+mod iter;
+mod maps;
 mod memory;
+mod scan;
+mod user;
 
-pub use memory::MemoryInfo;
+pub use identity::{Gids, Uids};
+pub use iter::{pids, process_iter};
+pub use maps::MemoryMap;
+pub use memory::{MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx};
+pub use scan::{MemoryScan, ProcessMemory, memory_scan};

@@ -1,7 +1,7 @@
 //! `/proc/meminfo`: `Key:   value kB` lines. See proc_meminfo(5).
 
 use crate::error::ParseError;
-use crate::procfs::text::{for_each_size, key_value, numbered_lines, parse_size};
+use crate::procfs::text::{key_value, numbered_lines, parse_size};
 
 /// The `/proc/meminfo` lines memsight uses, in bytes; `None` when the kernel does not print the line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,10 +26,17 @@ pub(crate) struct Meminfo {
     pub swap_free: Option<u64>,
 }
 
-/// Parses `/proc/meminfo`. Every line must be `Key: number [kB]`; `kB` values become bytes.
+/// Parses `/proc/meminfo`. Every line must be `Key: value`; the values memsight uses must be
+/// `number [kB]` (`kB` values become bytes). Values of other keys are not looked at, so a future
+/// kernel's new kind of line cannot break `virtual_memory()`.
 pub(crate) fn parse(data: &[u8]) -> Result<Meminfo, ParseError> {
     let mut m = Meminfo::default();
-    for_each_size(data, |key, value| {
+    for (number, line) in numbered_lines(data) {
+        let colon = line
+            .iter()
+            .position(|&b| b == b':')
+            .ok_or_else(|| ParseError::new(number, "expected `Key: value`"))?;
+        let (key, value) = (line[..colon].trim_ascii(), &line[colon + 1..]);
         let slot = match key {
             b"MemTotal" => &mut m.mem_total,
             b"MemFree" => &mut m.mem_free,
@@ -49,10 +56,15 @@ pub(crate) fn parse(data: &[u8]) -> Result<Meminfo, ParseError> {
             b"Inactive(file)" => &mut m.inactive_file,
             b"SwapTotal" => &mut m.swap_total,
             b"SwapFree" => &mut m.swap_free,
-            _ => return,
+            _ => continue,
         };
-        *slot = Some(value);
-    })?;
+        *slot = Some(parse_size(value.trim_ascii()).ok_or_else(|| {
+            ParseError::new(
+                number,
+                format!("bad value for {}", String::from_utf8_lossy(key)),
+            )
+        })?);
+    }
     Ok(m)
 }
 

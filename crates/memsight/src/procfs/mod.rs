@@ -2,9 +2,13 @@
 //! `parse(&[u8])` function; the I/O lives here, in [`ProcFs`] and the buffer helpers.
 
 pub(crate) mod cgroup;
+pub(crate) mod cmdline;
+pub(crate) mod environ;
 pub(crate) mod meminfo;
 pub(crate) mod pid_stat;
+pub(crate) mod smaps;
 pub(crate) mod statm;
+pub(crate) mod status;
 pub(crate) mod text;
 pub(crate) mod vmstat;
 pub(crate) mod zoneinfo;

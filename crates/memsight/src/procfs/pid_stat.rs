@@ -15,6 +15,8 @@ pub(crate) struct PidStat {
     pub ppid: u32,
     /// Field 7: the controlling terminal's device number.
     pub tty_nr: u64,
+    /// Field 9: the kernel flags word (`PF_*`; `PF_KTHREAD` = 0x0020_0000 marks a kernel thread).
+    pub flags: u64,
     /// Field 10: minor faults.
     pub minflt: u64,
     /// Field 12: major faults.
@@ -90,6 +92,7 @@ pub(crate) fn parse(data: &[u8]) -> Result<PidStat, ParseError> {
         tty_nr: parse_i64(field(7))
             .map(|v| v as u64)
             .ok_or_else(|| ParseError::new(1, "field 7 is not a number"))?,
+        flags: number(9)?,
         minflt: number(10)?,
         majflt: number(12)?,
         utime: number(14)?,
@@ -129,6 +132,7 @@ mod tests {
         assert_eq!(stat.starttime, 123456);
         assert_eq!(stat.processor, 1);
         assert_eq!(stat.delayacct_blkio_ticks, 9);
+        assert_eq!(stat.flags, 4194560);
     }
 
     #[test]

@@ -1,12 +1,10 @@
 //! Byte-level helpers shared by the parsers: splitting `Key: value kB` lines and reading numbers.
 //! Nothing here allocates.
 
-use crate::error::ParseError;
-
 /// Splits `Key: value` at the first colon, trimming ASCII whitespace around both halves.
 /// Works with or without a space after the colon (`ShadowCallStack:10373888 kB`).
 pub(crate) fn key_value(line: &[u8]) -> Option<(&[u8], &[u8])> {
-    let colon = line.iter().position(|&b| b == b':')?;
+    let colon = memchr::memchr(b':', line)?;
     Some((line[..colon].trim_ascii(), line[colon + 1..].trim_ascii()))
 }
 
@@ -45,27 +43,15 @@ pub(crate) fn parse_size(value: &[u8]) -> Option<u64> {
 
 /// Iterates over the lines of `data` with their 1-based numbers, skipping empty lines.
 pub(crate) fn numbered_lines(data: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
-    data.split(|&b| b == b'\n')
-        .enumerate()
-        .map(|(i, line)| (i + 1, line))
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len()));
+    ends.enumerate()
+        .map(move |(i, end)| {
+            let line = data.get(start..end).unwrap_or_default();
+            start = end + 1;
+            (i + 1, line)
+        })
         .filter(|(_, line)| !line.trim_ascii().is_empty())
-}
-
-/// Parses a whole file of `Key: value [kB]` lines, calling `f(key, bytes)` for each one, and
-/// reports the first line that is not of that shape.
-pub(crate) fn for_each_size(data: &[u8], mut f: impl FnMut(&[u8], u64)) -> Result<(), ParseError> {
-    for (number, line) in numbered_lines(data) {
-        let (key, value) =
-            key_value(line).ok_or_else(|| ParseError::new(number, "expected `Key: value`"))?;
-        let size = parse_size(value).ok_or_else(|| {
-            ParseError::new(
-                number,
-                format!("bad value for {}", String::from_utf8_lossy(key)),
-            )
-        })?;
-        f(key, size);
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -111,11 +97,6 @@ mod tests {
         #[test]
         fn parse_u64_round_trips(n: u64) {
             prop_assert_eq!(parse_u64(n.to_string().as_bytes()), Some(n));
-        }
-
-        #[test]
-        fn for_each_size_never_panics(data: Vec<u8>) {
-            let _ = for_each_size(&data, |_, _| {});
         }
     }
 }

@@ -1,0 +1,358 @@
+//! `memsight ps`: the table and `--json` against processes the test starts, psutil's figures,
+//! the filters, the `nobody` view, broken pipes, and a scan under process churn.
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+const MIB: u64 = 1 << 20;
+
+struct Kid(Child);
+
+impl Kid {
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Kid {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn memsight() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_memsight"))
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn ps_json(args: &[&str]) -> Value {
+    let out = run(memsight().arg("ps").arg("--json").args(args));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn python() -> PathBuf {
+    let venv = std::env::var_os("MEMSIGHT_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv"));
+    venv.join("bin/python")
+}
+
+/// A python child that writes `mib` MiB of private memory, then sleeps; `tag` lands in its
+/// command line.
+fn hog(mib: u64, tag: &str) -> Kid {
+    let mut child = Command::new(python())
+        .arg("-c")
+        .arg(format!(
+            "import time\nb = bytearray(b'\\x01') * ({mib} << 20)\nprint('ready', flush=True)\ntime.sleep(100)"
+        ))
+        .arg(tag)
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready");
+    // Let the interpreter settle into its sleep.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    Kid(child)
+}
+
+fn sleeper_as_nobody() -> Kid {
+    let kid = Kid(Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "sleep",
+            "100",
+        ])
+        .spawn()
+        .unwrap());
+    for _ in 0..500 {
+        if std::fs::read(format!("/proc/{}/cmdline", kid.pid()))
+            .is_ok_and(|c| c.starts_with(b"sleep"))
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    kid
+}
+
+fn entry(report: &Value, pid: u32) -> Option<&Value> {
+    report["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pid"] == pid)
+}
+
+#[test]
+fn json_report_shape_sort_and_totals() {
+    let kid = hog(64, "memsight-ps-json-test");
+    let report = ps_json(&[]);
+    let procs = report["processes"].as_array().unwrap();
+    let me = entry(&report, kid.pid()).expect("the 64 MiB child is listed");
+    assert!(me["uss"].as_u64().unwrap() >= 64 * MIB, "{me}");
+    assert!(me["pss"].as_u64().unwrap() >= me["uss"].as_u64().unwrap());
+    assert!(me["rss"].as_u64().unwrap() >= 64 * MIB);
+    assert!(me["vms"].as_u64().unwrap() >= me["rss"].as_u64().unwrap());
+    assert_eq!(me["username"], "root");
+    assert_eq!(me["name"], "python");
+    assert_eq!(
+        me["cmdline"].as_array().unwrap().last().unwrap(),
+        "memsight-ps-json-test"
+    );
+    let keys: Vec<&String> = me.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "cmdline", "name", "pid", "pss", "rss", "swap", "username", "uss", "vms"
+        ]
+    );
+    // Largest USS first.
+    let uss: Vec<u64> = procs.iter().map(|p| p["uss"].as_u64().unwrap()).collect();
+    assert!(uss.windows(2).all(|w| w[0] >= w[1]), "{uss:?}");
+    assert!(
+        uss.iter().all(|&u| u > 0),
+        "kernel threads and zombies are left out"
+    );
+    // Totals are the sums of the processes listed.
+    for key in ["uss", "pss", "swap", "rss"] {
+        let sum: u64 = procs.iter().map(|p| p[key].as_u64().unwrap()).sum();
+        assert_eq!(report["totals"][key].as_u64().unwrap(), sum, "{key}");
+    }
+    assert!(report["access_denied"].is_array());
+    // No kernel thread is listed.
+    assert!(entry(&report, 2).is_none());
+}
+
+#[test]
+fn figures_match_psutil_and_ps() {
+    let kid = hog(32, "memsight-ps-psutil-test");
+    let report = ps_json(&["--pid", &kid.pid().to_string()]);
+    let mine = entry(&report, kid.pid()).unwrap();
+    let script = "import psutil, json, sys\np = psutil.Process(int(sys.argv[1]))\nwith p.oneshot():\n    m = p.memory_full_info()\n    print(json.dumps(dict(pid=p.pid, username=p.username(), name=p.name(), cmdline=p.cmdline(), uss=m.uss, pss=m.pss, swap=m.swap, rss=m.rss, vms=m.vms)))";
+    let out = run(Command::new(python()).args(["-c", script, &kid.pid().to_string()]));
+    let theirs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in ["pid", "username", "name", "cmdline", "swap", "rss", "vms"] {
+        assert_eq!(mine[key], theirs[key], "{key}");
+    }
+    // USS and PSS move as the oracle's own python (and other tests' pythons) map and unmap
+    // libpython and libc, about 4 MiB of text: 8 MiB of slack.
+    for key in ["uss", "pss"] {
+        let (m, t) = (mine[key].as_u64().unwrap(), theirs[key].as_u64().unwrap());
+        assert!(m.abs_diff(t) <= 8 * MIB, "{key}: {m} vs {t}");
+    }
+    let out = run(Command::new("ps").args(["-o", "rss=,vsz=", "-p", &kid.pid().to_string()]));
+    let kb: Vec<u64> = String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(|f| f.parse().unwrap())
+        .collect();
+    assert_eq!(
+        kb,
+        [
+            mine["rss"].as_u64().unwrap() / 1024,
+            mine["vms"].as_u64().unwrap() / 1024
+        ]
+    );
+}
+
+#[test]
+fn filters_sort_and_limit() {
+    let big = hog(48, "memsight-filter-big");
+    let small = hog(16, "memsight-filter-small");
+    let nobody = sleeper_as_nobody();
+    let pids = format!("{},{},{}", big.pid(), small.pid(), nobody.pid());
+    let listed = |report: &Value| -> Vec<u32> {
+        report["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["pid"].as_u64().unwrap() as u32)
+            .collect()
+    };
+    let r = ps_json(&["--pid", &pids]);
+    assert_eq!(listed(&r), [big.pid(), small.pid(), nobody.pid()]);
+    let r = ps_json(&["--pid", &pids, "-r"]);
+    assert_eq!(listed(&r), [nobody.pid(), small.pid(), big.pid()]);
+    let r = ps_json(&["--pid", &pids, "--sort", "pid"]);
+    let mut sorted = vec![big.pid(), small.pid(), nobody.pid()];
+    sorted.sort();
+    assert_eq!(listed(&r), sorted);
+    let r = ps_json(&["--pid", &pids, "--sort", "rss", "--limit", "1"]);
+    assert_eq!(listed(&r), [big.pid()]);
+    let r = ps_json(&["--pid", &pids, "--user", "nobody"]);
+    assert_eq!(listed(&r), [nobody.pid()]);
+    assert_eq!(entry(&r, nobody.pid()).unwrap()["username"], "nobody");
+    let r = ps_json(&["--pid", &pids, "--user", "65534"]);
+    assert_eq!(listed(&r), [nobody.pid()]);
+    let r = ps_json(&["--match", "memsight-filter-(big|small)$"]);
+    assert_eq!(listed(&r), [big.pid(), small.pid()]);
+    let r = ps_json(&["--pid", &pids, "--sort", "vms"]);
+    let vms: Vec<u64> = r["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["vms"].as_u64().unwrap())
+        .collect();
+    assert!(vms.windows(2).all(|w| w[0] >= w[1]));
+    // A bad regex or sort key is a usage error.
+    let out = memsight().args(["ps", "--match", "("]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = memsight().args(["ps", "--sort", "size"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn human_table() {
+    let kid = hog(64, "memsight-table-test");
+    let out = run(memsight().args(["ps", "--totals", "--pid", &kid.pid().to_string()]));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["PID", "User", "USS", "PSS", "Swap", "RSS", "Cmdline"]
+    );
+    assert_eq!(lines[1], "=".repeat(78));
+    let row: Vec<&str> = lines[2].split_whitespace().collect();
+    assert_eq!(row[0], kid.pid().to_string());
+    assert_eq!(row[1], "root");
+    // 64 MiB and a bit: "64.xM" or more.
+    let uss = row[2];
+    assert!(uss.ends_with('M'), "{uss}");
+    assert!(uss.trim_end_matches('M').parse::<f64>().unwrap() >= 64.0);
+    assert!(lines[2].ends_with("memsight-table-test"), "{}", lines[2]);
+    assert_eq!(lines[3], "-".repeat(78));
+    assert!(lines[4].starts_with("Total"), "{}", lines[4]);
+    assert!(lines[4].ends_with("1 processes"));
+}
+
+#[test]
+fn nobody_sees_access_denied_counted() {
+    let root_kid = hog(8, "memsight-root-owned");
+    let nobody = sleeper_as_nobody();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = dir.path().join("memsight");
+    std::fs::copy(env!("CARGO_BIN_EXE_memsight"), &exe).unwrap();
+    let as_nobody = |args: &[&str]| {
+        run(Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&exe)
+            .args(args)
+            .current_dir(dir.path()))
+    };
+    let report: Value = serde_json::from_slice(&as_nobody(&["ps", "--json"]).stdout).unwrap();
+    let denied: Vec<u64> = report["access_denied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_u64().unwrap())
+        .collect();
+    assert!(denied.contains(&u64::from(root_kid.pid())), "{denied:?}");
+    assert!(!denied.contains(&u64::from(nobody.pid())));
+    assert!(entry(&report, nobody.pid()).is_some());
+    assert!(entry(&report, root_kid.pid()).is_none());
+    let text = String::from_utf8(as_nobody(&["ps"]).stdout).unwrap();
+    let footer = text.lines().last().unwrap();
+    let n: usize = footer
+        .strip_prefix("warning: access denied for ")
+        .and_then(|s| s.strip_suffix(" pids"))
+        .unwrap_or_else(|| panic!("footer: {footer}"))
+        .parse()
+        .unwrap();
+    // Processes come and go on the machine between the two runs: the counts are close.
+    assert!(
+        n > 0 && n.abs_diff(denied.len()) <= 20,
+        "{n} vs {}",
+        denied.len()
+    );
+}
+
+#[test]
+fn closed_stdout_ends_quietly() {
+    // Through a real pipeline.
+    let out = run(Command::new("bash").args([
+        "-c",
+        &format!(
+            "set -o pipefail; {} ps | head -1",
+            env!("CARGO_BIN_EXE_memsight")
+        ),
+    ]));
+    assert!(String::from_utf8(out.stdout).unwrap().starts_with("PID"));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // And with the read end closed before memsight writes anything.
+    let mut child = memsight()
+        .args(["ps", "--totals"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[test]
+fn scan_under_process_churn_never_fails() {
+    // Two shells start and end short-lived processes as fast as they can while we scan.
+    let churn: Vec<Kid> = (0..2)
+        .map(|_| {
+            Kid(Command::new("sh")
+                .args(["-c", "while :; do /bin/true & /bin/true; wait; done"])
+                .spawn()
+                .unwrap())
+        })
+        .collect();
+    let started = std::fs::read_to_string("/proc/loadavg").unwrap();
+    let last_pid = |s: &str| -> u64 { s.split_whitespace().nth(4).unwrap().parse().unwrap() };
+    for _ in 0..15 {
+        let out = memsight().args(["ps", "--json"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(!report["processes"].as_array().unwrap().is_empty());
+        let text = memsight().arg("ps").output().unwrap();
+        assert!(text.status.success());
+    }
+    let ended = std::fs::read_to_string("/proc/loadavg").unwrap();
+    drop(churn);
+    // Processes really were being created meanwhile (pids wrap at pid_max, so allow that).
+    let (a, b) = (last_pid(&started), last_pid(&ended));
+    assert!(b.wrapping_sub(a) >= 500 || b < a, "only {a} -> {b}");
+}

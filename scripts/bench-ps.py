@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Whole-system `memsight ps --json` against its floor and psutil, side by side in one run.
+
+Usage (from the repository root, after `cargo build --release -p memsight-cli --bin memsight
+--example ps_floor` and scripts/setup.sh):
+
+    .venv/bin/python scripts/bench-ps.py [--extra 400] [--rounds 15]
+
+It starts EXTRA `sleep` processes, then runs each contender once per round, in a shuffled order,
+timing the wall clock of the whole command; its peak RSS comes from separate, untimed runs
+under GNU time. Contenders:
+- floor: target/release/examples/ps_floor (open+read smaps_rollup, status, cmdline of every pid
+  into one buffer, parse nothing, one thread);
+- memsight: target/release/memsight ps --json (both cores);
+- memsight-1cpu: the same pinned to one CPU with taskset;
+- psutil: python + psutil producing the same table as JSON (process_iter, oneshot,
+  memory_full_info, username, name, cmdline), the way procsmem.py does.
+Prints medians, minimums and the ratios, and psutil's time measured inside python (no interpreter
+start-up) for reference.
+"""
+import argparse, os, platform, random, statistics, subprocess, sys, time
+
+PSUTIL = r'''
+import json, sys, time, psutil
+t = time.perf_counter()
+procs, denied = [], []
+for p in psutil.process_iter():
+    try:
+        with p.oneshot():
+            m = p.memory_full_info()
+            if m.uss == 0:
+                continue
+            procs.append(dict(pid=p.pid, username=p.username(), name=p.name(), cmdline=p.cmdline(),
+                              uss=m.uss, pss=m.pss, swap=m.swap, rss=m.rss, vms=m.vms))
+    except psutil.AccessDenied:
+        denied.append(p.pid)
+    except psutil.NoSuchProcess:
+        pass
+procs.sort(key=lambda p: -p["uss"])
+tot = {k: sum(p[k] for p in procs) for k in ("uss", "pss", "swap", "rss")}
+json.dump(dict(processes=procs, access_denied=denied, totals=tot), sys.stdout)
+print(time.perf_counter() - t, file=sys.stderr)
+'''
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--extra", type=int, default=400)
+    ap.add_argument("--rounds", type=int, default=15)
+    a = ap.parse_args()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    contenders = {
+        "floor": [f"{root}/target/release/examples/ps_floor"],
+        "memsight": [f"{root}/target/release/memsight", "ps", "--json"],
+        "memsight-1cpu": ["taskset", "-c", "0", f"{root}/target/release/memsight", "ps", "--json"],
+        "psutil": [sys.executable, "-c", PSUTIL],
+    }
+    kids = [subprocess.Popen(["sleep", "1000"]) for _ in range(a.extra)]
+    try:
+        time.sleep(1)
+        npids = sum(1 for d in os.listdir("/proc") if d.isdigit())
+        times = {k: [] for k in contenders}
+        peak = {k: 0 for k in contenders}
+        inner = []
+        for name, cmd in contenders.items():  # warm-up
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        for _ in range(a.rounds):
+            order = list(contenders.items())
+            random.shuffle(order)
+            for name, cmd in order:
+                t0 = time.perf_counter()
+                p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                out = p.stdout.read()
+                err = p.stderr.read()
+                _, status, _ = os.wait4(p.pid, 0)
+                times[name].append(time.perf_counter() - t0)
+                if status != 0:
+                    sys.exit(f"{name} failed: {err.decode()}")
+                if name == "psutil":
+                    inner.append(float(err.decode().split()[-1]))
+        # Peak RSS, untimed: GNU time forks from its own small image (a fork from python would
+        # carry python's high-water mark across exec into ru_maxrss).
+        for name, cmd in contenders.items():
+            r = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, capture_output=True, check=True)
+            peak[name] = int(r.stderr.decode().split()[-1])
+        med = {k: statistics.median(v) for k, v in times.items()}
+        print(f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; kernel {platform.release()}; "
+              f"{os.cpu_count()} CPUs; {npids} pids ({a.extra} extra sleep); {a.rounds} rounds")
+        print(f"{'contender':<14} {'median ms':>10} {'min ms':>8} {'peak RSS KiB':>13}")
+        for k in contenders:
+            print(f"{k:<14} {med[k]*1e3:>10.1f} {min(times[k])*1e3:>8.1f} {peak[k]:>13}")
+        print(f"{'psutil (in-process)':<14} {statistics.median(inner)*1e3:>6.1f}")
+        print(f"memsight / floor      = {med['memsight'] / med['floor']:.2f}x")
+        print(f"memsight-1cpu / floor = {med['memsight-1cpu'] / med['floor']:.2f}x")
+        print(f"psutil / memsight     = {med['psutil'] / med['memsight']:.1f}x")
+        print(f"psutil in-process / memsight = {statistics.median(inner) / med['memsight']:.1f}x")
+    finally:
+        for k in kids:
+            k.kill()
+        for k in kids:
+            k.wait()
+
+
+if __name__ == "__main__":
+    main()
