@@ -172,6 +172,7 @@ pub fn scan(options: &Options) -> Snapshot {
     snap.cgroup = system(errors, procfs.cgroup_memory())
         .flatten()
         .filter(|cg| cg.limit.is_some());
+    snap.processes = processes(options, &mut snap.errors);
     snap.own = own_process(&mut snap.errors);
     snap.duration = started.elapsed();
     snap
@@ -198,4 +199,98 @@ fn own_process(errors: &mut Errors) -> Option<OwnProcess> {
             None
         }
     }
+}
+
+/// Reads every process's memory through the library's parallel scan. Processes whose
+/// `smaps_rollup` this user may not read still get RSS and VMS (statm is world-readable) and are
+/// counted as denied; pids the scan skipped are counted as vanished when they no longer exist
+/// (the others it skips on purpose: kernel threads, zombies, processes with no private memory).
+fn processes(options: &Options, errors: &mut Errors) -> Vec<ProcessSample> {
+    let procfs = &options.procfs;
+    let Some(pids) = system(errors, procfs.pids()) else {
+        return Vec::new();
+    };
+    let scan = procfs.memory_scan(&pids);
+    let cmdline = |args: &[String]| {
+        options
+            .cmdline
+            .then(|| truncated(args.join(" "), MAX_CMDLINE))
+    };
+    let mut out: Vec<ProcessSample> = scan
+        .processes
+        .iter()
+        .map(|p| ProcessSample {
+            pid: p.pid,
+            name: p.name.clone(),
+            user: p.username.clone(),
+            cmdline: cmdline(&p.cmdline),
+            uss: Some(p.uss),
+            pss: Some(p.pss),
+            swap: Some(p.swap),
+            rss: p.rss,
+            vms: p.vms,
+        })
+        .collect();
+    for (_, err) in &scan.errors {
+        errors.add(ErrorKind::of_process_error(err));
+    }
+    for &pid in &scan.access_denied {
+        errors.add(ErrorKind::Denied);
+        let read = memsight::Process::with_procfs(procfs, pid).and_then(|p| {
+            p.oneshot(|p| -> memsight::Result<ProcessSample> {
+                let mem = p.memory_info()?;
+                Ok(ProcessSample {
+                    pid,
+                    name: p.name()?,
+                    user: p.username()?,
+                    cmdline: if options.cmdline {
+                        cmdline(&p.cmdline()?)
+                    } else {
+                        None
+                    },
+                    uss: None,
+                    pss: None,
+                    swap: None,
+                    rss: mem.rss,
+                    vms: mem.vms,
+                })
+            })
+        });
+        match read {
+            Ok(sample) => out.push(sample),
+            // Already counted as denied; a second reason would count the pid twice.
+            Err(_) => {}
+        }
+    }
+    let reported: std::collections::HashSet<u32> = scan
+        .processes
+        .iter()
+        .map(|p| p.pid)
+        .chain(scan.access_denied.iter().copied())
+        .chain(scan.errors.iter().map(|(pid, _)| *pid))
+        .collect();
+    for &pid in pids.iter().filter(|pid| !reported.contains(pid)) {
+        if let Err(memsight::Error::NoSuchProcess { .. }) =
+            memsight::Process::with_procfs(procfs, pid)
+        {
+            errors.add(ErrorKind::Vanished);
+        }
+    }
+    out.sort_by_key(|p| p.pid);
+    out
+}
+
+/// Longest command line exported with `--cmdline`, in bytes.
+const MAX_CMDLINE: usize = 256;
+
+/// `s` cut to at most `max` bytes on a character boundary.
+fn truncated(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
 }
