@@ -670,3 +670,50 @@ fn exporter_in_a_real_limited_cgroup_reports_the_limit() {
     assert!(usage > 0.0 && usage <= limit as f64, "usage {usage}");
     assert!(body.contains(&format!("path=\"/{name}\"")), "{body}");
 }
+
+/// An exporter running as `nobody` may not read root's smaps_rollup: root's processes still get
+/// RSS and VMS (statm is world-readable) but no USS/PSS/swap, and are counted as denied.
+#[test]
+fn unprivileged_exporter_exports_rss_of_denied_processes_and_counts_them() {
+    assert!(
+        rustix::process::geteuid().is_root(),
+        "this test runs the exporter as nobody through setpriv and needs root (CI runs as root)"
+    );
+    let (_hog, pid) = memory_hog(16);
+    let mut child = Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_memsight"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--top", "all"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("setpriv (util-linux) runs");
+    let stdout = child.stdout.take().unwrap();
+    let _guard = Guard(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let addr: SocketAddr = line
+        .trim()
+        .trim_start_matches("memsight serve: listening on http://")
+        .trim_end_matches("/metrics")
+        .parse()
+        .unwrap_or_else(|_| panic!("unexpected first line: {line:?}"));
+    let body = get(addr, "/metrics", "").body;
+    let series = |memtype: &str| {
+        format!(
+            "memsight_process_memory_bytes{{pid=\"{pid}\",name=\"python3\",memtype=\"{memtype}\"}}"
+        )
+    };
+    let rss = sample(&body, &series("rss")).unwrap_or_else(|| panic!("no rss:\n{body}"));
+    assert!(rss >= (16 * MIB) as f64, "rss {rss}");
+    assert!(sample(&body, &series("vms")).is_some());
+    for memtype in ["uss", "pss", "swap"] {
+        assert_eq!(
+            sample(&body, &series(memtype)),
+            None,
+            "{memtype} of a denied process"
+        );
+    }
+    assert!(sample(&body, "memsight_scrape_errors{reason=\"denied\"}").unwrap() >= 1.0);
+    // Its own processes it reads in full.
+    assert!(body.contains("memtype=\"uss\""));
+}

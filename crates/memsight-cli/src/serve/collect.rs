@@ -256,10 +256,9 @@ fn processes(options: &Options, errors: &mut Errors) -> Vec<ProcessSample> {
                 })
             })
         });
-        match read {
-            Ok(sample) => out.push(sample),
-            // Already counted as denied; a second reason would count the pid twice.
-            Err(_) => {}
+        // An error here is not counted again: the pid is already counted as denied.
+        if let Ok(sample) = read {
+            out.push(sample);
         }
     }
     let reported: std::collections::HashSet<u32> = scan
