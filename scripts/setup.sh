@@ -18,10 +18,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# memsight serve: a real Prometheus server and promtool for its tests, wrk for its load benchmark.
+# memsight serve: a real Prometheus server and promtool for its tests; wrk and process-exporter
+# (the peer it is measured against) for its load benchmark.
 serve_packages=()
 command -v prometheus >/dev/null && command -v promtool >/dev/null || serve_packages+=(prometheus)
 command -v wrk >/dev/null || serve_packages+=(wrk)
+command -v prometheus-process-exporter >/dev/null || serve_packages+=(prometheus-process-exporter)
 if [ ${#serve_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     apt-get update -qq
