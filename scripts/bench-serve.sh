@@ -8,7 +8,8 @@
 # exporter's RSS before and after each round. Everything it starts is killed on exit.
 #
 # Usage: scripts/bench-serve.sh [extra `memsight serve` args]
-#   env: PROCS=500 SCRAPES=2000 CONCURRENCY=16 MAX_SECONDS=60 MEMSIGHT=target/release/memsight
+#   env: PROCS=500 SCRAPES=2000 CONCURRENCY=16 MAX_SECONDS=60 ROUNDS=2 PEER=1
+#        MEMSIGHT=target/release/memsight
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,8 @@ PROCS=${PROCS:-500}
 SCRAPES=${SCRAPES:-2000}
 CONCURRENCY=${CONCURRENCY:-16}
 MAX_SECONDS=${MAX_SECONDS:-60}
+ROUNDS=${ROUNDS:-2}
+PEER=${PEER:-1}
 THREADS=2
 MEMSIGHT=${MEMSIGHT:-target/release/memsight}
 
@@ -55,7 +58,7 @@ url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/metrics' "$work/serve.out")
 case "$url" in http://127.0.0.1:*) ;; *) echo "bench-serve: exporter did not start" >&2; exit 1 ;; esac
 
 peer_url=""
-if command -v prometheus-process-exporter >/dev/null; then
+if [ "$PEER" = 1 ] && command -v prometheus-process-exporter >/dev/null; then
   # Same grouping as memsight's default: one group per process name.
   printf 'process_names:\n  - name: "{{.Comm}}"\n    cmdline: [".+"]\n' >"$work/pe.yml"
   peer_addr="127.0.0.1:$(free_port)"
@@ -104,7 +107,7 @@ echo "processes:   $procs with memory scanned (${PROCS} sleeps started)"
 echo "exporter:    $MEMSIGHT serve $*"
 if [ -n "$peer_url" ]; then echo "peer:        prometheus-process-exporter $(dpkg-query -W -f='${Version}' prometheus-process-exporter 2>/dev/null) -gather-smaps -threads=false, groups by comm"; fi
 echo "load:        $SCRAPES scrapes per round, concurrency $CONCURRENCY, wrk $THREADS threads, <= ${MAX_SECONDS}s"
-for r in 1 2; do
+for r in $(seq "$ROUNDS"); do
   scans_before=$(metric memsight_scans_total)
   round "memsight round $r" "$url" "$exporter"
   scans_after=$(metric memsight_scans_total)

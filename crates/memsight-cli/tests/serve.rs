@@ -263,11 +263,36 @@ fn index_page_links_to_metrics() {
     assert!(r.body.contains("<a href=\"/metrics\">"));
 }
 
+/// A `sleep` whose process name holds a quote, a backslash and a newline, which label values
+/// must escape.
+fn oddly_named_sleeper(dir: &Path) -> (Guard, u32) {
+    let exe = dir.join("q\"b\\s\nl");
+    std::fs::copy("/bin/sleep", &exe).unwrap();
+    let child = Command::new(&exe).arg("600").spawn().unwrap();
+    let pid = child.id();
+    let guard = Guard(child);
+    // Wait until the exec has happened (comm is the new name).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read(format!("/proc/{pid}/comm")).unwrap_or_default() != b"q\"b\\s\nl\n" {
+        assert!(Instant::now() < deadline, "sleeper never exec'd");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    (guard, pid)
+}
+
 #[test]
 fn promtool_finds_nothing_but_node_exporters_camel_case() {
     let (_hog, _) = memory_hog(1);
+    let dir = tempfile::tempdir().unwrap();
+    let (_odd, odd) = oddly_named_sleeper(dir.path());
     let ex = Exporter::start(&["--top", "all", "--cmdline"]);
     let body = get(ex.addr, "/metrics", "").body;
+    // Label values escaped as the format requires: \" \\ \n.
+    assert!(
+        body.contains(&format!("pid=\"{odd}\",name=\"q\\\"b\\\\s\\nl\"")),
+        "{body}"
+    );
+    assert!(body.contains("groupname=\"q\\\"b\\\\s\\nl\""));
     let mut promtool = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
