@@ -21,14 +21,23 @@
 
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
+mod boot;
 mod cgroup;
+pub mod constants;
+mod disk;
 mod error;
+mod net;
 pub mod process;
 mod procfs;
 mod system;
 
+pub use boot::{boot_time, boot_time_with};
 pub use cgroup::{CgroupMemory, MemoryPressure, Pressure, cgroup_memory};
+pub use disk::{
+    DiskIo, DiskIoCounters, disk_io_counters, disk_io_counters_cache_clear, disk_io_counters_with,
+};
 pub use error::{Error, Result};
+pub use net::{NicAddr, net_if_addrs};
 pub use process::{
     Gids, MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, MemoryScan, Process,
     ProcessMemory, Uids, memory_scan, pids, process_iter,

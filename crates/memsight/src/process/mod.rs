@@ -273,3 +273,24 @@ pub use iter::{pids, process_iter};
 pub use maps::MemoryMap;
 pub use memory::{MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx};
 pub use scan::{MemoryScan, ProcessMemory, memory_scan};
+
+mod ctx_switches;
+mod family;
+mod files;
+mod info;
+mod net_connections;
+mod rlimit;
+mod sched;
+mod stat;
+mod threads;
+
+pub use ctx_switches::CtxSwitches;
+pub use files::{IoCounters, OpenFile};
+pub use info::{Child, ProcessInfo};
+pub use net_connections::{
+    Address, AddressFamily, Connection, ConnectionKind, ConnectionStatus, SocketType,
+};
+pub use rlimit::{Resource, Rlimit};
+pub use sched::{IoClass, IoNice};
+pub use stat::{CpuTimes, PageFaults, ProcessStatus};
+pub use threads::Thread;

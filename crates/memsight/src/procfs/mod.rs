@@ -3,9 +3,16 @@
 
 pub(crate) mod cgroup;
 pub(crate) mod cmdline;
+pub(crate) mod diskstats;
 pub(crate) mod environ;
+pub(crate) mod fdinfo;
+pub(crate) mod limits;
 pub(crate) mod meminfo;
+pub(crate) mod net_tcp;
+pub(crate) mod net_unix;
+pub(crate) mod pid_io;
 pub(crate) mod pid_stat;
+pub(crate) mod proc_stat;
 pub(crate) mod smaps;
 pub(crate) mod statm;
 pub(crate) mod status;
