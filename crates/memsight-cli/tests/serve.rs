@@ -183,8 +183,27 @@ fn metrics_carry_a_known_process_and_system_memory() {
     )
     .unwrap();
     assert!(group >= uss, "group {group} < uss {uss}");
-    // Self metrics and scrape bookkeeping.
+    // Self metrics, against the exporter's own /proc files.
+    let me = ex.child.0.id();
     assert!(sample(&r.body, "process_resident_memory_bytes").unwrap() > 0.0);
+    let limits = std::fs::read_to_string(format!("/proc/{me}/limits")).unwrap();
+    let soft: f64 = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3)?.parse().ok())
+        .unwrap();
+    assert_eq!(sample(&r.body, "process_max_fds"), Some(soft));
+    let fds = sample(&r.body, "process_open_fds").unwrap();
+    assert!((4.0..100.0).contains(&fds), "fds {fds}"); // stdio, listener, epoll, connection
+    let threads = sample(&r.body, "process_threads").unwrap();
+    assert!(threads >= 1.0, "threads {threads}");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let start = sample(&r.body, "process_start_time_seconds").unwrap();
+    assert!((now - start).abs() < 60.0, "start {start}, now {now}");
+    assert!(sample(&r.body, "process_cpu_seconds_total").unwrap() >= 0.0);
     assert!(sample(&r.body, "memsight_scrape_processes").unwrap() >= 2.0);
     assert_eq!(sample(&r.body, "memsight_scans_total"), Some(1.0));
     // Neither environment nor command lines are exported by default.

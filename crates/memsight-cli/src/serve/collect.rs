@@ -130,13 +130,24 @@ impl Errors {
     }
 }
 
-/// The exporter's own process, for the standard `process_*` metrics.
+/// The exporter's own process, for the standard `process_*` metrics (those the Prometheus
+/// client libraries export). Each figure is `None` when it could not be read.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OwnProcess {
-    /// Resident set size in bytes.
+    /// Resident set size in bytes (statm).
     pub rss: u64,
-    /// Virtual memory size in bytes.
+    /// Virtual memory size in bytes (statm).
     pub vms: u64,
+    /// User plus system CPU time in seconds (`/proc/self/stat`).
+    pub cpu_seconds: Option<f64>,
+    /// Open file descriptors (entries of `/proc/self/fd`).
+    pub open_fds: Option<u64>,
+    /// The soft `RLIMIT_NOFILE` (`/proc/self/limits`); `None` also when unlimited.
+    pub max_fds: Option<u64>,
+    /// Start time in seconds since the Unix epoch.
+    pub start_time: Option<f64>,
+    /// Number of threads.
+    pub threads: Option<u64>,
 }
 
 /// Everything one scan read.
@@ -186,10 +197,20 @@ fn system<T>(errors: &mut Errors, read: memsight::Result<T>) -> Option<T> {
 fn own_process(errors: &mut Errors) -> Option<OwnProcess> {
     let read = || -> memsight::Result<OwnProcess> {
         let me = memsight::Process::current()?;
-        let mem = me.memory_info()?;
-        Ok(OwnProcess {
-            rss: mem.rss,
-            vms: mem.vms,
+        me.oneshot(|me| {
+            let mem = me.memory_info()?;
+            Ok(OwnProcess {
+                rss: mem.rss,
+                vms: mem.vms,
+                cpu_seconds: me.cpu_times().ok().map(|t| t.user + t.system),
+                open_fds: me.num_fds().ok().map(|n| n as u64),
+                max_fds: me
+                    .rlimit(memsight::process::Resource::Nofile)
+                    .ok()
+                    .and_then(|l| l.soft),
+                start_time: me.create_time().ok(),
+                threads: me.num_threads().ok(),
+            })
         })
     };
     match read() {

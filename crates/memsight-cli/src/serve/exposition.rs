@@ -430,6 +430,46 @@ impl Collector for SnapshotCollector {
                 "Virtual memory size of the exporter in bytes (/proc/self/statm).",
                 bytes_value(own.vms),
             )?;
+            if let Some(cpu) = own.cpu_seconds {
+                counter(
+                    &mut enc,
+                    "process_cpu_seconds",
+                    "User and system CPU time the exporter has spent, in seconds (/proc/self/stat).",
+                    cpu,
+                )?;
+            }
+            if let Some(fds) = own.open_fds {
+                gauge(
+                    &mut enc,
+                    "process_open_fds",
+                    "Open file descriptors of the exporter (/proc/self/fd).",
+                    bytes_value(fds),
+                )?;
+            }
+            if let Some(max) = own.max_fds {
+                gauge(
+                    &mut enc,
+                    "process_max_fds",
+                    "Soft limit on the exporter's open file descriptors (RLIMIT_NOFILE).",
+                    bytes_value(max),
+                )?;
+            }
+            if let Some(start) = own.start_time {
+                gauge(
+                    &mut enc,
+                    "process_start_time_seconds",
+                    "Start time of the exporter in seconds since the Unix epoch.",
+                    start,
+                )?;
+            }
+            if let Some(threads) = own.threads {
+                gauge(
+                    &mut enc,
+                    "process_threads",
+                    "Threads of the exporter.",
+                    bytes_value(threads),
+                )?;
+            }
         }
 
         // The scan behind this response.
