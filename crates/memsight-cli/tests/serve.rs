@@ -435,10 +435,22 @@ fn malformed_requests_get_answers_and_the_exporter_keeps_serving() {
 #[test]
 fn connections_over_the_limit_are_closed_and_service_resumes() {
     let ex = Exporter::start(&["--max-connections", "2", "--header-timeout", "2"]);
+    // Two keep-alive connections, each proven accepted by one answered request, stay open.
     let mut held: Vec<TcpStream> = (0..2)
-        .map(|_| TcpStream::connect(ex.addr).unwrap())
+        .map(|_| {
+            let mut s = TcpStream::connect(ex.addr).unwrap();
+            s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !got.ends_with(b"</html>\n") {
+                let n = s.read(&mut buf).unwrap();
+                assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&got));
+                got.extend_from_slice(&buf[..n]);
+            }
+            s
+        })
         .collect();
-    std::thread::sleep(Duration::from_millis(200));
     let mut over = TcpStream::connect(ex.addr).unwrap();
     let _ = over.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
     let (closed, answer) = closed_within(&mut over, Duration::from_secs(1));
