@@ -81,9 +81,10 @@ function response(status, headers, body)
   if count >= limit then wrk.thread:stop() end
 end
 function done(summary, latency, requests)
-  io.write(string.format("requests %d  errors(connect/read/write/status/timeout) %d/%d/%d/%d/%d\n",
-    summary.requests, summary.errors.connect, summary.errors.read, summary.errors.write,
-    summary.errors.status, summary.errors.timeout))
+  -- (wrk runs until -d even after every thread stopped, so no rate is derived from its duration)
+  io.write(string.format("requests %d, %.0f KiB each  errors(connect/read/write/status/timeout) %d/%d/%d/%d/%d\n",
+    summary.requests, summary.bytes / summary.requests / 1024, summary.errors.connect,
+    summary.errors.read, summary.errors.write, summary.errors.status, summary.errors.timeout))
   for _, p in ipairs({50, 90, 99, 99.9}) do
     io.write(string.format("p%-5s %.1f ms\n", p, latency:percentile(p) / 1000))
   end
