@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod info_support;
+mod process_support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -269,7 +270,7 @@ fn ours_as_tuples(nics: &BTreeMap<String, Vec<memsight::NicAddr>>) -> Vec<IpRow>
 
 fn psutil_nics(netns: Option<&str>) -> serde_json::Value {
     let script = "import psutil, json\nprint(json.dumps({k: [[int(a.family), a.address, a.netmask, a.broadcast, a.ptp] for a in v] for k, v in psutil.net_if_addrs().items()}))";
-    let python = info_support::python();
+    let python = process_support::python();
     let mut cmd = match netns {
         Some(ns) => {
             let mut c = Command::new("ip");

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod info_support;
+mod process_support;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -18,7 +18,8 @@ impl Process {
     /// entries without a key are dropped; a repeated key keeps its last value.
     ///
     /// A live kernel thread gives an empty map (psutil raises NoSuchProcess there); a zombie
-    /// gives [`Error::ZombieProcess`]; another user's process gives [`Error::AccessDenied`].
+    /// gives [`ZombieProcess`](crate::Error::ZombieProcess); another user's process gives
+    /// [`AccessDenied`](crate::Error::AccessDenied).
     pub fn environ(&self) -> Result<BTreeMap<String, String>> {
         self.with_environ(|data| {
             environ::parse(data)

@@ -1,54 +1,12 @@
-//! Helpers shared by the `info_*` tests: a target process with known properties, psutil as an
-//! oracle, and child processes reaped on drop.
+//! Helpers for the `info_*` tests: a target process with known properties. Children, psutil and
+//! waiting come from `process_support`, which each test declares beside this module.
 #![allow(clippy::unwrap_used, dead_code)]
+
+pub use crate::process_support::{Kid, psutil, wait_until};
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// The python of the venv that `scripts/setup.sh` made (psutil 7.2.2).
-pub fn python() -> PathBuf {
-    let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} missing: run scripts/setup.sh",
-        python.display()
-    );
-    python
-}
-
-/// Runs a psutil script (`import psutil, json, sys` done, argv after) and parses its JSON output.
-pub fn psutil(script: &str, args: &[String]) -> serde_json::Value {
-    let out = Command::new(python())
-        .arg("-c")
-        .arg(format!("import psutil, json, sys\n{script}"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "psutil: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// A child that is killed and reaped on drop.
-pub struct Kid(pub Child);
-
-impl Kid {
-    pub fn pid(&self) -> u32 {
-        self.0.id()
-    }
-}
-
-impl Drop for Kid {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::process::{ChildStdin, Command, Stdio};
 
 /// The target of `target.py`: nice 5, RLIMIT_NOFILE (100, 200), `data.bin` open read-write at
 /// offset 1234 and `log.txt` open for append, a listening TCP socket, a connected UDP socket, two
@@ -98,18 +56,6 @@ impl Target {
 
     pub fn fact(&self, key: &str) -> u64 {
         self.facts[key].as_u64().unwrap()
-    }
-}
-
-/// Waits until `cond` holds, for at most 10 s.
-pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "timed out: {what}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
