@@ -433,6 +433,17 @@ fn malformed_requests_get_answers_and_the_exporter_keeps_serving() {
 }
 
 #[test]
+fn a_scan_slower_than_the_scrape_timeout_gets_a_503_and_service_goes_on() {
+    // No scan of this machine's processes finishes in a millisecond.
+    let mut ex = Exporter::start(&["--scrape-timeout", "0.001"]);
+    let r = get(ex.addr, "/metrics", "");
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(r.body.contains("did not finish in time"));
+    assert_eq!(get(ex.addr, "/", "").status, 200);
+    assert!(ex.is_running());
+}
+
+#[test]
 fn connections_over_the_limit_are_closed_and_service_resumes() {
     let ex = Exporter::start(&["--max-connections", "2", "--header-timeout", "2"]);
     // Two keep-alive connections, each proven accepted by one answered request, stay open.

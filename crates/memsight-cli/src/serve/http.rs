@@ -145,7 +145,7 @@ async fn respond(req: Request<Incoming>, scanner: &Scanner, limits: Limits) -> R
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(prefers_openmetrics);
-    let deadline = scrape_deadline(&req, limits.scrape_timeout);
+    let deadline = scrape_deadline(req.headers(), limits.scrape_timeout);
     match tokio::time::timeout(deadline, scanner.scrape()).await {
         Ok(Some(scrape)) => {
             let (body, content_type) = if openmetrics {
@@ -168,8 +168,8 @@ async fn respond(req: Request<Incoming>, scanner: &Scanner, limits: Limits) -> R
 
 /// How long a scrape may wait: `--scrape-timeout`, or less when Prometheus says its own deadline
 /// (`X-Prometheus-Scrape-Timeout-Seconds`) is sooner, keeping half a second to send the answer.
-fn scrape_deadline(req: &Request<Incoming>, configured: Duration) -> Duration {
-    req.headers()
+fn scrape_deadline(headers: &hyper::HeaderMap, configured: Duration) -> Duration {
+    headers
         .get("x-prometheus-scrape-timeout-seconds")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<f64>().ok())
@@ -229,7 +229,28 @@ fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
 
 #[cfg(test)]
 mod tests {
-    use super::prefers_openmetrics;
+    use super::*;
+
+    #[test]
+    fn scrape_deadline_follows_a_sooner_prometheus_timeout() {
+        let ours = Duration::from_secs(30);
+        let with = |v: &str| {
+            let mut h = hyper::HeaderMap::new();
+            h.insert(
+                "X-Prometheus-Scrape-Timeout-Seconds",
+                HeaderValue::from_str(v).unwrap(),
+            );
+            scrape_deadline(&h, ours)
+        };
+        assert_eq!(scrape_deadline(&hyper::HeaderMap::new(), ours), ours);
+        assert_eq!(with("10"), Duration::from_secs_f64(9.5));
+        assert_eq!(with(" 2.5 "), Duration::from_secs(2));
+        assert_eq!(with("0.2"), Duration::from_millis(100));
+        assert_eq!(with("120"), ours);
+        for bad in ["", "abc", "-1", "0", "NaN", "inf", "1e400"] {
+            assert_eq!(with(bad), ours, "{bad:?}");
+        }
+    }
 
     #[test]
     fn prometheus_accept_header_gets_openmetrics() {
