@@ -784,3 +784,28 @@ fn unprivileged_exporter_exports_rss_of_denied_processes_and_counts_them() {
     // Its own processes it reads in full.
     assert!(body.contains("memtype=\"uss\""));
 }
+
+#[test]
+fn sigterm_and_sigint_end_the_exporter_cleanly() {
+    for signal in ["-TERM", "-INT"] {
+        let mut ex = Exporter::start(&[]);
+        assert_eq!(get(ex.addr, "/metrics", "").status, 200);
+        let pid = ex.child.0.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args([signal, &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = ex.child.0.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "still running after {signal}");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(status.success(), "{signal}: {status:?}");
+    }
+}

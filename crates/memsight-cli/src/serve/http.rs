@@ -17,6 +17,7 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::Semaphore;
 
 use super::Args;
@@ -54,8 +55,36 @@ impl From<&Args> for Limits {
     }
 }
 
-/// Serves `listener` until SIGINT or SIGTERM.
-pub async fn serve(listener: TcpListener, scanner: Scanner, limits: Limits) -> anyhow::Result<()> {
+/// SIGINT and SIGTERM, which stop the server.
+pub struct Shutdown {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl Shutdown {
+    /// Installs the handlers (inside the runtime).
+    pub fn new() -> std::io::Result<Shutdown> {
+        Ok(Shutdown {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn requested(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+}
+
+/// Serves `listener` until `shutdown` is requested.
+pub async fn serve(
+    listener: TcpListener,
+    scanner: Scanner,
+    limits: Limits,
+    mut shutdown: Shutdown,
+) -> anyhow::Result<()> {
     let connections = Arc::new(Semaphore::new(limits.max_connections as usize));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -63,12 +92,10 @@ pub async fn serve(listener: TcpListener, scanner: Scanner, limits: Limits) -> a
         .max_buf_size(MAX_HEADER_BYTES)
         .keep_alive(true);
     let http = Arc::new(http);
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-            _ = terminate.recv() => return Ok(()),
+            _ = shutdown.requested() => return Ok(()),
         };
         let (stream, _peer) = match accepted {
             Ok(conn) => conn,

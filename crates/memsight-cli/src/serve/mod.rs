@@ -122,6 +122,8 @@ pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
+        // Signal handlers first, so a SIGTERM sent once "listening" is printed ends us cleanly.
+        let shutdown = http::Shutdown::new().context("cannot install signal handlers")?;
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -134,6 +136,6 @@ pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
             );
         }
         let scanner = scan::Scanner::new(collect::Options::from(args));
-        http::serve(listener, scanner, http::Limits::from(args)).await
+        http::serve(listener, scanner, http::Limits::from(args), shutdown).await
     })
 }
