@@ -809,3 +809,33 @@ fn sigterm_and_sigint_end_the_exporter_cleanly() {
         assert!(status.success(), "{signal}: {status:?}");
     }
 }
+
+#[test]
+fn a_taken_port_is_a_clear_runtime_error_and_bad_flags_a_usage_error() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_memsight"))
+        .args(["serve", "--listen", &addr])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!("memsight: cannot listen on {addr}: ")),
+        "{stderr}"
+    );
+    for bad in [
+        &["--top", "x"][..],
+        &["--group-by", "pid"],
+        &["--listen", "nowhere"],
+        &["--header-timeout", "0"],
+        &["--max-connections", "0"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_memsight"))
+            .arg("serve")
+            .args(bad)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
+}
