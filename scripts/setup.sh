@@ -26,8 +26,15 @@ command -v wrk >/dev/null || serve_packages+=(wrk)
 command -v prometheus-process-exporter >/dev/null || serve_packages+=(prometheus-process-exporter)
 if [ ${#serve_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
+    # The tests run their own Prometheus on loopback: keep the packages' daemons from starting.
+    no_policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      no_policy=1
+      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    fi
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${serve_packages[@]}" >/dev/null
+    if [ "$no_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
   else
     echo "setup: please install: ${serve_packages[*]}" >&2
   fi
