@@ -579,10 +579,17 @@ fn prometheus_ingests_a_known_process() {
     let (_hog, pid) = memory_hog(64);
     let ex = Exporter::start(&["--top", "all"]);
     let dir = tempfile::tempdir().unwrap();
-    let (_prom, prom) = start_prometheus(dir.path(), ex.addr);
+    let (mut prom_child, mut prom) = start_prometheus(dir.path(), ex.addr);
+    let mut restarts = 0;
     let deadline = Instant::now() + Duration::from_secs(90);
     let q = format!("memsight_process_memory_bytes{{pid=\"{pid}\",memtype=\"uss\"}}");
     let found = loop {
+        // Its port, free when picked, may have been taken meanwhile: then it exits; pick again.
+        if prom_child.0.try_wait().unwrap().is_some() && restarts < 3 {
+            restarts += 1;
+            let _ = std::fs::remove_dir_all(dir.path().join("data"));
+            (prom_child, prom) = start_prometheus(dir.path(), ex.addr);
+        }
         let rs = query(prom, &q);
         if let Some((labels, value)) = rs.into_iter().next() {
             break (labels, value);
