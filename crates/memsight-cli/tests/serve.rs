@@ -385,6 +385,17 @@ fn malformed_requests_get_answers_and_the_exporter_keeps_serving() {
         raw(a, b"GET /metrics HTTP/1.1\r\nBad Header\r\n\r\n").status,
         400
     );
+    // A body that never comes (announced or chunked) does not hold the answer back.
+    let r = raw(
+        a,
+        b"GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\nabc",
+    );
+    assert_eq!(r.status, 200);
+    let r = raw(
+        a,
+        b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+    );
+    assert_eq!(r.status, 200);
     // Huge headers: 431, not a buffer that grows with the client.
     let huge = format!(
         "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
