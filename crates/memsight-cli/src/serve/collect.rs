@@ -21,6 +21,8 @@ pub struct Options {
     pub cmdline: bool,
     /// Where /proc and /sys are read.
     pub procfs: ProcFs,
+    /// How long a finished scan is served again.
+    pub max_age: Duration,
 }
 
 impl From<&Args> for Options {
@@ -29,6 +31,7 @@ impl From<&Args> for Options {
             group_by: args.group_by,
             top: args.top,
             cmdline: args.cmdline,
+            max_age: args.max_age,
             procfs: ProcFs::new(
                 args.procfs
                     .clone()

@@ -87,6 +87,12 @@ pub struct Args {
     #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = parse_seconds)]
     pub scrape_timeout: Duration,
 
+    /// Seconds a finished scan is served again to scrapes that arrive after it, instead of starting
+    /// a new one (0 scans afresh for every scrape that finds no scan running). Bounds the cost of
+    /// many scrapers, and the latency tail of a busy machine, at the price of that much staleness.
+    #[arg(long, default_value = "1", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub max_age: Duration,
+
     /// Read procfs from DIR instead of /proc (like node_exporter's --path.procfs, for an
     /// exporter in a container that mounts the host's /proc elsewhere).
     #[arg(long, value_name = "DIR")]

@@ -6,6 +6,7 @@
 //! that use them and freed when the last one is sent.
 
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use tokio::sync::watch;
 
@@ -25,6 +26,8 @@ type Slot = watch::Receiver<Option<Arc<Scrape>>>;
 struct State {
     /// The scan being run now, if any: scrapes arriving meanwhile subscribe to it.
     in_flight: Option<Slot>,
+    /// The last finished scan and when it finished, served again while younger than `max_age`.
+    last: Option<(Instant, Arc<Scrape>)>,
     /// Counters across scans.
     totals: Totals,
 }
@@ -45,9 +48,15 @@ impl Scanner {
         }
     }
 
-    /// The result of the running scan if there is one, else of a new scan started now.
+    /// The last scan's result if it finished less than `max_age` ago, else the result of the
+    /// running scan if there is one, else of a new scan started now.
     /// `None` only if the scan task died (a bug), so the caller can answer 500.
     pub async fn scrape(&self) -> Option<Arc<Scrape>> {
+        if let Some((finished, scrape)) = &self.lock().last
+            && finished.elapsed() < self.options.max_age
+        {
+            return Some(scrape.clone());
+        }
         let mut slot = self.subscribe();
         let result = slot.wait_for(Option::is_some).await.ok()?;
         result.clone()
@@ -100,7 +109,9 @@ impl Scanner {
             let mut state = this.lock();
             state.in_flight = None;
             if let Ok(rendered) = rendered {
-                let _ = tx.send(Some(Arc::new(Scrape { rendered })));
+                let scrape = Arc::new(Scrape { rendered });
+                state.last = Some((Instant::now(), scrape.clone()));
+                let _ = tx.send(Some(scrape));
             }
         });
         rx
@@ -113,11 +124,16 @@ mod tests {
     use crate::serve::{GroupBy, Top};
 
     fn scanner() -> Scanner {
+        scanner_with_max_age(std::time::Duration::ZERO)
+    }
+
+    fn scanner_with_max_age(max_age: std::time::Duration) -> Scanner {
         Scanner::new(Options {
             group_by: GroupBy::Name,
             top: Top::Count(5),
             cmdline: false,
             procfs: memsight::ProcFs::default(),
+            max_age,
         })
     }
 
@@ -147,6 +163,25 @@ mod tests {
             assert!(!Arc::ptr_eq(&later, &results[0]));
             let text = std::str::from_utf8(&later.rendered.text).unwrap();
             assert!(text.contains("memsight_scans_total 2\n"), "{text}");
+        });
+    }
+
+    #[test]
+    fn a_recent_scan_is_served_again_until_it_is_max_age_old() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let s = scanner_with_max_age(std::time::Duration::from_millis(300));
+            let first = s.scrape().await.unwrap();
+            let again = s.scrape().await.unwrap();
+            assert_eq!(s.scans(), 1);
+            assert!(Arc::ptr_eq(&first, &again));
+            tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+            let fresh = s.scrape().await.unwrap();
+            assert_eq!(s.scans(), 2);
+            assert!(!Arc::ptr_eq(&first, &fresh));
         });
     }
 }
