@@ -90,7 +90,7 @@ pub struct Args {
     /// Seconds a finished scan is served again to scrapes that arrive after it, instead of starting
     /// a new one (0 scans afresh for every scrape that finds no scan running). Bounds the cost of
     /// many scrapers, and the latency tail of a busy machine, at the price of that much staleness.
-    #[arg(long, default_value = "1", value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(long, default_value = "1", value_name = "SECONDS", value_parser = parse_seconds_or_zero)]
     pub max_age: Duration,
 
     /// Read procfs from DIR instead of /proc (like node_exporter's --path.procfs, for an
@@ -108,11 +108,20 @@ pub struct Args {
 }
 
 fn parse_seconds(s: &str) -> Result<Duration, String> {
+    seconds_in(s, 0.001)
+}
+
+/// Like [`parse_seconds`], but 0 (never reuse a scan) is allowed.
+fn parse_seconds_or_zero(s: &str) -> Result<Duration, String> {
+    seconds_in(s, 0.0)
+}
+
+fn seconds_in(s: &str, least: f64) -> Result<Duration, String> {
     let secs: f64 = s
         .parse()
         .map_err(|_| format!("expected seconds, got `{s}`"))?;
-    if !(0.001..=86_400.0).contains(&secs) {
-        return Err(format!("expected 0.001 to 86400 seconds, got `{s}`"));
+    if !(least..=86_400.0).contains(&secs) {
+        return Err(format!("expected {least} to 86400 seconds, got `{s}`"));
     }
     Ok(Duration::from_secs_f64(secs))
 }
