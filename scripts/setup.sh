@@ -18,6 +18,28 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# memsight serve: a real Prometheus server and promtool for its tests; wrk and process-exporter
+# (the peer it is measured against) for its load benchmark.
+serve_packages=()
+command -v prometheus >/dev/null && command -v promtool >/dev/null || serve_packages+=(prometheus)
+command -v wrk >/dev/null || serve_packages+=(wrk)
+command -v prometheus-process-exporter >/dev/null || serve_packages+=(prometheus-process-exporter)
+if [ ${#serve_packages[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    # The tests run their own Prometheus on loopback: keep the packages' daemons from starting.
+    no_policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      no_policy=1
+      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${serve_packages[@]}" >/dev/null
+    if [ "$no_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
+  else
+    echo "setup: please install: ${serve_packages[*]}" >&2
+  fi
+fi
+
 command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
 
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import psutil' 2>/dev/null; then

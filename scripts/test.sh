@@ -7,5 +7,6 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 
 export MEMSIGHT_VENV="$PWD/.venv"
-cargo nextest run --workspace --no-fail-fast "$@"
+# Doc tests first, so that the run closes on nextest's summary of every other test.
 cargo test --workspace --doc
+cargo nextest run --workspace --no-fail-fast "$@"

@@ -10,6 +10,8 @@ mod info;
 mod maps;
 mod output;
 mod ps;
+#[cfg(feature = "serve")]
+mod serve;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -34,6 +36,9 @@ enum Command {
     Info(info::Args),
     /// A process's memory mappings, like `pmap -x`.
     Maps(maps::Args),
+    /// Prometheus exporter: system, cgroup and per-process memory on /metrics.
+    #[cfg(feature = "serve")]
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +49,8 @@ fn main() -> ExitCode {
         Command::Ps(args) => ps::run(args, &mut out),
         Command::Info(args) => info::run(args, &mut out),
         Command::Maps(args) => maps::run(args, &mut out),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve::run(args, &mut out),
     }
     .and_then(|()| out.flush().map_err(anyhow::Error::from));
     match result {
