@@ -26,12 +26,40 @@ pub(crate) struct Meminfo {
     pub swap_free: Option<u64>,
 }
 
+impl Meminfo {
+    /// Whether every line of a current kernel that memsight uses has been seen.
+    fn has_every_modern_line(&self) -> bool {
+        [
+            self.mem_total,
+            self.mem_free,
+            self.mem_available,
+            self.buffers,
+            self.cached,
+            self.s_reclaimable,
+            self.shmem,
+            self.active,
+            self.inactive,
+            self.slab,
+            self.active_file,
+            self.inactive_file,
+            self.swap_total,
+            self.swap_free,
+        ]
+        .iter()
+        .all(Option::is_some)
+    }
+}
+
 /// Parses `/proc/meminfo`. Every line must be `Key: value`; the values memsight uses must be
 /// `number [kB]` (`kB` values become bytes). Values of other keys are not looked at, so a future
-/// kernel's new kind of line cannot break `virtual_memory()`.
+/// kernel's new kind of line cannot break `virtual_memory()`. Parsing stops once every line a
+/// modern kernel prints has been seen (the old kernels' alternatives are then never needed).
 pub(crate) fn parse(data: &[u8]) -> Result<Meminfo, ParseError> {
     let mut m = Meminfo::default();
     for (number, line) in numbered_lines(data) {
+        if m.has_every_modern_line() {
+            break;
+        }
         let colon = line
             .iter()
             .position(|&b| b == b':')
@@ -150,6 +178,18 @@ mod tests {
         let err = parse(b"MemTotal: 1 kB\n\nMemFree: x kB\n").unwrap_err();
         assert_eq!(err.line, 3);
         assert!(err.reason.contains("MemFree"), "{}", err.reason);
+    }
+
+    #[test]
+    fn stops_after_the_last_line_it_needs() {
+        let modern = "MemTotal: 1 kB\nMemFree: 1 kB\nMemAvailable: 1 kB\nBuffers: 1 kB\nCached: 1 kB\n\
+Active: 1 kB\nInactive: 1 kB\nActive(file): 1 kB\nInactive(file): 1 kB\nSwapTotal: 1 kB\n\
+SwapFree: 1 kB\nShmem: 1 kB\nSlab: 1 kB\nSReclaimable: 1 kB\n";
+        let m = parse(format!("{modern}Mystery: ?? kB\n").as_bytes()).unwrap();
+        assert_eq!(m.s_reclaimable, Some(1024));
+        // Without SReclaimable the parser reads on and finds the bad line.
+        let older = modern.replace("SReclaimable: 1 kB\n", "");
+        assert!(parse(format!("{older}Mystery\n").as_bytes()).is_err());
     }
 
     proptest! {
