@@ -123,6 +123,8 @@
 //! the cache out completely, call [`disable_glibc_tcache`] first in the test (re-executes the test
 //! with `GLIBC_TUNABLES=glibc.malloc.tcache_count=0`), or set that variable for the run.
 
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 mod harness;
 mod metric;
 mod probe;
