@@ -182,27 +182,13 @@ fn write_table(
     } else {
         ["total", "used", "free", "shared", "buff/cache", "available"].as_slice()
     };
-    let row = |out: &mut dyn Write, label: &str, values: &[Option<u64>]| -> std::io::Result<()> {
-        write!(out, "{label:<9}")?;
-        for (i, value) in values.iter().enumerate() {
-            let text = value.map(|v| scale_size(v, scale)).unwrap_or_default();
-            if i == 0 {
-                write!(out, "{text:>11}")?;
-            } else {
-                write!(out, " {text:>11}")?;
-            }
-        }
-        writeln!(out)
+    let row = |out: &mut dyn Write, label: &str, values: &[Option<u64>]| {
+        let cells = values
+            .iter()
+            .map(|value| value.map(|v| scale_size(v, scale)).unwrap_or_default());
+        write_line(out, label, cells)
     };
-    write!(out, "{:9}", "")?;
-    for (i, title) in header.iter().enumerate() {
-        if i == 0 {
-            write!(out, "{title:>11}")?;
-        } else {
-            write!(out, " {title:>11}")?;
-        }
-    }
-    writeln!(out)?;
+    write_line(out, "", header.iter().map(|title| title.to_string()))?;
     let mut mem_row = vec![mem.total, mem.used, mem.free, mem.shared];
     if args.wide {
         mem_row.extend([mem.buffers, mem.cached]);
@@ -252,6 +238,21 @@ fn write_table(
         row(out, "Cgroup:", &values)?;
     }
     Ok(())
+}
+
+/// One line of the table: the label in 9 columns, then each cell right-aligned in 11, separated by
+/// a space (procps `free`'s `%-9s%11s %11s ...`).
+fn write_line(
+    out: &mut dyn Write,
+    label: &str,
+    cells: impl Iterator<Item = String>,
+) -> std::io::Result<()> {
+    write!(out, "{label:<9}")?;
+    for (i, cell) in cells.enumerate() {
+        let gap = if i == 0 { "" } else { " " };
+        write!(out, "{gap}{cell:>11}")?;
+    }
+    writeln!(out)
 }
 
 #[cfg(test)]
