@@ -125,16 +125,20 @@
 
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
-mod harness;
+mod attribution;
+mod driver;
 mod metric;
-mod probe;
+mod policy;
+mod proc_self;
 mod report;
+mod sampler;
 mod stats;
 mod tcache;
 
-pub use harness::LeakTest;
-pub use metric::{Checkers, Metric, Threads};
+pub use driver::LeakTest;
+pub use metric::{Checkers, Metric, ProbeKind, ProbeMetric, Threads};
 pub use report::{AllocationSite, Batch, LeakError, LeakReason, MetricReport, Report, Verdict};
+pub use sampler::Probe;
 
 use std::ffi::OsString;
 

@@ -31,9 +31,46 @@ pub enum Metric {
     Fds,
     /// Threads (`/proc/self/task`), compared after a short settle.
     Threads,
+    /// A figure read by a [`Probe`](crate::Probe) added with
+    /// [`LeakTest::probe`](crate::LeakTest::probe) (a front end's own: Python's allocated blocks,
+    /// gc garbage, Python threads).
+    Probe(ProbeMetric),
 }
 
+/// The built-in metrics.
 pub(crate) const N: usize = 10;
+/// At most this many [`Probe`](crate::Probe)s per check.
+pub(crate) const MAX_PROBES: usize = 4;
+/// Room for every metric of a check: the built-in ones, then the probes'.
+pub(crate) const SLOTS: usize = N + MAX_PROBES;
+
+/// How a [`Probe`](crate::Probe)'s figure is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ProbeKind {
+    /// Bytes, exact: judged batch by batch with no noise floor, like the Rust heap.
+    Bytes,
+    /// A count, exact: judged batch by batch with no noise floor (e.g. Python's allocated blocks).
+    Count,
+    /// A resource count (e.g. live Python threads, gc garbage): compared after a settle in
+    /// one-call windows and over batches, like fds and threads; a leak ends the check with
+    /// [`LeakError::Unclosed`](crate::LeakError::Unclosed).
+    Resource,
+}
+
+/// A [`Probe`](crate::Probe)'s metric: its name, kind and place in the check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProbeMetric {
+    pub(crate) slot: u8,
+    pub(crate) name: &'static str,
+    pub(crate) kind: ProbeKind,
+}
+
+impl ProbeMetric {
+    /// How the figure is judged.
+    pub fn kind(&self) -> ProbeKind {
+        self.kind
+    }
+}
 
 impl Metric {
     /// Every metric, in report order.
@@ -50,8 +87,21 @@ impl Metric {
         Metric::Threads,
     ];
 
+    /// The metric's place in a [`Batch`](crate::Batch)'s deltas.
     pub(crate) fn index(self) -> usize {
-        self as usize
+        match self {
+            Metric::RustHeap => 0,
+            Metric::HeapUsed => 1,
+            Metric::MmapUsed => 2,
+            Metric::Uss => 3,
+            Metric::Rss => 4,
+            Metric::Vms => 5,
+            Metric::Maps => 6,
+            Metric::MapsAnon => 7,
+            Metric::Fds => 8,
+            Metric::Threads => 9,
+            Metric::Probe(p) => N + usize::from(p.slot),
+        }
     }
 
     /// The short name used in reports (psleak's keys where it has one: `heap`, `mmap`, `uss`,
@@ -68,12 +118,17 @@ impl Metric {
             Metric::MapsAnon => "maps_anon",
             Metric::Fds => "fds",
             Metric::Threads => "threads",
+            Metric::Probe(p) => p.name,
         }
     }
 
     /// Whether the figure is in bytes (otherwise it is a count).
     pub fn is_bytes(self) -> bool {
-        !matches!(self, Metric::Maps | Metric::Fds | Metric::Threads)
+        match self {
+            Metric::Maps | Metric::Fds | Metric::Threads => false,
+            Metric::Probe(p) => p.kind == ProbeKind::Bytes,
+            _ => true,
+        }
     }
 
     /// RSS and USS: page-granular figures that also move for reasons outside the function (a
@@ -84,9 +139,14 @@ impl Metric {
         matches!(self, Metric::Rss | Metric::Uss)
     }
 
-    /// Fds and threads: resources compared with a settle, reported by name on failure.
+    /// Fds, threads and [`ProbeKind::Resource`] probes: resources compared with a settle,
+    /// reported by name on failure.
     pub fn is_resource(self) -> bool {
-        matches!(self, Metric::Fds | Metric::Threads)
+        match self {
+            Metric::Fds | Metric::Threads => true,
+            Metric::Probe(p) => p.kind == ProbeKind::Resource,
+            _ => false,
+        }
     }
 }
 
@@ -96,7 +156,8 @@ impl fmt::Display for Metric {
     }
 }
 
-/// A set of [`Metric`]s to check (psleak's `Checkers`). The default is every metric.
+/// A set of [`Metric`]s to check (psleak's `Checkers`). The default is every built-in metric;
+/// a probe's metric is checked whenever its probe is added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Checkers(u16);
 
@@ -107,7 +168,7 @@ impl Default for Checkers {
 }
 
 impl Checkers {
-    /// Every metric.
+    /// Every built-in metric.
     pub const fn all() -> Checkers {
         Checkers((1 << N) - 1)
     }
@@ -128,21 +189,21 @@ impl Checkers {
     }
 
     /// This set plus `m`.
-    pub const fn with(self, m: Metric) -> Checkers {
-        Checkers(self.0 | 1 << m as u16)
+    pub fn with(self, m: Metric) -> Checkers {
+        Checkers(self.0 | 1 << m.index())
     }
 
     /// This set minus `m`.
-    pub const fn without(self, m: Metric) -> Checkers {
-        Checkers(self.0 & !(1 << m as u16))
+    pub fn without(self, m: Metric) -> Checkers {
+        Checkers(self.0 & !(1 << m.index()))
     }
 
     /// Whether `m` is in the set.
-    pub const fn contains(self, m: Metric) -> bool {
-        self.0 & (1 << m as u16) != 0
+    pub fn contains(self, m: Metric) -> bool {
+        self.0 & (1 << m.index()) != 0
     }
 
-    /// The metrics in the set, in report order.
+    /// The built-in metrics in the set, in report order.
     pub fn iter(self) -> impl Iterator<Item = Metric> {
         Metric::ALL.into_iter().filter(move |&m| self.contains(m))
     }

@@ -3,7 +3,9 @@
 use std::fmt::{self, Write as _};
 use std::time::Duration;
 
-use crate::metric::{Checkers, Metric, N};
+use crate::metric::{Checkers, Metric, SLOTS};
+use crate::policy::{BUDGET, Policy, series};
+use crate::stats::slope_ci;
 
 /// How a check ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,9 +36,9 @@ pub enum LeakReason {
 pub struct Batch {
     /// Calls in the batch.
     pub calls: u64,
-    /// The change of every metric over the batch, indexed like [`Metric::ALL`] (0 for metrics
-    /// that were not checked).
-    pub delta: [i64; N],
+    /// The change of every metric over the batch (0 for metrics that were not checked): read
+    /// it with [`Batch::delta`].
+    pub delta: [i64; SLOTS],
     /// The change in live Rust-heap blocks.
     pub rust_blocks: i64,
 }
@@ -96,7 +98,7 @@ pub struct Report {
     pub warmup_calls: u64,
     /// Wall time of the whole check.
     pub elapsed: Duration,
-    /// The metrics that were checked.
+    /// The built-in metrics that were checked (probes' metrics are in `metrics`).
     pub checked: Checkers,
     /// Per-metric summaries, for every checked metric.
     pub metrics: Vec<MetricReport>,
@@ -123,6 +125,11 @@ impl Report {
     /// The summary of metric `m`, if it was checked.
     pub fn metric(&self, m: Metric) -> Option<&MetricReport> {
         self.metrics.iter().find(|r| r.metric == m)
+    }
+
+    /// Every checked metric (built-in ones, then probes'), in report order.
+    fn columns(&self) -> impl Iterator<Item = Metric> + '_ {
+        self.metrics.iter().map(|r| r.metric)
     }
 
     /// Whether the check passed (clean or bounded growth).
@@ -205,8 +212,7 @@ impl fmt::Display for Report {
         }
         for (i, p) in self.probes.iter().enumerate() {
             let parts: Vec<String> = self
-                .checked
-                .iter()
+                .columns()
                 .filter(|m| m.is_resource())
                 .map(|m| format!("{}={:+}", m.name(), p.delta(m)))
                 .collect();
@@ -221,14 +227,12 @@ impl fmt::Display for Report {
         // avg/call taken from the largest byte metric rather than the first one.
         for (i, b) in self.batches.iter().enumerate() {
             let parts: Vec<String> = self
-                .checked
-                .iter()
+                .columns()
                 .filter(|&m| b.delta(m) != 0)
                 .map(|m| format!("{}={:+}", m.name(), b.delta(m)))
                 .collect();
             let avg = self
-                .checked
-                .iter()
+                .columns()
                 .filter(|m| m.is_bytes())
                 .map(|m| b.delta(m))
                 .max()
@@ -248,6 +252,90 @@ impl fmt::Display for Report {
             )?;
         }
         Ok(())
+    }
+}
+
+/// What the driver knows at the end of a check, beyond the policy's batches.
+pub(crate) struct Outcome {
+    pub(crate) name: String,
+    pub(crate) verdict: Verdict,
+    /// The resource that ended the check, if one did.
+    pub(crate) unclosed: Option<Metric>,
+    pub(crate) calls: u64,
+    pub(crate) warmup_calls: u64,
+    pub(crate) elapsed: Duration,
+    pub(crate) checked: Checkers,
+    pub(crate) first_call: (i64, i64),
+    pub(crate) tcache: bool,
+    pub(crate) notes: Vec<String>,
+}
+
+/// Summarises the policy's batches into a report: per-metric slope, interval, total, and which
+/// metrics made the verdict.
+pub(crate) fn summarise(policy: &Policy, o: Outcome) -> Report {
+    let window_leaks: Vec<Metric> = match o.verdict {
+        Verdict::Leak(LeakReason::Persistent) => policy.leaking_in_window().collect(),
+        _ => Vec::new(),
+    };
+    let probes: Vec<Batch> = policy.probes().to_vec();
+    let with_probes: Vec<Batch> = probes.iter().chain(policy.batches()).copied().collect();
+    let metrics = policy
+        .columns()
+        .iter()
+        .map(|&m| {
+            // Resources are judged from the one-call probe windows on.
+            let batches = if m.is_resource() {
+                &with_probes[..]
+            } else {
+                policy.batches()
+            };
+            let (x, y) = series(batches, m);
+            let (per_call, lo, hi) = slope_ci(&x, &y);
+            let blocks_per_call = (m == Metric::RustHeap).then(|| {
+                let mut c = 0f64;
+                let yb: Vec<f64> = std::iter::once(0.0)
+                    .chain(policy.batches().iter().map(|b| {
+                        c += b.rust_blocks as f64;
+                        c
+                    }))
+                    .collect();
+                slope_ci(&x, &yb).0
+            });
+            let grew = batches.iter().filter(|b| policy.grew_m(b, m)).count();
+            let total = batches.iter().map(|b| b.delta(m)).sum();
+            let leaking = match o.verdict {
+                Verdict::Leak(LeakReason::Persistent) => {
+                    window_leaks.contains(&m) || o.unclosed == Some(m)
+                }
+                Verdict::Leak(_) => grew > 0 && lo > 0.0 || (total > 0 && BUDGET.contains(&m)),
+                _ => false,
+            };
+            MetricReport {
+                metric: m,
+                total,
+                per_call,
+                ci: (lo, hi),
+                blocks_per_call,
+                grew,
+                batches: batches.len(),
+                leaking,
+            }
+        })
+        .collect();
+    Report {
+        name: o.name,
+        verdict: o.verdict,
+        calls: o.calls,
+        warmup_calls: o.warmup_calls,
+        elapsed: o.elapsed,
+        checked: o.checked,
+        metrics,
+        batches: policy.batches().to_vec(),
+        probes,
+        first_call: o.first_call,
+        tcache: o.tcache,
+        notes: o.notes,
+        allocation_sites: Vec::new(),
     }
 }
 
@@ -276,6 +364,17 @@ pub enum LeakError {
         /// What was measured.
         report: Box<Report>,
     },
+    /// A [`ProbeKind::Resource`](crate::ProbeKind::Resource) probe's count stayed higher.
+    Unclosed {
+        /// The probe's metric.
+        metric: Metric,
+        /// How much higher than after the warm-up.
+        count: i64,
+        /// The new items, as the probe names them ([`Probe::items`](crate::Probe::items)).
+        items: Vec<String>,
+        /// What was measured.
+        report: Box<Report>,
+    },
     /// [`LeakTest::check_err`](crate::LeakTest::check_err): a call returned `Ok`.
     DidNotFail {
         /// The 1-based number of the call that succeeded.
@@ -293,9 +392,9 @@ impl LeakError {
     pub fn report(&self) -> Option<&Report> {
         match self {
             LeakError::Memory(r) => Some(r),
-            LeakError::UnclosedFds { report, .. } | LeakError::UnclosedThreads { report, .. } => {
-                Some(report)
-            }
+            LeakError::UnclosedFds { report, .. }
+            | LeakError::UnclosedThreads { report, .. }
+            | LeakError::Unclosed { report, .. } => Some(report),
             LeakError::DidNotFail { .. } | LeakError::Setup(_) => None,
         }
     }
@@ -328,6 +427,22 @@ impl fmt::Display for LeakError {
                 )?;
                 for t in threads {
                     writeln!(f, "* {t}")?;
+                }
+                write!(f, "{report}")
+            }
+            LeakError::Unclosed {
+                metric,
+                count,
+                items,
+                report,
+            } => {
+                writeln!(
+                    f,
+                    "{count} unclosed {metric} after calling '{}':",
+                    report.name
+                )?;
+                for i in items {
+                    writeln!(f, "* {i}")?;
                 }
                 write!(f, "{report}")
             }

@@ -1,6 +1,6 @@
 //! Small, allocation-free readers of `/proc/self`: open fds, threads, mappings, USS.
 //!
-//! Every buffer is allocated once when the [`Probe`] is made; sampling only reads into them, so
+//! Every buffer is allocated once when the [`ProcSelf`] is made; sampling only reads into them, so
 //! the harness never shows up in what it measures. Listing fd targets and thread names (for the
 //! failure report) does allocate, and is only done outside measured windows.
 
@@ -20,20 +20,20 @@ pub(crate) struct Maps {
     pub anon_bytes: i64,
 }
 
-pub(crate) struct Probe {
+pub(crate) struct ProcSelf {
     dir: OwnedFd,
     dirbuf: Box<[MaybeUninit<u8>]>,
     filebuf: Box<[u8]>,
 }
 
-impl Probe {
-    pub(crate) fn new() -> std::io::Result<Probe> {
+impl ProcSelf {
+    pub(crate) fn new() -> std::io::Result<ProcSelf> {
         let dir = rustix::fs::open(
             c"/proc/self",
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
         )?;
-        Ok(Probe {
+        Ok(ProcSelf {
             dir,
             dirbuf: vec![MaybeUninit::new(0u8); 16 * 1024].into_boxed_slice(),
             filebuf: vec![0u8; 16 * 1024].into_boxed_slice(),
@@ -276,7 +276,7 @@ mod tests {
 
     #[test]
     fn live_readers_agree_with_proc() {
-        let mut p = Probe::new().unwrap();
+        let mut p = ProcSelf::new().unwrap();
         let fds = p.fds().unwrap();
         assert_eq!(
             fds as usize,

@@ -1,0 +1,272 @@
+//! Taking samples: one reading of every checked metric, into plain preallocated data.
+//!
+//! The built-in metrics are read here (the counting allocator, glibc, `/proc/self`); a front end
+//! adds its own figures through the [`Probe`] trait, read at the same points.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use memsight::heap::CountingAlloc;
+
+use crate::metric::{Checkers, Metric, ProbeKind, ProbeMetric, SLOTS, Threads};
+use crate::proc_self::ProcSelf;
+use crate::report::LeakError;
+
+/// A figure of a front end's own, sampled with the built-in metrics and judged by the same
+/// policy: how a Python front end adds the interpreter's allocated blocks, gc garbage and
+/// Python threads. Add one with [`LeakTest::probe`](crate::LeakTest::probe).
+///
+/// ```
+/// use std::sync::atomic::{AtomicI64, Ordering};
+/// use memsight_leak::{LeakTest, Probe, ProbeKind};
+///
+/// static OPEN: AtomicI64 = AtomicI64::new(0);
+///
+/// struct Handles;
+/// impl Probe for Handles {
+///     fn name(&self) -> &'static str { "handles" }
+///     fn kind(&self) -> ProbeKind { ProbeKind::Resource }
+///     fn read(&mut self) -> Result<i64, String> { Ok(OPEN.load(Ordering::Relaxed)) }
+/// }
+///
+/// let err = LeakTest::new()
+///     .probe(Handles)
+///     .check(|| { OPEN.fetch_add(1, Ordering::Relaxed); })
+///     .unwrap_err();
+/// assert!(matches!(err, memsight_leak::LeakError::Unclosed { .. }), "{err}");
+/// ```
+pub trait Probe: Send {
+    /// The short name used in reports (`py_blocks`, `gc_garbage`, ...).
+    fn name(&self) -> &'static str;
+    /// How the figure is judged.
+    fn kind(&self) -> ProbeKind;
+    /// The current figure. Called before and after every batch, outside the calls; it should
+    /// not allocate on the Rust heap (or the Rust heap figures include it).
+    fn read(&mut self) -> Result<i64, String>;
+    /// For a [`ProbeKind::Resource`]: one line per item held now, to name the new ones in a
+    /// failure report (called only outside measured windows). Default: none.
+    fn items(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// A shared handle on a probe, so [`LeakTest`](crate::LeakTest) stays `Clone`.
+#[derive(Clone)]
+pub(crate) struct ProbeHandle(pub(crate) Arc<Mutex<dyn Probe>>);
+
+impl ProbeHandle {
+    pub(crate) fn new(p: impl Probe + 'static) -> ProbeHandle {
+        ProbeHandle(Arc::new(Mutex::new(p)))
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut dyn Probe) -> T) -> T {
+        let mut p = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut *p)
+    }
+
+    pub(crate) fn name(&self) -> &'static str {
+        self.with(|p| p.name())
+    }
+
+    pub(crate) fn kind(&self) -> ProbeKind {
+        self.with(|p| p.kind())
+    }
+
+    pub(crate) fn items(&self) -> Vec<String> {
+        self.with(|p| p.items())
+    }
+}
+
+impl fmt::Debug for ProbeHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Probe({})", self.name())
+    }
+}
+
+/// One reading of every checked metric. Plain data: taking one never allocates.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Sample {
+    pub(crate) v: [i64; SLOTS],
+    pub(crate) rust_blocks: i64,
+}
+
+pub(crate) fn setup_err(what: &str, e: impl fmt::Display) -> LeakError {
+    LeakError::Setup(format!("{what}: {e}"))
+}
+
+/// Reads samples: the built-in metrics in `checked`, then every probe.
+pub(crate) struct Sampler {
+    pub(crate) proc_self: ProcSelf,
+    me: memsight::Process,
+    pub(crate) checked: Checkers,
+    probes: Vec<(ProbeMetric, ProbeHandle)>,
+    threads: Threads,
+    trim: bool,
+    settle: bool,
+    tcache: crate::tcache::Normalizer,
+}
+
+impl Sampler {
+    pub(crate) fn new(
+        checked: Checkers,
+        probes: Vec<(ProbeMetric, ProbeHandle)>,
+        threads: Threads,
+        trim: bool,
+        settle: bool,
+    ) -> Result<Self, LeakError> {
+        Ok(Sampler {
+            proc_self: ProcSelf::new().map_err(|e| setup_err("/proc/self", e))?,
+            me: memsight::Process::current().map_err(|e| setup_err("/proc/self", e))?,
+            checked,
+            probes,
+            threads,
+            trim,
+            settle,
+            tcache: crate::tcache::Normalizer::new(),
+        })
+    }
+
+    /// A sample of every checked metric.
+    pub(crate) fn sample(&mut self) -> Result<Sample, LeakError> {
+        self.sample_of(self.checked)
+    }
+
+    /// The figures the memory budget needs (Rust heap, native heap, statm), for the warm-up:
+    /// about a tenth of a full sample's cost (no smaps_rollup, maps or directory listings).
+    pub(crate) fn sample_light(&mut self) -> Result<Sample, LeakError> {
+        let light = Checkers::only(&[
+            Metric::RustHeap,
+            Metric::HeapUsed,
+            Metric::MmapUsed,
+            Metric::Rss,
+            Metric::Vms,
+        ]);
+        let mut mask = Checkers::none();
+        for m in self.checked.iter().filter(|&m| light.contains(m)) {
+            mask = mask.with(m);
+        }
+        self.sample_of(mask)
+    }
+
+    fn sample_of(&mut self, c: Checkers) -> Result<Sample, LeakError> {
+        let mut s = Sample::default();
+        if c.contains(Metric::RustHeap) {
+            let r = match self.threads {
+                Threads::All => CountingAlloc::stats(),
+                Threads::Calling => CountingAlloc::thread_stats(),
+            };
+            s.v[Metric::RustHeap.index()] = r.live_bytes;
+            s.rust_blocks = r.live_blocks;
+        }
+        if c.contains(Metric::HeapUsed) || c.contains(Metric::MmapUsed) {
+            self.tcache.run();
+        }
+        if self.trim && (c.contains(Metric::Rss) || c.contains(Metric::Uss)) {
+            let _ = memsight::heap::trim();
+        }
+        if c.contains(Metric::HeapUsed) || c.contains(Metric::MmapUsed) {
+            let h = memsight::heap::info().map_err(|e| setup_err("heap info", e))?;
+            s.v[Metric::HeapUsed.index()] = h.heap_used as i64;
+            s.v[Metric::MmapUsed.index()] = h.mmap_used as i64;
+        }
+        if c.contains(Metric::Rss) || c.contains(Metric::Vms) {
+            let m = self.me.memory_info().map_err(|e| setup_err("statm", e))?;
+            s.v[Metric::Rss.index()] = m.rss as i64;
+            s.v[Metric::Vms.index()] = m.vms as i64;
+        }
+        if c.contains(Metric::Uss) {
+            s.v[Metric::Uss.index()] = self
+                .proc_self
+                .uss()
+                .map_err(|e| setup_err("smaps_rollup", e))?;
+        }
+        if c.contains(Metric::Maps) || c.contains(Metric::MapsAnon) {
+            let m = self.proc_self.maps().map_err(|e| setup_err("maps", e))?;
+            s.v[Metric::Maps.index()] = m.count;
+            s.v[Metric::MapsAnon.index()] = m.anon_bytes;
+        }
+        if c.contains(Metric::Fds) {
+            s.v[Metric::Fds.index()] = self.proc_self.fds().map_err(|e| setup_err("fd", e))?;
+        }
+        if c.contains(Metric::Threads) {
+            s.v[Metric::Threads.index()] =
+                self.proc_self.threads().map_err(|e| setup_err("task", e))?;
+        }
+        for m in Metric::ALL {
+            if !c.contains(m) {
+                s.v[m.index()] = 0;
+            }
+        }
+        for (m, p) in &self.probes {
+            if c.contains(Metric::Probe(*m)) {
+                s.v[Metric::Probe(*m).index()] =
+                    p.with(|p| p.read()).map_err(|e| setup_err(m.name, e))?;
+            }
+        }
+        Ok(s)
+    }
+
+    /// A sample, re-taken with short sleeps while a resource (fds, threads, resource probes) is
+    /// above `prev` (goleak's settle: up to 20 tries, sleeping 1 µs << i capped at 100 µs).
+    pub(crate) fn settled(&mut self, prev: &Sample) -> Result<Sample, LeakError> {
+        let mut s = self.sample()?;
+        if !self.settle {
+            return Ok(s);
+        }
+        let mut mask = [false; SLOTS];
+        for m in self.checked.iter().filter(|m| m.is_resource()) {
+            mask[m.index()] = true;
+        }
+        for (m, _) in &self.probes {
+            let m = Metric::Probe(*m);
+            mask[m.index()] = m.is_resource() && self.checked.contains(m);
+        }
+        for i in 0..20 {
+            if (0..SLOTS).all(|k| !mask[k] || s.v[k] <= prev.v[k]) {
+                break;
+            }
+            std::thread::sleep(Duration::from_micros((1u64 << i).min(100)));
+            s = self.sample()?;
+        }
+        Ok(s)
+    }
+
+    /// The current items of every resource probe, for naming the new ones in a report.
+    pub(crate) fn probe_items(&self, m: Metric) -> Vec<String> {
+        self.probes
+            .iter()
+            .find(|(pm, _)| Metric::Probe(*pm) == m)
+            .map(|(_, p)| p.items())
+            .unwrap_or_default()
+    }
+}
+
+/// Waits until other threads stop allocating: the Rust heap of the other threads (process total
+/// minus this thread) and glibc's `heap_used` unchanged over 1 ms, polled every 250 µs, at most
+/// 50 ms. A test runner's main thread is often still printing and allocating in the first
+/// milliseconds of a test. Returns whether the process went quiet.
+pub(crate) fn quiesce() -> bool {
+    let reading = || {
+        let others = CountingAlloc::stats().live_bytes - CountingAlloc::thread_stats().live_bytes;
+        let heap = memsight::heap::info().map_or(0, |h| h.heap_used + h.mmap_used);
+        (others, heap)
+    };
+    let start = Instant::now();
+    let mut last = reading();
+    let mut stable = 0;
+    while start.elapsed() < Duration::from_millis(50) {
+        std::thread::sleep(Duration::from_micros(250));
+        let now = reading();
+        if now == last {
+            stable += 1;
+            if stable >= 4 {
+                return true;
+            }
+        } else {
+            stable = 0;
+            last = now;
+        }
+    }
+    false
+}
