@@ -242,14 +242,23 @@ impl Policy {
             .count()
     }
 
-    /// Whether RSS or USS grew in every one of the last `n` batches: then the exact metrics'
-    /// clean streak is not trusted yet (memory touched inside existing mappings).
+    /// Whether a metric judged by its trend still looks like growth over the last `n` batches,
+    /// so that the exact metrics' clean streak is not trusted yet: RSS or USS grew in every one
+    /// of them (memory touched inside existing mappings), or an exact metric that went down once
+    /// grew in all but one of them and gained overall (a leak that one dip must not hide).
     fn pages_grew_throughout(&self, n: usize) -> bool {
         let tail = &self.batches[self.batches.len().saturating_sub(n)..];
         self.columns
             .iter()
             .filter(|&&m| self.is_noisy(m))
-            .any(|&m| tail.iter().all(|b| self.grew_m(b, m)))
+            .any(|&m| {
+                let grew = tail.iter().filter(|b| self.grew_m(b, m)).count();
+                if m.is_page_granular() {
+                    grew == tail.len()
+                } else {
+                    grew + 1 >= tail.len() && tail.iter().map(|b| b.delta(m)).sum::<i64>() > 0
+                }
+            })
     }
 
     /// Metrics that grew in at least 7 of the last 8 batches with a slope interval above zero.
@@ -470,6 +479,19 @@ mod tests {
         });
         assert_eq!(d, Decision::Pass(Verdict::Clean));
         assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn one_noisy_batch_does_not_hide_a_leak() {
+        // A leak of 8 B/call whose figure dips once (another thread freed memory): 7 of the
+        // last 8 batches grew and the slope is above zero, so still a leak.
+        let mut p = Policy::new(rules(), columns());
+        let (d, _) = run(&mut p, |i, calls| {
+            let d = if i == 3 { -100 } else { 8 * calls as i64 };
+            batch(calls, &[(Metric::HeapUsed, d)])
+        });
+        assert_eq!(d, Decision::Leak(LeakReason::Persistent));
+        assert!(p.noisy().any(|m| m == Metric::HeapUsed));
     }
 
     #[test]
