@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use memsight::heap::CountingAlloc;
 
-use crate::attribution::{ATTRIBUTION_CALLS, allocation_sites};
+use crate::attribution::{ATTRIBUTION_CALLS, attribute};
 use crate::metric::{Checkers, MAX_PROBES, Metric, ProbeMetric, SLOTS, Threads};
 use crate::policy::{Budget, Decision, PROBE_WINDOWS, Policy, Rules};
 use crate::report::{LeakError, LeakReason, Outcome, Report, Verdict, summarise};
@@ -410,12 +410,9 @@ impl LeakTest {
             && !budget.exceeded(&prev)
         {
             let n = ATTRIBUTION_CALLS.min(budget.affordable(&prev));
-            CountingAlloc::start_tracking(4096);
-            for _ in 0..n {
-                f();
-            }
-            let live = CountingAlloc::stop_tracking();
-            report.allocation_sites = allocation_sites(live);
+            let (sites, note) = attribute(n, &mut f);
+            report.allocation_sites = sites;
+            report.notes.extend(note);
         }
         match unclosed {
             Some(Metric::Fds) => {

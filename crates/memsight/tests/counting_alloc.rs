@@ -59,29 +59,49 @@ fn process_totals_include_other_threads() {
 
 #[test]
 fn tracking_returns_live_allocations_with_their_stacks() {
-    CountingAlloc::start_tracking(16);
+    let tracking = CountingAlloc::start_tracking(16);
+    assert!(CountingAlloc::is_tracking());
     let a = black_box(Box::new([1u8; 100]));
     let b = black_box(vec![2u8; 300]);
     let c = black_box(Box::new([3u8; 7]));
     drop(b);
-    let live = CountingAlloc::stop_tracking();
+    let live = tracking.stop();
+    assert!(!CountingAlloc::is_tracking());
     // Tracking covers every thread: the test runner's main thread may allocate meanwhile, so
     // look for ours by size and stack rather than expecting nothing else.
     let ours: Vec<&memsight::heap::TrackedAlloc> = live
         .iter()
         .filter(|t| {
-            t.backtrace
-                .to_string()
-                .contains("tracking_returns_live_allocations_with_their_stacks")
+            t.symbols().iter().any(|s| {
+                s.function.as_deref().is_some_and(|f| {
+                    f.contains("tracking_returns_live_allocations_with_their_stacks")
+                })
+            })
         })
         .collect();
     let mut sizes: Vec<usize> = ours.iter().map(|t| t.size).collect();
     sizes.sort_unstable();
     assert_eq!(sizes, vec![7, 100], "the freed 300-byte block must be gone");
-    // Allocations after stop are not recorded.
+    drop((a, c));
+}
+
+#[test]
+fn tracking_ends_when_its_guard_drops_even_on_a_panic() {
+    let r = std::panic::catch_unwind(|| {
+        let _tracking = CountingAlloc::start_tracking(16);
+        black_box(Box::new(1u8));
+        panic!("the function under test panicked");
+    });
+    assert!(r.is_err());
+    assert!(
+        !CountingAlloc::is_tracking(),
+        "tracking must end on unwinding"
+    );
+    // Allocations after it ended are not recorded: a new session starts empty.
     let d = black_box(Box::new(5u64));
-    assert!(CountingAlloc::stop_tracking().is_empty());
-    drop((a, c, d));
+    let live = CountingAlloc::start_tracking(16).stop();
+    assert!(live.iter().all(|t| t.size != 8 || t.frames().is_empty()));
+    drop(d);
 }
 
 #[test]

@@ -2,7 +2,6 @@
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::backtrace::Backtrace;
 use std::cell::Cell;
 use std::sync::atomic::{
     AtomicBool, AtomicI64, AtomicU64,
@@ -164,18 +163,73 @@ fn record(bytes: i64, blocks: i64) {
     }
 }
 
+/// Frames kept per tracked allocation, innermost first (the allocator's own included).
+const DEPTH: usize = 48;
+
+/// One tracked allocation as the allocator records it: plain data, no allocation, no lock
+/// but the table's `try_lock`.
+#[derive(Clone, Copy)]
+struct Record {
+    ptr: usize,
+    size: usize,
+    len: usize,
+    frames: [usize; DEPTH],
+}
+
 /// A Rust allocation recorded while [`CountingAlloc::start_tracking`] was on and still live when
-/// [`CountingAlloc::stop_tracking`] was called: where a leak was allocated.
-#[derive(Debug)]
+/// [`Tracking::stop`] was called: where a leak was allocated.
+///
+/// Only return addresses are taken inside the allocator (a raw stack walk with no lock and no
+/// allocation, so a function that captures a backtrace itself, or panics with
+/// `RUST_BACKTRACE=1`, cannot deadlock on std's backtrace lock); [`symbols`](Self::symbols)
+/// resolves them later, outside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackedAlloc {
     /// Requested size in bytes.
     pub size: usize,
-    /// The stack at the allocation (`std::backtrace::Backtrace`, resolved when displayed).
-    pub backtrace: Backtrace,
+    frames: Vec<usize>,
+}
+
+/// One resolved frame of a [`TrackedAlloc`]'s stack (an inlined call is a frame of its own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Symbol {
+    /// The demangled function name, without its hash, when the symbol table has it.
+    pub function: Option<String>,
+    /// The source file, from debug info.
+    pub file: Option<String>,
+    /// The 1-based source line, from debug info.
+    pub line: Option<u32>,
+    /// The 1-based source column, from debug info.
+    pub column: Option<u32>,
+}
+
+impl TrackedAlloc {
+    /// Return addresses of the stack at the allocation, innermost first (at most 48).
+    pub fn frames(&self) -> &[usize] {
+        &self.frames
+    }
+
+    /// The stack resolved to functions and source locations (the program's debug info, read
+    /// with the `backtrace` crate), innermost first. Slow and allocating: never call it from
+    /// inside an allocator.
+    pub fn symbols(&self) -> Vec<Symbol> {
+        let mut out = Vec::new();
+        for &ip in &self.frames {
+            backtrace::resolve(ip as *mut std::ffi::c_void, |sym| {
+                out.push(Symbol {
+                    function: sym.name().map(|n| format!("{n:#}")),
+                    file: sym.filename().map(|f| f.display().to_string()),
+                    line: sym.lineno(),
+                    column: sym.colno(),
+                });
+            });
+        }
+        out
+    }
 }
 
 static TRACKING: AtomicBool = AtomicBool::new(false);
-static TRACKED: Mutex<Vec<(usize, TrackedAlloc)>> = Mutex::new(Vec::new());
+static TRACKED: Mutex<Vec<Record>> = Mutex::new(Vec::new());
 
 thread_local! {
     /// Set while this thread runs tracking code, whose own allocations are not tracked.
@@ -194,13 +248,34 @@ fn guarded(f: impl FnOnce()) {
 
 #[inline(never)]
 fn track_alloc(ptr: *mut u8, size: usize) {
+    // A panic being reported (its message, a RUST_BACKTRACE backtrace being resolved) is the
+    // harness's business, not the tracked function's: its many allocations are not recorded.
+    if std::thread::panicking() {
+        return;
+    }
     guarded(|| {
-        let backtrace = Backtrace::force_capture();
+        let mut rec = Record {
+            ptr: ptr as usize,
+            size,
+            len: 0,
+            frames: [0; DEPTH],
+        };
+        // SAFETY: a raw walk of this thread's stack (libgcc's _Unwind_Backtrace on Linux, which
+        // is thread-safe there); "unsynchronized" only means it skips the backtrace crate's own
+        // global lock, which is exactly what must not be taken inside an allocator. The closure
+        // only writes into the record on this stack frame.
+        unsafe {
+            backtrace::trace_unsynchronized(|frame| {
+                rec.frames[rec.len] = frame.ip() as usize;
+                rec.len += 1;
+                rec.len < DEPTH
+            });
+        }
         // try_lock: never block inside the allocator; a busy table just skips this record.
         if let Ok(mut table) = TRACKED.try_lock() {
             // Never grow the table here: its room was reserved by start_tracking.
             if table.len() < table.capacity() {
-                table.push((ptr as usize, TrackedAlloc { size, backtrace }));
+                table.push(rec);
             }
         }
     });
@@ -209,15 +284,48 @@ fn track_alloc(ptr: *mut u8, size: usize) {
 #[inline(never)]
 fn track_dealloc(ptr: *mut u8) {
     guarded(|| {
-        let removed = match TRACKED.try_lock() {
-            Ok(mut table) => table
-                .iter()
-                .position(|(p, _)| *p == ptr as usize)
-                .map(|i| table.swap_remove(i)),
-            Err(_) => None,
-        };
-        drop(removed); // frees the backtrace, untracked (guard still set), lock released
+        if let Ok(mut table) = TRACKED.try_lock()
+            && let Some(i) = table.iter().position(|r| r.ptr == ptr as usize)
+        {
+            table.swap_remove(i);
+        }
     });
+}
+
+/// Allocation tracking in progress, from [`CountingAlloc::start_tracking`]: [`stop`](Self::stop)
+/// returns what is still live. Dropping it (an early return, a panic unwinding through the
+/// caller) also ends tracking, so it can never stay on by accident.
+#[derive(Debug)]
+#[must_use = "tracking stays on until this is stopped or dropped"]
+pub struct Tracking {
+    _private: (),
+}
+
+impl Tracking {
+    /// Stops recording and returns the allocations made since
+    /// [`start_tracking`](CountingAlloc::start_tracking) that are still live, in no particular
+    /// order.
+    pub fn stop(self) -> Vec<TrackedAlloc> {
+        TRACKING.store(false, Relaxed);
+        let mut table = TRACKED.lock().unwrap_or_else(PoisonError::into_inner);
+        let records = std::mem::take(&mut *table);
+        drop(table);
+        records
+            .iter()
+            .map(|r| TrackedAlloc {
+                size: r.size,
+                frames: r.frames[..r.len].to_vec(),
+            })
+            .collect()
+    }
+}
+
+impl Drop for Tracking {
+    fn drop(&mut self) {
+        TRACKING.store(false, Relaxed);
+        let mut table = TRACKED.lock().unwrap_or_else(PoisonError::into_inner);
+        *table = Vec::new();
+    }
 }
 
 impl CountingAlloc<System> {
@@ -248,25 +356,22 @@ impl CountingAlloc {
         out
     }
 
-    /// Starts recording a backtrace for every Rust allocation (any thread) until
-    /// [`stop_tracking`](Self::stop_tracking), keeping at most `limit` live ones. Slow (a stack
-    /// capture per allocation): for attributing a leak once it is known, not for measuring.
-    /// Does nothing unless a `CountingAlloc` is the global allocator.
-    pub fn start_tracking(limit: usize) {
+    /// Starts recording the stack of every Rust allocation (any thread), keeping at most
+    /// `limit` live ones, until the returned [`Tracking`] is stopped or dropped. Slow (a stack
+    /// walk per allocation): for attributing a leak once it is known, not for measuring. Records
+    /// nothing unless a `CountingAlloc` is the global allocator.
+    pub fn start_tracking(limit: usize) -> Tracking {
         let mut table = TRACKED.lock().unwrap_or_else(PoisonError::into_inner);
         table.clear();
         table.reserve_exact(limit);
         TRACKING.store(true, Relaxed);
+        Tracking { _private: () }
     }
 
-    /// Stops recording and returns the allocations made since
-    /// [`start_tracking`](Self::start_tracking) that are still live, in no particular order.
-    pub fn stop_tracking() -> Vec<TrackedAlloc> {
-        TRACKING.store(false, Relaxed);
-        let mut table = TRACKED.lock().unwrap_or_else(PoisonError::into_inner);
-        let out: Vec<(usize, TrackedAlloc)> = std::mem::take(&mut *table);
-        drop(table);
-        out.into_iter().map(|(_, t)| t).collect()
+    /// Whether allocation tracking is on ([`start_tracking`](Self::start_tracking) until its
+    /// [`Tracking`] ends).
+    pub fn is_tracking() -> bool {
+        TRACKING.load(Relaxed)
     }
 
     /// Bytes and blocks the calling thread allocated minus those it freed, since it started.

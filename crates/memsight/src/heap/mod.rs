@@ -36,7 +36,7 @@ mod jemalloc;
 #[cfg(all(feature = "mimalloc", not(feature = "jemalloc")))]
 mod mimalloc;
 
-pub use counting::{CountingAlloc, RustHeapStats, TrackedAlloc};
+pub use counting::{CountingAlloc, RustHeapStats, Symbol, TrackedAlloc, Tracking};
 
 use crate::error::Result;
 
