@@ -287,9 +287,9 @@ impl LeakTest {
         }
 
         // 1. The first call: fds and threads it opens are reported, not blamed.
-        let s0 = sampler.sample()?;
+        let s0 = sampler.sample().map_err(|e| e.at_call(calls))?;
         call_n!(1);
-        let s1 = sampler.settled(&s0)?;
+        let s1 = sampler.settled(&s0).map_err(|e| e.at_call(calls))?;
         let first_call = (
             s1.v[Metric::Fds.index()] - s0.v[Metric::Fds.index()],
             s1.v[Metric::Threads.index()] - s0.v[Metric::Threads.index()],
@@ -304,7 +304,7 @@ impl LeakTest {
         while left > 0 && !budget.exceeded(&prev) {
             let n = piece.min(left).min(budget.affordable(&prev));
             call_n!(n);
-            let s = sampler.sample_light()?;
+            let s = sampler.sample_light().map_err(|e| e.at_call(calls))?;
             budget.observe(&prev, &s, n);
             prev = s;
             left -= n;
@@ -332,13 +332,13 @@ impl LeakTest {
         // Two one-call windows for resources. Full samples here too: they also let the process
         // settle before the batches' baseline.
         let mut decision = Decision::Continue;
-        let mut rprev = sampler.sample()?;
+        let mut rprev = sampler.sample().map_err(|e| e.at_call(calls))?;
         for _ in 0..PROBE_WINDOWS {
             if budget.exceeded(&prev) {
                 break;
             }
             call_n!(1);
-            let s = sampler.settled(&rprev)?;
+            let s = sampler.settled(&rprev).map_err(|e| e.at_call(calls))?;
             decision = policy.probe_window(policy.between(&rprev, &s, 1));
             rprev = s;
             if decision != Decision::Continue {
@@ -369,7 +369,7 @@ impl LeakTest {
                 break;
             }
             call_n!(n);
-            let s = sampler.settled(&prev)?;
+            let s = sampler.settled(&prev).map_err(|e| e.at_call(calls))?;
             decision = policy.record(policy.between(&prev, &s, n));
             budget.observe(&prev, &s, n);
             prev = s;

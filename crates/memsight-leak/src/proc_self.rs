@@ -6,7 +6,7 @@
 
 use std::ffi::CStr;
 use std::mem::MaybeUninit;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd};
 
 use rustix::fs::{Mode, OFlags, RawDir};
 
@@ -20,8 +20,22 @@ pub(crate) struct Maps {
     pub anon_bytes: i64,
 }
 
+/// The harness's own `/proc/self` descriptor was closed or replaced by the tested function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FdLost {
+    /// The descriptor number.
+    pub(crate) fd: i32,
+    /// What became of it: closed, or what it points at now.
+    pub(crate) now: String,
+}
+
 pub(crate) struct ProcSelf {
-    dir: OwnedFd,
+    /// `/proc/self`, opened once. `None` once the tested function closed or replaced it: it
+    /// is then never used nor closed again (closing a number someone else now owns would close
+    /// their file; std aborts on an already-closed `OwnedFd`).
+    dir: Option<OwnedFd>,
+    /// The number and identity (device, inode) of `dir` when it was opened.
+    dir_id: (i32, u64, u64),
     dirbuf: Box<[MaybeUninit<u8>]>,
     filebuf: Box<[u8]>,
 }
@@ -33,8 +47,10 @@ impl ProcSelf {
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
         )?;
+        let st = rustix::fs::fstat(&dir)?;
         Ok(ProcSelf {
-            dir,
+            dir_id: (dir.as_raw_fd(), st.st_dev, st.st_ino),
+            dir: Some(dir),
             dirbuf: vec![MaybeUninit::new(0u8); 16 * 1024].into_boxed_slice(),
             filebuf: vec![0u8; 16 * 1024].into_boxed_slice(),
         })
@@ -46,7 +62,41 @@ impl ProcSelf {
         } else {
             OFlags::RDONLY | OFlags::CLOEXEC
         };
-        Ok(rustix::fs::openat(&self.dir, name, flags, Mode::empty())?)
+        let Some(dir) = &self.dir else {
+            return Err(std::io::Error::other(
+                "the harness's /proc/self descriptor was closed by the tested function",
+            ));
+        };
+        Ok(rustix::fs::openat(dir, name, flags, Mode::empty())?)
+    }
+
+    /// Checks that the harness's own descriptor is still the `/proc/self` directory it opened
+    /// (a tested function may run `close_range(3, ~0)`, or close descriptors and open others
+    /// that get the same numbers). On the first failure the descriptor is given up without
+    /// closing it, and every later read fails.
+    pub(crate) fn verify(&mut self) -> Result<(), FdLost> {
+        let (fd, dev, ino) = self.dir_id;
+        let Some(dir) = &self.dir else {
+            return Err(FdLost {
+                fd,
+                now: "closed".to_owned(),
+            });
+        };
+        let now = match rustix::fs::fstat(dir) {
+            Ok(st) if (st.st_dev, st.st_ino) == (dev, ino) => return Ok(()),
+            Ok(_) => {
+                let target = rustix::fs::readlink(format!("/proc/self/fd/{fd}"), Vec::new())
+                    .map(|t| t.to_string_lossy().into_owned())
+                    .unwrap_or_else(|_| "?".to_owned());
+                format!("replaced: it now refers to {target}")
+            }
+            Err(e) => format!("closed ({e})"),
+        };
+        if let Some(dir) = self.dir.take() {
+            // Not ours any more: forget the number without closing it.
+            let _ = dir.into_raw_fd();
+        }
+        Err(FdLost { fd, now })
     }
 
     /// Entries of a `/proc/self` subdirectory, not counting `.` and `..`.
@@ -173,6 +223,13 @@ impl ProcSelf {
             out.push((tid, name));
         }
         out
+    }
+}
+
+impl Drop for ProcSelf {
+    fn drop(&mut self) {
+        // Close `/proc/self` only if it is still ours (verify gives it up otherwise).
+        let _ = self.verify();
     }
 }
 

@@ -375,6 +375,18 @@ pub enum LeakError {
         /// What was measured.
         report: Box<Report>,
     },
+    /// The tested function closed or replaced a file descriptor the harness itself holds (it
+    /// ran `close_range(3, ~0)`, or closed descriptors it does not own and opened others under
+    /// the same numbers). The check stops there: its figures could no longer be trusted. The
+    /// harness then never touches that number again.
+    FdClosedUnderHarness {
+        /// The harness's descriptor (its `/proc/self` directory).
+        fd: i32,
+        /// What became of it: `closed (...)`, or `replaced: it now refers to ...`.
+        now: String,
+        /// Calls made when it was found (the descriptor was fine before the last ones).
+        after_call: u64,
+    },
     /// [`LeakTest::check_err`](crate::LeakTest::check_err): a call returned `Ok`.
     DidNotFail {
         /// The 1-based number of the call that succeeded.
@@ -388,6 +400,18 @@ pub enum LeakError {
 }
 
 impl LeakError {
+    /// Fills in how many calls had been made when the harness found its descriptor gone.
+    pub(crate) fn at_call(self, calls: u64) -> LeakError {
+        match self {
+            LeakError::FdClosedUnderHarness { fd, now, .. } => LeakError::FdClosedUnderHarness {
+                fd,
+                now,
+                after_call: calls,
+            },
+            e => e,
+        }
+    }
+
     /// The measurements, for the variants that have them.
     pub fn report(&self) -> Option<&Report> {
         match self {
@@ -395,7 +419,9 @@ impl LeakError {
             LeakError::UnclosedFds { report, .. }
             | LeakError::UnclosedThreads { report, .. }
             | LeakError::Unclosed { report, .. } => Some(report),
-            LeakError::DidNotFail { .. } | LeakError::Setup(_) => None,
+            LeakError::DidNotFail { .. }
+            | LeakError::FdClosedUnderHarness { .. }
+            | LeakError::Setup(_) => None,
         }
     }
 }
@@ -446,6 +472,17 @@ impl fmt::Display for LeakError {
                 }
                 write!(f, "{report}")
             }
+            LeakError::FdClosedUnderHarness {
+                fd,
+                now,
+                after_call,
+            } => write!(
+                f,
+                "leak check stopped: the tested function closed or replaced the harness's own \
+                 file descriptor {fd} (/proc/self) within the first {after_call} call(s): {now}. \
+                 A function that closes descriptors it did not open (close_range, closefrom, a \
+                 loop over close) cannot be leak-checked in this process"
+            ),
             LeakError::DidNotFail { call, name } => {
                 write!(f, "'{name}' did not fail: call #{call} returned Ok")
             }

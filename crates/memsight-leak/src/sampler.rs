@@ -98,7 +98,9 @@ pub(crate) fn setup_err(what: &str, e: impl fmt::Display) -> LeakError {
 /// Reads samples: the built-in metrics in `checked`, then every probe.
 pub(crate) struct Sampler {
     pub(crate) proc_self: ProcSelf,
-    me: memsight::Process,
+    /// This process, for statm. `None` once the tested function closed the harness's
+    /// descriptors: its O_PATH descriptor is then forgotten, never closed (see `Drop`).
+    me: Option<memsight::Process>,
     pub(crate) checked: Checkers,
     probes: Vec<(ProbeMetric, ProbeHandle)>,
     threads: Threads,
@@ -117,7 +119,7 @@ impl Sampler {
     ) -> Result<Self, LeakError> {
         Ok(Sampler {
             proc_self: ProcSelf::new().map_err(|e| setup_err("/proc/self", e))?,
-            me: memsight::Process::current().map_err(|e| setup_err("/proc/self", e))?,
+            me: Some(memsight::Process::current().map_err(|e| setup_err("/proc/self", e))?),
             checked,
             probes,
             threads,
@@ -150,6 +152,16 @@ impl Sampler {
     }
 
     fn sample_of(&mut self, c: Checkers) -> Result<Sample, LeakError> {
+        if let Err(lost) = self.proc_self.verify() {
+            // The function closes descriptors it does not own: the process handle's is as
+            // likely gone or replaced as ours. Forget it rather than close someone else's.
+            std::mem::forget(self.me.take());
+            return Err(LeakError::FdClosedUnderHarness {
+                fd: lost.fd,
+                now: lost.now,
+                after_call: 0,
+            });
+        }
         let mut s = Sample::default();
         if c.contains(Metric::RustHeap) {
             let r = match self.threads {
@@ -171,7 +183,12 @@ impl Sampler {
             s.v[Metric::MmapUsed.index()] = h.mmap_used as i64;
         }
         if c.contains(Metric::Rss) || c.contains(Metric::Vms) {
-            let m = self.me.memory_info().map_err(|e| setup_err("statm", e))?;
+            let m = self
+                .me
+                .as_ref()
+                .ok_or_else(|| setup_err("statm", "process handle given up"))?
+                .memory_info()
+                .map_err(|e| setup_err("statm", e))?;
             s.v[Metric::Rss.index()] = m.rss as i64;
             s.v[Metric::Vms.index()] = m.vms as i64;
         }
@@ -239,6 +256,16 @@ impl Sampler {
             .find(|(pm, _)| Metric::Probe(*pm) == m)
             .map(|(_, p)| p.items())
             .unwrap_or_default()
+    }
+}
+
+impl Drop for Sampler {
+    fn drop(&mut self) {
+        // A last check (the attribution calls, or a call that ended the check early, may have
+        // closed descriptors too): never close a descriptor that is no longer ours.
+        if self.proc_self.verify().is_err() {
+            std::mem::forget(self.me.take());
+        }
     }
 }
 

@@ -6,9 +6,8 @@ mod common;
 
 use std::backtrace::Backtrace;
 use std::hint::black_box;
-use std::process::Command;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use memsight::heap::CountingAlloc;
 use memsight_leak::{LeakError, LeakTest, Metric, Report};
@@ -36,12 +35,10 @@ fn memory_report(err: LeakError) -> Report {
 fn leaked_error_that_captures_a_backtrace_is_reported_not_deadlocked() {
     // An anyhow::Error-like value: it captures a backtrace when made, and is leaked.
     let r = within_watchdog("leaked backtrace", || {
-        LeakTest::new()
-            .name("leaked_error")
-            .check(|| {
-                let e: &'static Backtrace = Box::leak(Box::new(Backtrace::force_capture()));
-                black_box(e);
-            })
+        LeakTest::new().name("leaked_error").check(|| {
+            let e: &'static Backtrace = Box::leak(Box::new(Backtrace::force_capture()));
+            black_box(e);
+        })
     });
     let r = memory_report(r.expect_err("a leak"));
     assert!(r.metric(Metric::RustHeap).unwrap().leaking, "{r}");
@@ -89,41 +86,19 @@ fn panic_during_attribution_returns_the_report_and_ends_tracking() {
 
 #[test]
 fn panic_with_rust_backtrace_during_attribution_returns_the_report() {
-    const CHILD: &str = "MEMSIGHT_LEAK_TEST_CHILD";
-    if std::env::var_os(CHILD).is_some() {
+    if common::child::is_child() {
         // In the child, RUST_BACKTRACE=1: the panic hook captures and prints a backtrace while
         // the allocator is tracking.
         assert_report_after_a_panic(leaks_then_panics_in_attribution());
         return;
     }
-    let exe = std::env::current_exe().unwrap();
-    let mut child = Command::new(exe)
-        .args([
-            "--exact",
-            "panic_with_rust_backtrace_during_attribution_returns_the_report",
-            "--nocapture",
-        ])
-        .env(CHILD, "1")
-        .env("RUST_BACKTRACE", "1")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > WATCHDOG {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("no report after {WATCHDOG:?} with RUST_BACKTRACE=1 (deadlock)");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let out = child.wait_with_output().unwrap();
+    let out = common::child::rerun(
+        "panic_with_rust_backtrace_during_attribution_returns_the_report",
+        &[("RUST_BACKTRACE", "1")],
+        WATCHDOG,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(status.success(), "child failed:\n{stderr}");
+    assert!(out.status.success(), "child failed:\n{stderr}");
     // The panic's backtrace was printed (the case that used to deadlock).
     assert!(stderr.contains("stack backtrace"), "{stderr}");
 }

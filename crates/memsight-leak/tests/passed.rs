@@ -16,7 +16,7 @@ fn clean(name: &str) -> Report {
         .check(f)
         .unwrap_or_else(|e| panic!("false positive on {name}:\n{e}"));
     assert_eq!(r.verdict, Verdict::Clean, "{r}");
-    assert!(r.calls <= 500, "{name}: {} calls", r.calls);
+    assert!(r.calls <= 500, "{name}: {} calls\n{r}", r.calls);
     // The Rust heap is exact; glibc's figures may jitter by a chunk (judged by trend).
     assert!(
         r.batches.iter().all(|b| b.delta(Metric::RustHeap) == 0),

@@ -1,6 +1,7 @@
 //! Shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod child;
 pub mod clib;
 pub mod scenarios;
 
