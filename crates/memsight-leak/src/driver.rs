@@ -2,8 +2,9 @@
 //! attribution) around the sampler, the policy and the report. [`LeakTest`] is its front end
 //! for Rust; other front ends add their figures with [`LeakTest::probe`].
 
+use std::io::Write as _;
 use std::sync::{Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use memsight::heap::CountingAlloc;
 
@@ -14,6 +15,8 @@ use crate::report::{LeakError, LeakReason, Outcome, Report, Verdict, summarise};
 use crate::sampler::{Probe, ProbeHandle, Sampler, quiesce};
 
 const MIB: u64 = 1024 * 1024;
+/// The default wall-clock budget of a check.
+const DEFAULT_TIME_BUDGET: Duration = Duration::from_secs(60);
 
 /// Leak checks are process-global by nature (the native heap, fds and threads belong to the
 /// process), so two checks in one process never run at the same time.
@@ -45,6 +48,8 @@ pub struct LeakTest {
     threads: Threads,
     trim: bool,
     settle: bool,
+    time_budget: Duration,
+    verbosity: u8,
     probes: Vec<ProbeHandle>,
 }
 
@@ -57,7 +62,8 @@ impl Default for LeakTest {
 impl LeakTest {
     /// The defaults: 1 first call + 64 warm-up calls, batches of 128 calls (doubling up to 512
     /// while something grows), pass after 3 clean batches, a leak when 7 of the last 8 batches
-    /// grew, at most 131,072 calls and 256 MiB of growth, every metric, every thread.
+    /// grew, at most 131,072 calls, 256 MiB of growth and 60 s of wall time, every metric,
+    /// every thread, no progress output.
     pub fn new() -> LeakTest {
         LeakTest {
             name: None,
@@ -72,6 +78,8 @@ impl LeakTest {
             threads: Threads::All,
             trim: true,
             settle: true,
+            time_budget: DEFAULT_TIME_BUDGET,
+            verbosity: 0,
             probes: Vec::new(),
         }
     }
@@ -148,6 +156,24 @@ impl LeakTest {
     /// true).
     pub fn settle(mut self, on: bool) -> Self {
         self.settle = on;
+        self
+    }
+
+    /// The most wall time a check may take (default 60 s). The warm-up stops at a quarter of
+    /// it, and batches shrink to fit what is left at the time a call has taken so far; when it
+    /// runs out the verdict is made as for the call budget ([`LeakReason::CallBudget`] if the
+    /// figures were still growing, else a pass with a note), so a 5 s function gets an answer
+    /// in about a minute rather than half an hour.
+    pub fn time_budget(mut self, limit: Duration) -> Self {
+        self.time_budget = limit;
+        self
+    }
+
+    /// Progress on stderr (default 0, silent): 1 prints a line after the first call, the
+    /// warm-up and every batch (calls so far, wall time, what changed); 2 also every warm-up
+    /// piece and resource window. The lines are written between samples without allocating.
+    pub fn verbosity(mut self, level: u8) -> Self {
+        self.verbosity = level;
         self
     }
 
@@ -264,6 +290,7 @@ impl LeakTest {
         }
 
         let columns: Vec<Metric> = checked.iter().chain(probe_metrics).collect();
+        let policy_columns = columns.clone();
         let mut policy = Policy::new(
             Rules {
                 batch: self.batch,
@@ -275,16 +302,53 @@ impl LeakTest {
         );
         let mut budget = Budget::new(self.memory_budget, checked);
         let mut calls = 0u64;
+        let mut call_time = Duration::ZERO;
+        let pid = rustix::process::getpid();
         macro_rules! call_n {
             ($n:expr) => {
+                let t = Instant::now();
                 for _ in 0..$n {
                     calls += 1;
-                    if !f() {
+                    let ok = f();
+                    if rustix::process::getpid() != pid {
+                        exit_forked_child();
+                    }
+                    if !ok {
                         return Err(LeakError::DidNotFail { call: calls, name });
                     }
                 }
+                call_time += t.elapsed();
             };
         }
+        // Calls that fit in the time left, at the time a call has taken so far (at least 1
+        // while time is left).
+        let time_room = |calls: u64, call_time: Duration| -> u64 {
+            let Some(left) = self.time_budget.checked_sub(start.elapsed()) else {
+                return 0;
+            };
+            let per_call = call_time.as_secs_f64() / calls.max(1) as f64;
+            if per_call <= 0.0 {
+                return u64::MAX;
+            }
+            ((left.as_secs_f64() / per_call) as u64).max(1)
+        };
+        let progress = |level: u8, stage: &str, calls: u64, b: Option<&crate::Batch>| {
+            if self.verbosity < level {
+                return;
+            }
+            let mut err = std::io::stderr().lock();
+            let _ = write!(
+                err,
+                "memsight-leak: {name}: {stage}: {calls} calls, {:.3} s",
+                start.elapsed().as_secs_f64()
+            );
+            if let Some(b) = b {
+                for &m in policy_columns.iter().filter(|&&m| b.delta(m) != 0) {
+                    let _ = write!(err, " {m}={:+}", b.delta(m));
+                }
+            }
+            let _ = writeln!(err);
+        };
 
         // 1. The first call: fds and threads it opens are reported, not blamed.
         let s0 = sampler.sample().map_err(|e| e.at_call(calls))?;
@@ -296,14 +360,19 @@ impl LeakTest {
         );
         // Not a rate yet: a large first call is as likely lazy initialisation as a leak.
         budget.origin = s0;
+        progress(1, "first call", calls, None);
 
         // 2. Warm-up, in doubling pieces so that a huge leak cannot run past the memory budget.
         let mut prev = s1;
         let mut left = self.warmup;
         let mut piece = 1u64;
-        while left > 0 && !budget.exceeded(&prev) {
-            let n = piece.min(left).min(budget.affordable(&prev));
+        while left > 0 && !budget.exceeded(&prev) && start.elapsed() < self.time_budget / 4 {
+            let n = piece
+                .min(left)
+                .min(budget.affordable(&prev))
+                .min(time_room(calls, call_time));
             call_n!(n);
+            progress(2, "warm-up", calls, None);
             let s = sampler.sample_light().map_err(|e| e.at_call(calls))?;
             budget.observe(&prev, &s, n);
             prev = s;
@@ -328,7 +397,13 @@ impl LeakTest {
             .filter(|m| matches!(m, Metric::Probe(_)) && m.is_resource())
             .map(|&m| (m, sampler.probe_items(m)))
             .collect();
+        let children_before = if checked.contains(Metric::Children) {
+            sampler.proc_self.child_pids()
+        } else {
+            Vec::new()
+        };
         let warmup_calls = calls;
+        progress(1, "warm-up done", calls, None);
         // Two one-call windows for resources. Full samples here too: they also let the process
         // settle before the batches' baseline.
         let mut decision = Decision::Continue;
@@ -339,7 +414,9 @@ impl LeakTest {
             }
             call_n!(1);
             let s = sampler.settled(&rprev).map_err(|e| e.at_call(calls))?;
-            decision = policy.probe_window(policy.between(&rprev, &s, 1));
+            let window = policy.between(&rprev, &s, 1);
+            progress(2, "resource window", calls, Some(&window));
+            decision = policy.probe_window(window);
             rprev = s;
             if decision != Decision::Continue {
                 break;
@@ -359,6 +436,14 @@ impl LeakTest {
                 .batch_size()
                 .min(budget.affordable(&prev))
                 .min(self.call_budget.saturating_sub(calls));
+            let in_time = n.min(time_room(calls, call_time));
+            if in_time == 0 {
+                notes.push(format!(
+                    "the time budget ({:?}) ran out after {calls} calls",
+                    self.time_budget
+                ));
+            }
+            let n = in_time;
             if n == 0 || policy.full() {
                 let (v, note) = policy.out_of_calls();
                 out_of_calls_note = note;
@@ -370,7 +455,9 @@ impl LeakTest {
             }
             call_n!(n);
             let s = sampler.settled(&prev).map_err(|e| e.at_call(calls))?;
-            decision = policy.record(policy.between(&prev, &s, n));
+            let batch = policy.between(&prev, &s, n);
+            progress(1, "batch", calls, Some(&batch));
+            decision = policy.record(batch);
             budget.observe(&prev, &s, n);
             prev = s;
         }
@@ -441,6 +528,21 @@ impl LeakTest {
                     report: Box::new(report),
                 })
             }
+            Some(Metric::Children) => {
+                let children: Vec<String> = sampler
+                    .proc_self
+                    .child_pids()
+                    .into_iter()
+                    .filter(|p| !children_before.contains(p))
+                    .map(describe_process)
+                    .collect();
+                Err(LeakError::Unclosed {
+                    metric: Metric::Children,
+                    count: children.len() as i64,
+                    items: children,
+                    report: Box::new(report),
+                })
+            }
             Some(m) => {
                 let before = items_before
                     .iter()
@@ -464,6 +566,29 @@ impl LeakTest {
             None => Ok(report),
         }
     }
+}
+
+/// `PID (name)` of a child process, with `zombie` when it exited and was never waited for.
+fn describe_process(pid: i32) -> String {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // `PID (comm) S ...`: the comm may hold spaces and parentheses, the state follows the last ')'.
+    match (stat.find('('), stat.rfind(')')) {
+        (Some(a), Some(b)) if a < b => {
+            let state = stat[b + 1..].trim_start().chars().next().unwrap_or('?');
+            let zombie = if state == 'Z' { " zombie" } else { "" };
+            format!("{pid} ({}){zombie}", &stat[a + 1..b])
+        }
+        _ => format!("{pid}"),
+    }
+}
+
+/// Ends a process forked by the tested function whose child side returned into the harness:
+/// it must not run the rest of the check (more calls, reports, the test runner's own code).
+/// `_exit` skips atexit handlers and stdio flushing, which belong to the parent.
+#[allow(unsafe_code)]
+fn exit_forked_child() -> ! {
+    // SAFETY: _exit is async-signal-safe and always sound to call; it does not return.
+    unsafe { libc::_exit(0) }
 }
 
 /// How much a resource grew over the windows and batches (what an unclosed-resource error counts).

@@ -71,7 +71,8 @@
 //!   its 95% confidence interval, total growth and in how many batches it grew. `*` marks the
 //!   metrics that made the verdict. `rust_heap` lines add blocks per call. Names: `rust_heap`
 //!   (exact, [`memsight::heap::CountingAlloc`]), `heap`/`mmap` (glibc `mallinfo2`), `uss`, `rss`,
-//!   `vms`, `maps`/`maps_anon` (`/proc/self/maps`), `fds`, `threads`.
+//!   `vms`, `maps`/`maps_anon` (`/proc/self/maps`), `fds`, `threads`, `children` (child
+//!   processes not waited for, zombies included), and the names of any [`Probe`]s.
 //! - `first call:` fds or threads the very first call opened, reported but not blamed.
 //! - `note:` lines: what was not measured and why, other threads running, metrics judged by
 //!   their trend because they also went down.
@@ -100,9 +101,28 @@
 //! - **Leak** when a metric grew in at least 7 of the last 8 batches and the least-squares slope
 //!   of its growth per call has a 95% confidence interval above zero. Batches double (to 512)
 //!   after two batches in a row grew, so a filling cache gets room to show it stops.
-//! - **Fds and threads**: still higher, after a goleak-style settle, in two windows in a row.
+//! - **Fds, threads and child processes**: still higher, after a goleak-style settle, in two
+//!   windows in a row (a function that forks and never waits fails with
+//!   [`LeakError::Unclosed`]).
 //! - **Budgets**: batches shrink so that a leak cannot take more than the memory budget
-//!   (256 MiB); the check stops and reports a leak when it is reached. At most 131,072 calls.
+//!   (256 MiB); the check stops and reports a leak when it is reached. At most 131,072 calls
+//!   and 60 s of wall time ([`LeakTest::time_budget`]; progress on stderr with
+//!   [`LeakTest::verbosity`]).
+//!
+//! # Hostile functions
+//! - A function that closes descriptors it does not own (`close_range(3, ~0)`, or closes and
+//!   reopens) ends the check with [`LeakError::FdClosedUnderHarness`], never an abort or a
+//!   figure read from the wrong file.
+//! - A forked child that returns into the harness `_exit(0)`s at once: the check goes on in
+//!   the parent only.
+//! - A function that captures backtraces itself or panics during the allocation-site calls
+//!   still gets its report: stacks are taken as raw addresses inside the allocator and
+//!   resolved afterwards, and tracking ends on every path.
+//!
+//! # Front ends
+//! The sequence (driver), the sampling, the decision policy (pure, unit-tested on synthetic
+//! batch series), attribution and the report are separate modules; a front end (a Python one,
+//! say) adds its own figures through the [`Probe`] trait and gets the same verdicts.
 //!
 //! # Threads and test runners
 //! The native heap, fds, threads and RSS belong to the whole process. Run leak tests under

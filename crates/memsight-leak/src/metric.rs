@@ -31,6 +31,9 @@ pub enum Metric {
     Fds,
     /// Threads (`/proc/self/task`), compared after a short settle.
     Threads,
+    /// Child processes not yet waited for, zombies included (`/proc/self/task/*/children`),
+    /// compared after a short settle: a function that forks and never waits leaks them.
+    Children,
     /// A figure read by a [`Probe`](crate::Probe) added with
     /// [`LeakTest::probe`](crate::LeakTest::probe) (a front end's own: Python's allocated blocks,
     /// gc garbage, Python threads).
@@ -38,7 +41,7 @@ pub enum Metric {
 }
 
 /// The built-in metrics.
-pub(crate) const N: usize = 10;
+pub(crate) const N: usize = 11;
 /// At most this many [`Probe`](crate::Probe)s per check.
 pub(crate) const MAX_PROBES: usize = 4;
 /// Room for every metric of a check: the built-in ones, then the probes'.
@@ -85,6 +88,7 @@ impl Metric {
         Metric::MapsAnon,
         Metric::Fds,
         Metric::Threads,
+        Metric::Children,
     ];
 
     /// The metric's place in a [`Batch`](crate::Batch)'s deltas.
@@ -100,6 +104,7 @@ impl Metric {
             Metric::MapsAnon => 7,
             Metric::Fds => 8,
             Metric::Threads => 9,
+            Metric::Children => 10,
             Metric::Probe(p) => N + usize::from(p.slot),
         }
     }
@@ -118,6 +123,7 @@ impl Metric {
             Metric::MapsAnon => "maps_anon",
             Metric::Fds => "fds",
             Metric::Threads => "threads",
+            Metric::Children => "children",
             Metric::Probe(p) => p.name,
         }
     }
@@ -125,7 +131,7 @@ impl Metric {
     /// Whether the figure is in bytes (otherwise it is a count).
     pub fn is_bytes(self) -> bool {
         match self {
-            Metric::Maps | Metric::Fds | Metric::Threads => false,
+            Metric::Maps | Metric::Fds | Metric::Threads | Metric::Children => false,
             Metric::Probe(p) => p.kind == ProbeKind::Bytes,
             _ => true,
         }
@@ -139,11 +145,11 @@ impl Metric {
         matches!(self, Metric::Rss | Metric::Uss)
     }
 
-    /// Fds, threads and [`ProbeKind::Resource`] probes: resources compared with a settle,
-    /// reported by name on failure.
+    /// Fds, threads, child processes and [`ProbeKind::Resource`] probes: resources compared
+    /// with a settle, reported by name on failure.
     pub fn is_resource(self) -> bool {
         match self {
-            Metric::Fds | Metric::Threads => true,
+            Metric::Fds | Metric::Threads | Metric::Children => true,
             Metric::Probe(p) => p.kind == ProbeKind::Resource,
             _ => false,
         }

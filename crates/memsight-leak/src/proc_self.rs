@@ -124,6 +124,54 @@ impl ProcSelf {
         self.count_dir(c"task")
     }
 
+    /// Child processes of every thread, zombies included: the pids listed in
+    /// `/proc/self/task/TID/children` (Linux 3.5+, `CONFIG_PROC_CHILDREN`). Allocation-free.
+    pub(crate) fn children(&mut self) -> std::io::Result<i64> {
+        self.each_child(|_| {})
+    }
+
+    /// The child pids, for failure reports. Allocates.
+    pub(crate) fn child_pids(&mut self) -> Vec<i32> {
+        let mut out = Vec::new();
+        let _ = self.each_child(|pid| out.push(pid));
+        out
+    }
+
+    fn each_child(&mut self, mut each: impl FnMut(i32)) -> std::io::Result<i64> {
+        let task = self.open(c"task", true)?;
+        let mut n = 0;
+        let mut it = RawDir::new(task.as_fd(), &mut self.dirbuf);
+        while let Some(entry) = it.next() {
+            let entry = entry?;
+            let tid = entry.file_name().to_bytes();
+            if tid.is_empty() || !tid.iter().all(u8::is_ascii_digit) || tid.len() > 20 {
+                continue;
+            }
+            // "TID/children\0" in a stack buffer: no allocation.
+            let mut path = [0u8; 40];
+            let tail = b"/children\0";
+            path[..tid.len()].copy_from_slice(tid);
+            path[tid.len()..tid.len() + tail.len()].copy_from_slice(tail);
+            let Ok(name) = CStr::from_bytes_until_nul(&path) else {
+                continue;
+            };
+            // A thread that exited meanwhile has no file any more: it has no children either.
+            let Ok(fd) =
+                rustix::fs::openat(&task, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+            else {
+                continue;
+            };
+            let len = read_full(&fd, &mut self.filebuf)?;
+            for pid in self.filebuf[..len].split(|&b| b == b' ' || b == b'\n') {
+                if let Some(p) = parse_num(Some(pid)) {
+                    n += 1;
+                    each(i32::try_from(p).unwrap_or(0));
+                }
+            }
+        }
+        Ok(n)
+    }
+
     /// The dirty part of USS: `Private_Dirty + Private_Hugetlb` of `/proc/self/smaps_rollup`,
     /// bytes. `Private_Clean` is left out on purpose: clean file pages (the program's own code)
     /// turn private or shared whenever another process mapping the same file exits or starts,
@@ -355,5 +403,15 @@ mod tests {
         assert!(p.uss().unwrap() > 0);
         assert!(!p.fd_targets().is_empty());
         assert_eq!(p.thread_names().len() as i64, threads);
+        let before = p.children().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        assert_eq!(p.children().unwrap(), before + 1);
+        assert!(p.child_pids().contains(&(child.id() as i32)));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(p.children().unwrap(), before);
     }
 }

@@ -364,13 +364,15 @@ pub enum LeakError {
         /// What was measured.
         report: Box<Report>,
     },
-    /// A [`ProbeKind::Resource`](crate::ProbeKind::Resource) probe's count stayed higher.
+    /// Child processes ([`Metric::Children`]: forked and never waited for) or a
+    /// [`ProbeKind::Resource`](crate::ProbeKind::Resource) probe's count stayed higher.
     Unclosed {
-        /// The probe's metric.
+        /// The metric.
         metric: Metric,
         /// How much higher than after the warm-up.
         count: i64,
-        /// The new items, as the probe names them ([`Probe::items`](crate::Probe::items)).
+        /// The new items: `PID (name)` of child processes (`zombie` when never waited for), or
+        /// as the probe names them ([`Probe::items`](crate::Probe::items)).
         items: Vec<String>,
         /// What was measured.
         report: Box<Report>,

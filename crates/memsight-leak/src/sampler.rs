@@ -210,6 +210,12 @@ impl Sampler {
             s.v[Metric::Threads.index()] =
                 self.proc_self.threads().map_err(|e| setup_err("task", e))?;
         }
+        if c.contains(Metric::Children) {
+            s.v[Metric::Children.index()] = self
+                .proc_self
+                .children()
+                .map_err(|e| setup_err("task/*/children", e))?;
+        }
         for m in Metric::ALL {
             if !c.contains(m) {
                 s.v[m.index()] = 0;
