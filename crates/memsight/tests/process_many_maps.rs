@@ -33,7 +33,8 @@ fn memory_maps_of_60000_mappings_reads_every_line_of_proc_pid_maps() {
         .iter()
         .filter(|m| m.path == "[anon]" && m.size == 4096)
         .count();
-    assert!(anon_pages >= 60_000, "{anon_pages} one-page anonymous maps");
+    // A few pages may merge with the interpreter's own neighbouring anonymous mappings.
+    assert!(anon_pages >= 59_000, "{anon_pages} one-page anonymous maps");
     let grouped = p.memory_maps(true).unwrap();
     let anon = grouped.iter().find(|m| m.path == "[anon]").unwrap();
     assert!(anon.size >= 60_000 * 4096, "{anon:?}");
