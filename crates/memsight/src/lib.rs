@@ -23,6 +23,7 @@
 
 mod boot;
 mod cgroup;
+mod cgroups;
 pub mod constants;
 mod disk;
 mod error;
@@ -34,6 +35,9 @@ mod system;
 
 pub use boot::{boot_time, boot_time_with};
 pub use cgroup::{CgroupMemory, MemoryPressure, Pressure, cgroup_memory};
+pub use cgroups::{
+    Cgroup, CgroupMemoryEvents, CgroupMemoryStat, StatKind, cgroups, memory_pressure,
+};
 pub use disk::{
     DiskIo, DiskIoCounters, disk_io_counters, disk_io_counters_cache_clear, disk_io_counters_with,
 };
