@@ -87,8 +87,9 @@ pub struct Cgroup {
 }
 
 impl Cgroup {
-    /// `working_set` as a percentage of `effective_limit` (0-100, more when over it, which
-    /// cannot last), or `None` when no limit applies.
+    /// `working_set` as a percentage of `effective_limit`, rounded to one decimal as psutil's
+    /// percentages are (0-100; more only in the moment before reclaim), or `None` when no limit
+    /// applies.
     pub fn limit_percent(&self) -> Option<f64> {
         self.effective_limit
             .filter(|&l| l > 0)
