@@ -32,11 +32,11 @@ fn assert_v2_figures(cg: &Cgroup, i: u64) {
     assert_eq!(cg.usage, (i + 1) * MIB, "{}", cg.path);
     assert_eq!(cg.working_set, (i + 1) * MIB - i * 64 * 1024, "{}", cg.path);
     assert_eq!(cg.peak, Some((i + 2) * MIB));
-    assert_eq!(cg.high, (i % 2 == 0).then_some((i + 100) * MIB));
+    assert_eq!(cg.high, i.is_multiple_of(2).then_some((i + 100) * MIB));
     assert_eq!(cg.low, Some(i * MIB / 2));
     assert_eq!(cg.min, Some(i * 4096));
     assert_eq!(cg.swap, Some(i * 8192));
-    assert_eq!(cg.swap_limit, (i % 2 == 0).then_some((i + 10) * MIB));
+    assert_eq!(cg.swap_limit, i.is_multiple_of(2).then_some((i + 10) * MIB));
     let e = cg.events;
     assert_eq!(
         (e.low, e.high, e.max, e.oom, e.oom_kill),

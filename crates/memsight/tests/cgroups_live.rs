@@ -85,7 +85,11 @@ impl Drop for Hierarchy {
 
 /// Starts `python` (a Python program) inside the cgroup at `dir`, and waits until it prints a
 /// line (or fails the test after 30 s).
-struct Holder(Child, std::process::ChildStdout);
+struct Holder {
+    child: Child,
+    /// Kept open so the holder never writes to a closed pipe.
+    _stdout: std::process::ChildStdout,
+}
 
 impl Holder {
     fn start(dir: &Path, python: &str) -> Holder {
@@ -103,14 +107,17 @@ impl Holder {
         let mut byte = [0u8; 1];
         let n = std::io::Read::read(&mut stdout, &mut byte).unwrap();
         assert_eq!(n, 1, "the holder in {} did not get ready", dir.display());
-        Holder(child, stdout)
+        Holder {
+            child,
+            _stdout: stdout,
+        }
     }
 }
 
 impl Drop for Holder {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

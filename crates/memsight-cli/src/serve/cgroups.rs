@@ -80,7 +80,7 @@ pub fn scan(args: &CgroupArgs, procfs: &ProcFs, errors: &mut Errors) -> Walked {
     // One series per path: a path in two hierarchies (never both with memory) is kept once.
     let mut seen = std::collections::HashSet::new();
     cgroups.retain(|c| seen.insert(c.path.clone()));
-    cgroups.sort_by(|a, b| b.working_set.cmp(&a.working_set));
+    cgroups.sort_by_key(|c| std::cmp::Reverse(c.working_set));
     let left_out = cgroups.len().saturating_sub(args.cgroup_max);
     cgroups.truncate(args.cgroup_max);
     Walked {
