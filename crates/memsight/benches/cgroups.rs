@@ -122,7 +122,11 @@ fn main() {
     let procfs = memsight::ProcFs::new(proc_root.path());
     let walked = procfs.cgroups().expect("walk");
     let expected = CHILDREN + usize::from(fstype == "cgroup");
-    assert_eq!(walked.len(), expected, "the parent (v1 only: on v2 it is the root) and children");
+    assert_eq!(
+        walked.len(),
+        expected,
+        "the parent (v1 only: on v2 it is the root) and children"
+    );
     let mut buf = Vec::with_capacity(8192);
     let (mut floors, mut ours) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {

@@ -53,10 +53,11 @@ pub struct Cgroup {
     /// The throttling limit (`memory.high`; v2 only), in bytes; `None` when unlimited or on v1.
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub high: Option<u64>,
-    /// Best-effort protection from reclaim (`memory.low`; v2 only), in bytes.
+    /// Best-effort protection from reclaim (`memory.low`; v2 only), in bytes; `max` (protect
+    /// everything) is `u64::MAX`.
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub low: Option<u64>,
-    /// Hard protection from reclaim (`memory.min`; v2 only), in bytes.
+    /// Hard protection from reclaim (`memory.min`; v2 only), in bytes; `max` is `u64::MAX`.
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub min: Option<u64>,
     /// The highest usage seen (`memory.peak`, kernel 5.19+; v1 `memory.max_usage_in_bytes`), in
@@ -161,6 +162,11 @@ fn absent_is_none<T>(result: Result<T>) -> Result<Option<T>> {
 fn is_absent(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::NotFound
         || matches!(e.raw_os_error(), Some(libc::ENODEV | libc::EOPNOTSUPP))
+}
+
+/// `memory.low` and `memory.min`: bytes, or `max` (all of it) as `u64::MAX`.
+fn protection(data: &[u8]) -> Result<u64, ParseError> {
+    files::parse_limit(data).map(|v| v.unwrap_or(u64::MAX))
 }
 
 /// v1 prints "no limit" as the largest page-aligned counter (9223372036854771712 on x86-64);
@@ -281,8 +287,8 @@ impl Walk {
                 limit,
                 effective_limit,
                 high: optional(dir, "memory.high", files::parse_limit)?.flatten(),
-                low: optional(dir, "memory.low", files::parse_value)?,
-                min: optional(dir, "memory.min", files::parse_value)?,
+                low: optional(dir, "memory.low", protection)?,
+                min: optional(dir, "memory.min", protection)?,
                 peak: optional(dir, "memory.peak", files::parse_value)?,
                 swap: optional(dir, "memory.swap.current", files::parse_value)?,
                 swap_limit: optional(dir, "memory.swap.max", files::parse_limit)?.flatten(),
@@ -372,6 +378,13 @@ fn optional<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn protection_max_is_everything() {
+        assert_eq!(protection(b"max\n").unwrap(), u64::MAX);
+        assert_eq!(protection(b"4096\n").unwrap(), 4096);
+        assert!(protection(b"lots\n").is_err());
+    }
 
     #[test]
     fn a_directory_that_is_gone_is_skipped_not_an_error() {
