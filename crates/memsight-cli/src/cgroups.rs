@@ -1,11 +1,11 @@
 //! `memsight cgroups`: every memory cgroup's usage, working set and share of its limit, like
 //! `systemd-cgtop` for memory; `--tree` indents by hierarchy, `--json` prints the library's
-//! [`memsight::Cgroup`] records.
+//! [`memsight::linux::Cgroup`] records.
 
 use std::io::Write;
 use std::path::PathBuf;
 
-use memsight::{Cgroup, MemoryPressure, ProcFs};
+use memsight::linux::{Cgroup, MemoryPressure, ProcFs};
 
 /// What `memsight cgroups` sorts by (largest first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

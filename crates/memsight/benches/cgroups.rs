@@ -119,7 +119,7 @@ fn main() {
         ),
     )
     .expect("write mountinfo");
-    let procfs = memsight::ProcFs::new(proc_root.path());
+    let procfs = memsight::linux::ProcFs::new(proc_root.path());
     let walked = procfs.cgroups().expect("walk");
     let expected = CHILDREN + usize::from(fstype == "cgroup");
     assert_eq!(

@@ -4,7 +4,8 @@
 
 use std::path::PathBuf;
 
-use memsight::{Cgroup, Error, ProcFs};
+use memsight::Error;
+use memsight::linux::{Cgroup, ProcFs};
 
 const MIB: u64 = 1 << 20;
 const CID: &str = "4f3c1a2b9d8e7f60112233445566778899aabbccddeeff00112233445566aabb";

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use memsight::{Cgroup, ProcFs};
+use memsight::linux::{Cgroup, ProcFs};
 
 const MIB: u64 = 1 << 20;
 

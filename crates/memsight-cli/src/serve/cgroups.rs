@@ -14,7 +14,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 
-use memsight::{Cgroup, MemoryPressure, ProcFs, StatKind};
+use memsight::linux::{Cgroup, MemoryPressure, ProcFs, StatKind};
 
 use super::collect::{ErrorKind, Errors, Snapshot};
 
