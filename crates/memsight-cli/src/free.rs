@@ -6,7 +6,8 @@ use std::io::Write;
 use clap::ArgAction;
 use serde::Serialize;
 
-use memsight::{CgroupMemory, SwapMemory, VirtualMemory};
+use memsight::linux::CgroupMemory;
+use memsight::{SwapMemory, VirtualMemory};
 
 /// Options of `memsight free` (those of procps `free`, plus `--json`).
 #[derive(Debug, clap::Args)]
@@ -144,7 +145,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
     let mem = memsight::virtual_memory()?;
     let swap = memsight::swap_memory()?;
     // A process may legitimately have no readable cgroup (odd mounts); free still works.
-    let cgroup = memsight::cgroup_memory().ok().flatten();
+    let cgroup = memsight::linux::cgroup_memory().ok().flatten();
     if args.json {
         serde_json::to_writer_pretty(
             &mut *out,
@@ -193,7 +194,7 @@ fn write_table(
     if args.wide {
         mem_row.extend([mem.buffers, mem.cached]);
     } else {
-        mem_row.push(mem.buffers + mem.cached);
+        mem_row.push(mem.buffers.saturating_add(mem.cached));
     }
     mem_row.push(mem.available);
     row(
@@ -211,9 +212,9 @@ fn write_table(
             out,
             "Total:",
             &[
-                Some(mem.total + swap.total),
-                Some(mem.used + swap.used),
-                Some(mem.free + swap.free),
+                Some(mem.total.saturating_add(swap.total)),
+                Some(mem.used.saturating_add(swap.used)),
+                Some(mem.free.saturating_add(swap.free)),
             ],
         )?;
     }

@@ -6,7 +6,8 @@ use std::io::{IsTerminal, Write};
 use clap::ValueEnum;
 use serde::Serialize;
 
-use memsight::{ProcFs, ProcessMemory};
+use memsight::ProcessMemory;
+use memsight::linux::ProcFs;
 
 /// Options of `memsight ps`.
 #[derive(Debug, clap::Args)]
@@ -98,10 +99,10 @@ pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
         procs.truncate(limit);
     }
     let totals = procs.iter().fold(Totals::default(), |t, p| Totals {
-        uss: t.uss + p.uss,
-        pss: t.pss + p.pss,
-        swap: t.swap + p.swap,
-        rss: t.rss + p.rss,
+        uss: t.uss.saturating_add(p.uss),
+        pss: t.pss.saturating_add(p.pss),
+        swap: t.swap.saturating_add(p.swap),
+        rss: t.rss.saturating_add(p.rss),
     });
     if args.json {
         let report = Report {

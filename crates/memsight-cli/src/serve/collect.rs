@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use memsight::{CgroupMemory, MeminfoField, ProcFs, SwapMemory, VirtualMemory};
+use memsight::linux::{CgroupMemory, MeminfoField, ProcFs};
+use memsight::{SwapMemory, VirtualMemory};
 
 use super::{Args, GroupBy, Top};
 
@@ -23,6 +24,8 @@ pub struct Options {
     pub procfs: ProcFs,
     /// How long a finished scan is served again.
     pub max_age: Duration,
+    /// Which cgroups get series.
+    pub cgroups: super::cgroups::CgroupArgs,
 }
 
 impl From<&Args> for Options {
@@ -32,6 +35,7 @@ impl From<&Args> for Options {
             top: args.top,
             cmdline: args.cmdline,
             max_age: args.max_age,
+            cgroups: args.cgroups.clone(),
             procfs: ProcFs::new(
                 args.procfs
                     .clone()
@@ -164,6 +168,8 @@ pub struct Snapshot {
     pub swap: Option<SwapMemory>,
     /// The exporter's memory cgroup, when one with a limit applies.
     pub cgroup: Option<CgroupMemory>,
+    /// Every memory cgroup to export, and the system-wide pressure.
+    pub cgroups: super::cgroups::Walked,
     /// Processes whose memory could be read (kernel threads excluded: they have none).
     pub processes: Vec<ProcessSample>,
     /// The exporter itself, when it could be read.
@@ -186,6 +192,7 @@ pub fn scan(options: &Options) -> Snapshot {
     snap.cgroup = system(errors, procfs.cgroup_memory())
         .flatten()
         .filter(|cg| cg.limit.is_some());
+    snap.cgroups = super::cgroups::scan(&options.cgroups, procfs, errors);
     snap.processes = processes(options, &mut snap.errors);
     snap.own = own_process(&mut snap.errors);
     snap.duration = started.elapsed();
@@ -260,7 +267,7 @@ fn processes(options: &Options, errors: &mut Errors) -> Vec<ProcessSample> {
     }
     for &pid in &scan.access_denied {
         errors.add(ErrorKind::Denied);
-        let read = memsight::Process::with_procfs(procfs, pid).and_then(|p| {
+        let read = procfs.process(pid).and_then(|p| {
             p.oneshot(|p| -> memsight::Result<ProcessSample> {
                 let mem = p.memory_info()?;
                 Ok(ProcessSample {
@@ -293,9 +300,7 @@ fn processes(options: &Options, errors: &mut Errors) -> Vec<ProcessSample> {
         .chain(scan.errors.iter().map(|(pid, _)| *pid))
         .collect();
     for &pid in pids.iter().filter(|pid| !reported.contains(pid)) {
-        if let Err(memsight::Error::NoSuchProcess { .. }) =
-            memsight::Process::with_procfs(procfs, pid)
-        {
+        if let Err(memsight::Error::NoSuchProcess { .. }) = procfs.process(pid) {
             errors.add(ErrorKind::Vanished);
         }
     }
