@@ -3,7 +3,6 @@
 //! A scan never fails as a whole: each source that cannot be read is left out of the snapshot
 //! and counted in [`Errors`], so one unreadable file costs some series, not the scrape.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use memsight::{CgroupMemory, MeminfoField, ProcFs, SwapMemory, VirtualMemory};
@@ -25,19 +24,15 @@ pub struct Options {
     pub max_age: Duration,
 }
 
-impl From<&Args> for Options {
-    fn from(args: &Args) -> Self {
+impl Options {
+    /// The options of `args`, reading the kernel's files under `procfs`.
+    pub fn new(args: &Args, procfs: ProcFs) -> Self {
         Options {
             group_by: args.group_by,
             top: args.top,
             cmdline: args.cmdline,
             max_age: args.max_age,
-            procfs: ProcFs::new(
-                args.procfs
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from("/proc")),
-            )
-            .with_sys_root(args.sysfs.clone().unwrap_or_else(|| PathBuf::from("/sys"))),
+            procfs,
         }
     }
 }

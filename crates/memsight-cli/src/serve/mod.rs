@@ -93,15 +93,6 @@ pub struct Args {
     #[arg(long, default_value = "1", value_name = "SECONDS", value_parser = parse_seconds_or_zero)]
     pub max_age: Duration,
 
-    /// Read procfs from DIR instead of /proc (like node_exporter's --path.procfs, for an
-    /// exporter in a container that mounts the host's /proc elsewhere).
-    #[arg(long, value_name = "DIR")]
-    pub procfs: Option<std::path::PathBuf>,
-
-    /// Read sysfs (cgroups) from DIR instead of /sys.
-    #[arg(long, value_name = "DIR")]
-    pub sysfs: Option<std::path::PathBuf>,
-
     /// Most client connections served at once; connections beyond it are closed on accept.
     #[arg(long, default_value = "64", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub max_connections: u32,
@@ -128,7 +119,7 @@ fn seconds_in(s: &str, least: f64) -> Result<Duration, String> {
 
 /// Runs `memsight serve` until SIGINT or SIGTERM. Prints the bound address on `out` once the
 /// socket listens (so `--listen 127.0.0.1:0` can be used to pick a free port).
-pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
+pub fn run(args: &Args, procfs: &memsight::ProcFs, out: &mut impl Write) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
@@ -150,7 +141,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
                 "memsight serve: warning: {addr} is reachable from other hosts; process names and memory are visible to them"
             );
         }
-        let scanner = scan::Scanner::new(collect::Options::from(args));
+        let scanner = scan::Scanner::new(collect::Options::new(args, procfs.clone()));
         http::serve(listener, scanner, http::Limits::from(args), shutdown).await
     })
 }
