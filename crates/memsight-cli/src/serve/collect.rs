@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use memsight::{CgroupMemory, MeminfoField, ProcFs, SwapMemory, VirtualMemory};
 
+use super::labels::{self, bounded};
 use super::{Args, GroupBy, Top};
 
 /// What a scan collects and how it is shaped, from the command line.
@@ -43,11 +44,13 @@ impl Options {
 pub struct ProcessSample {
     /// Process id.
     pub pid: u32,
-    /// Process name (`/proc/PID/stat` comm, as psutil's `name()`).
+    /// Process name (as psutil's `name()`), shaped by [`labels::name_label`].
     pub name: String,
-    /// Owner's user name, or the numeric uid when it has no name.
+    /// Owner's user name, or the numeric uid when it has no name; at most [`labels::MAX_USER`]
+    /// bytes.
     pub user: String,
-    /// Command line joined by spaces, collected only with `--cmdline`.
+    /// Command line joined by spaces, collected only with `--cmdline`; at most
+    /// [`labels::MAX_CMDLINE`] bytes.
     pub cmdline: Option<String>,
     /// Unique set size.
     pub uss: Option<u64>,
@@ -233,15 +236,15 @@ fn processes(options: &Options, errors: &mut Errors) -> Vec<ProcessSample> {
     let cmdline = |args: &[String]| {
         options
             .cmdline
-            .then(|| truncated(args.join(" "), MAX_CMDLINE))
+            .then(|| bounded(&args.join(" "), labels::MAX_CMDLINE))
     };
     let mut out: Vec<ProcessSample> = scan
         .processes
         .iter()
         .map(|p| ProcessSample {
             pid: p.pid,
-            name: p.name.clone(),
-            user: p.username.clone(),
+            name: labels::name_label(&p.name),
+            user: bounded(&p.username, labels::MAX_USER),
             cmdline: cmdline(&p.cmdline),
             uss: Some(p.uss),
             pss: Some(p.pss),
@@ -260,8 +263,8 @@ fn processes(options: &Options, errors: &mut Errors) -> Vec<ProcessSample> {
                 let mem = p.memory_info()?;
                 Ok(ProcessSample {
                     pid,
-                    name: p.name()?,
-                    user: p.username()?,
+                    name: labels::name_label(&p.name()?),
+                    user: bounded(&p.username()?, labels::MAX_USER),
                     cmdline: if options.cmdline {
                         cmdline(&p.cmdline()?)
                     } else {
@@ -296,19 +299,4 @@ fn processes(options: &Options, errors: &mut Errors) -> Vec<ProcessSample> {
     }
     out.sort_by_key(|p| p.pid);
     out
-}
-
-/// Longest command line exported with `--cmdline`, in bytes.
-const MAX_CMDLINE: usize = 256;
-
-/// `s` cut to at most `max` bytes on a character boundary.
-fn truncated(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-    }
-    s
 }

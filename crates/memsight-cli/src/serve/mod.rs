@@ -5,14 +5,18 @@
 //! - [`group`] folds processes into bounded groups (by name or user) and picks the top ones;
 //! - [`exposition`] renders a snapshot in OpenMetrics (through `prometheus-client`) and in the
 //!   classic Prometheus text format;
+//! - [`labels`] bounds every label value taken from a process or the kernel;
 //! - [`scan`] makes concurrent scrapes share one scan;
+//! - [`conns`] bounds the connections and evicts the longest-idle one when they are all taken;
 //! - [`http`] is the HTTP/1.1 server (hyper on a single-threaded tokio runtime): routing, content
 //!   negotiation, timeouts and the connection limit.
 
 mod collect;
+mod conns;
 mod exposition;
 mod group;
 mod http;
+mod labels;
 mod scan;
 
 use std::io::Write;
@@ -72,8 +76,9 @@ pub struct Args {
     #[arg(long, default_value = "50", value_name = "N|all")]
     pub top: Top,
 
-    /// Also label per-process series with the command line (truncated to 256 bytes). Off by
-    /// default: command lines can carry secrets. Environment variables are never exported.
+    /// Also label per-process series with the command line (cut to 256 bytes). Off by default:
+    /// command lines can carry secrets. Environment variables are never exported. Other label
+    /// values are bounded too: name 128 bytes, user 64, cgroup path 512.
     #[arg(long)]
     pub cmdline: bool,
 
@@ -93,7 +98,9 @@ pub struct Args {
     #[arg(long, default_value = "1", value_name = "SECONDS", value_parser = parse_seconds_or_zero)]
     pub max_age: Duration,
 
-    /// Most client connections served at once; connections beyond it are closed on accept.
+    /// Most client connections open at once. When all are taken, the one idle longest (between
+    /// keep-alive requests, or not done sending its request) is closed to admit the newcomer;
+    /// only when every one is being answered is the newcomer closed on accept.
     #[arg(long, default_value = "64", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub max_connections: u32,
 }
