@@ -17,6 +17,7 @@ mod exposition;
 mod group;
 mod http;
 mod labels;
+mod listen;
 mod scan;
 
 use std::io::Write;
@@ -61,9 +62,10 @@ impl std::str::FromStr for Top {
 /// Options of `memsight serve`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// Address to listen on. Loopback unless told otherwise: exposing process names and memory
-    /// to the network is a decision to make explicitly (e.g. `--listen 0.0.0.0:9477`).
-    #[arg(long, default_value = "127.0.0.1:9477", value_name = "ADDR:PORT")]
+    /// Address to listen on: `IP:PORT`, `[IPv6]:PORT`, `localhost:PORT` or `:PORT` (all
+    /// interfaces). Loopback unless told otherwise: exposing process names and memory to the
+    /// network is a decision to make explicitly (e.g. `--listen :9477`).
+    #[arg(long, default_value = "127.0.0.1:9477", value_name = "ADDR:PORT", value_parser = listen::parse_listen)]
     pub listen: SocketAddr,
 
     /// Fold processes into `memsight_group_memory_bytes{groupname,memtype}` by process name, by
