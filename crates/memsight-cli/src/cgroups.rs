@@ -3,7 +3,6 @@
 //! [`memsight::linux::Cgroup`] records.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use memsight::linux::{Cgroup, MemoryPressure, ProcFs};
 
@@ -42,20 +41,6 @@ pub struct Args {
     /// breakdown and events per cgroup, and the system-wide pressure (null without PSI).
     #[arg(long)]
     json: bool,
-    /// Read procfs (mountinfo, pressure) from DIR instead of /proc.
-    #[arg(long, value_name = "DIR")]
-    procfs: Option<PathBuf>,
-    /// Read sysfs (the cgroup mounts) from DIR instead of /sys.
-    #[arg(long, value_name = "DIR")]
-    sysfs: Option<PathBuf>,
-}
-
-impl Args {
-    /// The library's handle on the roots these options name (`/proc` and `/sys` by default).
-    pub fn procfs(&self) -> ProcFs {
-        ProcFs::new(self.procfs.clone().unwrap_or_else(|| "/proc".into()))
-            .with_sys_root(self.sysfs.clone().unwrap_or_else(|| "/sys".into()))
-    }
 }
 
 /// Runs `memsight cgroups`.

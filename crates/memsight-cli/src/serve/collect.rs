@@ -3,12 +3,12 @@
 //! A scan never fails as a whole: each source that cannot be read is left out of the snapshot
 //! and counted in [`Errors`], so one unreadable file costs some series, not the scrape.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use memsight::linux::{CgroupMemory, MeminfoField, ProcFs};
 use memsight::{SwapMemory, VirtualMemory};
 
+use super::labels::{self, bounded};
 use super::{Args, GroupBy, Top};
 
 /// What a scan collects and how it is shaped, from the command line.
@@ -28,20 +28,16 @@ pub struct Options {
     pub cgroups: super::cgroups::CgroupArgs,
 }
 
-impl From<&Args> for Options {
-    fn from(args: &Args) -> Self {
+impl Options {
+    /// The options of `args`, reading the kernel's files under `procfs`.
+    pub fn new(args: &Args, procfs: ProcFs) -> Self {
         Options {
             group_by: args.group_by,
             top: args.top,
             cmdline: args.cmdline,
             max_age: args.max_age,
             cgroups: args.cgroups.clone(),
-            procfs: ProcFs::new(
-                args.procfs
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from("/proc")),
-            )
-            .with_sys_root(args.sysfs.clone().unwrap_or_else(|| PathBuf::from("/sys"))),
+            procfs,
         }
     }
 }
@@ -52,11 +48,13 @@ impl From<&Args> for Options {
 pub struct ProcessSample {
     /// Process id.
     pub pid: u32,
-    /// Process name (`/proc/PID/stat` comm, as psutil's `name()`).
+    /// Process name (as psutil's `name()`), shaped by [`labels::name_label`].
     pub name: String,
-    /// Owner's user name, or the numeric uid when it has no name.
+    /// Owner's user name, or the numeric uid when it has no name; at most [`labels::MAX_USER`]
+    /// bytes.
     pub user: String,
-    /// Command line joined by spaces, collected only with `--cmdline`.
+    /// Command line joined by spaces, collected only with `--cmdline`; at most
+    /// [`labels::MAX_CMDLINE`] bytes.
     pub cmdline: Option<String>,
     /// Unique set size.
     pub uss: Option<u64>,
@@ -245,15 +243,15 @@ fn processes(options: &Options, errors: &mut Errors) -> Vec<ProcessSample> {
     let cmdline = |args: &[String]| {
         options
             .cmdline
-            .then(|| truncated(args.join(" "), MAX_CMDLINE))
+            .then(|| bounded(&args.join(" "), labels::MAX_CMDLINE))
     };
     let mut out: Vec<ProcessSample> = scan
         .processes
         .iter()
         .map(|p| ProcessSample {
             pid: p.pid,
-            name: p.name.clone(),
-            user: p.username.clone(),
+            name: labels::name_label(&p.name),
+            user: bounded(&p.username, labels::MAX_USER),
             cmdline: cmdline(&p.cmdline),
             uss: Some(p.uss),
             pss: Some(p.pss),
@@ -272,8 +270,8 @@ fn processes(options: &Options, errors: &mut Errors) -> Vec<ProcessSample> {
                 let mem = p.memory_info()?;
                 Ok(ProcessSample {
                     pid,
-                    name: p.name()?,
-                    user: p.username()?,
+                    name: labels::name_label(&p.name()?),
+                    user: bounded(&p.username()?, labels::MAX_USER),
                     cmdline: if options.cmdline {
                         cmdline(&p.cmdline()?)
                     } else {
@@ -306,19 +304,4 @@ fn processes(options: &Options, errors: &mut Errors) -> Vec<ProcessSample> {
     }
     out.sort_by_key(|p| p.pid);
     out
-}
-
-/// Longest command line exported with `--cmdline`, in bytes.
-const MAX_CMDLINE: usize = 256;
-
-/// `s` cut to at most `max` bytes on a character boundary.
-fn truncated(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-    }
-    s
 }
