@@ -30,6 +30,7 @@ pub mod heap;
 mod net;
 pub mod process;
 mod procfs;
+pub mod record;
 mod system;
 
 pub use boot::{boot_time, boot_time_with};
