@@ -42,7 +42,8 @@ pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
 pub struct ProcessSample {
     /// The process id.
     pub pid: u32,
-    /// The process name ([`Process::name`]), read once when the sampler first saw the process.
+    /// The process name ([`Process::name`]), read when the sampler first saw the process and
+    /// again about once a second.
     pub name: String,
     /// Resident set size in bytes (`/proc/PID/statm` field 2 × page size).
     pub rss: u64,
@@ -294,7 +295,8 @@ impl Summary {
     }
 }
 
-/// A process the sampler follows, with its name read once.
+/// A process the sampler follows, with its name (re-read about once a second, since a process
+/// may exec another program: a shell script's name becomes the program it runs).
 #[derive(Debug)]
 struct Followed {
     process: Process,
@@ -308,7 +310,8 @@ struct Followed {
 /// [`Process::children`] (a scan of every `/proc/PID/stat`) where the kernel lacks that file.
 /// A descendant, once seen, is followed until it exits, even when its parent exits first and it
 /// is handed to another parent. Each process is read once per sample: `statm`, and
-/// `smaps_rollup` unless in fast mode; the vectors and name strings of the sample are reused.
+/// `smaps_rollup` unless in fast mode (plus its name about once a second); the vectors and
+/// name strings of the sample are reused.
 #[derive(Debug)]
 pub struct Sampler {
     root: Followed,
@@ -319,6 +322,8 @@ pub struct Sampler {
     start: Instant,
     next: Instant,
     followed: Vec<Followed>,
+    /// Samples taken so far, to re-read the names about once a second.
+    taken: u64,
     /// Scratch space for one `children` file.
     text: Vec<u8>,
     /// Scratch space for the pids found in one sample.
@@ -345,6 +350,7 @@ impl Sampler {
             start: now,
             next: now,
             followed: Vec::new(),
+            taken: 0,
             text: Vec::new(),
             found: Vec::new(),
             path: PathBuf::new(),
@@ -401,6 +407,15 @@ impl Sampler {
         if self.children {
             self.discover();
         }
+        let names_every = (1.0 / self.interval.as_secs_f64()).round().max(1.0) as u64;
+        if self.taken > 0 && self.taken.is_multiple_of(names_every) {
+            for f in std::iter::once(&mut self.root).chain(self.followed.iter_mut()) {
+                if let Ok(name) = f.process.name() {
+                    f.name = name;
+                }
+            }
+        }
+        self.taken += 1;
         let mut n = 0;
         self.root_running = read_into(&self.root, self.fast, out, &mut n);
         let fast = self.fast;
