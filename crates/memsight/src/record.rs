@@ -387,7 +387,7 @@ impl Sampler {
     }
 
     /// Whether the root could still be read at the last sample (false once it has exited or
-    /// become a zombie).
+    /// become a zombie: a process whose statm reads as zero size counts as gone).
     pub fn root_running(&self) -> bool {
         self.root_running
     }
@@ -492,9 +492,14 @@ fn read_into(f: &Followed, fast: bool, out: &mut Sample, n: &mut usize) -> bool 
             .memory_full_info()
             .map(|m| (m.rss, m.vms, Some((m.uss, m.pss, m.swap))))
     };
+    // A zombie's statm reads as zeros (and so does a kernel thread's): it has no memory left
+    // to follow, so it counts as gone.
     let Ok((rss, vms, full)) = read else {
         return false;
     };
+    if vms == 0 {
+        return false;
+    }
     if out.processes.len() <= *n {
         out.processes.push(ProcessSample::default());
     }
