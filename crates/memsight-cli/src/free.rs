@@ -6,7 +6,8 @@ use std::io::Write;
 use clap::ArgAction;
 use serde::Serialize;
 
-use memsight::{CgroupMemory, SwapMemory, VirtualMemory};
+use memsight::linux::CgroupMemory;
+use memsight::{SwapMemory, VirtualMemory};
 
 /// Options of `memsight free` (those of procps `free`, plus `--json`).
 #[derive(Debug, clap::Args)]
@@ -144,7 +145,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
     let mem = memsight::virtual_memory()?;
     let swap = memsight::swap_memory()?;
     // A process may legitimately have no readable cgroup (odd mounts); free still works.
-    let cgroup = memsight::cgroup_memory().ok().flatten();
+    let cgroup = memsight::linux::cgroup_memory().ok().flatten();
     if args.json {
         serde_json::to_writer_pretty(
             &mut *out,

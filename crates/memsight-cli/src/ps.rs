@@ -6,7 +6,8 @@ use std::io::{IsTerminal, Write};
 use clap::ValueEnum;
 use serde::Serialize;
 
-use memsight::{ProcFs, ProcessMemory};
+use memsight::ProcessMemory;
+use memsight::linux::ProcFs;
 
 /// Options of `memsight ps`.
 #[derive(Debug, clap::Args)]

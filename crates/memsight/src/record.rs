@@ -463,7 +463,7 @@ impl Sampler {
                 if self.is_followed(pid) {
                     continue;
                 }
-                if let Ok(child) = Process::with_procfs(self.root.process.procfs(), pid) {
+                if let Ok(child) = self.root.process.procfs().process(pid) {
                     self.follow(child);
                 }
             }

@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use memsight::{CgroupMemory, MeminfoField, ProcFs, SwapMemory, VirtualMemory};
+use memsight::linux::{CgroupMemory, MeminfoField, ProcFs};
+use memsight::{SwapMemory, VirtualMemory};
 
 use super::{Args, GroupBy, Top};
 
@@ -260,7 +261,7 @@ fn processes(options: &Options, errors: &mut Errors) -> Vec<ProcessSample> {
     }
     for &pid in &scan.access_denied {
         errors.add(ErrorKind::Denied);
-        let read = memsight::Process::with_procfs(procfs, pid).and_then(|p| {
+        let read = procfs.process(pid).and_then(|p| {
             p.oneshot(|p| -> memsight::Result<ProcessSample> {
                 let mem = p.memory_info()?;
                 Ok(ProcessSample {
@@ -293,9 +294,7 @@ fn processes(options: &Options, errors: &mut Errors) -> Vec<ProcessSample> {
         .chain(scan.errors.iter().map(|(pid, _)| *pid))
         .collect();
     for &pid in pids.iter().filter(|pid| !reported.contains(pid)) {
-        if let Err(memsight::Error::NoSuchProcess { .. }) =
-            memsight::Process::with_procfs(procfs, pid)
-        {
+        if let Err(memsight::Error::NoSuchProcess { .. }) = procfs.process(pid) {
             errors.add(ErrorKind::Vanished);
         }
     }

@@ -16,7 +16,7 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
-use memsight::MeminfoUnit;
+use memsight::linux::MeminfoUnit;
 
 use super::collect::{ErrorKind, Errors, Options, Snapshot};
 use super::group;

@@ -132,7 +132,7 @@ mod tests {
             group_by: GroupBy::Name,
             top: Top::Count(5),
             cmdline: false,
-            procfs: memsight::ProcFs::default(),
+            procfs: memsight::linux::ProcFs::default(),
             max_age,
         })
     }
