@@ -29,8 +29,8 @@ sleep 1
 for mode in "" "--fast"; do
   out=$(mktemp)
   /usr/bin/time -f '%U %S' -o "$out.time" \
-    timeout -s INT "$secs" "$memsight" record -i 0.01 --children $mode --json -p "$root" >"$out"
-  read -r user sys <"$out.time"
+    timeout -s INT "$secs" "$memsight" record -i 0.01 --children $mode --json -p "$root" >"$out" || true  # timeout: 124
+  read -r user sys < <(tail -n 1 "$out.time")
   $py - "$out" "$user" "$sys" "${mode:-(USS, PSS, swap)}" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
