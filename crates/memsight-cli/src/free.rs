@@ -6,8 +6,10 @@ use std::io::Write;
 use clap::ArgAction;
 use serde::Serialize;
 
-use memsight::linux::CgroupMemory;
+use memsight::linux::{CgroupMemory, ProcFs};
 use memsight::{SwapMemory, VirtualMemory};
+
+use crate::output;
 
 /// Options of `memsight free` (those of procps `free`, plus `--json`).
 #[derive(Debug, clap::Args)]
@@ -141,21 +143,18 @@ struct Json<'a> {
 }
 
 /// Runs `memsight free`.
-pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
-    let mem = memsight::virtual_memory()?;
-    let swap = memsight::swap_memory()?;
+pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result<()> {
+    let mem = procfs.virtual_memory()?;
+    let swap = procfs.swap_memory()?;
     // A process may legitimately have no readable cgroup (odd mounts); free still works.
-    let cgroup = memsight::linux::cgroup_memory().ok().flatten();
+    let cgroup = procfs.cgroup_memory().ok().flatten();
     if args.json {
-        serde_json::to_writer_pretty(
-            &mut *out,
-            &Json {
-                mem: &mem,
-                swap: &swap,
-                cgroup: cgroup.as_ref(),
-            },
-        )?;
-        writeln!(out)?;
+        let json = Json {
+            mem: &mem,
+            swap: &swap,
+            cgroup: cgroup.as_ref(),
+        };
+        output::write_json(out, &json, true)?;
         return Ok(());
     }
     write_table(out, args, &mem, &swap, cgroup.as_ref())
@@ -194,7 +193,7 @@ fn write_table(
     if args.wide {
         mem_row.extend([mem.buffers, mem.cached]);
     } else {
-        mem_row.push(mem.buffers + mem.cached);
+        mem_row.push(mem.buffers.saturating_add(mem.cached));
     }
     mem_row.push(mem.available);
     row(
@@ -212,9 +211,9 @@ fn write_table(
             out,
             "Total:",
             &[
-                Some(mem.total + swap.total),
-                Some(mem.used + swap.used),
-                Some(mem.free + swap.free),
+                Some(mem.total.saturating_add(swap.total)),
+                Some(mem.used.saturating_add(swap.used)),
+                Some(mem.free.saturating_add(swap.free)),
             ],
         )?;
     }

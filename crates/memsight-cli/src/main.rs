@@ -2,10 +2,12 @@
 //!
 //! Exit status: 0 on success, 1 on a runtime error (message on stderr as `memsight: ...`),
 //! 2 on a usage error; `record` passes its command's status through (3: over a `--max-*` budget).
-//! A closed stdout (`memsight ps | head -1`) ends the command quietly.
+//! A closed pipe (`memsight ps | head -1`) ends the command quietly; a
+//! closed stdout (`memsight ps >&-`) is a write error, as in procps.
 
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
+mod cgroups;
 mod free;
 mod info;
 mod maps;
@@ -13,8 +15,10 @@ mod output;
 mod plot;
 mod ps;
 mod record;
+mod roots;
 #[cfg(feature = "serve")]
 mod serve;
+mod user;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -25,6 +29,8 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "memsight", version, about, propagate_version = true)]
 struct Cli {
+    #[command(flatten)]
+    roots: roots::Roots,
     #[command(subcommand)]
     command: Command,
 }
@@ -43,6 +49,8 @@ enum Command {
     Record(record::Args),
     /// Draws a recording of `memsight record` as SVG or PNG, like `mprof plot`.
     Plot(plot::Args),
+    /// Every memory cgroup's usage, working set and limit, like systemd-cgtop.
+    Cgroups(cgroups::Args),
     /// Prometheus exporter: system, cgroup and per-process memory on /metrics.
     #[cfg(feature = "serve")]
     Serve(serve::Args),
@@ -50,17 +58,26 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !output::stdout_is_open() {
+        let _ = writeln!(
+            io::stderr(),
+            "memsight: write error: standard output is closed"
+        );
+        return ExitCode::FAILURE;
+    }
+    let procfs = cli.roots.procfs();
     let mut out = io::BufWriter::new(io::stdout().lock());
     let result = match &cli.command {
         // The one command with its own exit status (CMD's, or the budget's).
-        Command::Record(args) => record::run(args, &mut out),
+        Command::Record(args) => record::run(args, &procfs, &mut out),
         Command::Plot(args) => plot::run(args, &mut out).map(|()| 0),
-        Command::Free(args) => free::run(args, &mut out).map(|()| 0),
-        Command::Ps(args) => ps::run(args, &mut out).map(|()| 0),
-        Command::Info(args) => info::run(args, &mut out).map(|()| 0),
-        Command::Maps(args) => maps::run(args, &mut out).map(|()| 0),
+        Command::Free(args) => free::run(args, &procfs, &mut out).map(|()| 0),
+        Command::Ps(args) => ps::run(args, &procfs, &mut out).map(|()| 0),
+        Command::Info(args) => info::run(args, &procfs, &mut out).map(|()| 0),
+        Command::Maps(args) => maps::run(args, &procfs, &mut out).map(|()| 0),
+        Command::Cgroups(args) => cgroups::run(args, &procfs, &mut out).map(|()| 0),
         #[cfg(feature = "serve")]
-        Command::Serve(args) => serve::run(args, &mut out).map(|()| 0),
+        Command::Serve(args) => serve::run(args, &procfs, &mut out).map(|()| 0),
     }
     .and_then(|code| out.flush().map(|()| code).map_err(anyhow::Error::from));
     match result {

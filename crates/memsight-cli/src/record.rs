@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use memsight::Process;
+use memsight::linux::ProcFs;
 use memsight::record::{Metric, Sample, Sampler, Summary};
 
 use crate::plot;
@@ -209,19 +209,19 @@ enum Target {
 }
 
 /// Runs `memsight record`, returning the exit status.
-pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<u8> {
+pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result<u8> {
     let mut output = args.output.as_deref().map(Output::create).transpose()?;
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop))
         .context("cannot handle SIGINT")?;
     let (root, mut target) = match (args.pid, args.command.split_first()) {
-        (Some(pid), _) => (Process::new(pid)?, Target::Attached),
+        (Some(pid), _) => (procfs.process(pid)?, Target::Attached),
         (None, Some((program, rest))) => {
             let child = std::process::Command::new(program)
                 .args(rest)
                 .spawn()
                 .with_context(|| format!("cannot run {}", program.to_string_lossy()))?;
-            match Process::new(child.id()) {
+            match procfs.process(child.id()) {
                 Ok(root) => (root, Target::Command(child)),
                 Err(e) => {
                     let mut child = child;
