@@ -46,3 +46,8 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import psutil' 2>/dev/nul
   python3 -m venv .venv
   .venv/bin/pip install -q psutil==7.2.2
 fi
+
+# memsight record is checked side by side with mprof (memory_profiler) and psrecord.
+if ! .venv/bin/python -c 'import memory_profiler, psrecord' 2>/dev/null; then
+  .venv/bin/pip install -q memory_profiler==0.61.0 psrecord==1.4
+fi

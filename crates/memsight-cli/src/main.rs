@@ -1,7 +1,8 @@
 //! The `memsight` command: glue between the command line and the `memsight` library.
 //!
 //! Exit status: 0 on success, 1 on a runtime error (message on stderr as `memsight: ...`),
-//! 2 on a usage error. A closed pipe (`memsight ps | head -1`) ends the command quietly; a
+//! 2 on a usage error; `record` passes its command's status through (3: over a `--max-*` budget).
+//! A closed pipe (`memsight ps | head -1`) ends the command quietly; a
 //! closed stdout (`memsight ps >&-`) is a write error, as in procps.
 
 #![warn(clippy::unwrap_used, clippy::expect_used)]
@@ -11,7 +12,9 @@ mod free;
 mod info;
 mod maps;
 mod output;
+mod plot;
 mod ps;
+mod record;
 mod roots;
 #[cfg(feature = "serve")]
 mod serve;
@@ -42,6 +45,10 @@ enum Command {
     Info(info::Args),
     /// A process's memory mappings, like `pmap -x`.
     Maps(maps::Args),
+    /// Memory of a process (tree) over time, with a peak budget: like mprof and psrecord.
+    Record(record::Args),
+    /// Draws a recording of `memsight record` as SVG or PNG, like `mprof plot`.
+    Plot(plot::Args),
     /// Every memory cgroup's usage, working set and limit, like systemd-cgtop.
     Cgroups(cgroups::Args),
     /// Prometheus exporter: system, cgroup and per-process memory on /metrics.
@@ -61,17 +68,20 @@ fn main() -> ExitCode {
     let procfs = cli.roots.procfs();
     let mut out = io::BufWriter::new(io::stdout().lock());
     let result = match &cli.command {
-        Command::Free(args) => free::run(args, &procfs, &mut out),
-        Command::Ps(args) => ps::run(args, &procfs, &mut out),
-        Command::Info(args) => info::run(args, &procfs, &mut out),
-        Command::Maps(args) => maps::run(args, &procfs, &mut out),
-        Command::Cgroups(args) => cgroups::run(args, &procfs, &mut out),
+        // The one command with its own exit status (CMD's, or the budget's).
+        Command::Record(args) => record::run(args, &procfs, &mut out),
+        Command::Plot(args) => plot::run(args, &mut out).map(|()| 0),
+        Command::Free(args) => free::run(args, &procfs, &mut out).map(|()| 0),
+        Command::Ps(args) => ps::run(args, &procfs, &mut out).map(|()| 0),
+        Command::Info(args) => info::run(args, &procfs, &mut out).map(|()| 0),
+        Command::Maps(args) => maps::run(args, &procfs, &mut out).map(|()| 0),
+        Command::Cgroups(args) => cgroups::run(args, &procfs, &mut out).map(|()| 0),
         #[cfg(feature = "serve")]
-        Command::Serve(args) => serve::run(args, &procfs, &mut out),
+        Command::Serve(args) => serve::run(args, &procfs, &mut out).map(|()| 0),
     }
-    .and_then(|()| out.flush().map_err(anyhow::Error::from));
+    .and_then(|code| out.flush().map(|()| code).map_err(anyhow::Error::from));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(err) if output::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             let _ = writeln!(io::stderr(), "memsight: {err:#}");

@@ -1,0 +1,586 @@
+//! `memsight record` and `memsight plot` against processes the test starts: a memory ramp, a
+//! tree of four, shared memory, the budget's exit status, CMD's status, Ctrl-C, a 5 ms command,
+//! the pictures, and mprof and psrecord on the same command.
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+const MIB: f64 = (1u64 << 20) as f64;
+
+fn memsight() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_memsight"))
+}
+
+fn python() -> PathBuf {
+    let venv = std::env::var_os("MEMSIGHT_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv"));
+    let python = venv.join("bin/python");
+    assert!(
+        python.exists(),
+        "{} missing: run scripts/setup.sh",
+        python.display()
+    );
+    python
+}
+
+/// A python script that waits 0.5 s (the interpreter's baseline), ramps its touched memory
+/// 0 -> 200 MiB in 10 steps over 2 s, holds 1 s, frees half, holds 0.5 s and exits. It prints
+/// the seconds from its start to the end of the first step and to the end of the ramp.
+const RAMP: &str = r#"
+import time, sys
+t0 = time.monotonic()
+time.sleep(0.5)
+blocks = []
+for i in range(10):
+    time.sleep(0.2)
+    blocks.append(bytearray(b"\x01") * (20 << 20))
+    if i == 0:
+        first = time.monotonic() - t0
+print(first, time.monotonic() - t0, flush=True)
+time.sleep(1.0)
+del blocks[5:]
+time.sleep(0.5)
+"#;
+
+/// The same ramp in 4 forked children of one parent, which waits for them.
+const RAMP4: &str = r#"
+import os, time
+pids = []
+for k in range(4):
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(0.5)
+        blocks = []
+        for i in range(10):
+            time.sleep(0.2)
+            blocks.append(bytearray(b"\x01") * (20 << 20))
+        time.sleep(1.0)
+        del blocks[5:]
+        time.sleep(0.5)
+        os._exit(0)
+    pids.append(pid)
+for pid in pids:
+    os.waitpid(pid, 0)
+"#;
+
+fn record(args: &[&str], cmd: &[&str]) -> Output {
+    memsight()
+        .arg("record")
+        .args(args)
+        .arg("--")
+        .args(cmd)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn samples(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn series(samples: &[Value], key: &str) -> Vec<(f64, f64)> {
+    samples
+        .iter()
+        .map(|s| (s["time"].as_f64().unwrap(), s[key].as_f64().unwrap()))
+        .collect()
+}
+
+/// The highest value, and the time of the first sample holding it.
+fn peak(series: &[(f64, f64)]) -> (f64, f64) {
+    series.iter().fold(
+        (0.0, 0.0),
+        |best, &(t, v)| if v > best.1 { (t, v) } else { best },
+    )
+}
+
+/// The mean value over samples between `from` and `to` seconds.
+fn mean_between(series: &[(f64, f64)], from: f64, to: f64) -> f64 {
+    let vals: Vec<f64> = series
+        .iter()
+        .filter(|(t, _)| *t >= from && *t <= to)
+        .map(|&(_, v)| v)
+        .collect();
+    assert!(!vals.is_empty(), "no sample between {from} and {to} s");
+    vals.iter().sum::<f64>() / vals.len() as f64
+}
+
+#[test]
+fn ramp_peak_uss_time_and_final_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ramp.jsonl");
+    let py = python();
+    let out = record(
+        &["-o", file.to_str().unwrap()],
+        &[py.to_str().unwrap(), "-c", RAMP],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let times: Vec<f64> = stdout
+        .split_whitespace()
+        .map(|t| t.parse().unwrap())
+        .collect();
+    let (first_step, ramp_end) = (times[0], times[1]);
+    let s = samples(&file);
+    let uss = series(&s, "uss");
+    let base = mean_between(&uss, 0.25, 0.5);
+    let (t, top) = peak(&uss);
+    let grown = (top - base) / MIB;
+    assert!(
+        (grown - 200.0).abs() <= 6.0,
+        "peak USS grew {grown:.1} MiB, not 200"
+    );
+    // The recording's clock starts at the spawn, before the interpreter's own clock (by its
+    // start-up time, longer under load): both are lined up on the first step, the first sample
+    // over the baseline. The peak is then within two intervals of the real one.
+    let onset = uss
+        .iter()
+        .find(|&&(_, v)| v > base + 10.0 * MIB)
+        .map(|&(t, _)| t)
+        .unwrap();
+    let offset = onset - first_step;
+    let real_peak = ramp_end + offset;
+    assert!(
+        (t - real_peak).abs() <= 0.2,
+        "peak at {t:.3} s, the ramp ended at {real_peak:.3} s on the recording's clock"
+    );
+    let last = mean_between(&uss, real_peak + 1.2, real_peak + 1.45);
+    let kept = (last - base) / MIB;
+    assert!(
+        (kept - 100.0).abs() <= 5.0,
+        "final USS {kept:.1} MiB, not 100"
+    );
+    // The summary names the peak.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("samples every 0.1 s"), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("uss ") && l.contains("M ")),
+        "{err}"
+    );
+}
+
+#[test]
+fn children_tree_peak_is_the_sum_with_per_process_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tree.jsonl");
+    let py = python();
+    let out = record(
+        &["--children", "-o", file.to_str().unwrap()],
+        &[py.to_str().unwrap(), "-c", RAMP4],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = samples(&file);
+    let uss = series(&s, "uss");
+    let base = mean_between(&uss, 0.3, 0.5);
+    let (_, top) = peak(&uss);
+    let grown = (top - base) / MIB;
+    assert!(
+        (grown - 800.0).abs() <= 24.0,
+        "tree peak USS grew {grown:.1} MiB, not 800"
+    );
+    // Each of the 4 children has its own series reaching 200 MiB.
+    let root = s[0]["processes"][0]["pid"].as_u64().unwrap();
+    let mut per_pid = std::collections::BTreeMap::<u64, f64>::new();
+    for sample in &s {
+        for p in sample["processes"].as_array().unwrap() {
+            let e = per_pid.entry(p["pid"].as_u64().unwrap()).or_default();
+            *e = e.max(p["uss"].as_f64().unwrap());
+        }
+    }
+    let kids: Vec<f64> = per_pid
+        .iter()
+        .filter(|&(&pid, _)| pid != root)
+        .map(|(_, &v)| v / MIB)
+        .collect();
+    assert_eq!(kids.len(), 4, "{per_pid:?}");
+    assert!(
+        kids.iter().all(|&v| (200.0..215.0).contains(&v)),
+        "{kids:?}"
+    );
+}
+
+#[test]
+fn shared_memory_counts_once_in_tree_pss() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("shared.jsonl");
+    let script = r#"
+import mmap, os, time
+m = mmap.mmap(-1, 100 << 20, flags=mmap.MAP_SHARED)
+m.write(b"\x01" * (100 << 20))
+kids = []
+for k in range(3):
+    pid = os.fork()
+    if pid == 0:
+        s = sum(m[i] for i in range(0, 100 << 20, 4096))
+        time.sleep(1.5)
+        os._exit(0)
+    kids.append(pid)
+for pid in kids:
+    os.waitpid(pid, 0)
+"#;
+    let py = python();
+    let out = record(
+        &["--children", "-o", file.to_str().unwrap()],
+        &[py.to_str().unwrap(), "-c", script],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = samples(&file);
+    let full: Vec<&Value> = s
+        .iter()
+        .filter(|x| x["processes"].as_array().unwrap().len() == 4)
+        .collect();
+    assert!(full.len() >= 3, "too few samples with all 4 processes");
+    let last = full[full.len() - 1];
+    let pss = last["pss"].as_f64().unwrap() / MIB;
+    let rss = last["rss"].as_f64().unwrap() / MIB;
+    assert!(
+        (100.0..125.0).contains(&pss),
+        "tree PSS {pss:.1} MiB, not ~100"
+    );
+    assert!(
+        rss >= 400.0,
+        "tree RSS {rss:.1} MiB counts the shared pages 4 times"
+    );
+}
+
+#[test]
+fn max_pss_exits_3_above_the_budget_and_0_below() {
+    let script = "b = bytearray(b'\\x01') * (64 << 20); import time; time.sleep(0.4)";
+    let py = python();
+    let over = record(&["--max-pss", "40M"], &[py.to_str().unwrap(), "-c", script]);
+    assert_eq!(
+        over.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&over.stderr)
+    );
+    let err = String::from_utf8_lossy(&over.stderr);
+    assert!(err.contains("went over --max-pss 40.0M"), "{err}");
+    let under = record(&["--max-pss", "1G"], &[py.to_str().unwrap(), "-c", script]);
+    assert_eq!(
+        under.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&under.stderr)
+    );
+}
+
+#[test]
+fn command_exit_status_passes_through() {
+    let out = record(&[], &["sh", "-c", "sleep 0.1; exit 7"]);
+    assert_eq!(out.status.code(), Some(7));
+    let out = record(&[], &["sh", "-c", "kill -TERM $$"]);
+    assert_eq!(out.status.code(), Some(128 + 15));
+    let out = record(&[], &["/nonexistent/program"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot run /nonexistent/program"));
+}
+
+#[test]
+fn sigint_ends_the_recording_with_a_complete_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for format in ["jsonl", "csv"] {
+        let file = dir.path().join(format!("int.{format}"));
+        let child = memsight()
+            .args([
+                "record",
+                "-i",
+                "0.02",
+                "-o",
+                file.to_str().unwrap(),
+                "--",
+                "sleep",
+                "30",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(600));
+        let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+        rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+        let out = child.wait_with_output().unwrap();
+        // sleep got the SIGINT too and died of it: its status is passed through.
+        assert_eq!(out.status.code(), Some(130));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("samples every 0.02 s"), "{err}");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.ends_with('\n'));
+        if format == "jsonl" {
+            let n = samples(&file).len();
+            assert!(n >= 10, "{n} samples in 0.6 s");
+        } else {
+            assert!(text.lines().filter(|l| l.contains(",total,")).count() >= 10);
+        }
+    }
+}
+
+#[test]
+fn sigint_while_attached_exits_0() {
+    let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+    let child = memsight()
+        .args(["record", "-p", &sleeper.id().to_string()])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sleep"));
+}
+
+#[test]
+fn attached_recording_ends_when_the_process_exits() {
+    let mut sleeper = Command::new("sleep").arg("0.5").spawn().unwrap();
+    let out = memsight()
+        .args([
+            "record",
+            "--fast",
+            "--json",
+            "-p",
+            &sleeper.id().to_string(),
+        ])
+        .output()
+        .unwrap();
+    let _ = sleeper.wait();
+    assert!(out.status.success());
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(summary["samples"].as_u64().unwrap() >= 3, "{summary}");
+    // --fast reads statm only: no USS peak.
+    assert!(summary["peaks"][2].is_null(), "{summary}");
+    assert!(
+        summary["peaks"][0]["bytes"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_5_ms_command_gets_a_sample_and_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("short.jsonl");
+    let out = record(&["-o", file.to_str().unwrap()], &["sleep", "0.005"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = samples(&file);
+    assert!(!s.is_empty());
+    assert!(s[0]["rss"].as_u64().unwrap() > 0, "{:?}", s[0]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("memsight record: ") && err.contains("rss "),
+        "{err}"
+    );
+}
+
+/// The pixels of a PNG file: (width, height, RGB(A) bytes).
+fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
+    let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+fn variance(bytes: &[u8]) -> f64 {
+    let n = bytes.len() as f64;
+    let mean = bytes.iter().map(|&b| f64::from(b)).sum::<f64>() / n;
+    bytes
+        .iter()
+        .map(|&b| (f64::from(b) - mean).powi(2))
+        .sum::<f64>()
+        / n
+}
+
+#[test]
+fn plots_are_valid_pictures_of_the_stated_size_with_the_peak_labelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("r.csv");
+    let png = dir.path().join("r.png");
+    let script = "import time\nb=[]\nfor i in range(5):\n    b.append(bytearray(b'\\x01')*(8<<20)); time.sleep(0.05)\n";
+    let py = python();
+    let out = record(
+        &[
+            "-i",
+            "0.02",
+            "-o",
+            file.to_str().unwrap(),
+            "--plot",
+            png.to_str().unwrap(),
+        ],
+        &[py.to_str().unwrap(), "-c", script],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (w, h, pixels) = decode_png(&png);
+    assert_eq!((w, h), (1000, 600));
+    assert!(variance(&pixels) > 100.0, "a blank picture");
+
+    let svg = dir.path().join("r.svg");
+    let out = memsight()
+        .args(["plot", file.to_str().unwrap(), "-o", svg.to_str().unwrap()])
+        .args([
+            "--metric", "uss,rss", "--stack", "--width", "800", "--height", "500",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"));
+    assert!(text.contains(r#"width="800""#) && text.contains(r#"height="500""#));
+    assert!(
+        text.contains("peak uss ") && text.contains("peak rss "),
+        "no peak label"
+    );
+    assert!(
+        text.contains("<polygon") || text.contains("<path"),
+        "no series drawn"
+    );
+
+    let png2 = dir.path().join("s.png");
+    let out = memsight()
+        .args([
+            "plot",
+            file.to_str().unwrap(),
+            "-o",
+            png2.to_str().unwrap(),
+            "--stack",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(decode_png(&png2).0, 1000);
+
+    let bad = memsight()
+        .args(["plot", "/nonexistent.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &["record"][..],
+        &["record", "-i", "0.001", "--", "true"],
+        &["record", "--fast", "--max-uss", "1G", "--", "true"],
+        &["record", "--max-pss", "12X", "--", "true"],
+        &["record", "--max-pss", "1G", "--max-rss", "2G", "--", "true"],
+        &["plot", "x.jsonl", "--metric", "heap"],
+    ] {
+        let out = memsight().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
+
+/// Peak RSS of the same command under mprof (memory_profiler) and psrecord: within 5%.
+#[test]
+fn peak_rss_agrees_with_mprof_and_psrecord() {
+    let dir = tempfile::tempdir().unwrap();
+    let py = python();
+    let bin = py.parent().unwrap();
+    let script = dir.path().join("hog.py");
+    std::fs::write(
+        &script,
+        "import time\nb = bytearray(b'\\x01') * (150 << 20)\ntime.sleep(1.0)\n",
+    )
+    .unwrap();
+    let script = script.to_str().unwrap();
+    let out = memsight()
+        .args(["record", "--json", "--", py.to_str().unwrap(), script])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ours = summary["peaks"][0]["bytes"].as_f64().unwrap() / MIB;
+
+    let dat = dir.path().join("mprof.dat");
+    let m = Command::new(bin.join("mprof"))
+        .args([
+            "run",
+            "-T",
+            "0.1",
+            "-o",
+            dat.to_str().unwrap(),
+            py.to_str().unwrap(),
+            script,
+        ])
+        .output()
+        .unwrap();
+    assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
+    // mprof writes "MEM <MiB> <unix time>" lines.
+    let mprof = std::fs::read_to_string(&dat)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("MEM "))
+        .filter_map(|l| l.split_whitespace().next()?.parse::<f64>().ok())
+        .fold(0.0, f64::max);
+
+    let log = dir.path().join("psrecord.txt");
+    let p = Command::new(bin.join("psrecord"))
+        .arg(format!("{} {script}", py.display()))
+        .args([
+            "--include-children",
+            "--interval",
+            "0.1",
+            "--log",
+            log.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(p.status.success(), "{}", String::from_utf8_lossy(&p.stderr));
+    // psrecord runs the command under `sh -c`, so the python is its child. Its log: elapsed,
+    // CPU %, real MB (RSS, MiB), virtual MB.
+    let psrecord = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().nth(2)?.parse::<f64>().ok())
+        .fold(0.0, f64::max);
+
+    for (name, theirs) in [("mprof", mprof), ("psrecord", psrecord)] {
+        assert!(
+            (ours - theirs).abs() <= 0.05 * theirs,
+            "peak RSS: memsight {ours:.1} MiB, {name} {theirs:.1} MiB"
+        );
+    }
+}
