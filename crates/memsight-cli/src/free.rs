@@ -6,7 +6,10 @@ use std::io::Write;
 use clap::ArgAction;
 use serde::Serialize;
 
-use memsight::{CgroupMemory, SwapMemory, VirtualMemory};
+use memsight::linux::{CgroupMemory, ProcFs};
+use memsight::{SwapMemory, VirtualMemory};
+
+use crate::output;
 
 /// Options of `memsight free` (those of procps `free`, plus `--json`).
 #[derive(Debug, clap::Args)]
@@ -140,21 +143,18 @@ struct Json<'a> {
 }
 
 /// Runs `memsight free`.
-pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
-    let mem = memsight::virtual_memory()?;
-    let swap = memsight::swap_memory()?;
+pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result<()> {
+    let mem = procfs.virtual_memory()?;
+    let swap = procfs.swap_memory()?;
     // A process may legitimately have no readable cgroup (odd mounts); free still works.
-    let cgroup = memsight::cgroup_memory().ok().flatten();
+    let cgroup = procfs.cgroup_memory().ok().flatten();
     if args.json {
-        serde_json::to_writer_pretty(
-            &mut *out,
-            &Json {
-                mem: &mem,
-                swap: &swap,
-                cgroup: cgroup.as_ref(),
-            },
-        )?;
-        writeln!(out)?;
+        let json = Json {
+            mem: &mem,
+            swap: &swap,
+            cgroup: cgroup.as_ref(),
+        };
+        output::write_json(out, &json, true)?;
         return Ok(());
     }
     write_table(out, args, &mem, &swap, cgroup.as_ref())

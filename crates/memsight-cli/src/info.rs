@@ -4,8 +4,10 @@
 
 use std::io::{IsTerminal, Write};
 
-use memsight::Process;
+use memsight::linux::ProcFs;
 use memsight::process::{Address, ProcessInfo, SocketType};
+
+use crate::output::{self, sanitize};
 
 /// Rows shown per table unless `--verbose` (procinfo's `NON_VERBOSE_ITERATIONS`).
 const SHORT_TABLE: usize = 4;
@@ -25,15 +27,12 @@ pub struct Args {
 }
 
 /// Runs `memsight info`.
-pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
-    let process = match args.pid {
-        Some(pid) => Process::new(pid)?,
-        None => Process::current()?,
-    };
+pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result<()> {
+    let pid = args.pid.unwrap_or_else(std::process::id);
+    let process = procfs.process(pid)?;
     let info = process.info()?;
     if args.json {
-        serde_json::to_writer_pretty(&mut *out, &info)?;
-        writeln!(out)?;
+        output::write_json(out, &info, true)?;
         return Ok(());
     }
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -53,8 +52,12 @@ struct Printer<'a, W: Write> {
 }
 
 impl<W: Write> Printer<'_, W> {
-    /// procinfo's `print_`: `{:<11} {}`, the label in bold green on a terminal.
+    /// procinfo's `print_`: `{:<11} {}`, the label in bold green on a terminal. The value is
+    /// sanitised: names, paths, command lines and environment values come from the process, and
+    /// a control character in them must not reach the terminal.
     fn line(&mut self, label: &str, value: impl std::fmt::Display) -> std::io::Result<()> {
+        let value = value.to_string();
+        let value = sanitize(&value);
         if self.color {
             writeln!(self.out, "\x1b[1;32m{label:<13}\x1b[0m {value}")
         } else {

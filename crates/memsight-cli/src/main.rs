@@ -1,17 +1,21 @@
 //! The `memsight` command: glue between the command line and the `memsight` library.
 //!
 //! Exit status: 0 on success, 1 on a runtime error (message on stderr as `memsight: ...`),
-//! 2 on a usage error. A closed stdout (`memsight ps | head -1`) ends the command quietly.
+//! 2 on a usage error. A closed pipe (`memsight ps | head -1`) ends the command quietly; a
+//! closed stdout (`memsight ps >&-`) is a write error, as in procps.
 
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
+mod cgroups;
 mod free;
 mod info;
 mod maps;
 mod output;
 mod ps;
+mod roots;
 #[cfg(feature = "serve")]
 mod serve;
+mod user;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -22,6 +26,8 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "memsight", version, about, propagate_version = true)]
 struct Cli {
+    #[command(flatten)]
+    roots: roots::Roots,
     #[command(subcommand)]
     command: Command,
 }
@@ -36,6 +42,8 @@ enum Command {
     Info(info::Args),
     /// A process's memory mappings, like `pmap -x`.
     Maps(maps::Args),
+    /// Every memory cgroup's usage, working set and limit, like systemd-cgtop.
+    Cgroups(cgroups::Args),
     /// Prometheus exporter: system, cgroup and per-process memory on /metrics.
     #[cfg(feature = "serve")]
     Serve(serve::Args),
@@ -43,14 +51,23 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !output::stdout_is_open() {
+        let _ = writeln!(
+            io::stderr(),
+            "memsight: write error: standard output is closed"
+        );
+        return ExitCode::FAILURE;
+    }
+    let procfs = cli.roots.procfs();
     let mut out = io::BufWriter::new(io::stdout().lock());
     let result = match &cli.command {
-        Command::Free(args) => free::run(args, &mut out),
-        Command::Ps(args) => ps::run(args, &mut out),
-        Command::Info(args) => info::run(args, &mut out),
-        Command::Maps(args) => maps::run(args, &mut out),
+        Command::Free(args) => free::run(args, &procfs, &mut out),
+        Command::Ps(args) => ps::run(args, &procfs, &mut out),
+        Command::Info(args) => info::run(args, &procfs, &mut out),
+        Command::Maps(args) => maps::run(args, &procfs, &mut out),
+        Command::Cgroups(args) => cgroups::run(args, &procfs, &mut out),
         #[cfg(feature = "serve")]
-        Command::Serve(args) => serve::run(args, &mut out),
+        Command::Serve(args) => serve::run(args, &procfs, &mut out),
     }
     .and_then(|()| out.flush().map_err(anyhow::Error::from));
     match result {

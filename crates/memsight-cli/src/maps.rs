@@ -3,7 +3,10 @@
 
 use std::io::Write;
 
-use memsight::{MemoryMap, Process};
+use memsight::MemoryMap;
+use memsight::linux::ProcFs;
+
+use crate::output::{self, sanitize};
 
 /// Options of `memsight maps`.
 #[derive(Debug, clap::Args)]
@@ -20,8 +23,8 @@ pub struct Args {
 }
 
 /// Runs `memsight maps`.
-pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
-    let p = Process::new(args.pid)?;
+pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result<()> {
+    let p = procfs.process(args.pid)?;
     let (maps, cmdline) = p.oneshot(|p| -> memsight::Result<_> {
         let maps = p.memory_maps(args.grouped)?;
         let cmdline = match p.cmdline() {
@@ -31,11 +34,10 @@ pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
         Ok((maps, cmdline))
     })?;
     if args.json {
-        serde_json::to_writer(&mut *out, &maps)?;
-        writeln!(out)?;
+        output::write_json(out, &maps, false)?;
         return Ok(());
     }
-    writeln!(out, "{}:   {cmdline}", args.pid)?;
+    writeln!(out, "{}:   {}", args.pid, sanitize(&cmdline))?;
     let kb = |n: u64| n / 1024;
     let dirty = |m: &MemoryMap| m.shared_dirty.saturating_add(m.private_dirty);
     if args.grouped {
@@ -53,7 +55,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
                 kb(m.pss),
                 kb(dirty(m)),
                 kb(m.swap),
-                m.path
+                sanitize(&m.path)
             )?;
         }
         writeln!(out, "{} ", ["---------"; 5].join(" "))?;
@@ -83,7 +85,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
             kb(m.rss),
             kb(dirty(m)),
             mode(&m.perms),
-            m.path
+            sanitize(&m.path)
         )?;
     }
     writeln!(out, "---------------- ------- ------- ------- ")?;

@@ -1,6 +1,10 @@
-//! Output helpers shared by the subcommands.
+//! Output helpers shared by the subcommands: JSON writing that keeps I/O errors visible, the
+//! closed-pipe rule, a closed-stdout check, and terminal-safe text.
 
-use std::io;
+use std::borrow::Cow;
+use std::io::{self, Write};
+
+use serde::Serialize;
 
 /// Whether `err` is (or wraps) a write to a closed pipe, which ends the command quietly.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -9,4 +13,63 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .downcast_ref::<io::Error>()
             .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
     })
+}
+
+/// Writes `value` as JSON and a newline. A failed write comes back as the `io::Error` it is
+/// (serde_json's error hides it from [`is_broken_pipe`] otherwise), so `| head -c 10` ends quietly.
+pub fn write_json(out: &mut impl Write, value: &impl Serialize, pretty: bool) -> io::Result<()> {
+    let written = if pretty {
+        serde_json::to_writer_pretty(&mut *out, value)
+    } else {
+        serde_json::to_writer(&mut *out, value)
+    };
+    written.map_err(io::Error::from)?;
+    writeln!(out)
+}
+
+/// Whether standard output was open when memsight started. A shell's `>&-` closes it; Rust's
+/// runtime then puts `/dev/null` there, opened read-write, and every write silently succeeds,
+/// where procps reports a write error. So a stdout that is `/dev/null` opened read-write (which a
+/// redirection `> /dev/null` never is: it opens write-only) counts as closed.
+pub fn stdout_is_open() -> bool {
+    let stdout = io::stdout();
+    let Ok(stat) = rustix::fs::fstat(&stdout) else {
+        return false;
+    };
+    let is_dev_null = rustix::fs::FileType::from_raw_mode(stat.st_mode)
+        == rustix::fs::FileType::CharacterDevice
+        && rustix::fs::major(stat.st_rdev) == 1
+        && rustix::fs::minor(stat.st_rdev) == 3;
+    let read_write = rustix::fs::fcntl_getfl(&stdout)
+        .is_ok_and(|flags| flags & rustix::fs::OFlags::RWMODE == rustix::fs::OFlags::RDWR);
+    !(is_dev_null && read_write)
+}
+
+/// `text` with every control character (newline, tab, ESC, DEL, the C1 range including CSI)
+/// replaced by `?`, as procps `ps` shows command lines: a process cannot retitle, clear or
+/// otherwise drive the terminal of whoever lists it. For human output only; JSON keeps the exact
+/// value.
+pub fn sanitize(text: &str) -> Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        Cow::Owned(
+            text.chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_become_question_marks() {
+        assert_eq!(sanitize("plain name"), "plain name");
+        assert_eq!(sanitize("\x1b]0;owned\x07\x1b[2J"), "?]0;owned??[2J");
+        assert_eq!(sanitize("a\nb\tc\x7f\u{9b}d"), "a?b?c??d");
+        assert_eq!(sanitize("ünïcödé"), "ünïcödé");
+    }
 }

@@ -2,28 +2,33 @@
 //! psutil's procsmem.py.
 
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 
 use clap::ValueEnum;
 use serde::Serialize;
 
-use memsight::{ProcFs, ProcessMemory};
+use memsight::ProcessMemory;
+use memsight::linux::ProcFs;
+
+use crate::output::{self, sanitize};
 
 /// Options of `memsight ps`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The column to sort by: sizes largest first, pid smallest first.
+    /// The column to sort by: sizes largest first, pid smallest first. `vms` adds a VMS column.
     #[arg(long, value_enum, default_value_t = SortKey::Uss)]
     sort: SortKey,
     /// Reverse the sort order.
     #[arg(short = 'r', long)]
     reverse: bool,
-    /// Only processes owned by this user (a name or a uid).
-    #[arg(long, value_name = "USER")]
-    user: Option<String>,
+    /// Only processes owned by this user (a name or a uid); an unknown user is a usage error.
+    #[arg(long, value_name = "USER", value_parser = crate::user::parse_user)]
+    user: Option<u32>,
     /// Only these processes (comma-separated pids).
     #[arg(long, value_name = "PID,...", value_delimiter = ',')]
     pid: Vec<u32>,
-    /// Only processes whose command line (arguments joined by spaces) matches this regex.
+    /// Only processes whose command line (arguments joined by spaces) matches this regex
+    /// (memsight itself is never listed).
     #[arg(long = "match", value_name = "REGEX")]
     pattern: Option<regex::Regex>,
     /// Show only the first N processes under the sort.
@@ -48,13 +53,26 @@ enum SortKey {
     Pid,
 }
 
-/// The sums of the processes shown, in bytes.
+/// The sums of the processes shown, in bytes (saturating: hostile figures cannot wrap them).
 #[derive(Debug, Default, Serialize)]
 struct Totals {
     uss: u64,
     pss: u64,
     swap: u64,
     rss: u64,
+    vms: u64,
+}
+
+impl Totals {
+    fn of(procs: &[ProcessMemory]) -> Totals {
+        procs.iter().fold(Totals::default(), |t, p| Totals {
+            uss: t.uss.saturating_add(p.uss),
+            pss: t.pss.saturating_add(p.pss),
+            swap: t.swap.saturating_add(p.swap),
+            rss: t.rss.saturating_add(p.rss),
+            vms: t.vms.saturating_add(p.vms),
+        })
+    }
 }
 
 #[derive(Serialize)]
@@ -64,9 +82,49 @@ struct Report<'a> {
     totals: &'a Totals,
 }
 
+/// The filters of the command line, applied alike to processes read and to those denied.
+struct Filter<'a> {
+    uid: Option<u32>,
+    pattern: Option<&'a regex::Regex>,
+    /// Our own pid, left out under `--match` (whose pattern our own command line always holds),
+    /// when reading the live `/proc`.
+    myself: Option<u32>,
+}
+
+impl Filter<'_> {
+    fn shows(&self, pid: u32, uid: u32, cmdline: &[String]) -> bool {
+        self.uid.is_none_or(|u| u == uid)
+            && self
+                .pattern
+                .is_none_or(|re| self.myself != Some(pid) && re.is_match(&cmdline.join(" ")))
+    }
+
+    /// Whether a process whose memory could not be read would have been shown: its owner and
+    /// command line are world-readable. One that exits meanwhile is not.
+    fn shows_denied(&self, procfs: &ProcFs, pid: u32) -> bool {
+        if self.uid.is_none() && self.pattern.is_none() {
+            return true;
+        }
+        let Ok(p) = procfs.process(pid) else {
+            return false;
+        };
+        let uid = match self.uid {
+            Some(_) => p.owner_uid().ok(),
+            None => Some(0),
+        };
+        let cmdline = match self.pattern {
+            Some(_) => p.cmdline().ok(),
+            None => Some(Vec::new()),
+        };
+        match (uid, cmdline) {
+            (Some(uid), Some(cmdline)) => self.shows(pid, uid, &cmdline),
+            _ => false,
+        }
+    }
+}
+
 /// Runs `memsight ps`.
-pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
-    let procfs = ProcFs::default();
+pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result<()> {
     let pids = if args.pid.is_empty() {
         procfs.pids()?
     } else {
@@ -79,106 +137,157 @@ pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
     for (pid, err) in &scan.errors {
         eprintln!("memsight: warning: pid {pid}: {err}");
     }
+    let filter = Filter {
+        uid: args.user,
+        pattern: args.pattern.as_ref(),
+        myself: (procfs.proc_root() == Path::new("/proc")).then(std::process::id),
+    };
     let mut procs: Vec<ProcessMemory> = scan
         .processes
         .into_iter()
-        .filter(|p| {
-            args.user
-                .as_ref()
-                .is_none_or(|u| *u == p.username || *u == p.uid.to_string())
-        })
-        .filter(|p| {
-            args.pattern
-                .as_ref()
-                .is_none_or(|re| re.is_match(&p.cmdline.join(" ")))
-        })
+        .filter(|p| filter.shows(p.pid, p.uid, &p.cmdline))
+        .collect();
+    let denied: Vec<u32> = scan
+        .access_denied
+        .into_iter()
+        .filter(|&pid| filter.shows_denied(procfs, pid))
         .collect();
     sort(&mut procs, args.sort, args.reverse);
     if let Some(limit) = args.limit {
         procs.truncate(limit);
     }
-    let totals = procs.iter().fold(Totals::default(), |t, p| Totals {
-        uss: t.uss.saturating_add(p.uss),
-        pss: t.pss.saturating_add(p.pss),
-        swap: t.swap.saturating_add(p.swap),
-        rss: t.rss.saturating_add(p.rss),
-    });
+    let totals = Totals::of(&procs);
     if args.json {
         let report = Report {
             processes: &procs,
-            access_denied: &scan.access_denied,
+            access_denied: &denied,
             totals: &totals,
         };
-        serde_json::to_writer(&mut *out, &report)?;
-        writeln!(out)?;
+        output::write_json(out, &report, false)?;
         return Ok(());
     }
-    let width = terminal_width();
-    let line = |out: &mut dyn Write, text: String| -> std::io::Result<()> {
-        match width {
+    Table {
+        width: terminal_width(),
+        vms: args.sort == SortKey::Vms,
+    }
+    .write(out, &procs, args.totals.then_some(&totals))?;
+    // The table first: a reader that has gone away ends us quietly, footer and all.
+    out.flush()?;
+    if !denied.is_empty() {
+        // On stderr, so `memsight ps | sort` and friends see only the table.
+        eprintln!(
+            "memsight: warning: {}",
+            denied_note(denied.len(), is_root())
+        );
+    }
+    Ok(())
+}
+
+/// The footer for `n` processes whose memory could not be read.
+fn denied_note(n: usize, root: bool) -> String {
+    let (what, them) = if n == 1 {
+        ("1 process".to_owned(), "it")
+    } else {
+        (format!("{n} processes"), "them")
+    };
+    let hint = if root {
+        String::new()
+    } else {
+        format!("; run as root to see {them}")
+    };
+    format!("access denied to the memory of {what}{hint}")
+}
+
+fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// The human table: smem's columns, VMS too when sorting by it, lines cut to the terminal.
+struct Table {
+    width: Option<usize>,
+    vms: bool,
+}
+
+impl Table {
+    fn line(&self, out: &mut dyn Write, text: &str) -> std::io::Result<()> {
+        match self.width {
             Some(w) => writeln!(out, "{}", text.chars().take(w).collect::<String>()),
             None => writeln!(out, "{text}"),
         }
-    };
-    line(
-        out,
-        format!(
-            "{:<7} {:<8} {:>7} {:>7} {:>7} {:>7} Cmdline",
-            "PID", "User", "USS", "PSS", "Swap", "RSS"
-        ),
-    )?;
-    line(out, "=".repeat(78))?;
-    for p in &procs {
-        let cmd = if p.cmdline.iter().all(String::is_empty) {
-            format!("[{}]", p.name)
-        } else {
-            // As ps(1) does: control characters (a newline in a `python -c` script) become `?`.
-            p.cmdline
-                .join(" ")
-                .chars()
-                .map(|c| if c.is_control() { '?' } else { c })
-                .collect()
-        };
-        let user: String = p.username.chars().take(8).collect();
-        line(
+    }
+
+    /// The size columns: USS, PSS, Swap, RSS and, when sorting by it, VMS.
+    fn sizes(&self, cells: [String; 5]) -> String {
+        let shown = if self.vms { 5 } else { 4 };
+        cells[..shown]
+            .iter()
+            .map(|c| format!("{c:>7}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn write(
+        &self,
+        out: &mut dyn Write,
+        procs: &[ProcessMemory],
+        totals: Option<&Totals>,
+    ) -> std::io::Result<()> {
+        let titles = ["USS", "PSS", "Swap", "RSS", "VMS"].map(String::from);
+        let rule = if self.vms { 86 } else { 78 };
+        self.line(
             out,
-            format!(
-                "{:<7} {:<8} {:>7} {:>7} {:>7} {:>7} {}",
-                p.pid,
-                user,
+            &format!("{:<7} {:<8} {} Cmdline", "PID", "User", self.sizes(titles)),
+        )?;
+        self.line(out, &"=".repeat(rule))?;
+        for p in procs {
+            let sizes = [
                 human(p.uss),
                 blank_if_zero(p.pss),
                 blank_if_zero(p.swap),
                 human(p.rss),
-                cmd
-            ),
-        )?;
+                human(p.vms),
+            ];
+            let user: String = sanitize(&p.username).chars().take(8).collect();
+            self.line(
+                out,
+                &format!(
+                    "{:<7} {:<8} {} {}",
+                    p.pid,
+                    user,
+                    self.sizes(sizes),
+                    command(p)
+                ),
+            )?;
+        }
+        if let Some(t) = totals {
+            self.line(out, &"-".repeat(rule))?;
+            let count = match procs.len() {
+                1 => "1 process".to_owned(),
+                n => format!("{n} processes"),
+            };
+            let sizes = [t.uss, t.pss, t.swap, t.rss, t.vms].map(human);
+            self.line(
+                out,
+                &format!("{:<16} {} {count}", "Total", self.sizes(sizes)),
+            )?;
+        }
+        Ok(())
     }
-    if args.totals {
-        line(out, "-".repeat(78))?;
-        line(
-            out,
-            format!(
-                "{:<16} {:>7} {:>7} {:>7} {:>7} {} processes",
-                "Total",
-                human(totals.uss),
-                human(totals.pss),
-                human(totals.swap),
-                human(totals.rss),
-                procs.len()
-            ),
-        )?;
-    }
-    if !scan.access_denied.is_empty() {
-        line(
-            out,
-            format!(
-                "warning: access denied for {} pids",
-                scan.access_denied.len()
-            ),
-        )?;
-    }
-    Ok(())
+}
+
+/// The command column: the arguments joined by spaces, trailing empty ones dropped, or
+/// `[name]` when there are none; control characters shown as `?` (procps ps does the same).
+fn command(p: &ProcessMemory) -> String {
+    let args = match p.cmdline.iter().rposition(|a| !a.is_empty()) {
+        Some(last) => &p.cmdline[..=last],
+        None => &[],
+    };
+    let text = if args.is_empty() {
+        format!("[{}]", p.name)
+    } else {
+        args.join(" ")
+    };
+    sanitize(&text).into_owned()
 }
 
 fn sort(procs: &mut [ProcessMemory], key: SortKey, reverse: bool) {

@@ -244,7 +244,7 @@ fn human_table() {
     assert!(lines[2].ends_with("memsight-table-test"), "{}", lines[2]);
     assert_eq!(lines[3], "-".repeat(78));
     assert!(lines[4].starts_with("Total"), "{}", lines[4]);
-    assert!(lines[4].ends_with("1 processes"));
+    assert!(lines[4].ends_with(" 1 process"), "{}", lines[4]);
 }
 
 #[test]
@@ -273,11 +273,17 @@ fn nobody_sees_access_denied_counted() {
     assert!(!denied.contains(&u64::from(nobody.pid())));
     assert!(entry(&report, nobody.pid()).is_some());
     assert!(entry(&report, root_kid.pid()).is_none());
-    let text = String::from_utf8(as_nobody(&["ps"]).stdout).unwrap();
-    let footer = text.lines().last().unwrap();
+    let out = as_nobody(&["ps"]);
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !table.contains("access denied"),
+        "the footer is not in the table"
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let footer = stderr.lines().last().unwrap();
     let n: usize = footer
-        .strip_prefix("warning: access denied for ")
-        .and_then(|s| s.strip_suffix(" pids"))
+        .strip_prefix("memsight: warning: access denied to the memory of ")
+        .and_then(|s| s.strip_suffix(" processes; run as root to see them"))
         .unwrap_or_else(|| panic!("footer: {footer}"))
         .parse()
         .unwrap();
@@ -286,6 +292,173 @@ fn nobody_sees_access_denied_counted() {
         n > 0 && n.abs_diff(denied.len()) <= 20,
         "{n} vs {}",
         denied.len()
+    );
+}
+
+#[test]
+fn access_denied_footer_counts_only_pids_the_filters_show() {
+    let root_kid = hog(8, "memsight-footer-root-owned");
+    let nobody = sleeper_as_nobody();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = dir.path().join("memsight");
+    std::fs::copy(env!("CARGO_BIN_EXE_memsight"), &exe).unwrap();
+    let as_nobody = |args: &[&str]| {
+        run(Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&exe)
+            .args(args)
+            .current_dir(dir.path()))
+    };
+    // Filtered to nobody's own processes: nothing is denied, no footer.
+    let out = as_nobody(&["ps", "--user", "nobody"]);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Exactly one denied process matches: the footer is singular.
+    let out = as_nobody(&["ps", "--match", "memsight-footer-root-owned$"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "memsight: warning: access denied to the memory of 1 process; run as root to see it\n"
+    );
+    let out = as_nobody(&["ps", "--json", "--match", "memsight-footer-root-owned$"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["access_denied"], serde_json::json!([root_kid.pid()]));
+    // Root reads both: no footer for them.
+    let pids = format!("{},{}", root_kid.pid(), nobody.pid());
+    let out = run(memsight().args(["ps", "--pid", &pids]));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn unknown_user_is_a_usage_error() {
+    let out = memsight()
+        .args(["ps", "--user", "memsight-no-such-user"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no such user: memsight-no-such-user"),
+        "{stderr}"
+    );
+    let out = memsight()
+        .args(["ps", "--json", "--user", "root"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}
+
+#[test]
+fn sort_by_vms_shows_a_vms_column() {
+    let kid = hog(8, "memsight-vms-column");
+    let out = run(memsight().args([
+        "ps",
+        "--sort",
+        "vms",
+        "--totals",
+        "--pid",
+        &kid.pid().to_string(),
+    ]));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["PID", "User", "USS", "PSS", "Swap", "RSS", "VMS", "Cmdline"]
+    );
+    // The VMS cell ends where its right-aligned title does.
+    let end = lines[0].find("VMS").unwrap() + 3;
+    let cell = lines[2][..end].split_whitespace().last().unwrap();
+    let report = ps_json(&["--pid", &kid.pid().to_string()]);
+    let vms = entry(&report, kid.pid()).unwrap()["vms"].as_u64().unwrap();
+    assert_eq!(
+        cell,
+        format!("{:.1}M", vms as f64 / MIB as f64),
+        "{}",
+        lines[2]
+    );
+    assert!(lines[4].starts_with("Total") && lines[4].ends_with(" 1 process"));
+    assert_eq!(lines[4].split_whitespace().count(), 8, "{}", lines[4]);
+}
+
+#[test]
+fn trailing_empty_arguments_are_trimmed_in_the_table() {
+    // bash waits on its stdin; its command line ends in two empty arguments.
+    let mut child = Command::new("bash")
+        .args(["-c", "read x", "memsight-trailing", "", ""])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let pid = child.id();
+    let out = run(memsight().args(["ps", "--pid", &pid.to_string()]));
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let row = text.lines().nth(2).unwrap();
+    assert!(row.ends_with("bash -c read x memsight-trailing"), "{row:?}");
+}
+
+#[test]
+fn match_does_not_list_memsight_itself() {
+    let report = ps_json(&["--match", "memsight-matches-nothing-but-itself"]);
+    assert_eq!(report["processes"], serde_json::json!([]));
+}
+
+/// The comm a hostile process gives itself: retitle the terminal, then clear it.
+const HOSTILE_COMM: &str = "\u{1b}]0;pwn\u{7}\u{1b}[2J";
+
+/// `cat` run through a symlink named [`HOSTILE_COMM`] (the kernel takes the comm from the name
+/// exec'd) with an empty argv[0] and nothing else, so its command line is empty and tables show
+/// `[name]`. It lives until its stdin closes.
+fn hostile_named_cat(dir: &std::path::Path) -> Kid {
+    use std::os::unix::process::CommandExt;
+    let link = dir.join(HOSTILE_COMM);
+    std::os::unix::fs::symlink("/bin/cat", &link).unwrap();
+    let kid = Kid(Command::new(&link)
+        .arg0("")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap());
+    // Until exec has happened, the child still has our name.
+    for _ in 0..200 {
+        let comm = std::fs::read_to_string(format!("/proc/{}/comm", kid.pid())).unwrap_or_default();
+        if comm.trim_end_matches('\n') == HOSTILE_COMM {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    kid
+}
+
+#[test]
+fn escape_sequences_in_names_and_cmdlines_do_not_reach_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let named = hostile_named_cat(dir.path());
+    let argv = hog(1, "\u{1b}[31mred\u{1b}[0m");
+    let pids = format!("{},{}", named.pid(), argv.pid());
+    let out = run(memsight().args(["ps", "--pid", &pids]));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.stdout.contains(&0x1b), "{table:?}");
+    assert!(table.contains("[?]0;pwn??[2J]"), "{table:?}");
+    assert!(table.contains("?[31mred?[0m"), "{table:?}");
+    // JSON keeps the exact values.
+    let report = ps_json(&["--pid", &pids]);
+    assert_eq!(entry(&report, named.pid()).unwrap()["name"], HOSTILE_COMM);
+    assert_eq!(
+        entry(&report, argv.pid()).unwrap()["cmdline"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap(),
+        "\u{1b}[31mred\u{1b}[0m"
     );
 }
 
@@ -300,11 +473,8 @@ fn closed_stdout_ends_quietly() {
         ),
     ]));
     assert!(String::from_utf8(out.stdout).unwrap().starts_with("PID"));
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = without_denied_footer(&out.stderr);
+    assert!(stderr.is_empty(), "{stderr}");
     // And with the read end closed before memsight writes anything.
     let mut child = memsight()
         .args(["ps", "--totals"])
@@ -323,6 +493,15 @@ fn closed_stdout_ends_quietly() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
     assert!(stderr.is_empty(), "{stderr}");
+}
+
+/// Lines of `stderr` other than the access-denied footer (which root gets too, for pids holding
+/// capabilities it lacks, such as a container's init).
+fn without_denied_footer(stderr: &[u8]) -> String {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .filter(|l| !l.starts_with("memsight: warning: access denied to the memory of "))
+        .collect()
 }
 
 #[test]

@@ -43,12 +43,12 @@ fn swap_memory() {
 
 #[test]
 fn meminfo() {
-    clean("meminfo", memsight::meminfo);
+    clean("meminfo", memsight::linux::meminfo);
 }
 
 #[test]
 fn cgroup_memory() {
-    clean("cgroup_memory", memsight::cgroup_memory);
+    clean("cgroup_memory", memsight::linux::cgroup_memory);
 }
 
 #[test]

@@ -21,9 +21,18 @@ pub const BSD: bool = FREEBSD || OPENBSD || NETBSD;
 pub const SUNOS: bool = cfg!(any(target_os = "solaris", target_os = "illumos"));
 /// Built for AIX.
 pub const AIX: bool = cfg!(target_os = "aix");
-/// The address family of link-layer (MAC) addresses in [`net_if_addrs`](crate::net_if_addrs):
-/// `AF_PACKET` (17) on Linux.
+/// The address family psutil calls `AF_LINK` (link-layer, MAC addresses): `AF_PACKET` (17) on
+/// Linux.
+#[cfg(target_os = "linux")]
 pub const AF_LINK: i32 = 17;
+/// The address family psutil calls `AF_LINK` (link-layer, MAC addresses): -1 on Windows, which
+/// has no such family (psutil's own value there).
+#[cfg(windows)]
+pub const AF_LINK: i32 = -1;
+/// The address family psutil calls `AF_LINK` (link-layer, MAC addresses): the BSDs' and macOS's
+/// `AF_LINK` (18).
+#[cfg(not(any(target_os = "linux", windows)))]
+pub const AF_LINK: i32 = 18;
 
 #[cfg(test)]
 mod tests {
@@ -40,5 +49,11 @@ mod tests {
         assert_eq!(SUNOS, ["solaris", "illumos"].contains(&os));
         assert_eq!(AIX, os == "aix");
         assert_eq!(POSIX, std::env::consts::FAMILY == "unix");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn af_link_is_the_kernels_af_packet() {
+        assert_eq!(AF_LINK, libc::AF_PACKET);
     }
 }

@@ -15,39 +15,36 @@
 //! let mem = memsight::virtual_memory()?;
 //! println!("{} of {} bytes available ({}% used)", mem.available, mem.total, mem.percent);
 //!
-//! // The cgroup's limit, when one applies (containers, systemd slices).
-//! if let Some(cg) = memsight::cgroup_memory()? {
-//!     println!("cgroup working set {} of limit {:?}", cg.working_set, cg.limit);
-//! }
-//!
 //! let me = memsight::Process::current()?;
 //! println!("pid {} uses {} bytes of RSS", me.pid(), me.memory_info()?.rss);
 //! # Ok::<(), memsight::Error>(())
 //! ```
+//!
+//! The public modules are OS-neutral and delegate to one backend per OS, chosen in one place
+//! (`sys`); what exists only on Linux (another `/proc` root, cgroups, `/proc/meminfo` lines) is in
+//! [`linux`].
 
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
-mod boot;
-mod cgroup;
 pub mod constants;
-mod disk;
 mod error;
 pub mod heap;
-mod net;
+#[cfg(target_os = "linux")]
+pub mod linux;
 pub mod process;
-mod procfs;
-mod system;
+mod sys;
 
-pub use boot::{boot_time, boot_time_with};
-pub use cgroup::{CgroupMemory, MemoryPressure, Pressure, cgroup_memory};
-pub use disk::{
-    DiskIo, DiskIoCounters, disk_io_counters, disk_io_counters_cache_clear, disk_io_counters_with,
-};
 pub use error::{Error, Result};
-pub use net::{NicAddr, net_if_addrs};
 pub use process::{
-    Gids, MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, MemoryScan, Process,
-    ProcessMemory, Uids, memory_scan, pids, process_iter,
+    MemType, MemoryFootprint, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, Process, pids,
+    process_iter,
 };
-pub use procfs::ProcFs;
-pub use system::*;
+pub use sys::boot::boot_time;
+pub use sys::system::{SwapMemory, VirtualMemory, page_size, swap_memory, virtual_memory};
+
+#[cfg(target_os = "linux")]
+pub use process::{Gids, MemoryScan, ProcessMemory, Uids, memory_scan};
+#[cfg(target_os = "linux")]
+pub use sys::disk::{DiskIo, DiskIoCounters, disk_io_counters, disk_io_counters_cache_clear};
+#[cfg(target_os = "linux")]
+pub use sys::net::{NicAddr, net_if_addrs};

@@ -11,10 +11,9 @@ use std::path::Path;
 use std::process::Command;
 
 use info_support::psutil;
+use memsight::linux::ProcFs;
 use memsight::process::AddressFamily;
-use memsight::{
-    DiskIo, DiskIoCounters, ProcFs, disk_io_counters_cache_clear, disk_io_counters_with,
-};
+use memsight::{DiskIo, DiskIoCounters, disk_io_counters_cache_clear};
 
 /// (interface, family, address, netmask prefix length).
 type IpRow = (String, String, String, Option<String>);
@@ -51,7 +50,7 @@ fn disk_counters_match_diskstats_sums_and_psutil() {
     let root = tempfile::tempdir().unwrap();
     std::fs::copy("/proc/diskstats", root.path().join("diskstats")).unwrap();
     let procfs = ProcFs::new(root.path());
-    let ours = total(disk_io_counters_with(&procfs, false, false).unwrap());
+    let ours = total(procfs.disk_io_counters(false, false).unwrap());
     let awk = sh(&format!(
         "awk '(NF == 14 || NF >= 18) && system(\"test -e /sys/block/\" $3) == 0 \
          {{ r += $4; rm += $5; rs += $6; rt += $7; w += $8; wm += $9; ws += $10; wt += $11; b += $13 }} \
@@ -81,7 +80,7 @@ fn disk_counters_match_diskstats_sums_and_psutil() {
         &[root.path().display().to_string()],
     );
     assert_eq!(serde_json::to_value(ours).unwrap(), theirs[0]);
-    let disks = per_disk(disk_io_counters_with(&procfs, true, false).unwrap());
+    let disks = per_disk(procfs.disk_io_counters(true, false).unwrap());
     assert_eq!(serde_json::to_value(&disks).unwrap(), theirs[1]);
     // Live: counters only grow, and bytes are whole sectors.
     let live = total(memsight::disk_io_counters(false, true).unwrap());
@@ -115,11 +114,11 @@ fn synthetic_wrap_is_compensated_per_disk_until_reset() {
         [4_000_000_000, 7, 100, 30, 50, 1, 10, 40, 0, 90, 0],
         [5, 6, 7, 8],
     );
-    let first = total(disk_io_counters_with(&procfs, false, true).unwrap());
+    let first = total(procfs.disk_io_counters(false, true).unwrap());
     assert_eq!(first.read_count, 4_000_000_000);
     assert_eq!(first.read_bytes, 100 * 512);
     // sda1 is a partition: not under /sys/block, not in the total, but in perdisk.
-    let parts = per_disk(disk_io_counters_with(&procfs, true, true).unwrap());
+    let parts = per_disk(procfs.disk_io_counters(true, true).unwrap());
     assert_eq!(
         parts["sda1"],
         DiskIo {
@@ -137,14 +136,14 @@ fn synthetic_wrap_is_compensated_per_disk_until_reset() {
         [1_000, 7, 20, 31, 60, 1, 12, 41, 0, 95, 0],
         [1, 6, 7, 9],
     );
-    let wrapped = total(disk_io_counters_with(&procfs, false, true).unwrap());
+    let wrapped = total(procfs.disk_io_counters(false, true).unwrap());
     assert_eq!(wrapped.read_count, 4_000_000_000 + 1_000);
     assert_eq!(wrapped.read_bytes, (100 + 20) * 512);
     assert_eq!((wrapped.write_count, wrapped.busy_time), (60, 95));
-    let raw = total(disk_io_counters_with(&procfs, false, false).unwrap());
+    let raw = total(procfs.disk_io_counters(false, false).unwrap());
     assert_eq!(raw.read_count, 1_000);
     // Per disk, the partition wrapped on its own.
-    let parts = per_disk(disk_io_counters_with(&procfs, true, true).unwrap());
+    let parts = per_disk(procfs.disk_io_counters(true, true).unwrap());
     assert_eq!(parts["sda1"].read_count, 5 + 1);
     assert_eq!(parts["sda"].read_count, 4_000_000_000 + 1_000);
 
@@ -155,12 +154,12 @@ fn synthetic_wrap_is_compensated_per_disk_until_reset() {
         [1, 6, 7, 9],
     );
     assert_eq!(
-        total(disk_io_counters_with(&procfs, false, true).unwrap()).read_count,
+        total(procfs.disk_io_counters(false, true).unwrap()).read_count,
         4_000_002_000
     );
     disk_io_counters_cache_clear();
     assert_eq!(
-        total(disk_io_counters_with(&procfs, false, true).unwrap()).read_count,
+        total(procfs.disk_io_counters(false, true).unwrap()).read_count,
         2_000
     );
 }
@@ -178,7 +177,7 @@ fn sys_block_fallback_and_bad_layouts() {
     .unwrap();
     std::fs::write(vda.join("vda1/stat"), "  10 0 200 3 20 0 400 4 0 5 7\n").unwrap();
     let procfs = ProcFs::new(root.path()).with_sys_root(sys.path());
-    let disks = per_disk(disk_io_counters_with(&procfs, true, false).unwrap());
+    let disks = per_disk(procfs.disk_io_counters(true, false).unwrap());
     assert_eq!(disks.len(), 2);
     assert_eq!(
         (
@@ -189,18 +188,18 @@ fn sys_block_fallback_and_bad_layouts() {
         (100, 4000 * 512, 55)
     );
     assert_eq!(disks["vda1"].read_bytes, 200 * 512);
-    let all = total(disk_io_counters_with(&procfs, false, false).unwrap());
+    let all = total(procfs.disk_io_counters(false, false).unwrap());
     assert_eq!(all.read_count, 100, "vda1 is not under /sys/block itself");
 
     std::fs::write(root.path().join("diskstats"), " 8 0 sda 1 2 3\n").unwrap();
-    let err = disk_io_counters_with(&procfs, true, false).unwrap_err();
+    let err = procfs.disk_io_counters(true, false).unwrap_err();
     assert!(
         matches!(err, memsight::Error::Parse { line: 1, .. }),
         "{err}"
     );
     std::fs::write(root.path().join("diskstats"), "").unwrap();
     assert_eq!(
-        disk_io_counters_with(&procfs, false, false).unwrap(),
+        procfs.disk_io_counters(false, false).unwrap(),
         DiskIoCounters::Total(None)
     );
 }

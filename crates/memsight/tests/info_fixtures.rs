@@ -5,8 +5,9 @@
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
+use memsight::Process;
+use memsight::linux::ProcFs;
 use memsight::process::{Address, ConnectionKind, ConnectionStatus, ProcessStatus, Resource};
-use memsight::{ProcFs, Process};
 
 fn write(path: &Path, data: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -81,7 +82,7 @@ fn tree() -> tempfile::TempDir {
 #[test]
 fn getters_read_the_canned_tree_exactly() {
     let root = tree();
-    let p = Process::with_procfs(&ProcFs::new(root.path()), 4242).unwrap();
+    let p = ProcFs::new(root.path()).process(4242).unwrap();
     let tck = rustix::param::clock_ticks_per_second() as f64;
     assert_eq!(p.status().unwrap(), ProcessStatus::DiskSleep);
     assert_eq!(p.status().unwrap().as_str(), "disk-sleep");
@@ -169,7 +170,7 @@ fn getters_read_the_canned_tree_exactly() {
 fn unparsable_files_name_the_file_and_line() {
     let root = tree();
     write(&root.path().join("4242/io"), "rchar: 1\nwchar: lots\n");
-    let p = Process::with_procfs(&ProcFs::new(root.path()), 4242).unwrap();
+    let p = ProcFs::new(root.path()).process(4242).unwrap();
     match p.io_counters().unwrap_err() {
         memsight::Error::Parse { path, line, .. } => {
             assert!(path.ends_with("4242/io"), "{}", path.display());
@@ -197,14 +198,14 @@ fn relatives_started_before_us_are_reused_pids() {
     // pid 1 started after 4242: whatever it is now, it is not 4242's parent.
     write(&p.join("1/stat"), &stat_line(1, 0, 99999));
     let procfs = ProcFs::new(p);
-    let me = Process::with_procfs(&procfs, 4242).unwrap();
+    let me = procfs.process(4242).unwrap();
     let pids = |v: Vec<Process>| v.iter().map(Process::pid).collect::<Vec<_>>();
     assert_eq!(pids(me.children(false).unwrap()), [4300]);
     assert_eq!(pids(me.children(true).unwrap()), [4300, 4400]);
     assert_eq!(me.parent().unwrap(), None);
-    let child = Process::with_procfs(&procfs, 4300).unwrap();
+    let child = procfs.process(4300).unwrap();
     assert_eq!(child.parent().unwrap().map(|p| p.pid()), Some(4242));
     write(&p.join("1/stat"), &stat_line(1, 0, 1));
-    let child_of_1 = Process::with_procfs(&procfs, 4242).unwrap();
+    let child_of_1 = procfs.process(4242).unwrap();
     assert_eq!(child_of_1.parent().unwrap().map(|p| p.pid()), Some(1));
 }

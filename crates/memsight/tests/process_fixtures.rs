@@ -10,7 +10,8 @@ mod process_support;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use memsight::{Error, ProcFs, Process};
+use memsight::linux::ProcFs;
+use memsight::{Error, Process};
 use process_support::psutil;
 use serde_json::{Value, json};
 
@@ -21,7 +22,7 @@ fn root(name: &str) -> PathBuf {
 }
 
 fn open(name: &str, pid: u32) -> Process {
-    Process::with_procfs(&ProcFs::new(root(name)), pid).unwrap()
+    ProcFs::new(root(name)).process(pid).unwrap()
 }
 
 /// psutil's answers for `pid` under the fixture root: each getter's value, or the exception name.
@@ -197,7 +198,7 @@ fn empty_root_has_no_processes() {
     assert!(missing.pids().is_err());
     assert_eq!(missing.process_iter().filter(Result::is_err).count(), 1);
     assert!(matches!(
-        Process::with_procfs(&procfs, 3),
+        procfs.process(3),
         Err(Error::NoSuchProcess { pid: 3, .. })
     ));
 }

@@ -371,8 +371,24 @@ fn memory_scan_agrees_with_the_getters() {
     assert!(scan.processes.iter().all(|p| p.pid != 2));
     assert!(scan.errors.is_empty(), "{:?}", scan.errors);
     // The scan of a pid list reads only those.
-    let procfs = memsight::ProcFs::default();
+    let procfs = memsight::linux::ProcFs::default();
     let one = procfs.memory_scan(&[kid.pid(), 4_194_303]);
     assert_eq!(one.processes.len(), 1);
     assert!(one.access_denied.is_empty());
+}
+
+#[test]
+fn memory_footprint_is_memory_full_info_without_statm() {
+    let kid = touches_64_mib();
+    let p = Process::new(kid.pid()).unwrap();
+    let full = p.memory_full_info().unwrap();
+    let f = p.memory_footprint().unwrap();
+    assert!(f.uss >= 64 * MIB, "{f:?}");
+    assert!(f.uss.abs_diff(full.uss) < 4 * MIB, "{f:?} {full:?}");
+    assert!(
+        f.pss >= f.uss && f.pss.abs_diff(full.pss) < 4 * MIB,
+        "{f:?} {full:?}"
+    );
+    let by_name = |name: &str| p.memory_percent(name.parse().unwrap()).unwrap();
+    assert!(by_name("uss") > 0.0 && by_name("peak_rss") >= by_name("rss_anon"));
 }

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use memsight::{Error, ProcFs};
+use memsight::Error;
+use memsight::linux::ProcFs;
 
 const KIB: u64 = 1024;
 
@@ -75,7 +76,10 @@ fn no_space_after_colon_and_missing_fields_are_named() {
     assert_eq!(mem.missing, ["buffers", "shared"]);
     let fields = procfs.meminfo().unwrap();
     let huge = fields.iter().find(|f| f.name == "HugePages_Total").unwrap();
-    assert_eq!((huge.value, huge.unit), (5, memsight::MeminfoUnit::Count));
+    assert_eq!(
+        (huge.value, huge.unit),
+        (5, memsight::linux::MeminfoUnit::Count)
+    );
     let shadow = fields.iter().find(|f| f.name == "ShadowCallStack").unwrap();
     assert_eq!(shadow.value, 10_373_888 * KIB);
 }

@@ -128,7 +128,7 @@ fn the_3_14_estimate_is_within_15_percent_of_the_kernel() {
         .collect();
     std::fs::write(dir.path().join("meminfo"), without).unwrap();
     std::fs::copy("/proc/zoneinfo", dir.path().join("zoneinfo")).unwrap();
-    let estimate = memsight::ProcFs::new(dir.path())
+    let estimate = memsight::linux::ProcFs::new(dir.path())
         .virtual_memory()
         .unwrap()
         .available;

@@ -3,11 +3,12 @@
 //! A scan never fails as a whole: each source that cannot be read is left out of the snapshot
 //! and counted in [`Errors`], so one unreadable file costs some series, not the scrape.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use memsight::{CgroupMemory, MeminfoField, ProcFs, SwapMemory, VirtualMemory};
+use memsight::linux::{CgroupMemory, MeminfoField, ProcFs};
+use memsight::{SwapMemory, VirtualMemory};
 
+use super::labels::{self, bounded};
 use super::{Args, GroupBy, Top};
 
 /// What a scan collects and how it is shaped, from the command line.
@@ -23,21 +24,20 @@ pub struct Options {
     pub procfs: ProcFs,
     /// How long a finished scan is served again.
     pub max_age: Duration,
+    /// Which cgroups get series.
+    pub cgroups: super::cgroups::CgroupArgs,
 }
 
-impl From<&Args> for Options {
-    fn from(args: &Args) -> Self {
+impl Options {
+    /// The options of `args`, reading the kernel's files under `procfs`.
+    pub fn new(args: &Args, procfs: ProcFs) -> Self {
         Options {
             group_by: args.group_by,
             top: args.top,
             cmdline: args.cmdline,
             max_age: args.max_age,
-            procfs: ProcFs::new(
-                args.procfs
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from("/proc")),
-            )
-            .with_sys_root(args.sysfs.clone().unwrap_or_else(|| PathBuf::from("/sys"))),
+            cgroups: args.cgroups.clone(),
+            procfs,
         }
     }
 }
@@ -48,11 +48,13 @@ impl From<&Args> for Options {
 pub struct ProcessSample {
     /// Process id.
     pub pid: u32,
-    /// Process name (`/proc/PID/stat` comm, as psutil's `name()`).
+    /// Process name (as psutil's `name()`), shaped by [`labels::name_label`].
     pub name: String,
-    /// Owner's user name, or the numeric uid when it has no name.
+    /// Owner's user name, or the numeric uid when it has no name; at most [`labels::MAX_USER`]
+    /// bytes.
     pub user: String,
-    /// Command line joined by spaces, collected only with `--cmdline`.
+    /// Command line joined by spaces, collected only with `--cmdline`; at most
+    /// [`labels::MAX_CMDLINE`] bytes.
     pub cmdline: Option<String>,
     /// Unique set size.
     pub uss: Option<u64>,
@@ -164,6 +166,8 @@ pub struct Snapshot {
     pub swap: Option<SwapMemory>,
     /// The exporter's memory cgroup, when one with a limit applies.
     pub cgroup: Option<CgroupMemory>,
+    /// Every memory cgroup to export, and the system-wide pressure.
+    pub cgroups: super::cgroups::Walked,
     /// Processes whose memory could be read (kernel threads excluded: they have none).
     pub processes: Vec<ProcessSample>,
     /// The exporter itself, when it could be read.
@@ -186,6 +190,7 @@ pub fn scan(options: &Options) -> Snapshot {
     snap.cgroup = system(errors, procfs.cgroup_memory())
         .flatten()
         .filter(|cg| cg.limit.is_some());
+    snap.cgroups = super::cgroups::scan(&options.cgroups, procfs, errors);
     snap.processes = processes(options, &mut snap.errors);
     snap.own = own_process(&mut snap.errors);
     snap.duration = started.elapsed();
@@ -238,15 +243,15 @@ fn processes(options: &Options, errors: &mut Errors) -> Vec<ProcessSample> {
     let cmdline = |args: &[String]| {
         options
             .cmdline
-            .then(|| truncated(args.join(" "), MAX_CMDLINE))
+            .then(|| bounded(&args.join(" "), labels::MAX_CMDLINE))
     };
     let mut out: Vec<ProcessSample> = scan
         .processes
         .iter()
         .map(|p| ProcessSample {
             pid: p.pid,
-            name: p.name.clone(),
-            user: p.username.clone(),
+            name: labels::name_label(&p.name),
+            user: bounded(&p.username, labels::MAX_USER),
             cmdline: cmdline(&p.cmdline),
             uss: Some(p.uss),
             pss: Some(p.pss),
@@ -260,13 +265,13 @@ fn processes(options: &Options, errors: &mut Errors) -> Vec<ProcessSample> {
     }
     for &pid in &scan.access_denied {
         errors.add(ErrorKind::Denied);
-        let read = memsight::Process::with_procfs(procfs, pid).and_then(|p| {
+        let read = procfs.process(pid).and_then(|p| {
             p.oneshot(|p| -> memsight::Result<ProcessSample> {
                 let mem = p.memory_info()?;
                 Ok(ProcessSample {
                     pid,
-                    name: p.name()?,
-                    user: p.username()?,
+                    name: labels::name_label(&p.name()?),
+                    user: bounded(&p.username()?, labels::MAX_USER),
                     cmdline: if options.cmdline {
                         cmdline(&p.cmdline()?)
                     } else {
@@ -293,27 +298,10 @@ fn processes(options: &Options, errors: &mut Errors) -> Vec<ProcessSample> {
         .chain(scan.errors.iter().map(|(pid, _)| *pid))
         .collect();
     for &pid in pids.iter().filter(|pid| !reported.contains(pid)) {
-        if let Err(memsight::Error::NoSuchProcess { .. }) =
-            memsight::Process::with_procfs(procfs, pid)
-        {
+        if let Err(memsight::Error::NoSuchProcess { .. }) = procfs.process(pid) {
             errors.add(ErrorKind::Vanished);
         }
     }
     out.sort_by_key(|p| p.pid);
     out
-}
-
-/// Longest command line exported with `--cmdline`, in bytes.
-const MAX_CMDLINE: usize = 256;
-
-/// `s` cut to at most `max` bytes on a character boundary.
-fn truncated(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-    }
-    s
 }

@@ -16,10 +16,11 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
-use memsight::MeminfoUnit;
+use memsight::linux::MeminfoUnit;
 
 use super::collect::{ErrorKind, Errors, Options, Snapshot};
 use super::group;
+use super::labels::{MAX_CGROUP_PATH, bounded};
 
 /// Counters that live across scans.
 #[derive(Debug, Clone, Copy, Default)]
@@ -42,11 +43,13 @@ pub struct Rendered {
 /// Renders `snap` in both formats.
 pub fn render(snap: Arc<Snapshot>, options: &Options, totals: Totals) -> Rendered {
     let mut registry = Registry::default();
+    let cgroup_series = super::cgroups::Series(snap.clone());
     registry.register_collector(Box::new(SnapshotCollector {
         snap,
         options: options.clone(),
         totals,
     }));
+    registry.register_collector(Box::new(cgroup_series));
     let mut openmetrics = String::new();
     // Writing into a String cannot fail, and our collector only fails on a formatter error.
     // Should it ever fail, the body is cut short and Prometheus reports the missing `# EOF`.
@@ -70,7 +73,7 @@ pub fn openmetrics_to_text(openmetrics: &str) -> String {
         }
         if line.starts_with("# HELP ") {
             if let Some(help) = pending_help.replace(line) {
-                push_line(&mut out, help);
+                push_help(&mut out, help);
             }
             continue;
         }
@@ -83,12 +86,9 @@ pub fn openmetrics_to_text(openmetrics: &str) -> String {
                     .and_then(|h| h.strip_prefix(name))
                 {
                     Some(text) if text.starts_with(' ') || text.is_empty() => {
-                        out.push_str("# HELP ");
-                        out.push_str(name);
-                        out.push_str("_total");
-                        push_line(&mut out, text);
+                        push_help(&mut out, &format!("# HELP {name}_total{text}"));
                     }
-                    _ => push_line(&mut out, help),
+                    _ => push_help(&mut out, help),
                 }
             }
             out.push_str("# TYPE ");
@@ -97,14 +97,50 @@ pub fn openmetrics_to_text(openmetrics: &str) -> String {
             continue;
         }
         if let Some(help) = pending_help.take() {
-            push_line(&mut out, help);
+            push_help(&mut out, help);
         }
         push_line(&mut out, line);
     }
     if let Some(help) = pending_help {
-        push_line(&mut out, help);
+        push_help(&mut out, help);
     }
     out
+}
+
+/// `text` escaped for an OpenMetrics `# HELP` line: backslash, newline and double quote become
+/// `\\`, `\n` and `\"` (`prometheus-client` writes help text verbatim).
+pub fn escape_help(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '"' => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Pushes a `# HELP` line in the classic format, whose help text knows `\\` and `\n` but not
+/// OpenMetrics' `\"`: that one becomes a plain `"`.
+fn push_help(out: &mut String, line: &str) {
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('"') => out.push('"'),
+            Some(next) => {
+                out.push('\\');
+                out.push(next);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out.push('\n');
 }
 
 fn push_line(out: &mut String, line: &str) {
@@ -191,9 +227,11 @@ impl SnapshotCollector {
             if !seen.insert(name.clone()) {
                 continue; // a repeated key: the exposition format allows one family per name
             }
+            // The key comes from the kernel (or a --procfs tree): escaped for the HELP line.
+            let key = escape_help(&field.name);
             let help = match field.unit {
-                MeminfoUnit::Bytes => format!("/proc/meminfo {}, in bytes.", field.name),
-                MeminfoUnit::Count => format!("/proc/meminfo {} (a count).", field.name),
+                MeminfoUnit::Bytes => format!("/proc/meminfo {key}, in bytes."),
+                MeminfoUnit::Count => format!("/proc/meminfo {key} (a count)."),
             };
             gauge(enc, &name, &help, bytes_value(field.value))?;
         }
@@ -266,7 +304,7 @@ impl SnapshotCollector {
                 "Always 1: the exporter's memory cgroup (path and version), exported when it has a memory limit.",
                 [(
                     [
-                        ("path", cg.path.clone()),
+                        ("path", bounded(&cg.path, MAX_CGROUP_PATH)),
                         ("version", cg.version.to_string()),
                     ],
                     1,
@@ -561,6 +599,19 @@ mod tests {
         assert_eq!(
             openmetrics_to_text(om),
             "# HELP x Orphan.\n# TYPE y_total counter\ny_total 1\n# HELP z Last.\n"
+        );
+    }
+
+    #[test]
+    fn help_text_from_the_kernel_is_escaped_in_both_formats() {
+        assert_eq!(escape_help("a\\b\nc\"d"), "a\\\\b\\nc\\\"d");
+        let om = format!(
+            "# HELP x_bytes {}.\n# TYPE x_bytes gauge\nx_bytes 1\n",
+            escape_help("K\\e\"y")
+        );
+        assert_eq!(
+            openmetrics_to_text(&om),
+            "# HELP x_bytes K\\\\e\"y.\n# TYPE x_bytes gauge\nx_bytes 1\n"
         );
     }
 

@@ -2,9 +2,10 @@
 //! client may hold.
 //!
 //! Every request that hyper can parse gets an answer (200, 404, 405, 503); what it cannot parse
-//! gets hyper's 400 or 431 (headers over [`MAX_HEADER_BYTES`]). A client that does not finish its
+//! gets hyper's 400 or 431; a head over [`MAX_HEADER_BYTES`] always gets 431. A client that does not finish its
 //! headers within `--header-timeout` is disconnected (slowloris), a connection lives at most
-//! [`MAX_CONNECTION_LIFE`], and at most `--max-connections` are served at once.
+//! [`MAX_CONNECTION_LIFE`], and at most `--max-connections` are open at once; when they are all
+//! taken, the one idle longest makes room for a newcomer (see [`super::conns`]).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -18,9 +19,9 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
-use tokio::sync::Semaphore;
 
 use super::Args;
+use super::conns::Connections;
 use super::scan::Scanner;
 
 /// Largest request head (request line plus headers) accepted; hyper answers 431 beyond it.
@@ -85,7 +86,7 @@ pub async fn serve(
     limits: Limits,
     mut shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    let connections = Arc::new(Semaphore::new(limits.max_connections as usize));
+    let connections = Connections::new(limits.max_connections as usize);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
@@ -105,28 +106,36 @@ pub async fn serve(
                 continue;
             }
         };
-        let Ok(permit) = connections.clone().try_acquire_owned() else {
-            drop(stream); // over the limit: close at once rather than queue
+        let Some(slot) = connections.admit() else {
+            drop(stream); // every slot is serving a request: close at once rather than queue
             continue;
         };
         let _ = stream.set_nodelay(true);
         let scanner = scanner.clone();
         let http = http.clone();
         tokio::spawn(async move {
+            let handle = slot.handle();
             let service = hyper::service::service_fn(move |req| {
                 let scanner = scanner.clone();
-                async move { Ok::<_, Infallible>(respond(req, &scanner, limits).await) }
+                let serving = handle.serving();
+                async move {
+                    let response = respond(req, &scanner, limits).await;
+                    drop(serving);
+                    Ok::<_, Infallible>(response)
+                }
             });
             let conn = http.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(conn);
             tokio::select! {
                 _ = conn.as_mut() => {}
+                // Another client needed the slot this idle one held: close it now.
+                _ = slot.evicted() => {}
                 _ = tokio::time::sleep(MAX_CONNECTION_LIFE) => {
                     conn.as_mut().graceful_shutdown();
                     let _ = tokio::time::timeout(SHUTDOWN_GRACE, conn).await;
                 }
             }
-            drop(permit);
+            drop(slot);
         });
     }
 }
@@ -150,6 +159,16 @@ pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 async fn respond(req: Request<Incoming>, scanner: &Scanner, limits: Limits) -> Response<Body> {
+    // hyper's buffer limit is not exact (a head that arrives in one large read passes it).
+    if head_len(&req) > MAX_HEADER_BYTES {
+        let mut resp = plain(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "Request head over 32 KiB\n",
+        );
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return resp;
+    }
     let path = req.uri().path();
     if path != "/" && path != "/metrics" {
         return plain(StatusCode::NOT_FOUND, "Not found: try /metrics\n");
@@ -191,6 +210,18 @@ async fn respond(req: Request<Incoming>, scanner: &Scanner, limits: Limits) -> R
             "The scan did not finish in time; it goes on and the next scrape will share it\n",
         ),
     }
+}
+
+/// The size of the request head as sent: request line and header lines with their CRLFs
+/// (exact for the usual `Name: value` spelling).
+fn head_len<B>(req: &Request<B>) -> usize {
+    let request_line = req.method().as_str().len() + req.uri().to_string().len() + 12;
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    request_line + headers + 2
 }
 
 /// How long a scrape may wait: `--scrape-timeout`, or less when Prometheus says its own deadline
@@ -277,6 +308,16 @@ mod tests {
         for bad in ["", "abc", "-1", "0", "NaN", "inf", "1e400"] {
             assert_eq!(with(bad), ours, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn head_len_counts_the_bytes_sent() {
+        // "GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n" is 23 + 9 + 2 bytes.
+        let req = Request::get("/metrics")
+            .header("Host", "a")
+            .body(())
+            .unwrap();
+        assert_eq!(head_len(&req), 34);
     }
 
     #[test]

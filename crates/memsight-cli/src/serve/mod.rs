@@ -5,14 +5,20 @@
 //! - [`group`] folds processes into bounded groups (by name or user) and picks the top ones;
 //! - [`exposition`] renders a snapshot in OpenMetrics (through `prometheus-client`) and in the
 //!   classic Prometheus text format;
+//! - [`labels`] bounds every label value taken from a process or the kernel;
 //! - [`scan`] makes concurrent scrapes share one scan;
+//! - [`conns`] bounds the connections and evicts the longest-idle one when they are all taken;
 //! - [`http`] is the HTTP/1.1 server (hyper on a single-threaded tokio runtime): routing, content
 //!   negotiation, timeouts and the connection limit.
 
+mod cgroups;
 mod collect;
+mod conns;
 mod exposition;
 mod group;
 mod http;
+mod labels;
+mod listen;
 mod scan;
 
 use std::io::Write;
@@ -57,9 +63,10 @@ impl std::str::FromStr for Top {
 /// Options of `memsight serve`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// Address to listen on. Loopback unless told otherwise: exposing process names and memory
-    /// to the network is a decision to make explicitly (e.g. `--listen 0.0.0.0:9477`).
-    #[arg(long, default_value = "127.0.0.1:9477", value_name = "ADDR:PORT")]
+    /// Address to listen on: `IP:PORT`, `[IPv6]:PORT`, `localhost:PORT` or `:PORT` (all
+    /// interfaces). Loopback unless told otherwise: exposing process names and memory to the
+    /// network is a decision to make explicitly (e.g. `--listen :9477`).
+    #[arg(long, default_value = "127.0.0.1:9477", value_name = "ADDR:PORT", value_parser = listen::parse_listen)]
     pub listen: SocketAddr,
 
     /// Fold processes into `memsight_group_memory_bytes{groupname,memtype}` by process name, by
@@ -72,8 +79,9 @@ pub struct Args {
     #[arg(long, default_value = "50", value_name = "N|all")]
     pub top: Top,
 
-    /// Also label per-process series with the command line (truncated to 256 bytes). Off by
-    /// default: command lines can carry secrets. Environment variables are never exported.
+    /// Also label per-process series with the command line (cut to 256 bytes). Off by default:
+    /// command lines can carry secrets. Environment variables are never exported. Other label
+    /// values are bounded too: name 128 bytes, user 64, cgroup path 512.
     #[arg(long)]
     pub cmdline: bool,
 
@@ -93,18 +101,15 @@ pub struct Args {
     #[arg(long, default_value = "1", value_name = "SECONDS", value_parser = parse_seconds_or_zero)]
     pub max_age: Duration,
 
-    /// Read procfs from DIR instead of /proc (like node_exporter's --path.procfs, for an
-    /// exporter in a container that mounts the host's /proc elsewhere).
-    #[arg(long, value_name = "DIR")]
-    pub procfs: Option<std::path::PathBuf>,
-
-    /// Read sysfs (cgroups) from DIR instead of /sys.
-    #[arg(long, value_name = "DIR")]
-    pub sysfs: Option<std::path::PathBuf>,
-
-    /// Most client connections served at once; connections beyond it are closed on accept.
+    /// Most client connections open at once. When all are taken, the one idle longest (between
+    /// keep-alive requests, or not done sending its request) is closed to admit the newcomer;
+    /// only when every one is being answered is the newcomer closed on accept.
     #[arg(long, default_value = "64", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub max_connections: u32,
+
+    /// Which cgroups get `memsight_cgroup_*` series.
+    #[command(flatten)]
+    pub cgroups: cgroups::CgroupArgs,
 }
 
 fn parse_seconds(s: &str) -> Result<Duration, String> {
@@ -128,7 +133,11 @@ fn seconds_in(s: &str, least: f64) -> Result<Duration, String> {
 
 /// Runs `memsight serve` until SIGINT or SIGTERM. Prints the bound address on `out` once the
 /// socket listens (so `--listen 127.0.0.1:0` can be used to pick a free port).
-pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
+pub fn run(
+    args: &Args,
+    procfs: &memsight::linux::ProcFs,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
@@ -150,7 +159,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
                 "memsight serve: warning: {addr} is reachable from other hosts; process names and memory are visible to them"
             );
         }
-        let scanner = scan::Scanner::new(collect::Options::from(args));
+        let scanner = scan::Scanner::new(collect::Options::new(args, procfs.clone()));
         http::serve(listener, scanner, http::Limits::from(args), shutdown).await
     })
 }

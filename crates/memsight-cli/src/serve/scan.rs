@@ -132,8 +132,13 @@ mod tests {
             group_by: GroupBy::Name,
             top: Top::Count(5),
             cmdline: false,
-            procfs: memsight::ProcFs::default(),
+            procfs: memsight::linux::ProcFs::default(),
             max_age,
+            cgroups: crate::serve::cgroups::CgroupArgs {
+                cgroup_depth: 0,
+                cgroup_match: None,
+                cgroup_max: 0,
+            },
         })
     }
 

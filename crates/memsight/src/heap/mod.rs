@@ -29,8 +29,6 @@
 //! ```
 
 mod counting;
-#[cfg(not(any(feature = "jemalloc", feature = "mimalloc")))]
-mod glibc;
 #[cfg(feature = "jemalloc")]
 mod jemalloc;
 #[cfg(all(feature = "mimalloc", not(feature = "jemalloc")))]
@@ -77,7 +75,7 @@ pub fn trim() -> Result<bool> {
 }
 
 #[cfg(not(any(feature = "jemalloc", feature = "mimalloc")))]
-use glibc as backend;
+use crate::sys::heap as backend;
 #[cfg(feature = "jemalloc")]
 use jemalloc as backend;
 #[cfg(all(feature = "mimalloc", not(feature = "jemalloc")))]

@@ -1,0 +1,85 @@
+//! Parent and children, with psutil's create-time check so a reused pid is never taken for a
+//! relative.
+
+use std::collections::HashMap;
+
+use crate::error::Result;
+use crate::sys::process::Process;
+use crate::sys::procfs::{self, pid_stat};
+
+impl Process {
+    /// The parent process, or `None` when there is none (pid 0), it has exited, or the pid in
+    /// `/proc/PID/stat` field 4 now belongs to a process started after this one.
+    pub fn parent(&self) -> Result<Option<Process>> {
+        let ppid = self.ppid()?;
+        if ppid == 0 {
+            return Ok(None);
+        }
+        match self.procfs().process(ppid) {
+            Ok(parent) if parent.start_ticks <= self.start_ticks => Ok(Some(parent)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The children (with `recursive`, all descendants), sorted by pid: every process whose
+    /// `/proc/PID/stat` names this one as parent and that started no earlier than it (psutil's
+    /// check against pid reuse). Processes that exit during the scan are left out.
+    pub fn children(&self, recursive: bool) -> Result<Vec<Process>> {
+        let ppids = self.ppid_map()?;
+        let mut by_parent: HashMap<u32, Vec<u32>> = HashMap::new();
+        for (&pid, &ppid) in &ppids {
+            by_parent.entry(ppid).or_default().push(pid);
+        }
+        let mut out = Vec::new();
+        let mut queue = vec![(self.pid(), self.start_ticks)];
+        let mut seen = std::collections::HashSet::new();
+        while let Some((parent, parent_start)) = queue.pop() {
+            for &pid in by_parent.get(&parent).into_iter().flatten() {
+                if !seen.insert(pid) {
+                    continue;
+                }
+                let Ok(child) = self.procfs().process(pid) else {
+                    continue;
+                };
+                if child.start_ticks < parent_start {
+                    continue;
+                }
+                if recursive {
+                    queue.push((pid, child.start_ticks));
+                }
+                out.push(child);
+            }
+        }
+        out.sort_by_key(Process::pid);
+        Ok(out)
+    }
+
+    /// pid -> ppid for every process (`/proc/*/stat` field 4), psutil's `ppid_map`.
+    fn ppid_map(&self) -> Result<HashMap<u32, u32>> {
+        let root = self.procfs().proc_root();
+        let entries =
+            std::fs::read_dir(root).map_err(|e| crate::error::Error::from_io(None, root, e))?;
+        let mut map = HashMap::new();
+        for entry in entries.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let path = entry.path().join("stat");
+            let ppid = procfs::with_buffer(|buf| {
+                std::fs::File::open(&path)
+                    .and_then(|mut f| procfs::read_to_buffer(&mut f, buf))
+                    .ok()
+                    .and_then(|()| pid_stat::parse(buf).ok())
+                    .map(|s| s.ppid)
+            });
+            if let Some(ppid) = ppid {
+                map.insert(pid, ppid);
+            }
+        }
+        Ok(map)
+    }
+}

@@ -1,0 +1,249 @@
+//! What a process has open and where it runs from: exe, cwd, num_fds, open_files, io_counters.
+//! Every path is read through the process's `/proc/PID` directory descriptor.
+
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::ffi::OsStringExt;
+use std::path::PathBuf;
+
+use rustix::fs::{Dir, OFlags};
+
+use crate::error::{Error, Result};
+use crate::sys::process::Process;
+use crate::sys::procfs::{self, fdinfo, pid_io};
+
+/// I/O done by a process (`/proc/PID/io`). psutil's `pio`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct IoCounters {
+    /// Read system calls (`syscr`).
+    pub read_count: u64,
+    /// Write system calls (`syscw`).
+    pub write_count: u64,
+    /// Bytes fetched from storage (`read_bytes`).
+    pub read_bytes: u64,
+    /// Bytes sent to storage (`write_bytes`).
+    pub write_bytes: u64,
+    /// Bytes passed to read calls, page-cache hits and pipes included (`rchar`).
+    pub read_chars: u64,
+    /// Bytes passed to write calls (`wchar`).
+    pub write_chars: u64,
+}
+
+/// A regular file a process has open. psutil's `popenfile`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct OpenFile {
+    /// The absolute path (`readlink /proc/PID/fd/N`).
+    pub path: PathBuf,
+    /// The descriptor number.
+    pub fd: u32,
+    /// The file offset in bytes (`pos` of `/proc/PID/fdinfo/N`).
+    pub position: u64,
+    /// `r`, `w`, `a`, `r+` or `a+`, from the access mode and `O_APPEND` in `flags`.
+    pub mode: String,
+    /// The `open(2)` flags (`flags` of `/proc/PID/fdinfo/N`).
+    pub flags: u32,
+}
+
+impl Process {
+    /// `readlink /proc/PID/<name>`, the raw bytes.
+    pub(crate) fn readlink(&self, name: &str) -> io::Result<Vec<u8>> {
+        Ok(rustix::fs::readlinkat(&self.dir, name, Vec::new())?.into_bytes())
+    }
+
+    /// The numeric entries of the directory `/proc/PID/<name>` (`fd`, `task`), sorted.
+    pub(crate) fn list_numbers(&self, name: &str) -> io::Result<Vec<u32>> {
+        let fd = self.open(name, OFlags::RDONLY | OFlags::DIRECTORY)?;
+        let mut dir = Dir::new(fd)?;
+        let mut numbers = Vec::new();
+        while let Some(entry) = dir.read() {
+            let entry = entry?;
+            if let Some(n) = entry
+                .file_name()
+                .to_str()
+                .ok()
+                .and_then(|s| s.parse::<u32>().ok())
+            {
+                numbers.push(n);
+            }
+        }
+        numbers.sort_unstable();
+        Ok(numbers)
+    }
+
+    /// The executable's path (`readlink /proc/PID/exe`), with a ` (deleted)` suffix removed when
+    /// the file is gone, as psutil does. A kernel thread gives an empty path; a zombie gives
+    /// [`Error::ZombieProcess`]. When the link may not be read (another user's process), the
+    /// first argument is used if it is an absolute path to an executable file, as psutil guesses;
+    /// otherwise [`Error::AccessDenied`].
+    pub fn exe(&self) -> Result<PathBuf> {
+        match self.link_path("exe") {
+            Err(Error::AccessDenied { pid, path }) => self
+                .exe_from_cmdline()
+                .ok_or(Error::AccessDenied { pid, path }),
+            Ok(path) if path.as_os_str().is_empty() => {
+                Ok(self.exe_from_cmdline().unwrap_or_default())
+            }
+            other => other,
+        }
+    }
+
+    /// psutil's guess: `cmdline[0]` when it is absolute, a regular file and executable by us.
+    fn exe_from_cmdline(&self) -> Option<PathBuf> {
+        let first = self.cmdline().ok()?.into_iter().next()?;
+        let path = PathBuf::from(first);
+        let usable = path.is_absolute()
+            && path.is_file()
+            && rustix::fs::access(&path, rustix::fs::Access::EXEC_OK).is_ok();
+        usable.then_some(path)
+    }
+
+    /// The working directory (`readlink /proc/PID/cwd`); empty for a kernel thread, as in psutil.
+    pub fn cwd(&self) -> Result<PathBuf> {
+        self.link_path("cwd")
+    }
+
+    /// Reads a `/proc/PID` symlink the psutil way: cut at the first NUL; ` (deleted)` stripped
+    /// when the path does not exist; ENOENT on a live, non-zombie process gives an empty path.
+    fn link_path(&self, name: &str) -> Result<PathBuf> {
+        match self.readlink(name) {
+            Ok(mut bytes) => {
+                if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+                    bytes.truncate(nul);
+                }
+                let mut path = PathBuf::from(OsString::from_vec(bytes));
+                if let Some(stripped) = path
+                    .to_str()
+                    .and_then(|s| s.strip_suffix(" (deleted)"))
+                    .filter(|_| !path.exists())
+                {
+                    path = PathBuf::from(stripped);
+                }
+                Ok(path)
+            }
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ESRCH)) => {
+                match self.error_for(name, e) {
+                    Error::NoSuchProcess { .. } if self.alive() => Ok(PathBuf::new()),
+                    err => Err(err),
+                }
+            }
+            Err(e) => Err(self.error_for(name, e)),
+        }
+    }
+
+    /// Whether `/proc/PID/stat` can still be read through the handle (bypassing the cache).
+    pub(crate) fn alive(&self) -> bool {
+        procfs::with_buffer(|buf| self.read_into("stat", buf).is_ok())
+    }
+
+    /// The number of open file descriptors (the entries of `/proc/PID/fd`).
+    pub fn num_fds(&self) -> Result<usize> {
+        self.list_numbers("fd")
+            .map(|fds| fds.len())
+            .map_err(|e| self.error_for("fd", e))
+    }
+
+    /// Bytes and calls of read and write I/O (`/proc/PID/io`; another user's process gives
+    /// [`Error::AccessDenied`], as the kernel requires `PTRACE_MODE_READ`). A kernel built without
+    /// task I/O accounting (`CONFIG_TASK_IO_ACCOUNTING`) has no such file: [`Error::Unsupported`],
+    /// as psutil raises NotImplementedError, while the process still answers.
+    pub fn io_counters(&self) -> Result<IoCounters> {
+        let io = match self.read_file("io", pid_io::parse) {
+            // The descriptor pins the process: a missing `io` beside a readable `stat` is the
+            // kernel's lack, not the process's end.
+            Err(Error::NoSuchProcess { .. })
+                if procfs::with_buffer(|buf| self.read_into("stat", buf).is_ok()) =>
+            {
+                return Err(Error::Unsupported(format!(
+                    "{} is missing: the kernel has no task I/O accounting",
+                    self.path("io").display()
+                )));
+            }
+            other => other?,
+        };
+        Ok(IoCounters {
+            read_count: io.syscr,
+            write_count: io.syscw,
+            read_bytes: io.read_bytes,
+            write_bytes: io.write_bytes,
+            read_chars: io.rchar,
+            write_chars: io.wchar,
+        })
+    }
+
+    /// The regular files the process has open, in descriptor order: each `/proc/PID/fd/N` link
+    /// that is an absolute path to a regular file (as `stat` sees it from here, like psutil), with
+    /// the offset and flags of `/proc/PID/fdinfo/N`. Descriptors closed meanwhile are skipped.
+    pub fn open_files(&self) -> Result<Vec<OpenFile>> {
+        let fds = self
+            .list_numbers("fd")
+            .map_err(|e| self.error_for("fd", e))?;
+        let mut files = Vec::new();
+        let mut hit_enoent = false;
+        for fd in fds {
+            let link = format!("fd/{fd}");
+            let path = match self.link_path(&link) {
+                Ok(path) => path,
+                Err(Error::NoSuchProcess { .. }) => {
+                    hit_enoent = true;
+                    continue;
+                }
+                Err(Error::Io { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            if !path.is_absolute() || !std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+                continue;
+            }
+            let info = format!("fdinfo/{fd}");
+            let parsed = procfs::with_buffer(|buf| match self.read_into(&info, buf) {
+                Ok(()) => Some(fdinfo::parse(buf).map_err(|e| e.at(self.path(&info)))),
+                Err(_) => None,
+            });
+            match parsed {
+                Some(Ok(info)) => files.push(OpenFile {
+                    path,
+                    fd,
+                    position: info.pos,
+                    mode: file_mode(info.flags).to_owned(),
+                    flags: info.flags,
+                }),
+                Some(Err(e)) => return Err(e),
+                None => hit_enoent = true,
+            }
+        }
+        if hit_enoent && !self.alive() {
+            return Err(self.error_for("fd", io::Error::from_raw_os_error(libc::ESRCH)));
+        }
+        Ok(files)
+    }
+}
+
+/// psutil's `file_flags_to_mode`: `r`, `w`, `r+`, with `a` for `w` when `O_APPEND` is set.
+pub(crate) fn file_mode(flags: u32) -> &'static str {
+    let append = flags & libc::O_APPEND as u32 != 0;
+    match (flags & libc::O_ACCMODE as u32) as i32 {
+        libc::O_WRONLY if append => "a",
+        libc::O_WRONLY => "w",
+        libc::O_RDWR if append => "a+",
+        libc::O_RDWR => "r+",
+        _ => "r",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_follow_psutil() {
+        let append = libc::O_APPEND as u32;
+        assert_eq!(file_mode(libc::O_RDONLY as u32), "r");
+        assert_eq!(file_mode(libc::O_WRONLY as u32), "w");
+        assert_eq!(file_mode(libc::O_WRONLY as u32 | append), "a");
+        assert_eq!(file_mode(libc::O_RDWR as u32), "r+");
+        assert_eq!(file_mode(libc::O_RDWR as u32 | append), "a+");
+        assert_eq!(file_mode(0o102002), "a+");
+        assert_eq!(file_mode(0o100002), "r+");
+    }
+}

@@ -1,0 +1,372 @@
+//! Process memory: `statm` (memory_info), `status` (memory_info_ex), `smaps_rollup` or `smaps`
+//! (memory_full_info, memory_footprint) and memory_percent.
+
+use crate::error::{Error, Result};
+use crate::process::MemoryFootprint;
+use crate::sys::process::Process;
+use crate::sys::procfs::{self, smaps, statm};
+use crate::sys::system::page_size;
+
+/// Memory figures from `/proc/PID/statm`, in bytes (pages × the page size). psutil's `pmem`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct MemoryInfo {
+    /// Resident set size (statm `resident`; `ps -o rss`, top's RES): anonymous, file-backed and
+    /// shmem pages in RAM.
+    pub rss: u64,
+    /// Virtual memory size (statm `size`; `ps -o vsz`, top's VIRT).
+    pub vms: u64,
+    /// Resident file-backed and shmem pages (statm `shared`; top's SHR). Not "actually shared".
+    pub shared: u64,
+    /// Program code (statm `text`; top's CODE).
+    pub text: u64,
+    /// Always 0 since Linux 2.6 (statm `lib`); kept for psutil compatibility.
+    pub lib: u64,
+    /// Data plus stack (statm `data`; top's DATA).
+    pub data: u64,
+    /// Always 0 since Linux 2.6 (statm `dt`); kept for psutil compatibility.
+    pub dirty: u64,
+}
+
+impl Process {
+    /// RSS, VMS and the other `statm` figures, in bytes. Readable for every user's processes;
+    /// zombies and kernel threads give all zeros, as in psutil.
+    pub fn memory_info(&self) -> Result<MemoryInfo> {
+        let s = self.read_file("statm", statm::parse)?;
+        let page = page_size();
+        Ok(MemoryInfo {
+            rss: s.resident.saturating_mul(page),
+            vms: s.size.saturating_mul(page),
+            shared: s.shared.saturating_mul(page),
+            text: s.text.saturating_mul(page),
+            lib: s.lib.saturating_mul(page),
+            data: s.data.saturating_mul(page),
+            dirty: s.dt.saturating_mul(page),
+        })
+    }
+}
+
+/// [`MemoryInfo`] plus the figures of `/proc/PID/status`, in bytes (the file's kB × 1024). psutil
+/// 8's `memory_info_ex`. A line the kernel does not print (kernel threads and zombies print none,
+/// kernels before 4.5 no `RssAnon`...) gives 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct MemoryInfoEx {
+    /// Resident set size (statm `resident`), as in [`MemoryInfo::rss`].
+    pub rss: u64,
+    /// Virtual memory size (statm `size`), as in [`MemoryInfo::vms`].
+    pub vms: u64,
+    /// Resident file-backed and shmem pages (statm `shared`).
+    pub shared: u64,
+    /// Program code (statm `text`).
+    pub text: u64,
+    /// Always 0 since Linux 2.6 (statm `lib`).
+    pub lib: u64,
+    /// Data plus stack (statm `data`).
+    pub data: u64,
+    /// Always 0 since Linux 2.6 (statm `dt`).
+    pub dirty: u64,
+    /// Peak resident set size (status `VmHWM`).
+    pub peak_rss: u64,
+    /// Peak virtual memory size (status `VmPeak`).
+    pub peak_vms: u64,
+    /// Resident anonymous memory (status `RssAnon`, Linux 4.5+).
+    pub rss_anon: u64,
+    /// Resident file mappings (status `RssFile`, Linux 4.5+).
+    pub rss_file: u64,
+    /// Resident shared memory: shmem, tmpfs, SysV shm (status `RssShmem`, Linux 4.5+).
+    pub rss_shmem: u64,
+    /// Swapped-out anonymous memory, shmem swap not included (status `VmSwap`).
+    pub swap: u64,
+    /// hugetlbfs memory, not counted in rss (status `HugetlbPages`, Linux 4.4+).
+    pub hugetlb: u64,
+}
+
+/// [`MemoryInfo`] plus USS, PSS and swap from `/proc/PID/smaps_rollup` (or `smaps`), in bytes.
+/// psutil's `pfullmem`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct MemoryFullInfo {
+    /// Resident set size (statm `resident`).
+    pub rss: u64,
+    /// Virtual memory size (statm `size`).
+    pub vms: u64,
+    /// Resident file-backed and shmem pages (statm `shared`).
+    pub shared: u64,
+    /// Program code (statm `text`).
+    pub text: u64,
+    /// Always 0 since Linux 2.6 (statm `lib`).
+    pub lib: u64,
+    /// Data plus stack (statm `data`).
+    pub data: u64,
+    /// Always 0 since Linux 2.6 (statm `dt`).
+    pub dirty: u64,
+    /// Unique set size: memory that would be freed if the process exited now
+    /// (`Private_Clean + Private_Dirty + Private_Hugetlb`). Can exceed rss for hugetlbfs users.
+    pub uss: u64,
+    /// Proportional set size: each resident page divided by the number of processes mapping it
+    /// (`Pss`, without `SwapPss`).
+    pub pss: u64,
+    /// Swapped-out memory (`Swap`, never `SwapPss`).
+    pub swap: u64,
+}
+
+/// Which figure [`Process::memory_percent`] divides by total RAM: psutil 8's names, a field of
+/// [`MemoryInfo`], [`MemoryInfoEx`] or [`MemoryFootprint`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum MemType {
+    /// [`MemoryInfo::rss`] (psutil's default).
+    #[default]
+    Rss,
+    /// [`MemoryInfo::vms`].
+    Vms,
+    /// [`MemoryInfo::shared`].
+    Shared,
+    /// [`MemoryInfo::text`].
+    Text,
+    /// [`MemoryInfo::lib`] (always 0).
+    Lib,
+    /// [`MemoryInfo::data`].
+    Data,
+    /// [`MemoryInfo::dirty`] (always 0).
+    Dirty,
+    /// [`MemoryInfoEx::peak_rss`] (status `VmHWM`).
+    PeakRss,
+    /// [`MemoryInfoEx::peak_vms`] (status `VmPeak`).
+    PeakVms,
+    /// [`MemoryInfoEx::rss_anon`] (status `RssAnon`).
+    RssAnon,
+    /// [`MemoryInfoEx::rss_file`] (status `RssFile`).
+    RssFile,
+    /// [`MemoryInfoEx::rss_shmem`] (status `RssShmem`).
+    RssShmem,
+    /// [`MemoryInfoEx::hugetlb`] (status `HugetlbPages`).
+    Hugetlb,
+    /// [`MemoryFootprint::uss`] (reads smaps_rollup).
+    Uss,
+    /// [`MemoryFootprint::pss`] (reads smaps_rollup).
+    Pss,
+    /// [`MemoryFootprint::swap`] (reads smaps_rollup; psutil takes `swap` from the footprint, not
+    /// from [`MemoryInfoEx::swap`]).
+    Swap,
+}
+
+impl std::str::FromStr for MemType {
+    type Err = Error;
+
+    /// Parses psutil 8's names: `rss`, `vms`, `shared`, `text`, `lib`, `data`, `dirty`,
+    /// `peak_rss`, `peak_vms`, `rss_anon`, `rss_file`, `rss_shmem`, `hugetlb`, `uss`, `pss`, `swap`.
+    fn from_str(s: &str) -> Result<MemType> {
+        Ok(match s {
+            "rss" => MemType::Rss,
+            "vms" => MemType::Vms,
+            "shared" => MemType::Shared,
+            "text" => MemType::Text,
+            "lib" => MemType::Lib,
+            "data" => MemType::Data,
+            "dirty" => MemType::Dirty,
+            "peak_rss" => MemType::PeakRss,
+            "peak_vms" => MemType::PeakVms,
+            "rss_anon" => MemType::RssAnon,
+            "rss_file" => MemType::RssFile,
+            "rss_shmem" => MemType::RssShmem,
+            "hugetlb" => MemType::Hugetlb,
+            "uss" => MemType::Uss,
+            "pss" => MemType::Pss,
+            "swap" => MemType::Swap,
+            _ => {
+                return Err(Error::Unsupported(format!(
+                    "memory type {s:?} (expected one of rss vms shared text lib data dirty peak_rss \
+                     peak_vms rss_anon rss_file rss_shmem hugetlb uss pss swap)"
+                )));
+            }
+        })
+    }
+}
+
+impl Process {
+    /// [`memory_info`](Self::memory_info) plus peak RSS and VMS, the RSS split (anon, file, shmem),
+    /// swap and hugetlb from `/proc/PID/status` (cached inside [`oneshot`](Self::oneshot)).
+    /// Cheap (no page-table walk) and readable for every user's processes.
+    pub fn memory_info_ex(&self) -> Result<MemoryInfoEx> {
+        let m = self.memory_info()?;
+        let s = self.status_file()?;
+        let or0 = |v: Option<u64>| v.unwrap_or(0);
+        Ok(MemoryInfoEx {
+            rss: m.rss,
+            vms: m.vms,
+            shared: m.shared,
+            text: m.text,
+            lib: m.lib,
+            data: m.data,
+            dirty: m.dirty,
+            peak_rss: or0(s.vm_hwm),
+            peak_vms: or0(s.vm_peak),
+            rss_anon: or0(s.rss_anon),
+            rss_file: or0(s.rss_file),
+            rss_shmem: or0(s.rss_shmem),
+            swap: or0(s.vm_swap),
+            hugetlb: or0(s.hugetlb_pages),
+        })
+    }
+
+    /// [`memory_info`](Self::memory_info) plus USS, PSS and swap. Reads `/proc/PID/smaps_rollup`
+    /// (one summed block; the kernel still walks the page tables, so this costs 10× or more than
+    /// statm), and the full `/proc/PID/smaps` only when the rollup answers ESRCH or ENOENT, as
+    /// kernel threads, zombies and kernels before 4.14 do; their empty smaps gives 0 for all three.
+    ///
+    /// Another user's process (or one holding capabilities the caller lacks) gives
+    /// [`Error::AccessDenied`]: both files need `PTRACE_MODE_READ`.
+    ///
+    /// ```
+    /// let me = memsight::Process::current()?;
+    /// let m = me.memory_full_info()?;
+    /// assert!(m.uss > 0 && m.pss >= m.uss && m.rss >= m.uss);
+    /// # Ok::<(), memsight::Error>(())
+    /// ```
+    pub fn memory_full_info(&self) -> Result<MemoryFullInfo> {
+        let m = self.memory_info()?;
+        let f = self.footprint()?;
+        Ok(MemoryFullInfo {
+            rss: m.rss,
+            vms: m.vms,
+            shared: m.shared,
+            text: m.text,
+            lib: m.lib,
+            data: m.data,
+            dirty: m.dirty,
+            uss: f.uss,
+            pss: f.pss,
+            swap: f.swap,
+        })
+    }
+
+    /// USS, PSS and swap (psutil 8's `memory_footprint()`): the same reads and errors as
+    /// [`memory_full_info`](Self::memory_full_info), without statm.
+    ///
+    /// ```
+    /// let me = memsight::Process::current()?;
+    /// let f = me.memory_footprint()?;
+    /// assert!(f.uss > 0 && f.pss >= f.uss);
+    /// # Ok::<(), memsight::Error>(())
+    /// ```
+    pub fn memory_footprint(&self) -> Result<MemoryFootprint> {
+        let f = self.footprint()?;
+        Ok(MemoryFootprint {
+            uss: f.uss,
+            pss: f.pss,
+            swap: f.swap,
+        })
+    }
+
+    /// USS, PSS and swap: smaps_rollup, or smaps when the rollup gives ESRCH/ENOENT.
+    pub(crate) fn footprint(&self) -> Result<smaps::Footprint> {
+        let rollup = procfs::with_buffer(|buf| match self.read_into("smaps_rollup", buf) {
+            Ok(()) => Some(smaps::footprint(buf).map_err(|e| e.at(self.path("smaps_rollup")))),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ESRCH | libc::ENOENT)) => None,
+            Err(e) => Some(Err(self.error_for("smaps_rollup", e))),
+        });
+        match rollup {
+            Some(result) => result,
+            None => self.read_file("smaps", smaps::footprint),
+        }
+    }
+
+    /// `value / total RAM × 100` (unrounded), where value is the [`MemType`] field of
+    /// [`memory_info`](Self::memory_info), [`memory_info_ex`](Self::memory_info_ex) or
+    /// [`memory_footprint`](Self::memory_footprint) (only the record named is read) and total RAM
+    /// is [`virtual_memory`](crate::virtual_memory)`().total` under the same procfs root.
+    pub fn memory_percent(&self, memtype: MemType) -> Result<f64> {
+        let value = match memtype {
+            MemType::Uss | MemType::Pss | MemType::Swap => {
+                let f = self.footprint()?;
+                match memtype {
+                    MemType::Uss => f.uss,
+                    MemType::Pss => f.pss,
+                    _ => f.swap,
+                }
+            }
+            MemType::PeakRss
+            | MemType::PeakVms
+            | MemType::RssAnon
+            | MemType::RssFile
+            | MemType::RssShmem
+            | MemType::Hugetlb => {
+                let m = self.memory_info_ex()?;
+                match memtype {
+                    MemType::PeakRss => m.peak_rss,
+                    MemType::PeakVms => m.peak_vms,
+                    MemType::RssAnon => m.rss_anon,
+                    MemType::RssFile => m.rss_file,
+                    MemType::RssShmem => m.rss_shmem,
+                    _ => m.hugetlb,
+                }
+            }
+            _ => {
+                let m = self.memory_info()?;
+                match memtype {
+                    MemType::Rss => m.rss,
+                    MemType::Vms => m.vms,
+                    MemType::Shared => m.shared,
+                    MemType::Text => m.text,
+                    MemType::Lib => m.lib,
+                    MemType::Data => m.data,
+                    _ => m.dirty,
+                }
+            }
+        };
+        let total = self.procfs().virtual_memory()?.total;
+        if total == 0 {
+            return Err(Error::Unsupported(
+                "total RAM reads 0 in meminfo".to_string(),
+            ));
+        }
+        Ok(value as f64 / total as f64 * 100.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NAMES: [&str; 16] = [
+        "rss",
+        "vms",
+        "shared",
+        "text",
+        "lib",
+        "data",
+        "dirty",
+        "peak_rss",
+        "peak_vms",
+        "rss_anon",
+        "rss_file",
+        "rss_shmem",
+        "hugetlb",
+        "uss",
+        "pss",
+        "swap",
+    ];
+
+    #[test]
+    fn memtype_parses_every_field_of_the_three_records() {
+        for name in NAMES {
+            assert!(name.parse::<MemType>().is_ok(), "{name}");
+        }
+        assert!("wset".parse::<MemType>().is_err());
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn memtype_serializes_to_psutil_names() {
+        for name in NAMES {
+            let parsed: MemType = name.parse().unwrap();
+            assert_eq!(serde_json::to_value(parsed).unwrap(), name);
+        }
+    }
+}

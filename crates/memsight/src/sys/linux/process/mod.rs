@@ -1,0 +1,311 @@
+//! A process, and everything memsight can tell about it.
+//!
+//! A [`Process`] is a pid plus the start time the kernel gave it. It holds one `O_PATH` descriptor
+//! of its `/proc/PID` directory and opens every file relative to it, so once the process has
+//! exited, every read fails with [`Error::NoSuchProcess`] even if the pid has been handed to a new
+//! process: the handle never silently reads someone else.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rustix::fs::{Mode, OFlags};
+
+use crate::error::{Error, ParseError, Result};
+use crate::sys::procfs::{self, ProcFs, pid_stat};
+
+/// The files read inside a [`Process::oneshot`] scope, by name.
+type FileCache = Vec<(&'static str, Arc<[u8]>)>;
+
+/// A handle on one running process.
+///
+/// Equality is identity: two handles are equal when they have the same pid, start time and
+/// `/proc/PID` directory inode.
+/// The handle owns one `O_PATH` file descriptor; no other descriptor outlives a call.
+#[derive(Debug)]
+pub struct Process {
+    pid: u32,
+    procfs: ProcFs,
+    dir: OwnedFd,
+    start_ticks: u64,
+    /// The inode of the `/proc/PID` directory: a new process under a reused pid gets a new one,
+    /// even if it started in the same clock tick (handles alive together share the cached one).
+    dir_ino: u64,
+    /// The owner of `/proc/PID` when the handle was opened (see [`Process::owner_uid`]).
+    pub(crate) open_uid: u32,
+    cache: Mutex<Option<FileCache>>,
+}
+
+impl PartialEq for Process {
+    fn eq(&self, other: &Self) -> bool {
+        self.pid == other.pid
+            && self.start_ticks == other.start_ticks
+            && self.procfs == other.procfs
+            && self.dir_ino == other.dir_ino
+    }
+}
+
+impl Eq for Process {}
+
+impl ProcFs {
+    /// Opens process `pid` under this procfs root ([`Process::new`] reads `/proc`). Fails with
+    /// [`Error::NoSuchProcess`] if there is none.
+    ///
+    /// ```
+    /// let host = memsight::linux::ProcFs::new("/proc");
+    /// let me = host.process(std::process::id())?;
+    /// assert!(me.memory_info()?.rss > 0);
+    /// # Ok::<(), memsight::Error>(())
+    /// ```
+    pub fn process(&self, pid: u32) -> Result<Process> {
+        Process::open_in(self, pid)
+    }
+}
+
+impl Process {
+    /// Opens process `pid` under `/proc`. Fails with [`Error::NoSuchProcess`] if there is none.
+    pub fn new(pid: u32) -> Result<Process> {
+        ProcFs::default().process(pid)
+    }
+
+    /// The calling process.
+    pub fn current() -> Result<Process> {
+        Process::new(std::process::id())
+    }
+
+    /// Opens process `pid` under `procfs` (see [`ProcFs::process`]).
+    pub(crate) fn open_in(procfs: &ProcFs, pid: u32) -> Result<Process> {
+        let no_such = || Error::NoSuchProcess { pid, name: None };
+        let mut process = Process::open_dir(procfs, pid)?;
+        process.start_ticks = process
+            .read_file("stat", pid_stat::parse)
+            .map_err(|e| match e {
+                Error::ZombieProcess { .. } => no_such(),
+                e => e,
+            })?
+            .starttime;
+        Ok(process)
+    }
+
+    /// Opens the `/proc/PID` directory only, without reading `stat` for the start time. For a
+    /// whole-system scan that reads everything it needs through this one descriptor right away
+    /// (the descriptor alone already guarantees that a reused pid is never read); the handle's
+    /// start time is 0, so it must not be handed out.
+    pub(crate) fn open_dir(procfs: &ProcFs, pid: u32) -> Result<Process> {
+        let path = procfs.proc_path(pid.to_string());
+        let dir = rustix::fs::open(
+            &path,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| match e {
+            rustix::io::Errno::NOENT | rustix::io::Errno::SRCH | rustix::io::Errno::NOTDIR => {
+                Error::NoSuchProcess { pid, name: None }
+            }
+            e => Error::from_io(Some(pid), &path, e.into()),
+        })?;
+        let (dir_ino, open_uid) =
+            rustix::fs::fstat(&dir).map_or((0, 0), |st| (st.st_ino, st.st_uid));
+        Ok(Process {
+            pid,
+            procfs: procfs.clone(),
+            dir,
+            start_ticks: 0,
+            dir_ino,
+            open_uid,
+            cache: Mutex::new(None),
+        })
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// The procfs view this handle reads from.
+    pub fn procfs(&self) -> &ProcFs {
+        &self.procfs
+    }
+
+    /// Whether this process is still running: the handle's own `/proc/PID` descriptor still reads,
+    /// and the pid belongs to a process with the same start time (so a reused pid answers
+    /// `false`, even when the new process started in the same clock tick). A zombie counts as
+    /// running, as in psutil.
+    pub fn is_running(&self) -> bool {
+        // The descriptor pins the original process: once it has been reaped, reads through it
+        // fail with ESRCH even if the pid now belongs to a process started in the same clock tick.
+        let alive = procfs::with_buffer(|buf| self.read_into("stat", buf).is_ok());
+        alive && self.procfs.process(self.pid).is_ok_and(|now| now == *self)
+    }
+
+    /// Runs `f` with a per-file cache switched on, so that several getters called inside it read
+    /// each `/proc/PID` file once (psutil's `oneshot()`). Nested calls share the outer cache.
+    ///
+    /// ```
+    /// let me = memsight::Process::current()?;
+    /// let (rss, vms) = me.oneshot(|p| -> memsight::Result<_> {
+    ///     let m = p.memory_info()?; // statm read once for both
+    ///     Ok((m.rss, p.memory_info()?.vms))
+    /// })?;
+    /// assert!(rss > 0 && vms >= rss);
+    /// # Ok::<(), memsight::Error>(())
+    /// ```
+    pub fn oneshot<T>(&self, f: impl FnOnce(&Process) -> T) -> T {
+        let outer = {
+            let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            let outer = cache.is_some();
+            if !outer {
+                *cache = Some(Vec::new());
+            }
+            outer
+        };
+        let out = f(self);
+        if !outer {
+            *self.cache.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        }
+        out
+    }
+
+    /// Reads `/proc/PID/<name>` once (or takes it from the [`oneshot`](Self::oneshot) cache) and
+    /// hands the bytes to `parse`. Errors are mapped as in [`Process::error_for`].
+    pub(crate) fn read_file<T>(
+        &self,
+        name: &'static str,
+        parse: impl FnOnce(&[u8]) -> Result<T, ParseError>,
+    ) -> Result<T> {
+        let cached = self
+            .cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|files| {
+                files
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, b)| b.clone())
+            });
+        match cached {
+            Some(Some(bytes)) => parse(&bytes).map_err(|e| e.at(self.path(name))),
+            Some(None) => {
+                let bytes: Arc<[u8]> = self.read_raw(name)?.into();
+                if let Some(files) = self
+                    .cache
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .as_mut()
+                {
+                    files.push((name, bytes.clone()));
+                }
+                parse(&bytes).map_err(|e| e.at(self.path(name)))
+            }
+            None => procfs::with_buffer(|buf| {
+                self.read_into(name, buf)
+                    .map_err(|e| self.error_for(name, e))?;
+                parse(buf).map_err(|e| e.at(self.path(name)))
+            }),
+        }
+    }
+
+    /// Reads `/proc/PID/<name>` into a new buffer, bypassing the cache, with errors mapped.
+    pub(crate) fn read_raw(&self, name: &str) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        self.read_into(name, &mut buf)
+            .map_err(|e| self.error_for(name, e))?;
+        Ok(buf)
+    }
+
+    /// Reads `/proc/PID/<name>` into `buf`, returning the raw OS error so that callers can treat
+    /// ESRCH specially (kernel threads answer it for `smaps_rollup` and `environ`).
+    pub(crate) fn read_into(&self, name: &str, buf: &mut Vec<u8>) -> io::Result<()> {
+        let mut file = File::from(self.open(name, OFlags::RDONLY)?);
+        match name {
+            // One seq_file `show` each (`ONE()`/`single_open` in fs/proc/base.c): see
+            // `read_single_show` for why a short first read is then the whole file.
+            "stat" | "statm" | "status" | "comm" | "smaps_rollup" => {
+                procfs::read_single_show(&mut file, buf)
+            }
+            _ => procfs::read_to_buffer(&mut file, buf),
+        }
+    }
+
+    /// Opens `/proc/PID/<name>` relative to the process directory, close-on-exec.
+    pub(crate) fn open(&self, name: &str, flags: OFlags) -> io::Result<OwnedFd> {
+        Ok(rustix::fs::openat(
+            &self.dir,
+            name,
+            flags | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?)
+    }
+
+    /// `/proc/PID/<name>`, for error messages.
+    pub(crate) fn path(&self, name: &str) -> std::path::PathBuf {
+        self.procfs.proc_path(format!("{}/{name}", self.pid))
+    }
+
+    /// Maps an OS error on `/proc/PID/<name>` the way psutil does: permission errors become
+    /// [`Error::AccessDenied`]; ENOENT and ESRCH become [`Error::ZombieProcess`] when the process is
+    /// a zombie and [`Error::NoSuchProcess`] otherwise (including when the pid was reused).
+    pub(crate) fn error_for(&self, name: &str, err: io::Error) -> Error {
+        match err.raw_os_error() {
+            Some(libc::ENOENT) | Some(libc::ESRCH) => {
+                if self.is_zombie() {
+                    Error::ZombieProcess {
+                        pid: self.pid,
+                        name: None,
+                    }
+                } else {
+                    Error::NoSuchProcess {
+                        pid: self.pid,
+                        name: None,
+                    }
+                }
+            }
+            _ => Error::from_io(Some(self.pid), self.path(name), err),
+        }
+    }
+
+    /// Whether the process behind this handle is a zombie right now (`/proc/PID/stat` state `Z`).
+    fn is_zombie(&self) -> bool {
+        procfs::with_buffer(|buf| {
+            self.read_into("stat", buf).is_ok()
+                && pid_stat::parse(buf).is_ok_and(|stat| stat.state == b'Z')
+        })
+    }
+}
+
+mod environ;
+mod identity;
+mod iter;
+mod maps;
+mod memory;
+mod scan;
+mod user;
+
+pub use identity::{Gids, Uids};
+pub use iter::{pids, process_iter};
+pub use maps::MemoryMap;
+pub use memory::{MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx};
+pub use scan::{MemoryScan, ProcessMemory, memory_scan};
+
+mod ctx_switches;
+mod family;
+mod files;
+mod info;
+mod net_connections;
+mod rlimit;
+mod sched;
+mod stat;
+mod threads;
+
+pub use ctx_switches::CtxSwitches;
+pub use files::{IoCounters, OpenFile};
+pub use info::{Child, ProcessInfo};
+pub use net_connections::{
+    Address, AddressFamily, Connection, ConnectionKind, ConnectionStatus, SocketType,
+};
+pub use rlimit::{Resource, Rlimit};
+pub use sched::{IoClass, IoNice};
+pub use stat::{CpuTimes, PageFaults, ProcessStatus};
+pub use threads::Thread;
