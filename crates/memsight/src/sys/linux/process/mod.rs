@@ -219,7 +219,14 @@ impl Process {
     /// ESRCH specially (kernel threads answer it for `smaps_rollup` and `environ`).
     pub(crate) fn read_into(&self, name: &str, buf: &mut Vec<u8>) -> io::Result<()> {
         let mut file = File::from(self.open(name, OFlags::RDONLY)?);
-        procfs::read_to_buffer(&mut file, buf)
+        match name {
+            // One seq_file `show` each (`ONE()`/`single_open` in fs/proc/base.c): see
+            // `read_single_show` for why a short first read is then the whole file.
+            "stat" | "statm" | "status" | "comm" | "smaps_rollup" => {
+                procfs::read_single_show(&mut file, buf)
+            }
+            _ => procfs::read_to_buffer(&mut file, buf),
+        }
     }
 
     /// Opens `/proc/PID/<name>` relative to the process directory, close-on-exec.

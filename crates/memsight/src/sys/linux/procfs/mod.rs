@@ -117,6 +117,22 @@ pub(crate) fn parse_file<T>(
 /// a read has filled it, so each byte is zeroed at most once per call and a big capacity kept from
 /// an earlier huge file costs nothing (issue 10 item 4, issue 15).
 pub(crate) fn read_to_buffer(file: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<()> {
+    read_loop(file, buf, false)
+}
+
+/// [`read_to_buffer`] for a `/proc` file whose whole text comes from one seq_file `show` call
+/// (`single_open`: `/proc/PID/stat`, `statm`, `status`, `comm`, `smaps_rollup`): a first read
+/// that returns less than it was offered is the whole file, so the read at EOF is skipped.
+///
+/// Why that is safe: for such a file the kernel's `seq_read_iter` runs `show` once into its own
+/// buffer, copies as much as the caller offered, and stops (`single_next` ends the sequence), so
+/// only a caller's buffer smaller than the text gets a short piece, and then it is full, not short.
+/// A regular file (a fixture tree) is short only at its end too.
+pub(crate) fn read_single_show(file: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<()> {
+    read_loop(file, buf, true)
+}
+
+fn read_loop(file: &mut impl Read, buf: &mut Vec<u8>, single_show: bool) -> io::Result<()> {
     buf.clear();
     let mut filled = 0;
     let result = loop {
@@ -125,6 +141,10 @@ pub(crate) fn read_to_buffer(file: &mut impl Read, buf: &mut Vec<u8>) -> io::Res
         }
         match file.read(&mut buf[filled..]) {
             Ok(0) => break Ok(()),
+            Ok(n) if single_show && filled == 0 && n < buf.len() => {
+                filled = n;
+                break Ok(());
+            }
             Ok(n) => filled = (filled + n).min(buf.len()),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => break Err(e),
@@ -207,6 +227,59 @@ mod tests {
             reader.zeroed,
             data.len()
         );
+    }
+
+    /// Hands out `data` in pieces of at most `piece` bytes and counts its reads.
+    struct Pieces {
+        data: Vec<u8>,
+        piece: usize,
+        reads: usize,
+    }
+
+    impl Read for Pieces {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.reads += 1;
+            let n = buf.len().min(self.piece).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data.drain(..n);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn single_show_read_skips_the_eof_read_after_a_short_first_read() {
+        let stat = b"4242 (x) S 1 4242 4242 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0 0\n".to_vec();
+        let mut file = Pieces {
+            data: stat.clone(),
+            piece: usize::MAX,
+            reads: 0,
+        };
+        let mut buf = Vec::new();
+        read_single_show(&mut file, &mut buf).unwrap();
+        assert_eq!((buf, file.reads), (stat.clone(), 1));
+
+        // Any other file keeps reading to EOF.
+        let mut file = Pieces {
+            data: stat.clone(),
+            piece: usize::MAX,
+            reads: 0,
+        };
+        let mut buf = Vec::new();
+        read_to_buffer(&mut file, &mut buf).unwrap();
+        assert_eq!((buf, file.reads), (stat, 2));
+    }
+
+    #[test]
+    fn single_show_read_of_a_text_bigger_than_the_first_read_reads_on() {
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let mut file = Pieces {
+            data: data.clone(),
+            piece: usize::MAX,
+            reads: 0,
+        };
+        let mut buf = Vec::new();
+        read_single_show(&mut file, &mut buf).unwrap();
+        assert_eq!(buf, data);
     }
 
     #[test]
