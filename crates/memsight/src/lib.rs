@@ -32,7 +32,6 @@ pub mod heap;
 #[cfg(target_os = "linux")]
 pub mod linux;
 pub mod process;
-/// Memory over time (`memsight record`): reads `/proc/PID/task/*/children` to follow a tree.
 #[cfg(target_os = "linux")]
 pub mod record;
 mod sys;

@@ -1,11 +1,11 @@
 //! Bounds on label values. Every label value the exporter takes from a process or the kernel is
 //! cut to a documented length, so a hostile local user cannot inflate a scrape (and the
-//! exporter's memory) with a huge argv[0], user name, command line or cgroup path.
+//! exporter's memory) with a huge `argv[0]`, user name, command line or cgroup path.
 //!
 //! Values are cut on a character boundary, never mid-UTF-8; a cut value is not marked.
 
 /// Longest `name` / `groupname` (by name) label, in bytes. A process name is the kernel's comm
-/// (at most 15 bytes) or, as psutil does for a comm of 15 characters, the base name of argv[0]
+/// (at most 15 bytes) or, as psutil does for a comm of 15 characters, the base name of `argv[0]`
 /// when it starts with that comm: only this is ever taken from argv, and only this much.
 pub const MAX_NAME: usize = 128;
 
@@ -21,9 +21,9 @@ pub const MAX_CGROUP_PATH: usize = 512;
 /// The kernel's longest comm, in bytes (`TASK_COMM_LEN` - 1).
 const COMM_LEN: usize = 15;
 
-/// The `name` label of a process name: a name longer than a comm can be came from argv[0]
+/// The `name` label of a process name: a name longer than a comm can be came from `argv[0]`
 /// (psutil's rule), and is cut at its first whitespace, so that arguments a process put into
-/// argv[0] (`exec -a "name --token=..."`) are never exported without `--cmdline`; then bounded
+/// `argv[0]` (`exec -a "name --token=..."`) are never exported without `--cmdline`; then bounded
 /// to [`MAX_NAME`].
 pub fn name_label(name: &str) -> String {
     let name = if name.len() > COMM_LEN {
