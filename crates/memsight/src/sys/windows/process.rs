@@ -26,10 +26,10 @@ use windows_sys::Win32::System::ProcessStatus::{
     PROCESS_MEMORY_COUNTERS, PROCESS_MEMORY_COUNTERS_EX,
 };
 use windows_sys::Win32::System::Threading::{
-    GetProcessHandleCount, GetProcessIoCounters, GetProcessTimes, IO_COUNTERS, OpenProcess,
-    OpenProcessToken, PROCESS_BASIC_INFORMATION, PROCESS_NAME_WIN32, PROCESS_QUERY_INFORMATION,
-    PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_VM_READ, QueryFullProcessImageNameW,
-    WaitForSingleObject,
+    GetCurrentProcess, GetProcessHandleCount, GetProcessIoCounters, GetProcessTimes, IO_COUNTERS,
+    OpenProcess, OpenProcessToken, PROCESS_BASIC_INFORMATION, PROCESS_NAME_WIN32,
+    PROCESS_QUERY_INFORMATION, PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_VM_READ,
+    QueryFullProcessImageNameW, WaitForSingleObject,
 };
 
 pub use super::records::{MemType, ProcessStatus};
@@ -405,6 +405,8 @@ impl Process {
             })
     }
 
+    /// `GetProcessMemoryInfo`'s counters. `PrivateUsage` and `PagefileUsage` are the same
+    /// figure (the commit charge); Wine fills only the latter, so a 0 `PrivateUsage` takes it.
     fn counters(&self) -> Result<PROCESS_MEMORY_COUNTERS_EX> {
         self.alive()?;
         // SAFETY: plain-data struct written by the call with its size passed.
@@ -419,6 +421,10 @@ impl Process {
         };
         if ok == 0 {
             return Err(last_win_error(Some(self.pid), "GetProcessMemoryInfo"));
+        }
+        let mut c = c;
+        if c.PrivateUsage == 0 {
+            c.PrivateUsage = c.PagefileUsage;
         }
         Ok(c)
     }
@@ -458,12 +464,23 @@ impl Process {
     /// `PROCESS_QUERY_INFORMATION`, the buffer doubled while too small). psutil 8's
     /// `memory_footprint()` on Windows.
     pub fn memory_footprint(&self) -> Result<MemoryFootprint> {
-        let h = self.reopen(PROCESS_QUERY_INFORMATION)?;
+        // The calling process is walked through its pseudo-handle (Wine walks only that one).
+        let own = self.pid == std::process::id();
+        let reopened = if own {
+            self.alive()?;
+            None
+        } else {
+            Some(self.reopen(PROCESS_QUERY_INFORMATION)?)
+        };
+        // SAFETY: GetCurrentProcess returns a constant pseudo-handle that needs no closing.
+        let target = reopened
+            .as_ref()
+            .map_or_else(|| unsafe { GetCurrentProcess() }, raw);
         let mut buf: Vec<usize> = vec![0; 0x8000 / 8];
         loop {
             let bytes = buf.len() * 8;
             // SAFETY: `buf` has `bytes` writable bytes, usize-aligned as the struct needs.
-            let ok = unsafe { K32QueryWorkingSet(raw(&h), buf.as_mut_ptr().cast(), bytes as u32) };
+            let ok = unsafe { K32QueryWorkingSet(target, buf.as_mut_ptr().cast(), bytes as u32) };
             let entries = buf.first().copied().unwrap_or(0);
             if ok != 0 {
                 let n = entries.min(buf.len() - 1);
@@ -472,7 +489,8 @@ impl Process {
             }
             let code = last_error();
             if code != 24 /* ERROR_BAD_LENGTH */ && code != ERROR_INSUFFICIENT_BUFFER {
-                return Err(win_error(Some(self.pid), "QueryWorkingSet", code));
+                // Not `Some(pid)`: an invalid-parameter answer here is not a vanished process.
+                return Err(win_error(None, "QueryWorkingSet", code));
             }
             let want = (entries + 1 + 4096).max(buf.len() * 2);
             if want * 8 > MAX_BUFFER {
