@@ -194,7 +194,7 @@ fn write_table(
     if args.wide {
         mem_row.extend([mem.buffers, mem.cached]);
     } else {
-        mem_row.push(mem.buffers + mem.cached);
+        mem_row.push(mem.buffers.saturating_add(mem.cached));
     }
     mem_row.push(mem.available);
     row(
@@ -212,9 +212,9 @@ fn write_table(
             out,
             "Total:",
             &[
-                Some(mem.total + swap.total),
-                Some(mem.used + swap.used),
-                Some(mem.free + swap.free),
+                Some(mem.total.saturating_add(swap.total)),
+                Some(mem.used.saturating_add(swap.used)),
+                Some(mem.free.saturating_add(swap.free)),
             ],
         )?;
     }

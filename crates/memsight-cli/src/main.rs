@@ -5,6 +5,7 @@
 
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
+mod cgroups;
 mod free;
 mod info;
 mod maps;
@@ -36,6 +37,8 @@ enum Command {
     Info(info::Args),
     /// A process's memory mappings, like `pmap -x`.
     Maps(maps::Args),
+    /// Every memory cgroup's usage, working set and limit, like systemd-cgtop.
+    Cgroups(cgroups::Args),
     /// Prometheus exporter: system, cgroup and per-process memory on /metrics.
     #[cfg(feature = "serve")]
     Serve(serve::Args),
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         Command::Ps(args) => ps::run(args, &mut out),
         Command::Info(args) => info::run(args, &mut out),
         Command::Maps(args) => maps::run(args, &mut out),
+        Command::Cgroups(args) => cgroups::run(args, &args.procfs(), &mut out),
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(args, &mut out),
     }

@@ -37,7 +37,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
     }
     writeln!(out, "{}:   {cmdline}", args.pid)?;
     let kb = |n: u64| n / 1024;
-    let dirty = |m: &MemoryMap| m.shared_dirty + m.private_dirty;
+    let dirty = |m: &MemoryMap| m.shared_dirty.saturating_add(m.private_dirty);
     if args.grouped {
         writeln!(
             out,
@@ -60,11 +60,11 @@ pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
         writeln!(
             out,
             "{:>9} {:>9} {:>9} {:>9} {:>9}  total kB",
-            kb(maps.iter().map(|m| m.size).sum()),
-            kb(maps.iter().map(|m| m.rss).sum()),
-            kb(maps.iter().map(|m| m.pss).sum()),
-            kb(maps.iter().map(dirty).sum()),
-            kb(maps.iter().map(|m| m.swap).sum()),
+            kb(maps.iter().map(|m| m.size).fold(0, u64::saturating_add)),
+            kb(maps.iter().map(|m| m.rss).fold(0, u64::saturating_add)),
+            kb(maps.iter().map(|m| m.pss).fold(0, u64::saturating_add)),
+            kb(maps.iter().map(dirty).fold(0, u64::saturating_add)),
+            kb(maps.iter().map(|m| m.swap).fold(0, u64::saturating_add)),
         )?;
         return Ok(());
     }
@@ -90,9 +90,9 @@ pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
     writeln!(
         out,
         "total kB         {:>7} {:>7} {:>7}",
-        kb(maps.iter().map(|m| m.size).sum()),
-        kb(maps.iter().map(|m| m.rss).sum()),
-        kb(maps.iter().map(dirty).sum()),
+        kb(maps.iter().map(|m| m.size).fold(0, u64::saturating_add)),
+        kb(maps.iter().map(|m| m.rss).fold(0, u64::saturating_add)),
+        kb(maps.iter().map(dirty).fold(0, u64::saturating_add)),
     )?;
     Ok(())
 }

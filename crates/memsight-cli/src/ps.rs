@@ -99,10 +99,10 @@ pub fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
         procs.truncate(limit);
     }
     let totals = procs.iter().fold(Totals::default(), |t, p| Totals {
-        uss: t.uss + p.uss,
-        pss: t.pss + p.pss,
-        swap: t.swap + p.swap,
-        rss: t.rss + p.rss,
+        uss: t.uss.saturating_add(p.uss),
+        pss: t.pss.saturating_add(p.pss),
+        swap: t.swap.saturating_add(p.swap),
+        rss: t.rss.saturating_add(p.rss),
     });
     if args.json {
         let report = Report {

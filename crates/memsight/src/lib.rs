@@ -4,6 +4,12 @@
 //! Every size is in bytes (`u64`) and every time in seconds. Record field names follow psutil, so
 //! `--json` output and Python users see familiar keys.
 //!
+//! Numbers read from the kernel are trusted only as far as their syntax: one that is not a decimal
+//! `u64` is an [`Error::Parse`] naming the file and line, and every conversion, sum and product of
+//! them (kB × 1024, pages × page size, `Cached + SReclaimable`, grouped mappings, totals)
+//! saturates at `u64::MAX`. A corrupt or hostile `/proc` gives a figure pinned at the maximum,
+//! never a panic or a wrapped small one.
+//!
 //! ```
 //! // System memory exactly as procps `free` reports it (psutil's `virtual_memory()`).
 //! let mem = memsight::virtual_memory()?;

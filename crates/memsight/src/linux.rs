@@ -17,6 +17,9 @@
 //! ```
 
 pub use crate::sys::cgroup::{CgroupMemory, MemoryPressure, Pressure, cgroup_memory};
+pub use crate::sys::cgroups::{
+    Cgroup, CgroupMemoryEvents, CgroupMemoryStat, StatKind, cgroups, memory_pressure,
+};
 pub use crate::sys::process::{IoClass, IoNice};
 pub use crate::sys::procfs::ProcFs;
 pub use crate::sys::system::{MeminfoField, MeminfoUnit, meminfo};

@@ -24,6 +24,8 @@ pub struct Options {
     pub procfs: ProcFs,
     /// How long a finished scan is served again.
     pub max_age: Duration,
+    /// Which cgroups get series.
+    pub cgroups: super::cgroups::CgroupArgs,
 }
 
 impl From<&Args> for Options {
@@ -33,6 +35,7 @@ impl From<&Args> for Options {
             top: args.top,
             cmdline: args.cmdline,
             max_age: args.max_age,
+            cgroups: args.cgroups.clone(),
             procfs: ProcFs::new(
                 args.procfs
                     .clone()
@@ -165,6 +168,8 @@ pub struct Snapshot {
     pub swap: Option<SwapMemory>,
     /// The exporter's memory cgroup, when one with a limit applies.
     pub cgroup: Option<CgroupMemory>,
+    /// Every memory cgroup to export, and the system-wide pressure.
+    pub cgroups: super::cgroups::Walked,
     /// Processes whose memory could be read (kernel threads excluded: they have none).
     pub processes: Vec<ProcessSample>,
     /// The exporter itself, when it could be read.
@@ -187,6 +192,7 @@ pub fn scan(options: &Options) -> Snapshot {
     snap.cgroup = system(errors, procfs.cgroup_memory())
         .flatten()
         .filter(|cg| cg.limit.is_some());
+    snap.cgroups = super::cgroups::scan(&options.cgroups, procfs, errors);
     snap.processes = processes(options, &mut snap.errors);
     snap.own = own_process(&mut snap.errors);
     snap.duration = started.elapsed();

@@ -42,11 +42,13 @@ pub struct Rendered {
 /// Renders `snap` in both formats.
 pub fn render(snap: Arc<Snapshot>, options: &Options, totals: Totals) -> Rendered {
     let mut registry = Registry::default();
+    let cgroup_series = super::cgroups::Series(snap.clone());
     registry.register_collector(Box::new(SnapshotCollector {
         snap,
         options: options.clone(),
         totals,
     }));
+    registry.register_collector(Box::new(cgroup_series));
     let mut openmetrics = String::new();
     // Writing into a String cannot fail, and our collector only fails on a formatter error.
     // Should it ever fail, the body is cut short and Prometheus reports the missing `# EOF`.

@@ -9,6 +9,7 @@
 //! - [`http`] is the HTTP/1.1 server (hyper on a single-threaded tokio runtime): routing, content
 //!   negotiation, timeouts and the connection limit.
 
+mod cgroups;
 mod collect;
 mod exposition;
 mod group;
@@ -105,6 +106,10 @@ pub struct Args {
     /// Most client connections served at once; connections beyond it are closed on accept.
     #[arg(long, default_value = "64", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub max_connections: u32,
+
+    /// Which cgroups get `memsight_cgroup_*` series.
+    #[command(flatten)]
+    pub cgroups: cgroups::CgroupArgs,
 }
 
 fn parse_seconds(s: &str) -> Result<Duration, String> {

@@ -134,6 +134,11 @@ mod tests {
             cmdline: false,
             procfs: memsight::linux::ProcFs::default(),
             max_age,
+            cgroups: crate::serve::cgroups::CgroupArgs {
+                cgroup_depth: 0,
+                cgroup_match: None,
+                cgroup_max: 0,
+            },
         })
     }
 

@@ -30,7 +30,8 @@ pub struct CgroupMemory {
     pub working_set: u64,
     /// The highest usage seen (`memory.peak`, kernel 5.19+; v1 `memory.max_usage_in_bytes`).
     pub peak: Option<u64>,
-    /// Swap used by the cgroup (`memory.swap.current`; v1 `memsw.usage_in_bytes - usage_in_bytes`).
+    /// Swap used by the cgroup (`memory.swap.current`; v1 `memory.stat` `total_swap`, present when
+    /// swap is accounted: one counter, never the racy `memsw.usage_in_bytes - usage_in_bytes`).
     pub swap_usage: Option<u64>,
     /// The swap limit (`memory.swap.max`; v1 `memsw.limit_in_bytes - limit_in_bytes`); `None` when
     /// unlimited or not accounted.
@@ -202,9 +203,15 @@ fn v1(
 ) -> Result<CgroupMemory> {
     let top = procfs.mount_path(&mount.mount_point);
     let usage = read(&dir, "memory.usage_in_bytes", files::parse_value)?;
-    let inactive_file = read(&dir, "memory.stat", |d| {
-        Ok(files::parse_keyed(d, b"total_inactive_file")?
-            .or(files::parse_keyed(d, b"inactive_file")?))
+    // Swap is the kernel's own counter (`total_swap`, printed exactly when swap is accounted),
+    // not memsw.usage_in_bytes - usage_in_bytes: two reads of two moving figures whose
+    // difference can go negative or show swap that does not exist (issue 10, item 12).
+    let (inactive_file, swap_usage) = read(&dir, "memory.stat", |d| {
+        Ok((
+            files::parse_keyed(d, b"total_inactive_file")?
+                .or(files::parse_keyed(d, b"inactive_file")?),
+            files::parse_keyed(d, b"total_swap")?.or(files::parse_keyed(d, b"swap")?),
+        ))
     })?;
     let limit = effective_limit(
         &dir,
@@ -214,7 +221,6 @@ fn v1(
         mem_total,
     )?;
     let own_limit = read(&dir, "memory.limit_in_bytes", files::parse_value)?;
-    let memsw_usage = optional(&dir, "memory.memsw.usage_in_bytes", files::parse_value)?;
     let memsw_limit = optional(&dir, "memory.memsw.limit_in_bytes", files::parse_value)?;
     Ok(CgroupMemory {
         version: 1,
@@ -223,7 +229,7 @@ fn v1(
         usage,
         working_set: usage.saturating_sub(inactive_file.unwrap_or(0)),
         peak: optional(&dir, "memory.max_usage_in_bytes", files::parse_value)?,
-        swap_usage: memsw_usage.map(|sw| sw.saturating_sub(usage)),
+        swap_usage,
         swap_limit: match (memsw_limit, own_limit) {
             (Some(both), own) if both < V1_UNLIMITED && own < V1_UNLIMITED => {
                 Some(both.saturating_sub(own))

@@ -6,6 +6,7 @@
 
 pub(crate) mod boot;
 pub(crate) mod cgroup;
+pub(crate) mod cgroups;
 pub(crate) mod disk;
 #[cfg(not(any(feature = "jemalloc", feature = "mimalloc")))]
 pub(crate) mod glibc;

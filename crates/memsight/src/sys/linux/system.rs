@@ -111,11 +111,15 @@ impl ProcFs {
             })
         };
         let buffers = or_missing(m.buffers, "buffers");
-        let cached = or_missing(m.cached.map(|c| c + m.s_reclaimable.unwrap_or(0)), "cached");
+        let cached = or_missing(
+            m.cached
+                .map(|c| c.saturating_add(m.s_reclaimable.unwrap_or(0))),
+            "cached",
+        );
         let shared = or_missing(m.shmem.or(m.mem_shared), "shared");
         let active = or_missing(m.active, "active");
         let old_inactive = match (m.inact_dirty, m.inact_clean, m.inact_laundry) {
-            (Some(d), Some(c), Some(l)) => Some(d + c + l),
+            (Some(d), Some(c), Some(l)) => Some(d.saturating_add(c).saturating_add(l)),
             _ => None,
         };
         let inactive = or_missing(m.inactive.or(old_inactive), "inactive");
@@ -166,7 +170,7 @@ impl ProcFs {
             Err(e) => return Err(e),
         };
         let low = low_pages as f64 * page_size() as f64;
-        let page_cache = (active_file + inactive_file) as f64;
+        let page_cache = active_file.saturating_add(inactive_file) as f64;
         let reclaimable = reclaimable as f64;
         let available = free as f64 - low + page_cache - (page_cache / 2.0).min(low) + reclaimable
             - (reclaimable / 2.0).min(low);
@@ -181,7 +185,10 @@ impl ProcFs {
             _ => {
                 let info = rustix::system::sysinfo();
                 let unit = u64::from(info.mem_unit.max(1));
-                (info.totalswap as u64 * unit, info.freeswap as u64 * unit)
+                (
+                    (info.totalswap as u64).saturating_mul(unit),
+                    (info.freeswap as u64).saturating_mul(unit),
+                )
             }
         };
         let used = total.saturating_sub(free);

@@ -145,9 +145,23 @@ impl Process {
     }
 
     /// Bytes and calls of read and write I/O (`/proc/PID/io`; another user's process gives
-    /// [`Error::AccessDenied`], as the kernel requires `PTRACE_MODE_READ`).
+    /// [`Error::AccessDenied`], as the kernel requires `PTRACE_MODE_READ`). A kernel built without
+    /// task I/O accounting (`CONFIG_TASK_IO_ACCOUNTING`) has no such file: [`Error::Unsupported`],
+    /// as psutil raises NotImplementedError, while the process still answers.
     pub fn io_counters(&self) -> Result<IoCounters> {
-        let io = self.read_file("io", pid_io::parse)?;
+        let io = match self.read_file("io", pid_io::parse) {
+            // The descriptor pins the process: a missing `io` beside a readable `stat` is the
+            // kernel's lack, not the process's end.
+            Err(Error::NoSuchProcess { .. })
+                if procfs::with_buffer(|buf| self.read_into("stat", buf).is_ok()) =>
+            {
+                return Err(Error::Unsupported(format!(
+                    "{} is missing: the kernel has no task I/O accounting",
+                    self.path("io").display()
+                )));
+            }
+            other => other?,
+        };
         Ok(IoCounters {
             read_count: io.syscr,
             write_count: io.syscw,

@@ -23,7 +23,9 @@ pub struct Child {
 /// Every field psutil's `as_dict()` fills, plus `rlimit`, `children` and `page_faults`, read in
 /// one [`Process::oneshot`] pass. A field that could not be read because access was denied (or
 /// the process is a zombie, for the getters psutil refuses on zombies) is `None` and its name is
-/// in `access_denied`. Serialized, the keys are psutil's.
+/// in `access_denied`. A field this kernel does not provide ([`Error::Unsupported`], psutil's
+/// NotImplementedError: `io_counters` without task I/O accounting) is `None` and not listed; the
+/// record is still returned. Serialized, the keys are psutil's.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ProcessInfo {
@@ -75,7 +77,8 @@ pub struct ProcessInfo {
     pub memory_maps: Option<Vec<MemoryMap>>,
     /// [`Process::environ`]; never another user's (the kernel denies it).
     pub environ: Option<BTreeMap<String, String>>,
-    /// [`Process::io_counters`].
+    /// [`Process::io_counters`]; `None` (and not in `access_denied`) on a kernel without task
+    /// I/O accounting, which has no `/proc/PID/io`.
     pub io_counters: Option<IoCounters>,
     /// [`Process::num_ctx_switches`].
     pub num_ctx_switches: Option<CtxSwitches>,

@@ -49,16 +49,16 @@ pub struct MemoryMap {
 
 impl MemoryMap {
     fn add(&mut self, other: &MemoryMap) {
-        self.rss += other.rss;
-        self.size += other.size;
-        self.pss += other.pss;
-        self.shared_clean += other.shared_clean;
-        self.shared_dirty += other.shared_dirty;
-        self.private_clean += other.private_clean;
-        self.private_dirty += other.private_dirty;
-        self.referenced += other.referenced;
-        self.anonymous += other.anonymous;
-        self.swap += other.swap;
+        self.rss = self.rss.saturating_add(other.rss);
+        self.size = self.size.saturating_add(other.size);
+        self.pss = self.pss.saturating_add(other.pss);
+        self.shared_clean = self.shared_clean.saturating_add(other.shared_clean);
+        self.shared_dirty = self.shared_dirty.saturating_add(other.shared_dirty);
+        self.private_clean = self.private_clean.saturating_add(other.private_clean);
+        self.private_dirty = self.private_dirty.saturating_add(other.private_dirty);
+        self.referenced = self.referenced.saturating_add(other.referenced);
+        self.anonymous = self.anonymous.saturating_add(other.anonymous);
+        self.swap = self.swap.saturating_add(other.swap);
     }
 }
 

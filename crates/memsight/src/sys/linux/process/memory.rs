@@ -35,13 +35,13 @@ impl Process {
         let s = self.read_file("statm", statm::parse)?;
         let page = page_size();
         Ok(MemoryInfo {
-            rss: s.resident * page,
-            vms: s.size * page,
-            shared: s.shared * page,
-            text: s.text * page,
-            lib: s.lib * page,
-            data: s.data * page,
-            dirty: s.dt * page,
+            rss: s.resident.saturating_mul(page),
+            vms: s.size.saturating_mul(page),
+            shared: s.shared.saturating_mul(page),
+            text: s.text.saturating_mul(page),
+            lib: s.lib.saturating_mul(page),
+            data: s.data.saturating_mul(page),
+            dirty: s.dt.saturating_mul(page),
         })
     }
 }

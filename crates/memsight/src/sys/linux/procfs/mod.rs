@@ -111,29 +111,35 @@ pub(crate) fn parse_file<T>(
 
 /// Reads everything from `file` into `buf` (cleared first), with plain `read` calls only: no
 /// `fstat` or `lseek` for a size hint, which pseudo-files do not have anyway.
+///
+/// Linear in the file's size: `buf.len()` is how far the buffer has been zero-initialised in this
+/// call, `filled` how much of that holds data, and the initialised part only grows (doubling) when
+/// a read has filled it, so each byte is zeroed at most once per call and a big capacity kept from
+/// an earlier huge file costs nothing (issue 10 item 4, issue 15).
 pub(crate) fn read_to_buffer(file: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<()> {
     buf.clear();
-    loop {
-        if buf.capacity() - buf.len() < 1024 {
-            buf.reserve(buf.capacity().max(4096));
+    let mut filled = 0;
+    let result = loop {
+        if filled == buf.len() {
+            buf.resize((2 * filled).max(INITIAL_READ), 0);
         }
-        let len = buf.len();
-        let spare = buf.capacity() - len;
-        buf.resize(len + spare, 0);
-        match file.read(&mut buf[len..]) {
-            Ok(0) => {
-                buf.truncate(len);
-                return Ok(());
-            }
-            Ok(n) => buf.truncate(len + n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(len),
-            Err(e) => {
-                buf.truncate(len);
-                return Err(e);
-            }
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break Ok(()),
+            Ok(n) => filled = (filled + n).min(buf.len()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(e),
         }
-    }
+    };
+    buf.truncate(filled);
+    result
 }
+
+/// The first read's size: every small /proc file (statm, stat, status, meminfo) fits in one.
+const INITIAL_READ: usize = 4096;
+
+/// The largest buffer a thread keeps between reads; a bigger one (a huge smaps or cmdline) is
+/// freed, so one odd process does not pin memory for the thread's lifetime.
+const MAX_KEPT_BUFFER: usize = 256 << 10;
 
 thread_local! {
     static BUFFER: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
@@ -143,8 +149,7 @@ thread_local! {
 pub(crate) fn with_buffer<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
     let mut buf = BUFFER.with(Cell::take);
     let out = f(&mut buf);
-    // Keep big one-off buffers (a huge smaps) from pinning memory for the thread's lifetime.
-    if buf.capacity() <= 1 << 20 {
+    if buf.capacity() <= MAX_KEPT_BUFFER {
         BUFFER.with(|cell| cell.set(buf));
     }
     out
@@ -160,6 +165,48 @@ mod tests {
         let mut buf = Vec::new();
         read_to_buffer(&mut &data[..], &mut buf).unwrap();
         assert_eq!(buf, data);
+    }
+
+    /// A reader that hands out `data` at most 4096 bytes per read (as seq_file does), marks the
+    /// rest of every buffer it is given with 0xFF, and counts the zero bytes it finds: bytes that
+    /// `read_to_buffer` zeroed since the previous read.
+    struct ZeroCounter {
+        data: Vec<u8>,
+        pos: usize,
+        zeroed: usize,
+    }
+
+    impl Read for ZeroCounter {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.zeroed += buf.iter().filter(|&&b| b == 0).count();
+            let n = buf.len().min(4096).min(self.data.len() - self.pos);
+            buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+            buf[n..].fill(0xFF);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn read_to_buffer_zeroes_each_byte_once_not_the_spare_capacity_per_read() {
+        let data: Vec<u8> = (0..1 << 20).map(|i| (i % 251 + 1) as u8).collect();
+        // A buffer kept from an earlier huge file: its capacity must not be zeroed per read.
+        let mut buf = Vec::with_capacity(8 << 20);
+        let mut reader = ZeroCounter {
+            data: data.clone(),
+            pos: 0,
+            zeroed: 0,
+        };
+        read_to_buffer(&mut reader, &mut buf).unwrap();
+        assert_eq!(buf, data);
+        // Doubling growth zeroes at most twice the file (plus the first read); the old loop zeroed
+        // the whole spare capacity on each of the 256 reads, gigabytes here.
+        assert!(
+            reader.zeroed <= 2 * data.len() + INITIAL_READ,
+            "zeroed {} bytes to read {}",
+            reader.zeroed,
+            data.len()
+        );
     }
 
     #[test]

@@ -33,10 +33,11 @@ pub(crate) fn parse_i64(digits: &[u8]) -> Option<i64> {
 }
 
 /// Parses a `/proc` size value: `1234 kB` gives 1234 × 1024 bytes; a bare number (a count, such as
-/// `HugePages_Total`) is returned as it is.
+/// `HugePages_Total`) is returned as it is. The kB conversion saturates at `u64::MAX`, as every sum
+/// and product of kernel numbers in the crate does.
 pub(crate) fn parse_size(value: &[u8]) -> Option<u64> {
     match value.strip_suffix(b"kB") {
-        Some(number) => parse_u64(number.trim_ascii())?.checked_mul(1024),
+        Some(number) => Some(parse_u64(number.trim_ascii())?.saturating_mul(1024)),
         None => parse_u64(value),
     }
 }
@@ -79,7 +80,11 @@ mod tests {
         assert_eq!(parse_size(b"7"), Some(7));
         assert_eq!(parse_size(b""), None);
         assert_eq!(parse_size(b"x kB"), None);
-        assert_eq!(parse_size(b"18446744073709551615 kB"), None, "overflow");
+        assert_eq!(
+            parse_size(b"18446744073709551615 kB"),
+            Some(u64::MAX),
+            "saturates"
+        );
     }
 
     #[test]

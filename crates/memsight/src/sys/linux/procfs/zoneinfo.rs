@@ -5,7 +5,7 @@ use crate::error::ParseError;
 use crate::sys::procfs::text::{numbered_lines, parse_u64};
 
 /// The sum of every zone's `low` watermark, in pages (psutil: lines whose stripped form starts
-/// with `low`).
+/// with `low`), saturating at `u64::MAX` like every sum of kernel numbers in the crate.
 pub(crate) fn parse_low_watermarks(data: &[u8]) -> Result<u64, ParseError> {
     let mut sum = 0u64;
     for (number, line) in numbered_lines(data) {
@@ -19,9 +19,7 @@ pub(crate) fn parse_low_watermarks(data: &[u8]) -> Result<u64, ParseError> {
             .nth(1)
             .and_then(parse_u64)
             .ok_or_else(|| ParseError::new(number, "`low` line without a page count"))?;
-        sum = sum
-            .checked_add(value)
-            .ok_or_else(|| ParseError::new(number, "watermark sum overflows"))?;
+        sum = sum.saturating_add(value);
     }
     Ok(sum)
 }

@@ -1,0 +1,218 @@
+//! `memsight cgroups`: every memory cgroup's usage, working set and share of its limit, like
+//! `systemd-cgtop` for memory; `--tree` indents by hierarchy, `--json` prints the library's
+//! [`memsight::linux::Cgroup`] records.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use memsight::linux::{Cgroup, MemoryPressure, ProcFs};
+
+/// What `memsight cgroups` sorts by (largest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SortKey {
+    /// Memory charged to the cgroup, page cache included.
+    Usage,
+    /// Usage minus inactive page cache, as the kubelet computes it.
+    WorkingSet,
+    /// The limit in force (own or inherited); unlimited last.
+    Limit,
+    /// Working set as a share of the limit in force; unlimited last.
+    Pct,
+    /// Anonymous memory (memory.stat `anon`, v1 `total_rss`).
+    Anon,
+    /// Page cache (memory.stat `file`, v1 `total_cache`).
+    File,
+    /// Swap used.
+    Swap,
+}
+
+/// Options of `memsight cgroups`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Indent cgroups under their parents (siblings still sorted by --sort).
+    #[arg(long)]
+    tree: bool,
+    /// Sort by this figure, largest first.
+    #[arg(long, value_enum, default_value = "working-set")]
+    sort: SortKey,
+    /// Go at most N levels below the hierarchy's root (1 shows /system.slice but not its units).
+    #[arg(long, value_name = "N")]
+    depth: Option<usize>,
+    /// Print `{"cgroups": [...], "pressure": ...}`: every figure in bytes, the memory.stat
+    /// breakdown and events per cgroup, and the system-wide pressure (null without PSI).
+    #[arg(long)]
+    json: bool,
+    /// Read procfs (mountinfo, pressure) from DIR instead of /proc.
+    #[arg(long, value_name = "DIR")]
+    procfs: Option<PathBuf>,
+    /// Read sysfs (the cgroup mounts) from DIR instead of /sys.
+    #[arg(long, value_name = "DIR")]
+    sysfs: Option<PathBuf>,
+}
+
+impl Args {
+    /// The library's handle on the roots these options name (`/proc` and `/sys` by default).
+    pub fn procfs(&self) -> ProcFs {
+        ProcFs::new(self.procfs.clone().unwrap_or_else(|| "/proc".into()))
+            .with_sys_root(self.sysfs.clone().unwrap_or_else(|| "/sys".into()))
+    }
+}
+
+/// Runs `memsight cgroups`.
+pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result<()> {
+    let mut all = procfs.cgroups_to_depth(args.depth.unwrap_or(usize::MAX))?;
+    let pressure = procfs.memory_pressure()?;
+    let key = |c: &Cgroup| sort_value(c, args.sort);
+    if args.tree {
+        all = tree_order(all, key);
+    } else {
+        // Stable: equal figures keep the walk's order (parents before children).
+        all.sort_by(|a, b| key(b).total_cmp(&key(a)));
+    }
+    if args.json {
+        let body = Output {
+            cgroups: &all,
+            pressure,
+        };
+        serde_json::to_writer(&mut *out, &body)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    if let Some(p) = pressure {
+        writeln!(
+            out,
+            "Memory pressure (avg10/avg60/avg300): some {:.2}/{:.2}/{:.2}%  full {:.2}/{:.2}/{:.2}%",
+            p.some.avg10, p.some.avg60, p.some.avg300, p.full.avg10, p.full.avg60, p.full.avg300
+        )?;
+    }
+    let header = [
+        "Procs", "Usage", "WorkSet", "Limit", "%Lim", "Anon", "File", "Swap",
+    ];
+    let rows: Vec<([String; 8], String)> = all.iter().map(|c| row(c, args.tree)).collect();
+    let mut widths = header.map(str::len);
+    for (figures, _) in &rows {
+        for (w, cell) in widths.iter_mut().zip(figures) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    write_line(out, &header.map(String::from), &widths, "Cgroup")?;
+    for (figures, cgroup) in &rows {
+        write_line(out, figures, &widths, cgroup)?;
+    }
+    Ok(())
+}
+
+/// The `--json` document.
+#[derive(serde::Serialize)]
+struct Output<'a> {
+    cgroups: &'a [Cgroup],
+    pressure: Option<MemoryPressure>,
+}
+
+/// The figure `key` of `c` as a float (a missing one sorts last).
+fn sort_value(c: &Cgroup, key: SortKey) -> f64 {
+    let bytes = |v: Option<u64>| v.map_or(-1.0, |v| v as f64);
+    match key {
+        SortKey::Usage => c.usage as f64,
+        SortKey::WorkingSet => c.working_set as f64,
+        SortKey::Limit => bytes(c.effective_limit),
+        SortKey::Pct => c.limit_percent().unwrap_or(-1.0),
+        SortKey::Anon => bytes(c.stat.anon),
+        SortKey::File => bytes(c.stat.file),
+        SortKey::Swap => bytes(c.swap),
+    }
+}
+
+/// Orders `all` (the walk's order: parents before children) depth-first, each cgroup followed by
+/// its descendants, siblings by `key`, largest first.
+fn tree_order(all: Vec<Cgroup>, key: impl Fn(&Cgroup) -> f64) -> Vec<Cgroup> {
+    let parent_of = |i: usize| {
+        let c = &all[i];
+        let parent = c
+            .path
+            .rsplit_once('/')
+            .map(|(p, _)| if p.is_empty() { "/" } else { p });
+        (0..i).rev().find(|&j| {
+            all[j].version == c.version && Some(all[j].path.as_str()) == parent && c.path != "/"
+        })
+    };
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); all.len()];
+    let mut roots = Vec::new();
+    for i in 0..all.len() {
+        match parent_of(i) {
+            Some(p) => children[p].push(i),
+            None => roots.push(i),
+        }
+    }
+    let by_key =
+        |list: &mut Vec<usize>| list.sort_by(|&a, &b| key(&all[b]).total_cmp(&key(&all[a])));
+    by_key(&mut roots);
+    children.iter_mut().for_each(by_key);
+    let mut order = Vec::with_capacity(all.len());
+    let mut stack: Vec<usize> = roots.into_iter().rev().collect();
+    while let Some(i) = stack.pop() {
+        order.push(i);
+        stack.extend(children[i].iter().rev());
+    }
+    let mut slots: Vec<Option<Cgroup>> = all.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
+/// The figures of `c`, and its path (indented last component with `--tree`) with its human name
+/// in parentheses where one exists and says more than the path.
+fn row(c: &Cgroup, tree: bool) -> ([String; 8], String) {
+    let last = c.path.rsplit('/').next().unwrap_or(&c.path);
+    let mut cgroup = if tree && c.depth > 0 {
+        format!("{}{}", "  ".repeat(c.depth - 1), sanitize(last))
+    } else {
+        sanitize(&c.path)
+    };
+    if let Some(name) = c.name.as_deref().filter(|&n| n != last) {
+        cgroup.push_str(&format!(" [{}]", sanitize(name)));
+    }
+    let size = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), crate::ps::human);
+    let figures = [
+        c.processes.to_string(),
+        crate::ps::human(c.usage),
+        crate::ps::human(c.working_set),
+        size(c.effective_limit),
+        c.limit_percent()
+            .map_or_else(|| "-".to_owned(), |p| format!("{p:.1}")),
+        size(c.stat.anon),
+        size(c.stat.file),
+        size(c.swap),
+    ];
+    (figures, cgroup)
+}
+
+/// Right-aligns the figures, then the cgroup.
+fn write_line(
+    out: &mut impl Write,
+    figures: &[String; 8],
+    widths: &[usize; 8],
+    cgroup: &str,
+) -> std::io::Result<()> {
+    for (cell, &w) in figures.iter().zip(widths) {
+        write!(out, "{cell:>w$}  ")?;
+    }
+    writeln!(out, "{cgroup}")
+}
+
+/// Replaces control characters with `?`, as `ps` does, so a hostile cgroup name cannot send
+/// escape sequences to the terminal. `--json` keeps the exact value.
+fn sanitize(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_replaced() {
+        assert_eq!(sanitize("a\x1b]0;x\x07b\u{9b}c"), "a?]0;x?b?c");
+        assert_eq!(sanitize("sshd.service"), "sshd.service");
+    }
+}
