@@ -1,12 +1,14 @@
 //! Issue 10 item 9: on a kernel without task I/O accounting there is no `/proc/PID/io`;
 //! `info()` still answers, with `io_counters` unavailable (psutil's NotImplementedError) rather
 //! than the whole record failing as if the process were gone.
+#![cfg(target_os = "linux")] // /proc, ptrace modes, psutil oracles: see windows.rs for Windows
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-use memsight::{Error, ProcFs, Process};
+use memsight::Error;
+use memsight::linux::ProcFs;
 
 fn write(path: &Path, data: &[u8]) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -60,7 +62,7 @@ fn tree_without_io() -> (tempfile::TempDir, u32) {
 #[test]
 fn info_without_proc_pid_io_keeps_the_record_and_drops_io_counters() {
     let (root, pid) = tree_without_io();
-    let p = Process::with_procfs(&ProcFs::new(root.path()), pid).unwrap();
+    let p = ProcFs::new(root.path()).process(pid).unwrap();
     match p.io_counters() {
         Err(Error::Unsupported(why)) => assert!(why.contains("/io"), "{why}"),
         other => panic!("expected Unsupported, got {other:?}"),
@@ -81,7 +83,7 @@ fn info_without_proc_pid_io_keeps_the_record_and_drops_io_counters() {
 #[test]
 fn io_counters_of_a_gone_process_is_still_no_such_process() {
     let (root, pid) = tree_without_io();
-    let p = Process::with_procfs(&ProcFs::new(root.path()), pid).unwrap();
+    let p = ProcFs::new(root.path()).process(pid).unwrap();
     // The process's directory goes away: its files with it, so `io` missing is not the kernel's.
     std::fs::remove_dir_all(root.path().join(pid.to_string())).unwrap();
     match p.io_counters() {

@@ -2,11 +2,12 @@
 //! `u64::MAX` (the crate's documented choice) instead of panicking in debug builds or wrapping to
 //! a small wrong figure in release ones. Debug test builds panic on overflow, so the property
 //! tests below, over numbers up to `u64::MAX`, catch any sum or product that forgot to saturate.
+#![cfg(target_os = "linux")] // /proc, ptrace modes, psutil oracles: see windows.rs for Windows
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
 use std::path::Path;
 
-use memsight::{ProcFs, Process};
+use memsight::linux::ProcFs;
 use proptest::prelude::*;
 
 /// The largest kB figure whose byte count still fits: `u64::MAX / 1024`.
@@ -94,7 +95,7 @@ fn memory_info_statm_pages_times_page_size_saturates() {
         ("4242/stat", STAT.to_string()),
         ("4242/statm", format!("{0} {0} {0} {0} 0 {0} 0\n", u64::MAX)),
     ]);
-    let p = Process::with_procfs(&ProcFs::new(root.path()), 4242).unwrap();
+    let p = ProcFs::new(root.path()).process(4242).unwrap();
     let m = p.memory_info().unwrap();
     assert_eq!(
         (m.rss, m.vms, m.shared, m.text, m.data),
@@ -119,7 +120,7 @@ fn grouped_memory_maps_sums_saturate() {
             smaps_entry("1000-2000", MAX_KB) + &smaps_entry("3000-4000", MAX_KB),
         ),
     ]);
-    let p = Process::with_procfs(&ProcFs::new(root.path()), 4242).unwrap();
+    let p = ProcFs::new(root.path()).process(4242).unwrap();
     let grouped = p.memory_maps(true).unwrap();
     assert_eq!(grouped.len(), 1);
     let g = &grouped[0];
@@ -171,7 +172,7 @@ proptest! {
     fn memory_info_never_overflows(pages in proptest::collection::vec(any::<u64>(), 7)) {
         let statm = pages.iter().map(u64::to_string).collect::<Vec<_>>().join(" ") + "\n";
         let root = root_with(&[("4242/stat", STAT.to_string()), ("4242/statm", statm)]);
-        let p = Process::with_procfs(&ProcFs::new(root.path()), 4242).unwrap();
+        let p = ProcFs::new(root.path()).process(4242).unwrap();
         let m = p.memory_info().unwrap();
         let page = rustix::param::page_size() as u64;
         prop_assert_eq!(m.rss, pages[1].saturating_mul(page));
@@ -186,7 +187,7 @@ proptest! {
             .map(|(i, kb)| smaps_entry(&format!("{:x}-{:x}", 2 * i * 4096, (2 * i + 1) * 4096), *kb))
             .collect();
         let root = root_with(&[("4242/stat", STAT.to_string()), ("4242/smaps", smaps)]);
-        let p = Process::with_procfs(&ProcFs::new(root.path()), 4242).unwrap();
+        let p = ProcFs::new(root.path()).process(4242).unwrap();
         let grouped = p.memory_maps(true).unwrap();
         let want = kbs.iter().fold(0u64, |sum, kb| sum.saturating_add(saturating_bytes(*kb)));
         prop_assert_eq!(grouped.len(), 1);
