@@ -14,7 +14,8 @@ use windows_sys::Wdk::System::SystemInformation::{
 };
 use windows_sys::Wdk::System::Threading::{NtQueryInformationProcess, ProcessBasicInformation};
 use windows_sys::Win32::Foundation::{
-    ERROR_INSUFFICIENT_BUFFER, FILETIME, HANDLE, STATUS_INFO_LENGTH_MISMATCH, WAIT_TIMEOUT,
+    ERROR_INSUFFICIENT_BUFFER, ERROR_INVALID_PARAMETER, FILETIME, HANDLE,
+    STATUS_INFO_LENGTH_MISMATCH, WAIT_TIMEOUT,
 };
 use windows_sys::Win32::Security::{
     GetTokenInformation, LookupAccountSidW, SID_NAME_USE, TOKEN_QUERY, TOKEN_USER, TokenUser,
@@ -23,7 +24,7 @@ use windows_sys::Win32::System::Diagnostics::Debug::ReadProcessMemory;
 use windows_sys::Win32::System::Memory::{MEMORY_BASIC_INFORMATION, VirtualQueryEx};
 use windows_sys::Win32::System::ProcessStatus::{
     K32EnumProcesses, K32GetMappedFileNameW, K32GetProcessMemoryInfo, K32QueryWorkingSet,
-    PROCESS_MEMORY_COUNTERS, PROCESS_MEMORY_COUNTERS_EX,
+    K32QueryWorkingSetEx, PROCESS_MEMORY_COUNTERS, PROCESS_MEMORY_COUNTERS_EX,
 };
 use windows_sys::Win32::System::Threading::{
     GetCurrentProcess, GetProcessHandleCount, GetProcessIoCounters, GetProcessTimes, IO_COUNTERS,
@@ -35,7 +36,8 @@ use windows_sys::Win32::System::Threading::{
 pub use super::records::{MemType, ProcessStatus};
 use super::records::{
     SnapshotProcess, basename, filetime, filetime_secs, filetime_to_unix, parse_environ_block,
-    parse_snapshot, prot, split_command_line, status_from_threads, working_set_uss,
+    parse_snapshot, prot, split_command_line, status_from_threads, working_set_ex_uss,
+    working_set_uss,
 };
 use super::{cb, last_error, last_win_error, win_error};
 use crate::error::{Error, Result};
@@ -285,6 +287,61 @@ fn snapshot() -> Result<Vec<SnapshotProcess>> {
     }
 }
 
+/// The `QueryWorkingSetEx` attributes of every committed page of the process behind `target`
+/// (regions from `VirtualQueryEx`, pages asked in batches of 4096).
+fn resident_attributes(target: HANDLE) -> Result<Vec<usize>> {
+    const MEM_COMMIT: u32 = 0x1000;
+    let page = super::system::page_size().max(1) as usize;
+    let mut out = Vec::new();
+    // (VirtualAddress, VirtualAttributes): PSAPI_WORKING_SET_EX_INFORMATION's layout.
+    let mut batch: Vec<[usize; 2]> = Vec::with_capacity(4096);
+    let flush = |batch: &mut Vec<[usize; 2]>, out: &mut Vec<usize>| -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let bytes = (batch.len() * 16) as u32;
+        // SAFETY: `batch` holds `bytes` bytes of (address, attributes) pairs, the struct layout.
+        if unsafe { K32QueryWorkingSetEx(target, batch.as_mut_ptr().cast(), bytes) } == 0 {
+            return Err(last_win_error(None, "QueryWorkingSetEx"));
+        }
+        out.extend(batch.iter().map(|e| e[1]));
+        batch.clear();
+        Ok(())
+    };
+    let mut addr = 0usize;
+    loop {
+        // SAFETY: VirtualQueryEx writes at most the struct's size into the zeroed local.
+        let (n, mbi) = unsafe {
+            let mut mbi: MEMORY_BASIC_INFORMATION = std::mem::zeroed();
+            let n = VirtualQueryEx(
+                target,
+                addr as *const c_void,
+                &mut mbi,
+                std::mem::size_of::<MEMORY_BASIC_INFORMATION>(),
+            );
+            (n, mbi)
+        };
+        if n == 0 {
+            break;
+        }
+        let base = mbi.BaseAddress as usize;
+        if mbi.State == MEM_COMMIT {
+            for i in 0..mbi.RegionSize / page {
+                batch.push([base + i * page, 0]);
+                if batch.len() == 4096 {
+                    flush(&mut batch, &mut out)?;
+                }
+            }
+        }
+        match base.checked_add(mbi.RegionSize) {
+            Some(next) if next > addr => addr = next,
+            _ => break,
+        }
+    }
+    flush(&mut batch, &mut out)?;
+    Ok(out)
+}
+
 /// Reads `len` bytes at `addr` of the process behind `h` (`ReadProcessMemory`).
 fn read_memory(pid: u32, h: &OwnedHandle, addr: usize, len: usize) -> Result<Vec<u8>> {
     let mut out = vec![0u8; len];
@@ -488,6 +545,12 @@ impl Process {
                 return Ok(MemoryFootprint { uss });
             }
             let code = last_error();
+            if code == ERROR_INVALID_PARAMETER {
+                // No working-set list (Wine): ask page by page instead.
+                let uss =
+                    working_set_ex_uss(&resident_attributes(target)?, super::system::page_size());
+                return Ok(MemoryFootprint { uss });
+            }
             if code != 24 /* ERROR_BAD_LENGTH */ && code != ERROR_INSUFFICIENT_BUFFER {
                 // Not `Some(pid)`: an invalid-parameter answer here is not a vanished process.
                 return Err(win_error(None, "QueryWorkingSet", code));

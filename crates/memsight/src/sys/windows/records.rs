@@ -219,6 +219,17 @@ pub(crate) fn working_set_uss(blocks: &[usize], page_size: u64) -> u64 {
     private.saturating_mul(page_size)
 }
 
+/// USS from `QueryWorkingSetEx` attributes (`PSAPI_WORKING_SET_EX_BLOCK`: `Valid:1 |
+/// ShareCount:3 | Win32Protection:11 | Shared:1 | ...`): resident pages not shared, or shared by one
+/// process only, × the page size. The fallback where the working-set list cannot be read (Wine).
+pub(crate) fn working_set_ex_uss(attributes: &[usize], page_size: u64) -> u64 {
+    let private = attributes
+        .iter()
+        .filter(|&&a| a & 1 == 1 && ((a >> 15) & 1 == 0 || (a >> 1) & 7 <= 1))
+        .count() as u64;
+    private.saturating_mul(page_size)
+}
+
 /// psutil's `prot()` letters for a `PAGE_*` protection.
 pub(crate) fn prot(protect: u32) -> &'static str {
     match protect & 0xff {
@@ -506,6 +517,16 @@ mod tests {
         let shared_by_three = 0x3000 | (1 << 8) | (3 << 5);
         let blocks = [private, shared_by_one, shared_by_three];
         assert_eq!(working_set_uss(&blocks, 4096), 2 * 4096);
+    }
+
+    #[test]
+    fn uss_from_working_set_ex_counts_valid_private_pages() {
+        let private = 1;
+        let not_resident = 0;
+        let shared_by_one = 1 | (1 << 15) | (1 << 1);
+        let shared_by_two = 1 | (1 << 15) | (2 << 1);
+        let attrs = [private, not_resident, shared_by_one, shared_by_two];
+        assert_eq!(working_set_ex_uss(&attrs, 4096), 2 * 4096);
     }
 
     #[test]
