@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 
 export MEMSIGHT_VENV="$PWD/.venv"
+scripts/test-cross.sh # Windows, macOS, FreeBSD: check + clippy, Windows tests under Wine
 # Doc tests first, so that the run closes on nextest's summary of every other test.
 cargo test --workspace --doc
 cargo nextest run --workspace --no-fail-fast "$@"

@@ -73,6 +73,7 @@ fn pid_suffix(pid: Option<u32>) -> String {
 /// A parse failure found by a pure parser, before the path of the file is known.
 ///
 /// Readers turn it into [`Error::Parse`] with [`ParseError::at`].
+#[cfg(target_os = "linux")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ParseError {
     /// The 1-based line number (0 for the file as a whole).
@@ -81,6 +82,7 @@ pub(crate) struct ParseError {
     pub reason: String,
 }
 
+#[cfg(target_os = "linux")]
 impl ParseError {
     /// A parse error on `line` (1-based; 0 for the whole file).
     pub(crate) fn new(line: usize, reason: impl Into<String>) -> Self {
@@ -100,6 +102,7 @@ impl ParseError {
     }
 }
 
+#[cfg(target_os = "linux")]
 impl Error {
     /// Turns an I/O error on `path` into the matching variant: permission errors become
     /// [`Error::AccessDenied`], everything else [`Error::Io`].

@@ -32,6 +32,8 @@ pub use crate::sys::process::{
 pub struct MemoryFootprint {
     /// Unique set size: memory that would be freed if the process exited now. Linux:
     /// `Private_Clean + Private_Dirty + Private_Hugetlb` of `/proc/PID/smaps_rollup` (or `smaps`).
+    /// Windows: working-set pages not shared with another process (`QueryWorkingSet`) × the page
+    /// size.
     pub uss: u64,
     /// Linux only. Proportional set size: each resident page divided by the number of processes
     /// mapping it (smaps `Pss`, without `SwapPss`).

@@ -1,6 +1,7 @@
 //! `cgroups()` against the synthetic trees written by scripts/make-cgroup-fixtures.py: a cgroup
 //! v2 host laid out by systemd, a Kubernetes node, a hybrid v1 host, broken memory.stat files.
 //! Every figure in those trees is derived from the cgroup's index `i` (see the script).
+#![cfg(target_os = "linux")] // /proc, ptrace modes, psutil oracles: see windows.rs for Windows
 
 use std::path::PathBuf;
 

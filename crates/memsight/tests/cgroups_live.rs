@@ -2,6 +2,7 @@
 //! parent with a limit, a child whose process touches anonymous memory, one whose process reads a
 //! file into the page cache, and a small one where the OOM killer is made to run. The figures are
 //! checked against what the test put there and against the kernel's own files.
+#![cfg(target_os = "linux")] // /proc, ptrace modes, psutil oracles: see windows.rs for Windows
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

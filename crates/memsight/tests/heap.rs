@@ -1,5 +1,6 @@
 //! `memsight::heap::info()` / `trim()` against the allocator's own behaviour, as psutil's
 //! `test_heap_info` / `test_heap_trim` check it: known mallocs move the figures by their size.
+#![cfg(target_os = "linux")] // /proc, ptrace modes, psutil oracles: see windows.rs for Windows
 #![allow(unsafe_code)]
 // These check glibc; with the jemalloc or mimalloc feature see `other_allocators` below.
 #![cfg_attr(

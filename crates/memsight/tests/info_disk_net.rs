@@ -1,6 +1,7 @@
 //! disk_io_counters against /proc/diskstats (awk sums and psutil on the same snapshot), a
 //! synthetic wrap and the /sys/block fallback; net_if_addrs against `ip -j addr`, psutil, and
 //! interfaces with known addresses in a network namespace the test creates (root).
+#![cfg(target_os = "linux")] // /proc, ptrace modes, psutil oracles: see windows.rs for Windows
 #![allow(clippy::unwrap_used)]
 
 mod info_support;

@@ -1,5 +1,6 @@
 //! The procinfo getters on a canned `/proc` tree (built in a temporary directory, so symlinks
 //! can point at real files): exact values from known bytes, through the same readers as live.
+#![cfg(target_os = "linux")] // /proc, ptrace modes, psutil oracles: see windows.rs for Windows
 #![allow(clippy::unwrap_used)]
 
 use std::os::unix::fs::symlink;

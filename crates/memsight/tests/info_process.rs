@@ -1,5 +1,6 @@
 //! The procinfo getters against a process the test starts with known properties, against
 //! `/proc/PID/status`, `ps -o` and psutil 7.2.2.
+#![cfg(target_os = "linux")] // /proc, ptrace modes, psutil oracles: see windows.rs for Windows
 #![allow(clippy::unwrap_used)]
 
 mod info_support;

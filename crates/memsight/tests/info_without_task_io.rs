@@ -1,6 +1,7 @@
 //! Issue 10 item 9: on a kernel without task I/O accounting there is no `/proc/PID/io`;
 //! `info()` still answers, with `io_counters` unavailable (psutil's NotImplementedError) rather
 //! than the whole record failing as if the process were gone.
+#![cfg(target_os = "linux")] // /proc, ptrace modes, psutil oracles: see windows.rs for Windows
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
 use std::os::unix::fs::symlink;

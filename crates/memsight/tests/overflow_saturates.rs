@@ -2,6 +2,7 @@
 //! `u64::MAX` (the crate's documented choice) instead of panicking in debug builds or wrapping to
 //! a small wrong figure in release ones. Debug test builds panic on overflow, so the property
 //! tests below, over numbers up to `u64::MAX`, catch any sum or product that forgot to saturate.
+#![cfg(target_os = "linux")] // /proc, ptrace modes, psutil oracles: see windows.rs for Windows
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
 use std::path::Path;

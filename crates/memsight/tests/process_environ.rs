@@ -1,4 +1,5 @@
 //! environ() and environ_os() on processes started with a known environment, against psutil.
+#![cfg(target_os = "linux")] // /proc, ptrace modes, psutil oracles: see windows.rs for Windows
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
 mod process_support;

@@ -1,5 +1,6 @@
 //! The error model: pid reuse never reads the new process, vanished pids, and (as `nobody`)
 //! AccessDenied for root's smaps_rollup and environ while memory_info still works.
+#![cfg(target_os = "linux")] // /proc, ptrace modes, psutil oracles: see windows.rs for Windows
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
 mod process_support;

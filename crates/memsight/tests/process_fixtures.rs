@@ -3,6 +3,7 @@
 //! from kernel 6.18, and a synthetic one with paths with spaces and ` (deleted)`, an empty
 //! `VmFlags:`, missing keys, no smaps_rollup, an environ without the final NUL and with entries
 //! lacking `=`, and a setproctitle-style command line.
+#![cfg(target_os = "linux")] // /proc, ptrace modes, psutil oracles: see windows.rs for Windows
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
 mod process_support;

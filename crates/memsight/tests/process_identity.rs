@@ -1,5 +1,6 @@
 //! name, cmdline, uids, gids, username and owner_uid against psutil, `/proc/PID/status` and
 //! processes the test starts with known names, arguments and users.
+#![cfg(target_os = "linux")] // /proc, ptrace modes, psutil oracles: see windows.rs for Windows
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
 mod process_support;

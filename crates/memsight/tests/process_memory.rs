@@ -1,5 +1,6 @@
 //! memory_info, memory_info_ex, memory_full_info, memory_percent and memory_maps on processes the
 //! test starts with known memory, against procps `ps` and `pmap -x`, `/proc/PID/status` and psutil.
+#![cfg(target_os = "linux")] // /proc, ptrace modes, psutil oracles: see windows.rs for Windows
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
 mod process_support;

@@ -1,4 +1,5 @@
 //! virtual_memory and swap_memory against canned /proc trees from real and synthetic kernels.
+#![cfg(target_os = "linux")] // /proc, ptrace modes, psutil oracles: see windows.rs for Windows
 
 use std::path::PathBuf;
 

@@ -1,5 +1,6 @@
 //! virtual_memory and swap_memory on this machine against procps `free -b` and `vmstat -s`,
 //! with psutil's tolerance (5 MiB) and retries for figures that move between two samples.
+#![cfg(target_os = "linux")] // /proc, ptrace modes, psutil oracles: see windows.rs for Windows
 
 use std::process::Command;
 

@@ -1,5 +1,7 @@
 //! An exact counting global allocator for the Rust heap.
 #![allow(unsafe_code)]
+// Without pthread keys (Windows) the shard hand-back machinery and its imports are compiled out.
+#![cfg_attr(not(unix), allow(unused_imports))]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -66,11 +68,14 @@ const EMPTY: Shard = Shard {
 static SHARD: [Shard; SHARDS] = [EMPTY; SHARDS];
 /// The last shard, shared with atomic adds by threads that found no free shard.
 const SHARED: usize = SHARDS - 1;
+#[cfg(unix)]
 /// Bit i set: shard i is free to be owned by a thread. The shared shard is never handed out.
 static FREE: AtomicU64 = AtomicU64::new(u64::MAX >> (64 - SHARED));
+#[cfg(unix)]
 /// A pthread key whose destructor hands a thread's shard back when the thread exits.
 static RELEASE_KEY: OnceLock<Option<libc::pthread_key_t>> = OnceLock::new();
 
+#[cfg(unix)]
 /// Runs at thread exit (pthread key destructor): later allocations of this thread go to the
 /// shared shard, and its own shard (whose counts stay) can be owned by a new thread.
 extern "C" fn release_shard(value: *mut libc::c_void) {
@@ -81,6 +86,7 @@ extern "C" fn release_shard(value: *mut libc::c_void) {
     }
 }
 
+#[cfg(unix)]
 fn release_key() -> Option<libc::pthread_key_t> {
     *RELEASE_KEY.get_or_init(|| {
         let mut key: libc::pthread_key_t = 0;
@@ -91,6 +97,15 @@ fn release_key() -> Option<libc::pthread_key_t> {
     })
 }
 
+/// Without pthread keys (Windows) no shard could be handed back at thread exit, so every thread
+/// adds to the shared shard with atomics: still exact, a little slower under contention.
+#[cfg(not(unix))]
+#[cold]
+fn claim_shard() -> usize {
+    SHARED
+}
+
+#[cfg(unix)]
 /// Takes a free shard for the calling thread, or the shared one when all 63 are owned.
 #[cold]
 fn claim_shard() -> usize {

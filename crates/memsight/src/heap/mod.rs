@@ -12,6 +12,9 @@
 //! - mimalloc (cargo feature `mimalloc`, for programs using the `mimalloc` crate): the committed
 //!   bytes from `mi_process_info`; `trim` is `mi_collect(true)`.
 //!
+//! - Windows: the Win32 heaps, as psutil 8 reads them: `HeapWalk` over `GetProcessHeaps`,
+//!   `VirtualQuery` for `VirtualAlloc`'d regions, and `HeapCompact` for `trim`.
+//!
 //! On musl, or when `malloc` has been replaced by another allocator (LD_PRELOAD), both return
 //! [`Error::Unsupported`](crate::Error::Unsupported) rather than a misleading number.
 //!
@@ -42,19 +45,27 @@ use crate::error::Result;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct HeapInfo {
-    /// Bytes in allocated chunks, excluding chunks malloc mmapped itself. glibc: `mallinfo2()`
+    /// Bytes in allocated chunks, excluding chunks malloc mmapped itself. Windows: the busy blocks
+    /// of every process heap (`HeapWalk`), Rust's `System` allocator included. glibc: `mallinfo2()`
     /// `uordblks`, summed over all arenas, in chunk sizes (a `malloc(1)` is a 32-byte chunk).
     /// Chunks parked in glibc's per-thread tcache count as in use. jemalloc: `stats.allocated`;
     /// mimalloc: committed bytes (`mi_process_info` `current_commit`).
     pub heap_used: u64,
     /// Bytes in chunks the allocator mmapped individually (glibc: `hblkhd`, large allocations of
     /// 128 KiB or more by default; jemalloc: `stats.mapped`; mimalloc: 0). A raw `mmap()` by the
-    /// program is not counted here.
+    /// program is not counted here. Windows: committed private read-write regions outside the
+    /// heaps (`VirtualQuery`), i.e. what `VirtualAlloc` handed out, as psutil counts them.
     pub mmap_used: u64,
-    /// The allocator the figures come from: `"glibc"`, `"jemalloc"` or `"mimalloc"`.
+    /// Windows only. The number of heaps (`GetProcessHeaps`): the default one, the CRT's, and one
+    /// more for each `HeapCreate` not yet destroyed.
+    #[cfg(windows)]
+    pub heap_count: u64,
+    /// The allocator the figures come from: `"glibc"`, `"jemalloc"`, `"mimalloc"` or `"windows"`
+    /// (the Win32 heaps).
     pub allocator: &'static str,
-    /// True when glibc lacks `mallinfo2` (before 2.33) and the figures come from `mallinfo()`,
-    /// whose `int` fields wrap around past 2 GiB.
+    /// Linux only. True when glibc lacks `mallinfo2` (before 2.33) and the figures come from
+    /// `mallinfo()`, whose `int` fields wrap around past 2 GiB.
+    #[cfg(not(windows))]
     pub legacy_mallinfo: bool,
 }
 
@@ -67,7 +78,8 @@ pub fn info() -> Result<HeapInfo> {
     backend::info()
 }
 
-/// Asks the allocator to hand free memory back to the OS: glibc `malloc_trim(0)`. Returns whether
+/// Asks the allocator to hand free memory back to the OS: glibc `malloc_trim(0)`; Windows
+/// `HeapCompact` of the default heap (true when a free block is left). Returns whether
 /// any memory was released (glibc's return value; always `true` for jemalloc and mimalloc).
 /// It does not change `heap_used`, which counts bytes in use; it lowers RSS and USS.
 pub fn trim() -> Result<bool> {

@@ -9,8 +9,18 @@ pub(crate) mod linux;
 #[cfg(target_os = "linux")]
 pub(crate) use linux::*;
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(windows)]
+pub(crate) mod windows;
+#[cfg(windows)]
+pub(crate) use windows::*;
+
+// The Windows conversions are pure: the Linux unit tests check them too.
+#[cfg(all(test, not(windows)))]
+#[path = "windows/records.rs"]
+mod windows_records;
+
+#[cfg(not(any(target_os = "linux", windows)))]
 compile_error!(
-    "memsight has no backend for this OS yet: it supports Linux (and Windows is in progress); \
-     macOS and FreeBSD are planned"
+    "memsight has no backend for this OS yet: it supports Linux and Windows; macOS and FreeBSD \
+     are planned"
 );

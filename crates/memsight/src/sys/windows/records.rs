@@ -1,0 +1,687 @@
+//! The Windows records (psutil 8's Windows fields) and the pure conversions that fill them from raw
+//! API values. No FFI here: this module is also compiled into the Linux unit tests.
+
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+
+/// System memory, in bytes: psutil 8's `virtual_memory()` on Windows, from
+/// `GetPerformanceInfo` (page counts × `PageSize`).
+#[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct VirtualMemory {
+    /// Physical memory (`PhysicalTotal`).
+    pub total: u64,
+    /// Memory available without paging out (`PhysicalAvailable`).
+    pub available: u64,
+    /// `used / total × 100`, rounded to one decimal.
+    pub percent: f64,
+    /// `total - available`.
+    pub used: u64,
+    /// The same as `available` (Windows has no separate figure; psutil's choice).
+    pub free: u64,
+    /// The system file cache (`SystemCache`).
+    pub cached: u64,
+    /// Non-paged kernel memory (`KernelNonpaged`), which can never be paged out.
+    pub wired: u64,
+}
+
+/// Swap (the page files), in bytes: psutil 8's `swap_memory()` on Windows.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct SwapMemory {
+    /// `CommitLimit - PhysicalTotal` (`GetPerformanceInfo`): the page files' size.
+    pub total: u64,
+    /// `percent × total / 100`.
+    pub used: u64,
+    /// `total - used`.
+    pub free: u64,
+    /// The PDH counter `\Paging File(_Total)\% Usage`, rounded to one decimal; 0 when the counter
+    /// cannot be read (no page file, counters disabled).
+    pub percent: f64,
+    /// Always 0: Windows does not count swap-ins.
+    pub sin: u64,
+    /// Always 0: Windows does not count swap-outs.
+    pub sout: u64,
+}
+
+/// The `PERFORMANCE_INFORMATION` values psutil uses: page counts and the page size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct PerfPages {
+    pub page_size: u64,
+    pub physical_total: u64,
+    pub physical_available: u64,
+    pub system_cache: u64,
+    pub kernel_nonpaged: u64,
+    pub commit_limit: u64,
+}
+
+/// `x` rounded to one decimal, as Python's `round(x, 1)` on the exact binary value.
+pub(crate) fn round1(x: f64) -> f64 {
+    format!("{x:.1}").parse().unwrap_or(x)
+}
+
+/// psutil 8's `virtual_memory()` formulas.
+pub(crate) fn virtual_memory(p: &PerfPages) -> VirtualMemory {
+    let ps = p.page_size;
+    let total = p.physical_total.saturating_mul(ps);
+    let available = p.physical_available.saturating_mul(ps).min(total);
+    let used = total - available;
+    VirtualMemory {
+        total,
+        available,
+        percent: if total == 0 {
+            0.0
+        } else {
+            round1(used as f64 / total as f64 * 100.0)
+        },
+        used,
+        free: available,
+        cached: p.system_cache.saturating_mul(ps),
+        wired: p.kernel_nonpaged.saturating_mul(ps),
+    }
+}
+
+/// psutil 8's `swap_memory()` formulas, `usage_percent` being the PDH counter's value.
+pub(crate) fn swap_memory(p: &PerfPages, usage_percent: f64) -> SwapMemory {
+    let total = p
+        .commit_limit
+        .saturating_mul(p.page_size)
+        .saturating_sub(p.physical_total.saturating_mul(p.page_size));
+    let (pct, used) = if total > 0 {
+        let pct = usage_percent.clamp(0.0, 100.0);
+        (pct, (0.01 * pct * total as f64) as u64)
+    } else {
+        (0.0, 0)
+    };
+    SwapMemory {
+        total,
+        used,
+        free: total - used.min(total),
+        percent: round1(pct),
+        sin: 0,
+        sout: 0,
+    }
+}
+
+/// Which figure `Process::memory_percent` divides by total RAM: psutil 8's Windows names, a field
+/// of `MemoryInfo`, `MemoryInfoEx` or the footprint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum MemType {
+    /// `MemoryInfo::rss` (psutil's default).
+    #[default]
+    Rss,
+    /// `MemoryInfo::vms`.
+    Vms,
+    /// `MemoryInfo::peak_rss`.
+    PeakRss,
+    /// `MemoryInfo::peak_vms`.
+    PeakVms,
+    /// `MemoryInfoEx::virtual`.
+    Virtual,
+    /// `MemoryInfoEx::peak_virtual`.
+    PeakVirtual,
+    /// `MemoryInfoEx::paged_pool`.
+    PagedPool,
+    /// `MemoryInfoEx::nonpaged_pool`.
+    NonpagedPool,
+    /// `MemoryInfoEx::peak_paged_pool`.
+    PeakPagedPool,
+    /// `MemoryInfoEx::peak_nonpaged_pool`.
+    PeakNonpagedPool,
+    /// The footprint's `uss` (walks the working set).
+    Uss,
+}
+
+impl std::str::FromStr for MemType {
+    type Err = Error;
+
+    /// Parses psutil 8's Windows names: `rss`, `vms`, `peak_rss`, `peak_vms`, `virtual`,
+    /// `peak_virtual`, `paged_pool`, `nonpaged_pool`, `peak_paged_pool`, `peak_nonpaged_pool`,
+    /// `uss`.
+    fn from_str(s: &str) -> Result<MemType> {
+        Ok(match s {
+            "rss" => MemType::Rss,
+            "vms" => MemType::Vms,
+            "peak_rss" => MemType::PeakRss,
+            "peak_vms" => MemType::PeakVms,
+            "virtual" => MemType::Virtual,
+            "peak_virtual" => MemType::PeakVirtual,
+            "paged_pool" => MemType::PagedPool,
+            "nonpaged_pool" => MemType::NonpagedPool,
+            "peak_paged_pool" => MemType::PeakPagedPool,
+            "peak_nonpaged_pool" => MemType::PeakNonpagedPool,
+            "uss" => MemType::Uss,
+            _ => {
+                return Err(Error::Unsupported(format!(
+                    "memory type {s:?} (expected one of rss vms peak_rss peak_vms virtual \
+                     peak_virtual paged_pool nonpaged_pool peak_paged_pool peak_nonpaged_pool uss)"
+                )));
+            }
+        })
+    }
+}
+
+/// What a process is doing, as psutil tells it on Windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "lowercase")
+)]
+pub enum ProcessStatus {
+    /// At least one thread is not suspended.
+    Running,
+    /// Every thread waits with reason `Suspended` (or there are none).
+    Stopped,
+}
+
+impl ProcessStatus {
+    /// psutil's name: `"running"` or `"stopped"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProcessStatus::Running => "running",
+            ProcessStatus::Stopped => "stopped",
+        }
+    }
+}
+
+/// 100 ns intervals between 1601-01-01 (FILETIME's epoch) and 1970-01-01.
+const EPOCH_DIFFERENCE: u64 = 116_444_736_000_000_000;
+
+/// A FILETIME point in time as seconds since the Unix epoch (psutil's `create_time`).
+pub(crate) fn filetime_to_unix(ft: u64) -> f64 {
+    (ft as f64 - EPOCH_DIFFERENCE as f64) / 1e7
+}
+
+/// A FILETIME duration (100 ns units) in seconds.
+pub(crate) fn filetime_secs(ft: u64) -> f64 {
+    ft as f64 * 1e-7
+}
+
+/// The two halves of a `FILETIME` as one number.
+pub(crate) fn filetime(low: u32, high: u32) -> u64 {
+    (u64::from(high) << 32) | u64::from(low)
+}
+
+/// USS from a working-set walk (`PSAPI_WORKING_SET_BLOCK`s: `Protection:5 | ShareCount:3 |
+/// Shared:1 | ...`): pages that are not shared, or shared by one process only, × the page size.
+pub(crate) fn working_set_uss(blocks: &[usize], page_size: u64) -> u64 {
+    let private = blocks
+        .iter()
+        .filter(|&&e| (e >> 8) & 1 == 0 || (e >> 5) & 7 <= 1)
+        .count() as u64;
+    private.saturating_mul(page_size)
+}
+
+/// USS from `QueryWorkingSetEx` attributes (`PSAPI_WORKING_SET_EX_BLOCK`: `Valid:1 |
+/// ShareCount:3 | Win32Protection:11 | Shared:1 | ...`): resident pages not shared, or shared by one
+/// process only, × the page size. The fallback where the working-set list cannot be read (Wine).
+pub(crate) fn working_set_ex_uss(attributes: &[usize], page_size: u64) -> u64 {
+    let private = attributes
+        .iter()
+        .filter(|&&a| a & 1 == 1 && ((a >> 15) & 1 == 0 || (a >> 1) & 7 <= 1))
+        .count() as u64;
+    private.saturating_mul(page_size)
+}
+
+/// psutil's `prot()` letters for a `PAGE_*` protection.
+pub(crate) fn prot(protect: u32) -> &'static str {
+    match protect & 0xff {
+        0x01 => "",
+        0x02 => "r",
+        0x04 => "rw",
+        0x08 => "wc",
+        0x10 => "x",
+        0x20 => "xr",
+        0x40 => "xrw",
+        0x80 => "xwc",
+        _ => "?",
+    }
+}
+
+/// Whether a `MEMORY_BASIC_INFORMATION` region counts as `mmap_used` in psutil's `heap_info`:
+/// committed, private, read-write at allocation, and not part of a heap.
+pub(crate) fn is_virtual_alloc_region(
+    state: u32,
+    kind: u32,
+    allocation_protect: u32,
+    allocation_base: usize,
+    heaps: &[usize],
+) -> bool {
+    const MEM_COMMIT: u32 = 0x1000;
+    const MEM_PRIVATE: u32 = 0x2_0000;
+    const PAGE_READWRITE: u32 = 0x04;
+    state == MEM_COMMIT
+        && kind == MEM_PRIVATE
+        && allocation_protect & PAGE_READWRITE != 0
+        && !heaps.contains(&allocation_base)
+}
+
+/// One process of a `SystemProcessInformation` snapshot, with the fields memsight reads.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct SnapshotProcess {
+    pub pid: u32,
+    pub ppid: u32,
+    pub num_threads: u32,
+    pub handle_count: u32,
+    pub create_time: u64,
+    pub virtual_size: u64,
+    pub peak_virtual_size: u64,
+    /// `(ThreadState, WaitReason)` of each thread.
+    pub threads: Vec<(u32, u32)>,
+}
+
+/// Reads a little-endian integer of `N` bytes at `at`.
+fn le<const N: usize>(buf: &[u8], at: usize) -> Option<[u8; N]> {
+    buf.get(at..at.checked_add(N)?)?.try_into().ok()
+}
+
+fn u32_at(buf: &[u8], at: usize) -> Option<u32> {
+    le::<4>(buf, at).map(u32::from_le_bytes)
+}
+
+fn u64_at(buf: &[u8], at: usize) -> Option<u64> {
+    le::<8>(buf, at).map(u64::from_le_bytes)
+}
+
+/// Byte offsets in the x64 (phnt) `SYSTEM_PROCESS_INFORMATION` and `SYSTEM_THREAD_INFORMATION`.
+mod spi {
+    pub const NEXT_ENTRY_OFFSET: usize = 0;
+    pub const NUMBER_OF_THREADS: usize = 4;
+    pub const CREATE_TIME: usize = 32;
+    pub const UNIQUE_PROCESS_ID: usize = 80;
+    pub const INHERITED_FROM: usize = 88;
+    pub const HANDLE_COUNT: usize = 96;
+    pub const PEAK_VIRTUAL_SIZE: usize = 112;
+    pub const VIRTUAL_SIZE: usize = 120;
+    pub const THREADS: usize = 256;
+    pub const THREAD_SIZE: usize = 80;
+    pub const THREAD_STATE: usize = 68;
+    pub const WAIT_REASON: usize = 72;
+}
+
+/// Walks a `NtQuerySystemInformation(SystemProcessInformation)` buffer by `NextEntryOffset`
+/// (0 ends it). A truncated entry ends the walk instead of reading past the buffer.
+pub(crate) fn parse_snapshot(buf: &[u8]) -> Vec<SnapshotProcess> {
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    loop {
+        let entry = || -> Option<(SnapshotProcess, u32)> {
+            let next = u32_at(buf, at + spi::NEXT_ENTRY_OFFSET)?;
+            let num_threads = u32_at(buf, at + spi::NUMBER_OF_THREADS)?;
+            let mut threads = Vec::new();
+            for i in 0..num_threads as usize {
+                let t = at + spi::THREADS + i * spi::THREAD_SIZE;
+                threads.push((
+                    u32_at(buf, t + spi::THREAD_STATE)?,
+                    u32_at(buf, t + spi::WAIT_REASON)?,
+                ));
+            }
+            let p = SnapshotProcess {
+                pid: u64_at(buf, at + spi::UNIQUE_PROCESS_ID)? as u32,
+                ppid: u64_at(buf, at + spi::INHERITED_FROM)? as u32,
+                num_threads,
+                handle_count: u32_at(buf, at + spi::HANDLE_COUNT)?,
+                create_time: u64_at(buf, at + spi::CREATE_TIME)?,
+                virtual_size: u64_at(buf, at + spi::VIRTUAL_SIZE)?,
+                peak_virtual_size: u64_at(buf, at + spi::PEAK_VIRTUAL_SIZE)?,
+                threads,
+            };
+            Some((p, next))
+        }();
+        let Some((p, next)) = entry else { break };
+        out.push(p);
+        if next == 0 {
+            break;
+        }
+        at += next as usize;
+    }
+    out
+}
+
+/// psutil's status rule: STOPPED when every thread waits (state 5) for reason Suspended (5),
+/// which includes a process with no threads; RUNNING otherwise.
+pub(crate) fn status_from_threads(threads: &[(u32, u32)]) -> ProcessStatus {
+    if threads
+        .iter()
+        .all(|&(state, reason)| state == 5 && reason == 5)
+    {
+        ProcessStatus::Stopped
+    } else {
+        ProcessStatus::Running
+    }
+}
+
+/// psutil's `parse_environ_block`: `KEY=value` strings separated by NUL, ended by an empty one;
+/// keys upper-cased (Windows variables are case-insensitive); `=C:`-style entries dropped.
+pub(crate) fn parse_environ_block(block: &[u16]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for entry in block.split(|&c| c == 0) {
+        if entry.is_empty() {
+            break;
+        }
+        let entry = String::from_utf16_lossy(entry);
+        // `=C:=C:\dir` entries start with '=': the search for '=' starts after the first char.
+        let Some(eq) = entry.char_indices().skip(1).find(|&(_, c)| c == '=') else {
+            continue;
+        };
+        if entry.starts_with('=') {
+            continue;
+        }
+        out.insert(entry[..eq.0].to_uppercase(), entry[eq.0 + 1..].to_string());
+    }
+    out
+}
+
+/// Splits a command line as `CommandLineToArgvW` does: the program name runs to the next space,
+/// or between quotes without escapes; then, in each argument, `2n` backslashes before a quote
+/// give `n` backslashes and toggle quoting, `2n+1` give `n` and a literal quote, and `""` inside
+/// quotes gives a literal quote.
+pub(crate) fn split_command_line(line: &str) -> Vec<String> {
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    // The program name.
+    let mut name = String::new();
+    if chars.first() == Some(&'"') {
+        i = 1;
+        while i < chars.len() && chars[i] != '"' {
+            name.push(chars[i]);
+            i += 1;
+        }
+        i += 1;
+    } else {
+        while i < chars.len() && chars[i] != ' ' && chars[i] != '\t' {
+            name.push(chars[i]);
+            i += 1;
+        }
+    }
+    out.push(name);
+    loop {
+        while i < chars.len() && (chars[i] == ' ' || chars[i] == '\t') {
+            i += 1;
+        }
+        if i >= chars.len() {
+            break;
+        }
+        let mut arg = String::new();
+        let mut quoted = false;
+        while i < chars.len() {
+            let c = chars[i];
+            if c == '\\' {
+                let start = i;
+                while i < chars.len() && chars[i] == '\\' {
+                    i += 1;
+                }
+                let n = i - start;
+                if i < chars.len() && chars[i] == '"' {
+                    arg.extend(std::iter::repeat_n('\\', n / 2));
+                    if n % 2 == 1 {
+                        arg.push('"');
+                        i += 1;
+                    }
+                } else {
+                    arg.extend(std::iter::repeat_n('\\', n));
+                }
+                continue;
+            }
+            if c == '"' {
+                if quoted && chars.get(i + 1) == Some(&'"') {
+                    arg.push('"');
+                    i += 2;
+                    continue;
+                }
+                quoted = !quoted;
+                i += 1;
+                continue;
+            }
+            if !quoted && (c == ' ' || c == '\t') {
+                break;
+            }
+            arg.push(c);
+            i += 1;
+        }
+        out.push(arg);
+    }
+    out
+}
+
+/// The last component of a Windows path (after `\` or `/`).
+pub(crate) fn basename(path: &str) -> &str {
+    path.rsplit(['\\', '/']).next().unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn perf() -> PerfPages {
+        PerfPages {
+            page_size: 4096,
+            physical_total: 1000,
+            physical_available: 250,
+            system_cache: 100,
+            kernel_nonpaged: 10,
+            commit_limit: 1500,
+        }
+    }
+
+    #[test]
+    fn virtual_memory_follows_psutil() {
+        let m = virtual_memory(&perf());
+        assert_eq!(m.total, 4_096_000);
+        assert_eq!(m.available, 1_024_000);
+        assert_eq!(m.free, m.available);
+        assert_eq!(m.used, 3_072_000);
+        assert_eq!(m.percent, 75.0);
+        assert_eq!(m.cached, 409_600);
+        assert_eq!(m.wired, 40_960);
+        assert_eq!(virtual_memory(&PerfPages::default()).percent, 0.0);
+    }
+
+    #[test]
+    fn swap_is_commit_limit_minus_ram_with_pdh_percent() {
+        let s = swap_memory(&perf(), 12.34);
+        assert_eq!(s.total, 500 * 4096);
+        assert_eq!(s.used, (0.01 * 12.34 * (500.0 * 4096.0)) as u64);
+        assert_eq!(s.free, s.total - s.used);
+        assert_eq!(s.percent, 12.3);
+        let none = swap_memory(
+            &PerfPages {
+                commit_limit: 1000,
+                ..perf()
+            },
+            50.0,
+        );
+        assert_eq!((none.total, none.used, none.percent), (0, 0, 0.0));
+    }
+
+    #[test]
+    fn filetimes() {
+        assert_eq!(filetime_to_unix(EPOCH_DIFFERENCE), 0.0);
+        assert_eq!(filetime_to_unix(EPOCH_DIFFERENCE + 15_000_000), 1.5);
+        assert_eq!(filetime_secs(25_000_000), 2.5);
+        assert_eq!(filetime(1, 2), (2 << 32) | 1);
+    }
+
+    #[test]
+    fn uss_counts_unshared_and_singly_shared_pages() {
+        let private = 0x1000;
+        let shared_by_one = 0x2000 | (1 << 8) | (1 << 5);
+        let shared_by_three = 0x3000 | (1 << 8) | (3 << 5);
+        let blocks = [private, shared_by_one, shared_by_three];
+        assert_eq!(working_set_uss(&blocks, 4096), 2 * 4096);
+    }
+
+    #[test]
+    fn uss_from_working_set_ex_counts_valid_private_pages() {
+        let private = 1;
+        let not_resident = 0;
+        let shared_by_one = 1 | (1 << 15) | (1 << 1);
+        let shared_by_two = 1 | (1 << 15) | (2 << 1);
+        let attrs = [private, not_resident, shared_by_one, shared_by_two];
+        assert_eq!(working_set_ex_uss(&attrs, 4096), 2 * 4096);
+    }
+
+    #[test]
+    fn prot_letters() {
+        assert_eq!(prot(0x01), "");
+        assert_eq!(prot(0x04), "rw");
+        assert_eq!(prot(0x20 | 0x100), "xr");
+        assert_eq!(prot(0x80), "xwc");
+        assert_eq!(prot(0x03), "?");
+    }
+
+    #[test]
+    fn virtual_alloc_regions_exclude_heaps_and_images() {
+        assert!(is_virtual_alloc_region(
+            0x1000,
+            0x2_0000,
+            0x04,
+            0x5000,
+            &[0x1000]
+        ));
+        assert!(!is_virtual_alloc_region(
+            0x1000,
+            0x2_0000,
+            0x04,
+            0x1000,
+            &[0x1000]
+        ));
+        assert!(!is_virtual_alloc_region(
+            0x2000,
+            0x2_0000,
+            0x04,
+            0x5000,
+            &[]
+        ));
+        assert!(!is_virtual_alloc_region(
+            0x1000,
+            0x100_0000,
+            0x04,
+            0x5000,
+            &[]
+        ));
+        assert!(!is_virtual_alloc_region(
+            0x1000,
+            0x2_0000,
+            0x02,
+            0x5000,
+            &[]
+        ));
+    }
+
+    fn snapshot_entry(pid: u64, ppid: u64, threads: &[(u32, u32)], last: bool) -> Vec<u8> {
+        let len = spi::THREADS + threads.len() * spi::THREAD_SIZE;
+        let mut b = vec![0u8; len];
+        let next = if last { 0 } else { len as u32 };
+        b[0..4].copy_from_slice(&next.to_le_bytes());
+        b[4..8].copy_from_slice(&(threads.len() as u32).to_le_bytes());
+        b[32..40].copy_from_slice(&(EPOCH_DIFFERENCE + 10_000_000).to_le_bytes());
+        b[80..88].copy_from_slice(&pid.to_le_bytes());
+        b[88..96].copy_from_slice(&ppid.to_le_bytes());
+        b[96..100].copy_from_slice(&7u32.to_le_bytes());
+        b[112..120].copy_from_slice(&(1u64 << 33).to_le_bytes());
+        b[120..128].copy_from_slice(&(1u64 << 32).to_le_bytes());
+        for (i, (state, reason)) in threads.iter().enumerate() {
+            let t = spi::THREADS + i * spi::THREAD_SIZE;
+            b[t + 68..t + 72].copy_from_slice(&state.to_le_bytes());
+            b[t + 72..t + 76].copy_from_slice(&reason.to_le_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn snapshot_walk_reads_each_entry_and_stops_at_truncation() {
+        let mut buf = snapshot_entry(4, 0, &[(2, 0)], false);
+        buf.extend(snapshot_entry(500, 4, &[(5, 5), (5, 5)], true));
+        let procs = parse_snapshot(&buf);
+        assert_eq!(procs.len(), 2);
+        assert_eq!(procs[1].pid, 500);
+        assert_eq!(procs[1].ppid, 4);
+        assert_eq!(procs[1].num_threads, 2);
+        assert_eq!(procs[1].handle_count, 7);
+        assert_eq!(procs[1].virtual_size, 1 << 32);
+        assert_eq!(procs[1].peak_virtual_size, 1 << 33);
+        assert_eq!(filetime_to_unix(procs[1].create_time), 1.0);
+        assert_eq!(
+            status_from_threads(&procs[1].threads),
+            ProcessStatus::Stopped
+        );
+        assert_eq!(
+            status_from_threads(&procs[0].threads),
+            ProcessStatus::Running
+        );
+        assert_eq!(status_from_threads(&[]), ProcessStatus::Stopped);
+        // An entry cut short is dropped, not read past the end.
+        let cut = &buf[..buf.len() - 10];
+        assert_eq!(parse_snapshot(cut).len(), 1);
+        assert!(parse_snapshot(&[]).is_empty());
+    }
+
+    #[test]
+    fn environ_block_uppercases_keys_and_drops_drive_entries() {
+        let text = "=C:=C:\\dir\0Path=C:\\bin\0memsight_Test=a=b\0\0junk\0";
+        let block: Vec<u16> = text.encode_utf16().collect();
+        let env = parse_environ_block(&block);
+        assert_eq!(env.len(), 2);
+        assert_eq!(env["PATH"], "C:\\bin");
+        assert_eq!(env["MEMSIGHT_TEST"], "a=b");
+    }
+
+    #[test]
+    fn command_line_splits_like_command_line_to_argv() {
+        let split = split_command_line;
+        assert_eq!(
+            split(r#""C:\Program Files\x.exe" a b"#),
+            [r"C:\Program Files\x.exe", "a", "b"]
+        );
+        assert_eq!(split(r#"x.exe "a b" c\d"#), ["x.exe", "a b", r"c\d"]);
+        assert_eq!(
+            split(r#"x.exe a\\\"b "c\\" d"#),
+            ["x.exe", r#"a\"b"#, r"c\", "d"]
+        );
+        assert_eq!(split(r#"x.exe "a""b""#), ["x.exe", r#"a"b"#]);
+        assert_eq!(split("x.exe  "), ["x.exe"]);
+        assert_eq!(split(""), [""]);
+    }
+
+    #[test]
+    fn basename_takes_either_separator() {
+        assert_eq!(basename(r"C:\Windows\notepad.exe"), "notepad.exe");
+        assert_eq!(basename("a/b.exe"), "b.exe");
+        assert_eq!(basename("b.exe"), "b.exe");
+    }
+
+    #[test]
+    fn memtype_parses_psutil_windows_names() {
+        for name in [
+            "rss",
+            "vms",
+            "peak_rss",
+            "peak_vms",
+            "virtual",
+            "peak_virtual",
+            "paged_pool",
+            "nonpaged_pool",
+            "peak_paged_pool",
+            "peak_nonpaged_pool",
+            "uss",
+        ] {
+            assert!(name.parse::<MemType>().is_ok(), "{name}");
+        }
+        assert!("pss".parse::<MemType>().is_err());
+    }
+
+    #[test]
+    fn status_names() {
+        assert_eq!(ProcessStatus::Running.as_str(), "running");
+        assert_eq!(ProcessStatus::Stopped.as_str(), "stopped");
+    }
+}

@@ -1,0 +1,306 @@
+//! The Windows backend on processes the test starts (run under Wine here:
+//! `scripts/test-cross.sh`). The child is this test binary again, running `child_helper` with
+//! `MEMSIGHT_CHILD` set.
+#![cfg(windows)]
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+#![allow(unsafe_code)] // HeapAlloc/VirtualAlloc/HeapCreate to move heap::info
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+use memsight::{Error, Process};
+
+const MIB: u64 = 1 << 20;
+
+/// Not a test of its own: the body of the child process when `MEMSIGHT_CHILD` is set.
+#[test]
+fn child_helper() {
+    let Ok(role) = std::env::var("MEMSIGHT_CHILD") else {
+        return;
+    };
+    let mut block = Vec::new();
+    if role == "alloc64" {
+        block = vec![1u8; 64 << 20];
+    }
+    println!("ready");
+    std::io::stdout().flush().unwrap();
+    let mut line = String::new();
+    while std::io::stdin().read_line(&mut line).unwrap() > 0 {
+        if line.trim() == "free" {
+            block = Vec::new();
+            block.shrink_to_fit();
+            println!("freed");
+            std::io::stdout().flush().unwrap();
+        }
+        line.clear();
+    }
+    drop(block);
+}
+
+struct Kid {
+    child: Child,
+    out: BufReader<ChildStdout>,
+}
+
+impl Kid {
+    fn spawn(role: &str, cwd: &std::path::Path) -> Kid {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "child_helper", "--nocapture", "--test-threads=1"])
+            .env("MEMSIGHT_CHILD", role)
+            .env("MEMSIGHT_TEST_VAR", "hello windows")
+            .current_dir(cwd)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = BufReader::new(child.stdout.take().unwrap());
+        let mut kid = Kid { child, out };
+        kid.wait_for("ready");
+        kid
+    }
+
+    fn wait_for(&mut self, word: &str) {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(self.out.read_line(&mut line).unwrap() > 0, "child ended");
+            // libtest prints "test child_helper ... " without a newline before the child's output.
+            if line.trim().ends_with(word) {
+                return;
+            }
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn say(&mut self, word: &str) {
+        let stdin = self.child.stdin.as_mut().unwrap();
+        writeln!(stdin, "{word}").unwrap();
+        stdin.flush().unwrap();
+    }
+}
+
+impl Drop for Kid {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn system_memory_adds_up() {
+    let m = memsight::virtual_memory().unwrap();
+    assert!(m.total > 0 && m.available <= m.total && m.used == m.total - m.available);
+    assert_eq!(m.free, m.available);
+    let s = memsight::swap_memory().unwrap();
+    assert!(s.used <= s.total && s.free == s.total - s.used);
+    let booted = memsight::boot_time().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!(booted > 1e9 && booted < now, "{booted} {now}");
+    assert!(memsight::page_size() >= 4096);
+}
+
+#[test]
+fn pids_and_the_current_process() {
+    let pids = memsight::pids().unwrap();
+    assert!(pids.contains(&std::process::id()));
+    assert!(pids.windows(2).all(|w| w[0] < w[1]));
+    let me = Process::current().unwrap();
+    assert!(me.is_running());
+    assert!(me.num_threads().unwrap() >= 1);
+    me.num_handles().unwrap(); // Wine answers 0
+
+    assert!(me.cpu_times().unwrap().user >= 0.0);
+    me.io_counters().unwrap(); // Wine answers zeros
+    assert!(!me.username().unwrap().is_empty());
+    assert_eq!(
+        me.status().unwrap(),
+        memsight::process::ProcessStatus::Running
+    );
+    assert_eq!(me, Process::current().unwrap());
+}
+
+#[test]
+fn a_child_touching_64_mib_shows_it_and_drops_after_freeing() {
+    let dir = std::env::temp_dir();
+    let mut kid = Kid::spawn("alloc64", &dir);
+    let p = Process::new(kid.pid()).unwrap();
+    let m = p.memory_info().unwrap();
+    assert!(m.rss >= 64 * MIB, "working set {m:?}");
+    assert!(m.vms >= 64 * MIB, "private bytes {m:?}");
+    assert!(m.peak_rss >= m.rss && m.peak_vms >= m.vms, "{m:?}");
+    let ex = p.memory_info_ex().unwrap();
+    assert!(ex.r#virtual >= ex.vms, "{ex:?}");
+    // Not memory_footprint: Wine 8 walks only the calling process's working set (see
+    // the_own_footprint_counts_touched_memory).
+    let pct = p.memory_percent(memsight::MemType::Rss).unwrap();
+    assert!(pct > 0.0 && pct <= 100.0);
+    kid.say("free");
+    kid.wait_for("freed");
+    let after = p.memory_info().unwrap();
+    assert!(
+        after.vms + 32 * MIB < m.vms,
+        "private bytes did not drop: {m:?} -> {after:?}"
+    );
+}
+
+#[test]
+fn the_own_footprint_counts_touched_memory() {
+    let me = Process::current().unwrap();
+    // Under Wine 8 QueryWorkingSet answers ERROR_INVALID_PARAMETER: this runs the
+    // QueryWorkingSetEx fallback there, the working-set list on Windows.
+    let before = me.memory_footprint().unwrap().uss;
+    let block = vec![1u8; 64 << 20];
+    let after = me.memory_footprint().unwrap().uss;
+    assert!(after >= before + 60 * MIB, "uss {before} -> {after}");
+    drop(block);
+    let full = me.memory_full_info().unwrap();
+    assert!(full.uss > 0 && full.rss > 0);
+}
+
+#[test]
+fn a_second_process_is_read_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path().canonicalize().unwrap();
+    let kid = Kid::spawn("idle", &cwd);
+    let p = Process::new(kid.pid()).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let exe_name = exe.file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(p.name().unwrap().to_lowercase(), exe_name.to_lowercase());
+    let cmdline = p.cmdline().unwrap();
+    assert_eq!(
+        &cmdline[1..],
+        ["--exact", "child_helper", "--nocapture", "--test-threads=1"]
+    );
+    let want_cwd = cwd
+        .to_string_lossy()
+        .trim_start_matches(r"\\?\")
+        .to_string();
+    assert_eq!(
+        p.cwd().unwrap().to_string_lossy().to_lowercase(),
+        want_cwd.to_lowercase()
+    );
+    let env = p.environ().unwrap();
+    assert_eq!(
+        env.get("MEMSIGHT_TEST_VAR").map(String::as_str),
+        Some("hello windows")
+    );
+    assert_eq!(p.ppid().unwrap(), std::process::id());
+    let me = Process::current().unwrap();
+    assert_eq!(p.parent().unwrap().as_ref(), Some(&me));
+    assert!(me.children(false).unwrap().contains(&p));
+    assert!(p.create_time().unwrap() >= me.create_time().unwrap());
+}
+
+#[test]
+fn a_vanished_pid_is_no_such_process() {
+    let dir = std::env::temp_dir();
+    let mut kid = Kid::spawn("idle", &dir);
+    let pid = kid.pid();
+    let p = Process::new(pid).unwrap();
+    kid.child.kill().unwrap();
+    kid.child.wait().unwrap();
+    assert!(!p.is_running());
+    assert!(matches!(p.memory_info(), Err(Error::NoSuchProcess { pid: q, .. }) if q == pid));
+    assert!(matches!(p.cmdline(), Err(Error::NoSuchProcess { .. })));
+    drop(p);
+    drop(kid);
+    match Process::new(pid) {
+        Err(Error::NoSuchProcess { pid: q, .. }) => assert_eq!(q, pid),
+        // The pid may already belong to a new process, which must then be another one.
+        Ok(other) => assert!(other.is_running()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+mod heap {
+    use windows_sys::Win32::System::Memory::{
+        GetProcessHeap, HeapAlloc, HeapCreate, HeapDestroy, HeapFree, MEM_COMMIT, MEM_RELEASE,
+        MEM_RESERVE, PAGE_READWRITE, VirtualAlloc, VirtualFree,
+    };
+
+    use super::MIB;
+
+    /// The heap tests move process-wide figures: one at a time.
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    #[test]
+    fn heap_alloc_small_and_large_move_heap_used() {
+        let _serial = SERIAL
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for size in [64usize, 1 << 16] {
+            let before = memsight::heap::info().unwrap();
+            // SAFETY: a fresh block of the default heap, freed below.
+            let p = unsafe { HeapAlloc(GetProcessHeap(), 0, size * 100) };
+            assert!(!p.is_null());
+            let during = memsight::heap::info().unwrap();
+            // SAFETY: `p` came from HeapAlloc on the same heap.
+            unsafe { HeapFree(GetProcessHeap(), 0, p) };
+            let after = memsight::heap::info().unwrap();
+            assert!(
+                during.heap_used >= before.heap_used + (size * 100) as u64 / 2,
+                "{size}: {before:?} {during:?}"
+            );
+            assert!(after.heap_used < during.heap_used, "{during:?} {after:?}");
+        }
+    }
+
+    #[test]
+    fn virtual_alloc_moves_mmap_used() {
+        let _serial = SERIAL
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let before = memsight::heap::info().unwrap();
+        let size = 8 * MIB as usize;
+        // SAFETY: a fresh private region, released below.
+        let p = unsafe {
+            VirtualAlloc(
+                std::ptr::null(),
+                size,
+                MEM_COMMIT | MEM_RESERVE,
+                PAGE_READWRITE,
+            )
+        };
+        assert!(!p.is_null());
+        let during = memsight::heap::info().unwrap();
+        // SAFETY: `p` is the base of the region VirtualAlloc returned.
+        unsafe { VirtualFree(p, 0, MEM_RELEASE) };
+        let after = memsight::heap::info().unwrap();
+        assert!(
+            during.mmap_used >= before.mmap_used + size as u64,
+            "{before:?} {during:?}"
+        );
+        assert!(
+            after.mmap_used + (size as u64) <= during.mmap_used,
+            "{during:?} {after:?}"
+        );
+    }
+
+    #[test]
+    fn heap_create_moves_heap_count() {
+        let _serial = SERIAL
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let before = memsight::heap::info().unwrap();
+        // SAFETY: a new private heap, destroyed below.
+        let h = unsafe { HeapCreate(0, 0, 0) };
+        assert!(!h.is_null());
+        let during = memsight::heap::info().unwrap();
+        // SAFETY: `h` came from HeapCreate.
+        unsafe { HeapDestroy(h) };
+        let after = memsight::heap::info().unwrap();
+        assert_eq!(
+            during.heap_count,
+            before.heap_count + 1,
+            "{before:?} {during:?}"
+        );
+        assert_eq!(after.heap_count, before.heap_count);
+        memsight::heap::trim().unwrap();
+    }
+}
