@@ -2,17 +2,15 @@
 //! are checked by the library's tests/cgroups_live.rs).
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(name)
-}
+use std::path::Path;
+use std::process::Output;
+
+use support::{copy_tree, fixture, memsight};
 
 fn run(root: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_memsight"))
+    memsight()
         .arg("cgroups")
         .args(args)
         .arg("--procfs")
@@ -122,20 +120,6 @@ fn json_is_the_library_records_and_the_system_pressure() {
     assert_eq!(ctr["stat"]["anon"], 6 << 20);
     assert_eq!(ctr["events"]["oom_kill"], 3);
     assert_eq!(v["pressure"]["some"]["total"], 3.0);
-}
-
-/// Copies the directory tree `from` into `to`.
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 #[test]

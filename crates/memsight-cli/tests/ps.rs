@@ -2,10 +2,13 @@
 //! the filters, the `nobody` view, broken pipes, and a scan under process churn.
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
+
+use support::{memsight, python};
 
 use serde_json::Value;
 
@@ -26,10 +29,6 @@ impl Drop for Kid {
     }
 }
 
-fn memsight() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_memsight"))
-}
-
 fn run(cmd: &mut Command) -> Output {
     let out = cmd.output().unwrap();
     assert!(
@@ -43,13 +42,6 @@ fn run(cmd: &mut Command) -> Output {
 fn ps_json(args: &[&str]) -> Value {
     let out = run(memsight().arg("ps").arg("--json").args(args));
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn python() -> PathBuf {
-    let venv = std::env::var_os("MEMSIGHT_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv"));
-    venv.join("bin/python")
 }
 
 /// A python child that writes `mib` MiB of private memory, then sleeps; `tag` lands in its
@@ -247,21 +239,37 @@ fn human_table() {
     assert!(lines[4].ends_with(" 1 process"), "{}", lines[4]);
 }
 
+/// A copy of the binary in a directory nobody may enter (the build's may not be), run as nobody.
+struct NobodyMemsight {
+    dir: tempfile::TempDir,
+    exe: std::path::PathBuf,
+}
+
+impl NobodyMemsight {
+    fn new() -> NobodyMemsight {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let exe = dir.path().join("memsight");
+        std::fs::copy(env!("CARGO_BIN_EXE_memsight"), &exe).unwrap();
+        NobodyMemsight { dir, exe }
+    }
+
+    /// `memsight ARGS...` as uid/gid 65534 with no supplementary groups; it must succeed.
+    fn run(&self, args: &[&str]) -> Output {
+        run(Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&self.exe)
+            .args(args)
+            .current_dir(self.dir.path()))
+    }
+}
+
 #[test]
 fn nobody_sees_access_denied_counted() {
     let root_kid = hog(8, "memsight-root-owned");
     let nobody = sleeper_as_nobody();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let exe = dir.path().join("memsight");
-    std::fs::copy(env!("CARGO_BIN_EXE_memsight"), &exe).unwrap();
-    let as_nobody = |args: &[&str]| {
-        run(Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(&exe)
-            .args(args)
-            .current_dir(dir.path()))
-    };
+    let nobody_memsight = NobodyMemsight::new();
+    let as_nobody = |args: &[&str]| nobody_memsight.run(args);
     let report: Value = serde_json::from_slice(&as_nobody(&["ps", "--json"]).stdout).unwrap();
     let denied: Vec<u64> = report["access_denied"]
         .as_array()
@@ -299,17 +307,8 @@ fn nobody_sees_access_denied_counted() {
 fn access_denied_footer_counts_only_pids_the_filters_show() {
     let root_kid = hog(8, "memsight-footer-root-owned");
     let nobody = sleeper_as_nobody();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let exe = dir.path().join("memsight");
-    std::fs::copy(env!("CARGO_BIN_EXE_memsight"), &exe).unwrap();
-    let as_nobody = |args: &[&str]| {
-        run(Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(&exe)
-            .args(args)
-            .current_dir(dir.path()))
-    };
+    let nobody_memsight = NobodyMemsight::new();
+    let as_nobody = |args: &[&str]| nobody_memsight.run(args);
     // Filtered to nobody's own processes: nothing is denied, no footer.
     let out = as_nobody(&["ps", "--user", "nobody"]);
     assert!(

@@ -3,30 +3,17 @@
 //! the pictures, and mprof and psrecord on the same command.
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
+
+use support::{memsight, python};
 
 use serde_json::Value;
 
 const MIB: f64 = (1u64 << 20) as f64;
-
-fn memsight() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_memsight"))
-}
-
-fn python() -> PathBuf {
-    let venv = std::env::var_os("MEMSIGHT_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv"));
-    let python = venv.join("bin/python");
-    assert!(
-        python.exists(),
-        "{} missing: run scripts/setup.sh",
-        python.display()
-    );
-    python
-}
 
 /// A python script that waits 0.5 s (the interpreter's baseline), ramps its touched memory
 /// 0 -> 200 MiB in 10 steps over 2 s, holds 1 s, frees half, holds 0.5 s and exits. It prints
@@ -79,6 +66,23 @@ fn record(args: &[&str], cmd: &[&str]) -> Output {
         .unwrap()
 }
 
+/// [`record`], which must succeed.
+fn record_ok(args: &[&str], cmd: &[&str]) -> Output {
+    let out = record(args, cmd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// [`record_ok`] of the test venv's Python running `script`.
+fn record_python(args: &[&str], script: &str) -> Output {
+    let py = python();
+    record_ok(args, &[py.to_str().unwrap(), "-c", script])
+}
+
 fn samples(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap()
@@ -117,16 +121,7 @@ fn mean_between(series: &[(f64, f64)], from: f64, to: f64) -> f64 {
 fn ramp_peak_uss_time_and_final_value() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("ramp.jsonl");
-    let py = python();
-    let out = record(
-        &["-o", file.to_str().unwrap()],
-        &[py.to_str().unwrap(), "-c", RAMP],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = record_python(&["-o", file.to_str().unwrap()], RAMP);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let times: Vec<f64> = stdout
         .split_whitespace()
@@ -176,16 +171,7 @@ fn ramp_peak_uss_time_and_final_value() {
 fn children_tree_peak_is_the_sum_with_per_process_series() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tree.jsonl");
-    let py = python();
-    let out = record(
-        &["--children", "-o", file.to_str().unwrap()],
-        &[py.to_str().unwrap(), "-c", RAMP4],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    record_python(&["--children", "-o", file.to_str().unwrap()], RAMP4);
     let s = samples(&file);
     let uss = series(&s, "uss");
     let base = mean_between(&uss, 0.3, 0.5);
@@ -235,16 +221,7 @@ for k in range(3):
 for pid in kids:
     os.waitpid(pid, 0)
 "#;
-    let py = python();
-    let out = record(
-        &["--children", "-o", file.to_str().unwrap()],
-        &[py.to_str().unwrap(), "-c", script],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    record_python(&["--children", "-o", file.to_str().unwrap()], script);
     let s = samples(&file);
     let full: Vec<&Value> = s
         .iter()
@@ -384,12 +361,7 @@ fn attached_recording_ends_when_the_process_exits() {
 fn a_5_ms_command_gets_a_sample_and_a_summary() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("short.jsonl");
-    let out = record(&["-o", file.to_str().unwrap()], &["sleep", "0.005"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = record_ok(&["-o", file.to_str().unwrap()], &["sleep", "0.005"]);
     let s = samples(&file);
     assert!(!s.is_empty());
     assert!(s[0]["rss"].as_u64().unwrap() > 0, "{:?}", s[0]);

@@ -6,57 +6,28 @@
 #![cfg(feature = "serve")]
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use support::{Exporter, Guard, get, memsight, promtool, query, raw, sample, start_prometheus};
 
 const MIB: u64 = 1024 * 1024;
 
-/// A child process killed (and reaped) on drop.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A running `memsight serve` on an ephemeral loopback port.
-struct Exporter {
-    addr: SocketAddr,
-    child: Guard,
-}
-
 impl Exporter {
+    /// `memsight serve` on an ephemeral loopback port, with a secret in its environment.
     fn start(extra: &[&str]) -> Exporter {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_memsight"))
+        let mut serve = memsight();
+        serve
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .env("MEMSIGHT_TEST_SECRET", "env-secret-must-not-leak")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("memsight serve starts");
-        let stdout = child.stdout.take().unwrap();
-        let child = Guard(child);
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        // "memsight serve: listening on http://127.0.0.1:PORT/metrics"
-        let addr = line
-            .trim()
-            .strip_prefix("memsight serve: listening on http://")
-            .and_then(|s| s.strip_suffix("/metrics"))
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .parse()
-            .unwrap();
-        Exporter { addr, child }
-    }
-
-    fn is_running(&mut self) -> bool {
-        self.child.0.try_wait().unwrap().is_none()
+            .stderr(Stdio::inherit());
+        Exporter::spawn(serve)
     }
 }
 
@@ -78,59 +49,6 @@ fn memory_hog(mib: u64) -> (Guard, u32) {
     BufReader::new(stdout).read_line(&mut line).unwrap();
     assert_eq!(line.trim(), "ready");
     (guard, pid)
-}
-
-struct Response {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-    }
-}
-
-/// Sends raw bytes, reads until the server closes, and parses the HTTP/1.1 answer.
-fn raw(addr: SocketAddr, request: &[u8]) -> Response {
-    try_raw(addr, request).unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"))
-}
-
-fn try_raw(addr: SocketAddr, request: &[u8]) -> std::io::Result<Response> {
-    let mut s = TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    s.write_all(request).unwrap();
-    let mut buf = Vec::new();
-    let _ = s.read_to_end(&mut buf);
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no HTTP answer: {text:?}"));
-    Ok(Response {
-        status,
-        head: head.to_owned(),
-        body: body.to_owned(),
-    })
-}
-
-fn get(addr: SocketAddr, path: &str, headers: &str) -> Response {
-    raw(
-        addr,
-        format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{headers}\r\n").as_bytes(),
-    )
-}
-
-/// The value of the one sample named exactly `series` (name plus labels as exposed).
-fn sample(body: &str, series: &str) -> Option<f64> {
-    body.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
 fn meminfo_kb(key: &str) -> u64 {
@@ -312,22 +230,7 @@ fn promtool_finds_nothing_but_node_exporters_camel_case() {
         "{body}"
     );
     assert!(body.contains("groupname=\"q\\\"b\\\\s\\nl\""));
-    let mut promtool = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool is installed by scripts/setup.sh");
-    promtool
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
-    let out = promtool.wait_with_output().unwrap();
-    let report =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let (_, report) = promtool(&body);
     let mut camel = 0;
     for line in report.lines().filter(|l| !l.trim().is_empty()) {
         if line.starts_with("node_memory_")
@@ -513,75 +416,6 @@ fn concurrent_scrapes_share_scans() {
 }
 
 // --- A real Prometheus server ---------------------------------------------------------------
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// Runs an instant query against Prometheus's HTTP API; the vector result's (labels, value).
-fn query(prom: SocketAddr, promql: &str) -> Vec<(serde_json::Value, f64)> {
-    let request = format!(
-        "GET /api/v1/query?query={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-        url_encode(promql)
-    );
-    // Prometheus may not be listening yet.
-    let Ok(r) = try_raw(prom, request.as_bytes()) else {
-        return Vec::new();
-    };
-    if r.status != 200 {
-        return Vec::new();
-    }
-    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-    v["data"]["result"]
-        .as_array()
-        .map(|rs| {
-            rs.iter()
-                .map(|r| {
-                    let value = r["value"][1].as_str().unwrap().parse().unwrap();
-                    (r["metric"].clone(), value)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn start_prometheus(dir: &Path, target: SocketAddr) -> (Guard, SocketAddr) {
-    let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: memsight\n    static_configs:\n      - targets: ['{target}']\n"
-        ),
-    )
-    .unwrap();
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let data: PathBuf = dir.join("data");
-    let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", data.display()))
-        .arg(format!("--web.listen-address={addr}"))
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("prometheus is installed by scripts/setup.sh");
-    (Guard(child), addr)
-}
 
 #[test]
 fn prometheus_ingests_a_known_process() {

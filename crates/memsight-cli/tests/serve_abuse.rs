@@ -4,57 +4,26 @@
 #![cfg(feature = "serve")]
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod support;
+
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// A child process killed (and reaped) on drop.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn memsight() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_memsight"))
-}
-
-/// A running `memsight serve` and the address it printed.
-struct Exporter {
-    addr: SocketAddr,
-    _child: Guard,
-}
+use support::{Exporter, Guard, memsight, promtool};
 
 impl Exporter {
+    /// `memsight serve --listen LISTEN EXTRA...`, its stderr discarded.
     fn start(listen: &str, extra: &[&str]) -> Exporter {
-        let mut child = memsight()
+        let mut serve = memsight();
+        serve
             .args(["serve", "--listen", listen])
             .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let child = Guard(child);
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("memsight serve: listening on http://")
-            .and_then(|s| s.strip_suffix("/metrics"))
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .parse()
-            .unwrap();
-        Exporter {
-            addr,
-            _child: child,
-        }
+            .stderr(Stdio::null());
+        Exporter::spawn(serve)
     }
 }
 
@@ -253,22 +222,7 @@ fn help_text_with_a_backslash_passes_promtool() {
         ),
         "{body}"
     );
-    let mut promtool = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool is installed by scripts/setup.sh");
-    promtool
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
-    let out = promtool.wait_with_output().unwrap();
-    let report =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let (_, report) = promtool(&body);
     for line in report.lines().filter(|l| !l.trim().is_empty()) {
         assert!(
             line.contains("camelCase")

@@ -7,75 +7,33 @@
 #![cfg(feature = "serve")]
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::net::SocketAddr;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// A child process killed (and reaped) on drop.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(name)
-}
+use support::{
+    Exporter, Guard, copy_tree, fixture, get, memsight, promtool, query, sample, start_prometheus,
+};
 
 /// `memsight serve` on an ephemeral loopback port, reading the tree at `root`.
 fn exporter(root: &Path, extra: &[&str]) -> (Guard, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_memsight"))
+    let mut serve = memsight();
+    serve
         .args(["serve", "--listen", "127.0.0.1:0", "--procfs"])
         .arg(root.join("proc"))
         .arg("--sysfs")
         .arg(root.join("sys"))
-        .args(extra)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let child = Guard(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("memsight serve: listening on http://")
-        .and_then(|s| s.strip_suffix("/metrics"))
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .parse()
-        .unwrap();
+        .args(extra);
+    let Exporter { addr, child } = Exporter::spawn(serve);
     (child, addr)
 }
 
-fn http_get(addr: SocketAddr, target: &str) -> Option<String> {
-    let mut s = TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut buf = Vec::new();
-    let _ = s.read_to_end(&mut buf);
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
-}
-
 fn metrics(addr: SocketAddr) -> String {
-    http_get(addr, "/metrics").unwrap()
-}
-
-fn sample(body: &str, series: &str) -> Option<f64> {
-    body.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    let r = get(addr, "/metrics", "");
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
 }
 
 const BURSTABLE_POD: &str = "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod11111111_2222_3333_4444_555555555555.slice";
@@ -228,20 +186,6 @@ fn depth_match_and_max_bound_the_series() {
     );
 }
 
-/// Copies the directory tree `from` into `to`.
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn long_cgroup_paths_give_bounded_distinct_label_values() {
     let dir = tempfile::tempdir().unwrap();
@@ -277,26 +221,6 @@ fn long_cgroup_paths_give_bounded_distinct_label_values() {
     }
 }
 
-fn promtool(body: &str) -> (bool, String) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool is installed by scripts/setup.sh");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let report =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), report)
-}
-
 #[test]
 fn promtool_passes_the_cgroup_series() {
     for fixture_name in [
@@ -327,71 +251,6 @@ fn promtool_passes_the_cgroup_series() {
             "{fixture_name}: promtool: {report}"
         );
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// An instant query against Prometheus's HTTP API: the result's (labels, value).
-fn query(prom: SocketAddr, promql: &str) -> Vec<(serde_json::Value, f64)> {
-    let Some(body) = http_get(prom, &format!("/api/v1/query?query={}", url_encode(promql))) else {
-        return Vec::new();
-    };
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    v["data"]["result"]
-        .as_array()
-        .map(|rs| {
-            rs.iter()
-                .map(|r| {
-                    (
-                        r["metric"].clone(),
-                        r["value"][1].as_str().unwrap().parse().unwrap(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn start_prometheus(dir: &Path, target: SocketAddr) -> (Guard, SocketAddr) {
-    let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: memsight\n    static_configs:\n      - targets: ['{target}']\n"
-        ),
-    )
-    .unwrap();
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address={addr}"))
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("prometheus is installed by scripts/setup.sh");
-    (Guard(child), addr)
 }
 
 #[test]
