@@ -7,7 +7,7 @@ use anyhow::{Context, anyhow, bail};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use memsight::record::{Metric, ProcessSample, Sample, Totals};
+use memsight::record::{Figures, Metric, ProcessSample, Sample};
 
 use crate::ps::human;
 use crate::record::{CSV_HEADER, is_csv};
@@ -137,28 +137,25 @@ pub fn read_csv(bytes: &[u8]) -> anyhow::Result<Vec<Sample>> {
             let secs = |s: &str| -> anyhow::Result<f64> {
                 s.parse().map_err(|_| anyhow!("not a time: {s}"))
             };
+            let figures = Figures {
+                rss: num(rss)?,
+                vms: num(vms)?,
+                uss: opt(uss)?,
+                pss: opt(pss)?,
+                swap: opt(swap)?,
+            };
             if pid.is_empty() {
                 samples.push(Sample {
                     time: secs(time)?,
                     duration: secs(duration)?,
-                    total: Totals {
-                        rss: num(rss)?,
-                        vms: num(vms)?,
-                        uss: opt(uss)?,
-                        pss: opt(pss)?,
-                        swap: opt(swap)?,
-                    },
+                    total: figures,
                     processes: std::mem::take(&mut current),
                 });
             } else {
                 current.push(ProcessSample {
                     pid: pid.parse().map_err(|_| anyhow!("not a pid: {pid}"))?,
                     name: name.clone(),
-                    rss: num(rss)?,
-                    vms: num(vms)?,
-                    uss: opt(uss)?,
-                    pss: opt(pss)?,
-                    swap: opt(swap)?,
+                    memory: figures,
                 });
             }
             Ok(())
@@ -237,7 +234,7 @@ where
         .metrics
         .iter()
         .copied()
-        .filter(|m| samples.iter().any(|s| m.of_total(&s.total).is_some()))
+        .filter(|m| samples.iter().any(|s| m.of(&s.total).is_some()))
         .collect();
     let metrics = if metrics.is_empty() {
         vec![Metric::Rss]
@@ -248,7 +245,7 @@ where
     let t_start = samples.first().map_or(0.0, |s| s.time).min(t_end - 0.001);
     let y_max = samples
         .iter()
-        .flat_map(|s| metrics.iter().filter_map(|m| m.of_total(&s.total)))
+        .flat_map(|s| metrics.iter().filter_map(|m| m.of(&s.total)))
         .max()
         .unwrap_or(0)
         .max(1024);
@@ -284,7 +281,7 @@ where
         let color = metric_color(m);
         let points = samples
             .iter()
-            .filter_map(|s| Some((s.time, m.of_total(&s.total)?)));
+            .filter_map(|s| Some((s.time, m.of(&s.total)?)));
         chart
             .draw_series(LineSeries::new(points, color.stroke_width(2)))
             .map_err(err)?
@@ -294,7 +291,7 @@ where
             });
         let peak = samples
             .iter()
-            .filter_map(|s| Some((s.time, m.of_total(&s.total)?)))
+            .filter_map(|s| Some((s.time, m.of(&s.total)?)))
             .fold(None, |best: Option<(f64, u64)>, p| match best {
                 Some(b) if b.1 >= p.1 => Some(b),
                 _ => Some(p),
@@ -361,7 +358,7 @@ fn draw_stack<DB: DrawingBackend>(
                     .processes
                     .iter()
                     .find(|p| p.pid == *pid)
-                    .and_then(|p| m.of_process(p))
+                    .and_then(|p| m.of(&p.memory))
                     .unwrap_or(0);
                 let below = if k == 0 { 0 } else { tops[k - 1][i] };
                 below.saturating_add(own)
@@ -377,7 +374,7 @@ fn draw_stack<DB: DrawingBackend>(
             let peak = samples
                 .iter()
                 .flat_map(|s| s.processes.iter().filter(|p| p.pid == pid))
-                .filter_map(|p| m.of_process(p))
+                .filter_map(|p| m.of(&p.memory))
                 .max()
                 .unwrap_or(0);
             (peak, pid)
@@ -425,20 +422,24 @@ mod tests {
                         ProcessSample {
                             pid: 10,
                             name: "x, \"y\"".into(),
-                            rss: (i + 1) << 20,
-                            vms: 8 << 20,
-                            uss: Some(i << 20),
-                            pss: Some(i << 20),
-                            swap: Some(0),
+                            memory: Figures {
+                                rss: (i + 1) << 20,
+                                vms: 8 << 20,
+                                uss: Some(i << 20),
+                                pss: Some(i << 20),
+                                swap: Some(0),
+                            },
                         },
                         ProcessSample {
                             pid: 11,
                             name: "child".into(),
-                            rss: 1 << 20,
-                            vms: 4 << 20,
-                            uss: None,
-                            pss: None,
-                            swap: None,
+                            memory: Figures {
+                                rss: 1 << 20,
+                                vms: 4 << 20,
+                                uss: None,
+                                pss: None,
+                                swap: None,
+                            },
                         },
                     ],
                     ..Sample::default()

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use memsight::linux::ProcFs;
-use memsight::record::{Metric, Sample, Sampler, Summary};
+use memsight::record::{Figures, Metric, Sample, Sampler, Summary};
 
 use crate::plot;
 use crate::ps::human;
@@ -157,34 +157,20 @@ pub fn write_csv_header(w: &mut impl Write) -> io::Result<()> {
 /// Writes one sample as CSV rows: its processes, then a `total` row with an empty pid. Sizes in
 /// bytes; a field not recorded (USS in fast mode) is empty.
 pub fn write_csv(w: &mut impl Write, s: &Sample) -> io::Result<()> {
-    let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
     for p in &s.processes {
-        writeln!(
-            w,
-            "{:.6},{:.6},{},{},{},{},{},{},{}",
-            s.time,
-            s.duration,
-            p.pid,
-            csv_field(&p.name),
-            p.rss,
-            p.vms,
-            opt(p.uss),
-            opt(p.pss),
-            opt(p.swap)
-        )?;
+        let (time, duration, pid, name) = (s.time, s.duration, p.pid, csv_field(&p.name));
+        let figures = csv_figures(&p.memory);
+        writeln!(w, "{time:.6},{duration:.6},{pid},{name},{figures}")?;
     }
-    let t = &s.total;
-    writeln!(
-        w,
-        "{:.6},{:.6},,total,{},{},{},{},{}",
-        s.time,
-        s.duration,
-        t.rss,
-        t.vms,
-        opt(t.uss),
-        opt(t.pss),
-        opt(t.swap)
-    )
+    let (time, duration, figures) = (s.time, s.duration, csv_figures(&s.total));
+    writeln!(w, "{time:.6},{duration:.6},,total,{figures}")
+}
+
+/// `rss,vms,uss,pss,swap` in bytes; a figure not recorded (USS in fast mode) is empty.
+fn csv_figures(f: &Figures) -> String {
+    let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let (rss, vms, uss, pss, swap) = (f.rss, f.vms, opt(f.uss), opt(f.pss), opt(f.swap));
+    format!("{rss},{vms},{uss},{pss},{swap}")
 }
 
 /// A CSV field, quoted (RFC 4180) when it holds a comma, quote or line break.
@@ -251,7 +237,7 @@ pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result
         let ended = !sampler.root_running() && sample.processes.is_empty();
         if !ended || summary.samples == 0 {
             summary.add(&sample);
-            sparkline_values.push(spark_metric.of_total(&sample.total).unwrap_or(0));
+            sparkline_values.push(spark_metric.of(&sample.total).unwrap_or(0));
             if let Some(o) = output.as_mut() {
                 o.write(&sample).with_context(|| args.output_display())?;
             }
@@ -431,20 +417,24 @@ mod tests {
                 ProcessSample {
                     pid: 7,
                     name: "a,\"b\"".into(),
-                    rss: 100,
-                    vms: 200,
-                    uss: Some(50),
-                    pss: Some(60),
-                    swap: Some(0),
+                    memory: Figures {
+                        rss: 100,
+                        vms: 200,
+                        uss: Some(50),
+                        pss: Some(60),
+                        swap: Some(0),
+                    },
                 },
                 ProcessSample {
                     pid: 9,
                     name: "sh".into(),
-                    rss: 10,
-                    vms: 20,
-                    uss: Some(5),
-                    pss: Some(6),
-                    swap: Some(1),
+                    memory: Figures {
+                        rss: 10,
+                        vms: 20,
+                        uss: Some(5),
+                        pss: Some(6),
+                        swap: Some(1),
+                    },
                 },
             ],
             ..Sample::default()

@@ -45,52 +45,37 @@ pub struct ProcessSample {
     /// The process name ([`Process::name`]), read when the sampler first saw the process and
     /// again about once a second.
     pub name: String,
-    /// Resident set size in bytes (`/proc/PID/statm` field 2 × page size).
-    pub rss: u64,
-    /// Virtual memory size in bytes (`/proc/PID/statm` field 1 × page size).
-    pub vms: u64,
-    /// Unique set size in bytes (private pages, from smaps_rollup); `None` in fast mode.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
-    pub uss: Option<u64>,
-    /// Proportional set size in bytes (smaps_rollup `Pss`); `None` in fast mode.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
-    pub pss: Option<u64>,
-    /// Swapped-out memory in bytes (smaps_rollup `Swap`); `None` in fast mode.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
-    pub swap: Option<u64>,
+    /// Its memory figures (`rss` and `vms` from `/proc/PID/statm`, `uss`, `pss` and `swap` from
+    /// `/proc/PID/smaps_rollup`).
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    pub memory: Figures,
 }
 
-/// The sums over the processes of one [`Sample`], in bytes (saturating).
+/// The memory figures of one process, or their sums over a [`Sample`]'s processes (saturating),
+/// in bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct Totals {
-    /// Sum of the processes' RSS (shared pages count once per process that maps them).
+pub struct Figures {
+    /// Resident set size (`/proc/PID/statm` field 2 × page size). Summed, shared pages count
+    /// once per process that maps them.
     pub rss: u64,
-    /// Sum of the processes' virtual sizes.
+    /// Virtual memory size (`/proc/PID/statm` field 1 × page size).
     pub vms: u64,
-    /// Sum of the processes' USS: what ending the whole tree would free. `None` in fast mode.
+    /// Unique set size: private pages, from smaps_rollup; summed, what ending the whole tree
+    /// would free. `None` in fast mode.
     #[cfg_attr(
         feature = "serde",
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub uss: Option<u64>,
-    /// Sum of the processes' PSS: the tree's fair share, shared pages counted once overall.
-    /// `None` in fast mode.
+    /// Proportional set size (smaps_rollup `Pss`); summed, the tree's fair share, shared pages
+    /// counted once overall. `None` in fast mode.
     #[cfg_attr(
         feature = "serde",
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub pss: Option<u64>,
-    /// Sum of the processes' swap. `None` in fast mode.
+    /// Swapped-out memory (smaps_rollup `Swap`). `None` in fast mode.
     #[cfg_attr(
         feature = "serde",
         serde(default, skip_serializing_if = "Option::is_none")
@@ -108,7 +93,7 @@ pub struct Sample {
     pub duration: f64,
     /// The tree's totals over `processes`.
     #[cfg_attr(feature = "serde", serde(flatten))]
-    pub total: Totals,
+    pub total: Figures,
     /// Every process that could be read, by pid. A process that vanished (or could not be read)
     /// during the sample is left out of it.
     pub processes: Vec<ProcessSample>,
@@ -118,14 +103,15 @@ impl Sample {
     /// Sets `total` to the sums over `processes` (saturating; a metric is `None` when any
     /// process lacks it, as in fast mode, and `Some(0)` for an empty sample outside fast mode).
     pub fn sum(&mut self) {
-        let mut t = Totals {
+        let mut t = Figures {
             uss: Some(0),
             pss: Some(0),
             swap: Some(0),
-            ..Totals::default()
+            ..Figures::default()
         };
         let add = |a: Option<u64>, b: Option<u64>| Some(a?.saturating_add(b?));
         for p in &self.processes {
+            let p = &p.memory;
             t.rss = t.rss.saturating_add(p.rss);
             t.vms = t.vms.saturating_add(p.vms);
             t.uss = add(t.uss, p.uss);
@@ -179,25 +165,15 @@ impl Metric {
             .find(|m| m.name().eq_ignore_ascii_case(name))
     }
 
-    /// This metric of a tree total, in bytes (`None` when not recorded, as USS in fast mode).
-    pub fn of_total(self, t: &Totals) -> Option<u64> {
+    /// This metric of a process or a tree total, in bytes (`None` when not recorded, as USS in
+    /// fast mode).
+    pub fn of(self, f: &Figures) -> Option<u64> {
         match self {
-            Metric::Rss => Some(t.rss),
-            Metric::Vms => Some(t.vms),
-            Metric::Uss => t.uss,
-            Metric::Pss => t.pss,
-            Metric::Swap => t.swap,
-        }
-    }
-
-    /// This metric of one process, in bytes (`None` when not recorded).
-    pub fn of_process(self, p: &ProcessSample) -> Option<u64> {
-        match self {
-            Metric::Rss => Some(p.rss),
-            Metric::Vms => Some(p.vms),
-            Metric::Uss => p.uss,
-            Metric::Pss => p.pss,
-            Metric::Swap => p.swap,
+            Metric::Rss => Some(f.rss),
+            Metric::Vms => Some(f.vms),
+            Metric::Uss => f.uss,
+            Metric::Pss => f.pss,
+            Metric::Swap => f.swap,
         }
     }
 }
@@ -253,7 +229,7 @@ impl Summary {
         self.process_samples += s.processes.len() as u64;
         self.max_sample_seconds = self.max_sample_seconds.max(s.duration);
         for (i, metric) in Metric::ALL.into_iter().enumerate() {
-            let Some(bytes) = metric.of_total(&s.total) else {
+            let Some(bytes) = metric.of(&s.total) else {
                 continue;
             };
             if self.peaks[i].as_ref().is_some_and(|p| p.bytes >= bytes) {
@@ -262,7 +238,7 @@ impl Summary {
             let top = s
                 .processes
                 .iter()
-                .filter_map(|p| Some((p, metric.of_process(p)?)))
+                .filter_map(|p| Some((p, metric.of(&p.memory)?)))
                 .max_by_key(|&(p, v)| (v, std::cmp::Reverse(p.pid)));
             self.peaks[i] = Some(Peak {
                 bytes,
@@ -506,11 +482,13 @@ fn read_into(f: &Followed, fast: bool, out: &mut Sample, n: &mut usize) -> bool 
     let slot = &mut out.processes[*n];
     slot.pid = f.process.pid();
     slot.name.clone_from(&f.name);
-    slot.rss = rss;
-    slot.vms = vms;
-    slot.uss = full.map(|x| x.0);
-    slot.pss = full.map(|x| x.1);
-    slot.swap = full.map(|x| x.2);
+    slot.memory = Figures {
+        rss,
+        vms,
+        uss: full.map(|x| x.0),
+        pss: full.map(|x| x.1),
+        swap: full.map(|x| x.2),
+    };
     *n += 1;
     true
 }
@@ -574,11 +552,13 @@ mod tests {
         ProcessSample {
             pid,
             name: format!("p{pid}"),
-            rss,
-            vms: rss.saturating_mul(2),
-            uss: Some(uss),
-            pss: Some(uss + 1),
-            swap: Some(0),
+            memory: Figures {
+                rss,
+                vms: rss.saturating_mul(2),
+                uss: Some(uss),
+                pss: Some(uss + 1),
+                swap: Some(0),
+            },
         }
     }
 
@@ -601,9 +581,9 @@ mod tests {
         assert_eq!(s.total.uss, Some(10));
         assert_eq!(s.total.pss, Some(12));
         let mut fast = proc(3, 5, 0);
-        fast.uss = None;
-        fast.pss = None;
-        fast.swap = None;
+        fast.memory.uss = None;
+        fast.memory.pss = None;
+        fast.memory.swap = None;
         let s = sample(0.0, vec![fast]);
         assert_eq!((s.total.rss, s.total.uss, s.total.pss), (5, None, None));
         let s = sample(0.0, vec![proc(1, u64::MAX, 1), proc(2, 1, 1)]);
@@ -633,9 +613,9 @@ mod tests {
     fn fast_mode_has_no_uss_peak() {
         let mut summary = Summary::default();
         let mut p = proc(1, 10, 0);
-        p.uss = None;
-        p.pss = None;
-        p.swap = None;
+        p.memory.uss = None;
+        p.memory.pss = None;
+        p.memory.swap = None;
         summary.add(&sample(0.0, vec![p]));
         assert!(summary.peak(Metric::Uss).is_none());
         assert_eq!(summary.peak(Metric::Rss).map(|p| p.bytes), Some(10));
