@@ -43,32 +43,25 @@ pub(crate) fn parse(data: &[u8]) -> Result<Vec<DiskStat>, ParseError> {
         let bad = || ParseError::new(number, "a counter is not a number");
         let n = |i: usize| fields.get(i).copied().and_then(parse_u64).ok_or_else(bad);
         let name = |i: usize| String::from_utf8_lossy(fields[i]).into_owned();
+        // A whole line: the name and the reads at these fields, the other counters after them.
+        let full = |name_at: usize, reads_at: usize| -> Result<DiskStat, ParseError> {
+            Ok(DiskStat {
+                name: name(name_at),
+                reads: n(reads_at)?,
+                reads_merged: n(4)?,
+                sectors_read: n(5)?,
+                read_time: n(6)?,
+                writes: n(7)?,
+                writes_merged: n(8)?,
+                sectors_written: n(9)?,
+                write_time: n(10)?,
+                busy_time: n(12)?,
+            })
+        };
         let disk = match fields.len() {
-            15 => DiskStat {
-                // Linux 2.4 (psutil's reading: reads in field 2, the name in field 3).
-                name: name(3),
-                reads: n(2)?,
-                reads_merged: n(4)?,
-                sectors_read: n(5)?,
-                read_time: n(6)?,
-                writes: n(7)?,
-                writes_merged: n(8)?,
-                sectors_written: n(9)?,
-                write_time: n(10)?,
-                busy_time: n(12)?,
-            },
-            len if len == 14 || len >= 18 => DiskStat {
-                name: name(2),
-                reads: n(3)?,
-                reads_merged: n(4)?,
-                sectors_read: n(5)?,
-                read_time: n(6)?,
-                writes: n(7)?,
-                writes_merged: n(8)?,
-                sectors_written: n(9)?,
-                write_time: n(10)?,
-                busy_time: n(12)?,
-            },
+            // Linux 2.4 (psutil's reading: reads in field 2, the name in field 3).
+            15 => full(3, 2)?,
+            len if len == 14 || len >= 18 => full(2, 3)?,
             7 => DiskStat {
                 name: name(2),
                 reads: n(3)?,
