@@ -47,6 +47,18 @@ pub struct VirtualMemory {
     pub missing: Vec<&'static str>,
 }
 
+impl VirtualMemory {
+    /// This record with another `available` figure (clamped to `total`), `used` and `percent`
+    /// recomputed from it: for callers that want another tool's definition, such as procps
+    /// `free`, which shows `MemFree` where the kernel prints no `MemAvailable`.
+    pub fn with_available(mut self, available: u64) -> VirtualMemory {
+        self.available = available.min(self.total);
+        self.used = self.total - self.available;
+        self.percent = percent(self.used, self.total);
+        self
+    }
+}
+
 /// Swap, in bytes: psutil's `swap_memory()` and the `Swap:` line of procps `free`.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -247,5 +259,22 @@ mod tests {
         assert_eq!(percent(1, 8), 12.5);
         // round(0.25, 1) == 0.2 in Python (half to even on an exact binary value).
         assert_eq!(percent(1, 400), 0.2);
+    }
+
+    #[test]
+    fn with_available_recomputes_used_and_percent() {
+        let mem = VirtualMemory {
+            total: 1000,
+            available: 600,
+            used: 400,
+            percent: 40.0,
+            ..VirtualMemory::default()
+        };
+        let procps = mem.clone().with_available(200);
+        assert_eq!(
+            (procps.available, procps.used, procps.percent),
+            (200, 800, 80.0)
+        );
+        assert_eq!(mem.with_available(5000).used, 0);
     }
 }
