@@ -155,11 +155,11 @@ fn row(c: &Cgroup, tree: bool) -> ([String; 8], String) {
     if let Some(name) = c.name.as_deref().filter(|&n| n != last) {
         cgroup.push_str(&format!(" [{}]", sanitize(name)));
     }
-    let size = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), crate::ps::human);
+    let size = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), crate::output::bytes2human);
     let figures = [
         c.processes.to_string(),
-        crate::ps::human(c.usage),
-        crate::ps::human(c.working_set),
+        crate::output::bytes2human(c.usage),
+        crate::output::bytes2human(c.working_set),
         size(c.effective_limit),
         c.limit_percent()
             .map_or_else(|| "-".to_owned(), |p| format!("{p:.1}")),

@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Write};
 use memsight::linux::ProcFs;
 use memsight::process::{Address, ProcessInfo, SocketType};
 
-use crate::output::{self, sanitize};
+use crate::output::{self, bytes2human, sanitize};
 
 /// Rows shown per table unless `--verbose` (procinfo's `NON_VERBOSE_ITERATIONS`).
 const SHORT_TABLE: usize = 4;
@@ -147,13 +147,13 @@ impl<W: Write> Printer<'_, W> {
             opt(info.memory_info.map(|m| {
                 format!(
                     "rss={}, vms={}, shared={}, text={}, lib={}, data={}, dirty={}",
-                    human(m.rss),
-                    human(m.vms),
-                    human(m.shared),
-                    human(m.text),
-                    human(m.lib),
-                    human(m.data),
-                    human(m.dirty)
+                    bytes2human(m.rss),
+                    bytes2human(m.vms),
+                    bytes2human(m.shared),
+                    bytes2human(m.text),
+                    bytes2human(m.lib),
+                    bytes2human(m.data),
+                    bytes2human(m.dirty)
                 )
             })),
         )?;
@@ -168,9 +168,9 @@ impl<W: Write> Printer<'_, W> {
                 "memory-full",
                 format!(
                     "uss={}, pss={}, swap={}",
-                    human(f.uss),
-                    human(f.pss),
-                    human(f.swap)
+                    bytes2human(f.uss),
+                    bytes2human(f.pss),
+                    bytes2human(f.swap)
                 ),
             )?;
         }
@@ -220,10 +220,10 @@ impl<W: Write> Printer<'_, W> {
                     "read_count={}, write_count={}, read_bytes={}, write_bytes={}, read_chars={}, write_chars={}",
                     c.read_count,
                     c.write_count,
-                    human(c.read_bytes),
-                    human(c.write_bytes),
-                    human(c.read_chars),
-                    human(c.write_chars)
+                    bytes2human(c.read_bytes),
+                    bytes2human(c.write_bytes),
+                    bytes2human(c.read_chars),
+                    bytes2human(c.write_chars)
                 )
             })),
         )?;
@@ -318,7 +318,7 @@ impl<W: Write> Printer<'_, W> {
                 "mem-maps",
                 format!("{:<8} {}", "RSS", "PATH"),
                 maps.iter()
-                    .map(|m| format!("{:<8} {}", human(m.rss), m.path)),
+                    .map(|m| format!("{:<8} {}", bytes2human(m.rss), m.path)),
             )?;
         }
         if !info.access_denied.is_empty() {
@@ -351,18 +351,6 @@ fn rlimit_label(name: &str) -> &str {
     }
 }
 
-/// psutil's `bytes2human`: `%.1f` and K/M/G/... (powers of 1024), or `NB` below 1 KiB.
-pub fn human(n: u64) -> String {
-    const SYMBOLS: [char; 8] = ['K', 'M', 'G', 'T', 'P', 'E', 'Z', 'Y'];
-    for (i, symbol) in SYMBOLS.iter().enumerate().rev() {
-        let unit = 2f64.powi(10 * (i as i32 + 1));
-        if n as f64 >= unit {
-            return format!("{:.1}{symbol}", n as f64 / unit);
-        }
-    }
-    format!("{n}B")
-}
-
 /// `%Y-%m-%d %H:%M` of a Unix time, in UTC.
 fn format_time(epoch: f64) -> String {
     let secs = epoch.floor() as i64;
@@ -387,16 +375,6 @@ fn format_time(epoch: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bytes2human_like_psutil() {
-        assert_eq!(human(0), "0B");
-        assert_eq!(human(1023), "1023B");
-        assert_eq!(human(1024), "1.0K");
-        assert_eq!(human(10_000), "9.8K");
-        assert_eq!(human(100_001_221), "95.4M");
-        assert_eq!(human(3 << 30), "3.0G");
-    }
 
     #[test]
     fn dates_in_utc() {

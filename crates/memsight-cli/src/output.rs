@@ -61,9 +61,34 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// psutil's `bytes2human` (and procsmem's `convert_bytes`): one decimal and K/M/G/T/P/E (powers
+/// of 1024), or `NB` below 1 KiB.
+pub fn bytes2human(n: u64) -> String {
+    const SYMBOLS: [char; 6] = ['K', 'M', 'G', 'T', 'P', 'E'];
+    for (i, symbol) in SYMBOLS.iter().enumerate().rev() {
+        let unit = 1u64 << ((i + 1) * 10);
+        if n >= unit {
+            return format!("{:.1}{symbol}", n as f64 / unit as f64);
+        }
+    }
+    format!("{n}B")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes2human_like_psutil_and_procsmem() {
+        assert_eq!(bytes2human(0), "0B");
+        assert_eq!(bytes2human(1023), "1023B");
+        assert_eq!(bytes2human(1024), "1.0K");
+        assert_eq!(bytes2human(10_000), "9.8K");
+        assert_eq!(bytes2human(15 * 1024 * 1024 + 300 * 1024), "15.3M");
+        assert_eq!(bytes2human(100_001_221), "95.4M");
+        assert_eq!(bytes2human(3 << 30), "3.0G");
+        assert_eq!(bytes2human(u64::MAX), "16.0E");
+    }
 
     #[test]
     fn control_characters_become_question_marks() {

@@ -9,7 +9,7 @@ use plotters::prelude::*;
 
 use memsight::record::{Figures, Metric, ProcessSample, Sample};
 
-use crate::ps::human;
+use crate::output::bytes2human;
 use crate::record::{CSV_HEADER, is_csv};
 
 /// DejaVu Sans Mono (see assets/DejaVuSansMono.LICENSE), so PNG text needs no system font.
@@ -266,7 +266,7 @@ where
         .configure_mesh()
         .x_desc("time (s)")
         .y_desc("memory")
-        .y_label_formatter(&|v| human(*v))
+        .y_label_formatter(&|v| bytes2human(*v))
         .x_label_formatter(&|t| format!("{t:.1}"))
         .label_style(("sans-serif", 13))
         .draw()
@@ -297,7 +297,7 @@ where
                 _ => Some(p),
             });
         if let Some((t, v)) = peak {
-            let label = format!("peak {} {} at {:.2} s", m.name(), human(v), t);
+            let label = format!("peak {} {} at {:.2} s", m.name(), bytes2human(v), t);
             // One row per metric above the marker, on its left past mid-plot so it stays inside.
             let dy = -16 * (metrics.len() - row) as i32;
             let dx = if t > (t_start + t_end) / 2.0 {

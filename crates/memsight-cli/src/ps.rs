@@ -10,7 +10,7 @@ use serde::Serialize;
 use memsight::ProcessMemory;
 use memsight::linux::ProcFs;
 
-use crate::output::{self, sanitize};
+use crate::output::{self, bytes2human, sanitize};
 
 /// Options of `memsight ps`.
 #[derive(Debug, clap::Args)]
@@ -241,11 +241,11 @@ impl Table {
         self.line(out, &"=".repeat(rule))?;
         for p in procs {
             let sizes = [
-                human(p.uss),
+                bytes2human(p.uss),
                 blank_if_zero(p.pss),
                 blank_if_zero(p.swap),
-                human(p.rss),
-                human(p.vms),
+                bytes2human(p.rss),
+                bytes2human(p.vms),
             ];
             let user: String = sanitize(&p.username).chars().take(8).collect();
             self.line(
@@ -265,7 +265,7 @@ impl Table {
                 1 => "1 process".to_owned(),
                 n => format!("{n} processes"),
             };
-            let sizes = [t.uss, t.pss, t.swap, t.rss, t.vms].map(human);
+            let sizes = [t.uss, t.pss, t.swap, t.rss, t.vms].map(bytes2human);
             self.line(
                 out,
                 &format!("{:<16} {} {count}", "Total", self.sizes(sizes)),
@@ -308,21 +308,12 @@ fn sort(procs: &mut [ProcessMemory], key: SortKey, reverse: bool) {
     }
 }
 
-/// psutil's `bytes2human` / procsmem's `convert_bytes`: one decimal and K/M/G/T/P/E (powers of
-/// 1024), or `NB` below 1 KiB.
-pub fn human(n: u64) -> String {
-    const SYMBOLS: [char; 6] = ['K', 'M', 'G', 'T', 'P', 'E'];
-    for (i, symbol) in SYMBOLS.iter().enumerate().rev() {
-        let unit = 1u64 << ((i + 1) * 10);
-        if n >= unit {
-            return format!("{:.1}{symbol}", n as f64 / unit as f64);
-        }
-    }
-    format!("{n}B")
-}
-
 fn blank_if_zero(n: u64) -> String {
-    if n == 0 { String::new() } else { human(n) }
+    if n == 0 {
+        String::new()
+    } else {
+        bytes2human(n)
+    }
 }
 
 /// The terminal's width when stdout is a terminal (lines are cut to it), else `None`.
@@ -337,16 +328,3 @@ fn terminal_width() -> Option<usize> {
         .filter(|&w| w > 0)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn human_sizes_like_procsmem() {
-        assert_eq!(human(0), "0B");
-        assert_eq!(human(1023), "1023B");
-        assert_eq!(human(1024), "1.0K");
-        assert_eq!(human(15 * 1024 * 1024 + 300 * 1024), "15.3M");
-        assert_eq!(human(3 << 30), "3.0G");
-    }
-}

@@ -14,8 +14,8 @@ use anyhow::Context;
 use memsight::linux::ProcFs;
 use memsight::record::{Figures, Metric, Sample, Sampler, Summary};
 
+use crate::output::bytes2human;
 use crate::plot;
-use crate::ps::human;
 
 /// The exit status of `memsight record` when the tree's peak went over a `--max-*` budget.
 pub const EXIT_OVER_BUDGET: u8 = 3;
@@ -295,9 +295,9 @@ pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result
             eprintln!(
                 "memsight: peak {} {} went over --max-{} {}",
                 metric.name(),
-                human(peak.bytes),
+                bytes2human(peak.bytes),
                 metric.name(),
-                human(limit)
+                bytes2human(limit)
             );
             return Ok(EXIT_OVER_BUDGET);
         }
@@ -370,11 +370,11 @@ pub fn write_summary(
             w,
             "{:<5} {:>8} {:>7.2} s  {} {} ({})",
             metric.name(),
-            human(p.bytes),
+            bytes2human(p.bytes),
             p.time,
             p.pid,
             p.name,
-            human(p.process_bytes)
+            bytes2human(p.process_bytes)
         )?;
     }
     writeln!(w, "{:<5} {}", spark_metric.name(), sparkline(spark, 60))
