@@ -327,4 +327,3 @@ fn terminal_width() -> Option<usize> {
         .map(|w| usize::from(w.ws_col))
         .filter(|&w| w > 0)
 }
-
