@@ -18,8 +18,10 @@ fn time_budget_bounds_a_slow_function() {
         .time_budget(Duration::from_secs(1))
         .check(|| std::thread::sleep(Duration::from_millis(40)))
         .unwrap();
-    // 40 ms a call would be ~20 s for the default schedule's 500 calls.
-    assert!(start.elapsed() < Duration::from_secs(3), "{r}");
+    // 40 ms a call would be ~20 s for the default schedule's 500 calls. The margin over the 1 s
+    // budget is wide because the report's own steps (settle, attribution) run after it, and
+    // this machine may be loaded; what is pinned is that the budget, not the schedule, ends it.
+    assert!(start.elapsed() < Duration::from_secs(10), "{r}");
     assert!(r.passed());
     assert!(r.calls < 60, "{r}");
     assert!(r.notes.iter().any(|n| n.contains("time budget")), "{r}");
