@@ -80,16 +80,17 @@ class IOPriority(enum.IntEnum):
 globals().update(IOPriority.__members__)
 __all__ += list(IOPriority.__members__)
 
-# psutil's RLIMIT_* constants (the resource module's numbers) and the names /proc/PID/limits
-# uses for them.
+# psutil's RLIMIT_* constants: the resource module's numbers where it has them, else Linux's
+# generic ones (asm-generic/resource.h), and the names /proc/PID/limits uses for them.
 RLIM_INFINITY = _resource.RLIM_INFINITY
 _RLIMIT_NAMES = {}
-for _n in ("AS", "CORE", "CPU", "DATA", "FSIZE", "LOCKS", "MEMLOCK", "MSGQUEUE", "NICE",
-           "NOFILE", "NPROC", "RSS", "RTPRIO", "RTTIME", "SIGPENDING", "STACK"):
-    if hasattr(_resource, "RLIMIT_" + _n):
-        globals()["RLIMIT_" + _n] = getattr(_resource, "RLIMIT_" + _n)
-        _RLIMIT_NAMES[getattr(_resource, "RLIMIT_" + _n)] = _n.lower()
-        __all__.append("RLIMIT_" + _n)
+for _i, _n in enumerate(("CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE",
+                         "MEMLOCK", "AS", "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO",
+                         "RTTIME")):
+    _v = getattr(_resource, "RLIMIT_" + _n, _i)
+    globals()["RLIMIT_" + _n] = _v
+    _RLIMIT_NAMES[_v] = _n.lower()
+    __all__.append("RLIMIT_" + _n)
 __all__.append("RLIM_INFINITY")
 
 
@@ -340,6 +341,15 @@ class Process(_native.Process):
                 pass
         return out
 
+    def create_time(self):
+        """When the process started, seconds since the epoch (kept after the first read, as
+        psutil keeps it)."""
+        try:
+            return self._create_time
+        except AttributeError:
+            self._create_time = super().create_time()
+            return self._create_time
+
     def ionice(self, ioclass=None, value=None):
         """``pionice(ioclass, value)``, the class an ``IOPriority`` (getting only)."""
         if ioclass is not None or value is not None:
@@ -428,4 +438,4 @@ def process_iter(attrs=None, ad_value=None):
         yield p
 
 
-del _n
+del _i, _n, _v
