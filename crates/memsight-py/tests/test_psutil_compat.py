@@ -215,8 +215,12 @@ def test_disk_io_counters():
     assert type(m).__name__ == "sdiskio" and m._fields == b._fields
     ok, bad = near_tuple(b, m, a, 0)
     assert ok, (bad, b, m, a)
-    pb, pm = psutil.disk_io_counters(perdisk=True), memsight.disk_io_counters(perdisk=True)
+    pb, pm, pa = (psutil.disk_io_counters(perdisk=True), memsight.disk_io_counters(perdisk=True),
+                  psutil.disk_io_counters(perdisk=True))
     assert set(pm) == set(pb)
+    for disk in pm:
+        ok, bad = near_tuple(pb[disk], pm[disk], pa[disk], 0)
+        assert ok, (disk, bad)
 
 
 def test_net_if_addrs():
