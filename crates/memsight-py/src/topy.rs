@@ -131,23 +131,29 @@ struct Record<'py> {
 impl<'py> Record<'py> {
     fn done(self) -> Out {
         let py = self.py;
-        let has = |f: &String| self.fields.iter().any(|(n, _)| n == f);
+        let mut fields = self.fields;
+        // The chosen tuple's class and its values in its field order, built under the lock
+        // (no Python code runs while it is held: only tuples are made).
         let chosen = {
             let types = TYPES.lock().unwrap_or_else(|e| e.into_inner());
-            types
+            let has = |f: &String| fields.iter().any(|(n, _)| n == f);
+            match types
                 .iter()
                 .filter(|e| e.rust_name == self.name && e.fields.iter().all(has))
                 .max_by_key(|e| e.fields.len())
-                .map(|e| (e.class.clone_ref(py), e.fields.clone()))
+            {
+                Some(entry) => {
+                    let values = entry.fields.iter().map(|n| {
+                        let at = fields.iter().position(|(f, _)| f == n);
+                        at.map_or_else(|| py.None(), |i| fields.swap_remove(i).1)
+                    });
+                    Some((entry.class.clone_ref(py), PyTuple::new(py, values)?))
+                }
+                None => None,
+            }
         };
         match chosen {
-            Some((class, names)) => {
-                let mut fields = self.fields;
-                let values = names.iter().map(|n| {
-                    let at = fields.iter().position(|(f, _)| f == n);
-                    at.map_or_else(|| py.None(), |i| fields.swap_remove(i).1)
-                });
-                let args = PyTuple::new(py, values)?;
+            Some((class, args)) => {
                 let new = TUPLE_NEW.get_or_try_init(py, || -> PyResult<PyObject> {
                     Ok(py.get_type::<PyTuple>().getattr("__new__")?.unbind())
                 })?;
@@ -155,7 +161,7 @@ impl<'py> Record<'py> {
             }
             None => {
                 let dict = PyDict::new(py);
-                for (k, v) in self.fields {
+                for (k, v) in fields {
                     dict.set_item(k, v)?;
                 }
                 Ok(dict.into_any().unbind())
