@@ -1,16 +1,38 @@
 #!/usr/bin/env bash
-# Builds the memsight wheel with maturin into a fresh venv and runs the Python tests against
-# psutil (the reference). Needs python3 (3.9+) with venv, and network access to PyPI the first
-# time (maturin, pytest, psutil).
+# The memsight Python package (crates/memsight-py, its own cargo workspace: an extension module
+# links against the interpreter only when loaded, so the root workspace's cargo test must not
+# try to link it): rustfmt and clippy, then the wheel built by maturin, installed with pip into
+# a fresh venv, `import memsight` there, and the pytest suite against psutil 7.2.2.
+# The wheel is manylinux2014 (glibc 2.17+): maturin links it with zig against glibc 2.17's
+# symbols (the `ziglang` package from PyPI), so it loads on any glibc Rust's std supports.
+# Needs python3 (3.9+) with venv, and PyPI the first time (maturin, ziglang, pytest, psutil; pip
+# caches them). Idempotent: every run builds a new venv in a temporary directory and removes it.
+# MEMSIGHT_PY_VENV=DIR keeps the venv in DIR instead (for reruns by hand).
+# Usage: scripts/test-python.sh [pytest args]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-venv=${MEMSIGHT_PY_VENV:-$(mktemp -d)/venv}
+crate="$here/crates/memsight-py"
+manifest="$crate/Cargo.toml"
+
+cargo fmt --manifest-path "$manifest" -- --check
+cargo clippy --manifest-path "$manifest" --release --all-targets -- -D warnings
+
+if [ -n "${MEMSIGHT_PY_VENV:-}" ]; then
+  venv=$MEMSIGHT_PY_VENV
+else
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  venv=$tmp/venv
+fi
 python3 -m venv "$venv"
 "$venv/bin/pip" install -q --upgrade pip
-"$venv/bin/pip" install -q "maturin>=1.5,<2" pytest "psutil==7.2.2"
-cd "$here/crates/memsight-py"
-"$venv/bin/maturin" build --release -q -o "$venv/wheels" -i "$venv/bin/python"
-"$venv/bin/pip" install -q --force-reinstall "$venv"/wheels/memsight-*.whl
-cd "$here/crates/memsight-py/tests"
+"$venv/bin/pip" install -q "maturin>=1.5,<2" "ziglang==0.17.1" pytest "psutil==7.2.2"
+rm -rf "$venv/wheels"
+(cd "$crate" && PATH="$venv/bin:$PATH" "$venv/bin/maturin" build --release -q --zig \
+  --compatibility manylinux2014 -o "$venv/wheels" -i "$venv/bin/python")
+"$venv/bin/pip" install -q --force-reinstall "$venv"/wheels/memsight-*-manylinux2014_x86_64*.whl
+
+# From outside the source tree, so the installed wheel is what is imported.
+cd "$venv"
 "$venv/bin/python" -c 'import memsight; print(memsight.virtual_memory())'
-"$venv/bin/python" -m pytest -q .
+"$venv/bin/python" -m pytest -q -p no:cacheprovider "$crate/tests" "$@"

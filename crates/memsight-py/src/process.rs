@@ -1,0 +1,246 @@
+//! `memsight.Process`: one native class over `memsight::Process`, subclassed in Python
+//! (`memsight/__init__.py` adds `as_dict`, `oneshot`, `parent`, `children`, `__repr__`).
+//!
+//! Every getter releases the GIL while it reads `/proc/PID`, converts the record with
+//! [`to_py`](crate::topy::to_py) and raises psutil's exceptions. Inside `oneshot()` the getters
+//! without arguments keep their first result (psutil's `memoize_when_activated`).
+
+use std::sync::{Mutex, PoisonError};
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyAny;
+use serde::Serialize;
+
+use crate::errors::{IntoPyResult, bad_arg, to_pyerr};
+use crate::topy::to_py;
+
+/// Results kept inside a `oneshot()` scope, by getter name; `depth` counts nested scopes.
+#[derive(Default)]
+struct Memo {
+    depth: u32,
+    values: Vec<(&'static str, PyObject)>,
+}
+
+/// A process handle (psutil's `Process`). Reads fail with `NoSuchProcess` once the process has
+/// exited, even if its pid was reused.
+#[pyclass(subclass, frozen, module = "memsight._native", name = "Process")]
+pub struct PyProcess {
+    inner: memsight::Process,
+    memo: Mutex<Memo>,
+}
+
+impl PyProcess {
+    /// Wraps a handle.
+    pub fn wrap(inner: memsight::Process) -> PyProcess {
+        PyProcess {
+            inner,
+            memo: Mutex::new(Memo::default()),
+        }
+    }
+
+    fn memo(&self) -> std::sync::MutexGuard<'_, Memo> {
+        self.memo.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs getter `f` without the GIL and converts its record, through the oneshot memo.
+    fn get<T, F>(&self, py: Python<'_>, key: &'static str, f: F) -> PyResult<PyObject>
+    where
+        T: Serialize + Send,
+        F: FnOnce(&memsight::Process) -> memsight::Result<T> + Send,
+    {
+        let memoize = {
+            let memo = self.memo();
+            if let Some((_, v)) = memo.values.iter().find(|(k, _)| *k == key) {
+                return Ok(v.clone_ref(py));
+            }
+            memo.depth > 0
+        };
+        let record = py.allow_threads(|| f(&self.inner)).py(py)?;
+        let value = to_py(py, &record)?;
+        if memoize {
+            self.memo().values.push((key, value.clone_ref(py)));
+        }
+        Ok(value)
+    }
+
+    /// Runs `f` without the GIL and converts its record, never memoized (getters with arguments).
+    fn call<T, F>(&self, py: Python<'_>, f: F) -> PyResult<PyObject>
+    where
+        T: Serialize + Send,
+        F: FnOnce(&memsight::Process) -> memsight::Result<T> + Send,
+    {
+        let record = py.allow_threads(|| f(&self.inner)).py(py)?;
+        to_py(py, &record)
+    }
+}
+
+/// psutil's `net_connections(kind)` names.
+fn connection_kind(kind: &str) -> PyResult<memsight::process::ConnectionKind> {
+    use memsight::process::ConnectionKind as K;
+    Ok(match kind {
+        "inet" => K::Inet,
+        "inet4" => K::Inet4,
+        "inet6" => K::Inet6,
+        "tcp" => K::Tcp,
+        "tcp4" => K::Tcp4,
+        "tcp6" => K::Tcp6,
+        "udp" => K::Udp,
+        "udp4" => K::Udp4,
+        "udp6" => K::Udp6,
+        "unix" => K::Unix,
+        "all" => K::All,
+        _ => return Err(bad_arg(format!("invalid kind argument {kind:?}"))),
+    })
+}
+
+/// The `#[pymethods]` block: the getters without arguments are generated (name, doc), the rest
+/// written out.
+macro_rules! process_methods {
+    ([$($getter:ident: $doc:literal,)*] $($rest:tt)*) => {
+        #[pymethods]
+        impl PyProcess {
+            $(
+                #[doc = $doc]
+                fn $getter(&self, py: Python<'_>) -> PyResult<PyObject> {
+                    self.get(py, stringify!($getter), |p| p.$getter())
+                }
+            )*
+            $($rest)*
+        }
+    };
+}
+
+process_methods! {
+    [
+        name: "The process name: `/proc/PID/stat`'s comm, extended from the command line when the kernel cut it at 15 characters.",
+        exe: "The executable's path (`/proc/PID/exe`).",
+        cmdline: "The command line (`/proc/PID/cmdline`), as a list.",
+        cwd: "The working directory (`/proc/PID/cwd`).",
+        create_time: "When the process started, seconds since the epoch (boot time + stat's starttime).",
+        ppid: "The parent's pid (`/proc/PID/stat`).",
+        status: "The state, one of the `STATUS_*` strings (`/proc/PID/stat`).",
+        username: "The name of the real user (the uid looked up in the passwd database).",
+        uids: "`puids(real, effective, saved)` (`/proc/PID/status`).",
+        gids: "`pgids(real, effective, saved)` (`/proc/PID/status`).",
+        num_threads: "The number of threads (`/proc/PID/stat`).",
+        num_fds: "The number of open file descriptors (`/proc/PID/fd`).",
+        cpu_times: "`pcputimes` in seconds (`/proc/PID/stat`).",
+        cpu_num: "The CPU the process last ran on (`/proc/PID/stat`).",
+        io_counters: "`pio` counts and bytes (`/proc/PID/io`).",
+        num_ctx_switches: "`pctxsw(voluntary, involuntary)` (`/proc/PID/status`).",
+        nice: "The nice value (`/proc/PID/stat`).",
+        cpu_affinity: "The CPUs the process may run on (`sched_getaffinity`).",
+        terminal: "The controlling terminal's path, or None.",
+        open_files: "`popenfile` for each regular file open (`/proc/PID/fd`, `fdinfo`).",
+        threads: "`pthread(id, user_time, system_time)` for each thread (`/proc/PID/task`).",
+        page_faults: "`ppagefaults(minor, major)` (`/proc/PID/stat`).",
+        environ: "The environment (`/proc/PID/environ`), as a dict.",
+        memory_info: "`pmem` in bytes, from `/proc/PID/statm` (pages × page size).",
+        memory_info_ex: "psutil 8's `pmem_ex` in bytes (`/proc/PID/status` and statm).",
+        memory_footprint: "psutil 8's `pfootprint(uss, pss, swap)` in bytes (`/proc/PID/smaps_rollup`).",
+        memory_full_info: "`pfullmem`: memory_info plus uss, pss, swap, in bytes (statm and smaps_rollup).",
+    ]
+
+    #[new]
+    #[pyo3(signature = (pid = None))]
+    fn new(py: Python<'_>, pid: Option<i64>) -> PyResult<PyProcess> {
+        let pid = match pid {
+            None => std::process::id(),
+            Some(p) if p < 0 => {
+                return Err(PyValueError::new_err(format!(
+                    "pid must be a positive integer (got {p})"
+                )));
+            }
+            Some(p) => u32::try_from(p).map_err(|_| {
+                to_pyerr(py, memsight::Error::NoSuchProcess { pid: u32::MAX, name: None })
+            })?,
+        };
+        let inner = py.allow_threads(|| memsight::Process::new(pid)).py(py)?;
+        Ok(PyProcess::wrap(inner))
+    }
+
+    /// The process id.
+    #[getter]
+    fn pid(&self) -> u32 {
+        self.inner.pid()
+    }
+
+    /// Whether the process still runs (a reused pid answers False; a zombie True).
+    fn is_running(&self, py: Python<'_>) -> bool {
+        py.allow_threads(|| self.inner.is_running())
+    }
+
+    /// `pionice(ioclass, value)`, the class as a number (`ioprio_get`).
+    fn _ionice(&self, py: Python<'_>) -> PyResult<PyObject> {
+        self.get(py, "ionice", |p| p.ionice())
+    }
+
+    /// Each mapping's smaps figures in bytes: `pmmap_grouped` per path when `grouped`, else
+    /// `pmmap_ext` per mapping (`/proc/PID/smaps`).
+    #[pyo3(signature = (grouped = true))]
+    fn memory_maps(&self, py: Python<'_>, grouped: bool) -> PyResult<PyObject> {
+        self.call(py, |p| p.memory_maps(grouped))
+    }
+
+    /// The share of physical memory `memtype` is, in percent (`rss`, `uss`, `pss`, ...).
+    #[pyo3(signature = (memtype = "rss"))]
+    fn memory_percent(&self, py: Python<'_>, memtype: &str) -> PyResult<f64> {
+        let memtype: memsight::MemType = memtype
+            .parse()
+            .map_err(|e: memsight::Error| bad_arg(e.to_string()))?;
+        py.allow_threads(|| self.inner.memory_percent(memtype))
+            .py(py)
+    }
+
+    /// `(soft, hard)` of one resource by its `/proc/PID/limits` name (`"nofile"`); None is
+    /// unlimited.
+    fn _rlimit(&self, py: Python<'_>, name: &str) -> PyResult<(Option<u64>, Option<u64>)> {
+        let resource = memsight::process::Resource::ALL
+            .into_iter()
+            .find(|r| r.name() == name)
+            .ok_or_else(|| bad_arg(format!("unknown resource {name:?}")))?;
+        let l = py.allow_threads(|| self.inner.rlimit(resource)).py(py)?;
+        Ok((l.soft, l.hard))
+    }
+
+    /// The sockets of one kind (`"inet"`, `"tcp"`, ..., `"all"`): `pconn` tuples.
+    #[pyo3(signature = (kind = "inet"))]
+    fn net_connections(&self, py: Python<'_>, kind: &str) -> PyResult<PyObject> {
+        let kind = connection_kind(kind)?;
+        self.call(py, |p| p.net_connections(kind))
+    }
+
+    /// The parent's pid when the parent still runs (and started before this process), else None.
+    fn _parent_pid(&self, py: Python<'_>) -> PyResult<Option<u32>> {
+        let parent = py.allow_threads(|| self.inner.parent()).py(py)?;
+        Ok(parent.map(|p| p.pid()))
+    }
+
+    /// The children's pids (all descendants when `recursive`).
+    fn _children_pids(&self, py: Python<'_>, recursive: bool) -> PyResult<Vec<u32>> {
+        let children = py.allow_threads(|| self.inner.children(recursive)).py(py)?;
+        Ok(children.iter().map(|c| c.pid()).collect())
+    }
+
+    /// Starts a oneshot scope (nested scopes share the outer one's results).
+    fn _oneshot_enter(&self) {
+        self.memo().depth += 1;
+    }
+
+    /// Ends a oneshot scope; the outermost one drops the kept results.
+    fn _oneshot_exit(&self) {
+        let mut memo = self.memo();
+        memo.depth = memo.depth.saturating_sub(1);
+        if memo.depth == 0 {
+            memo.values.clear();
+        }
+    }
+
+    /// Whether `other` is a handle on the same process (pid, start time and `/proc/PID` inode).
+    fn _same(&self, other: &Bound<'_, PyAny>) -> bool {
+        other
+            .downcast::<PyProcess>()
+            .is_ok_and(|o| o.get().inner == self.inner)
+    }
+}
