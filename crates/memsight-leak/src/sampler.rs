@@ -49,6 +49,15 @@ pub trait Probe: Send {
     fn items(&mut self) -> Vec<String> {
         Vec::new()
     }
+    /// Called at the start of every sample, before any figure (built-in or probe) is read: a
+    /// front end's chance to settle its own state first (Python collects its cyclic garbage,
+    /// runs the user's trim callback). Default: nothing.
+    fn prepare(&mut self) {}
+    /// Growth per batch of this figure that still counts as none (default 0: exact). Set by a
+    /// front end that maps a user's allowance onto its probes (psleak's `tolerance`).
+    fn tolerance(&self) -> u64 {
+        0
+    }
 }
 
 /// A shared handle on a probe, so [`LeakTest`](crate::LeakTest) stays `Clone`.
@@ -75,6 +84,10 @@ impl ProbeHandle {
 
     pub(crate) fn items(&self) -> Vec<String> {
         self.with(|p| p.items())
+    }
+
+    pub(crate) fn tolerance(&self) -> u64 {
+        self.with(|p| p.tolerance())
     }
 }
 
@@ -161,6 +174,11 @@ impl Sampler {
                 now: lost.now,
                 after_call: 0,
             });
+        }
+        for (m, p) in &self.probes {
+            if c.contains(Metric::Probe(*m)) {
+                p.with(|p| p.prepare());
+            }
         }
         let mut s = Sample::default();
         if c.contains(Metric::RustHeap) {
