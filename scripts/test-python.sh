@@ -14,3 +14,4 @@ cd "$here/crates/memsight-py"
 cd "$here/crates/memsight-py/tests"
 "$venv/bin/python" -c 'import memsight; print(memsight.virtual_memory())'
 "$venv/bin/python" -m pytest -q .
+"$here/scripts/test-psleak.sh" "$venv"
