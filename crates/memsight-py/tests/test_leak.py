@@ -166,3 +166,28 @@ def test_auto_generate_makes_test_methods():
 
     assert Gen.test_leak_str.__doc__ == "Auto-generated leak test for str"
     Gen("test_leak_str").test_leak_str()
+
+
+def test_trim_callback_runs_before_samples_and_its_error_is_raised():
+    called = []
+    T().execute(lambda: None, times=50, trim_callback=lambda: called.append(1))
+    # Before every full sample: the first call's, the windows', at least 3 batches'.
+    assert len(called) >= 6
+
+    def boom():
+        raise RuntimeError("trim failed")
+
+    with pytest.raises(RuntimeError, match="trim failed"):
+        T().execute(lambda: None, trim_callback=boom)
+
+
+def test_the_call_hook_is_used():
+    class Hooked(T):
+        calls = 0
+
+        def call(self, fun):
+            Hooked.calls += 1
+            return fun()
+
+    Hooked().execute(lambda: None, times=50)
+    assert Hooked.calls > 50
