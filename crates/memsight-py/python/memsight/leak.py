@@ -59,23 +59,23 @@ import collections.abc
 import functools
 import gc
 import linecache
-import os
-import socket
 import sys
 import threading
 import types
 import unittest
 import warnings
-from collections import namedtuple
 from dataclasses import dataclass, fields
 
 from . import _native
+from ._culprits import addr, culprits as _culprits, pchild, pconn, pfd, popenfile, pthread
 
 __all__ = [
     "Error", "MemoryLeakError", "UnclosedResourceError", "UnclosedFdError",
     "UnclosedHandleError", "UnclosedHeapCreateError", "UnclosedNativeThreadError",
     "UnclosedPythonThreadError", "UncollectableGarbageError", "UnclosedChildProcessError",
     "Checkers", "LeakTest", "GCDebugger", "MemoryLeakTestCase",
+    # What an unclosed-resource error's `extras` hold.
+    "pfd", "popenfile", "pconn", "addr", "pthread", "pchild",
 ]
 
 # The metrics of psleak's `tolerance` dict, and memsight's own.
@@ -405,149 +405,15 @@ def _engine_options(warmup_times, times, retries, tolerance, checkers):
     }
 
 
-# --- naming the culprits of an unclosed resource
-
-
-pfd = namedtuple("pfd", "fd path")
-popenfile = namedtuple("popenfile", "path fd position mode flags")
-pconn = namedtuple("pconn", "fd family type laddr raddr status")
-addr = namedtuple("addr", "ip port")
-pthread = namedtuple("pthread", "id user_time system_time")
-pchild = namedtuple("pchild", "pid name status")
-
-
-def _fds():
-    out = {}
-    for name in os.listdir("/proc/self/fd"):
-        try:
-            out[int(name)] = os.readlink(f"/proc/self/fd/{name}")
-        except OSError:
-            pass
-    return out
-
-
-def _fdinfo(fd):
-    info = {}
-    try:
-        with open(f"/proc/self/fdinfo/{fd}") as f:
-            for line in f:
-                k, _, v = line.partition(":")
-                info[k] = v.strip()
-    except OSError:
-        pass
-    return info
-
-
-def _open_mode(flags):
-    acc = flags & os.O_ACCMODE
-    if acc == os.O_RDONLY:
-        return "r"
-    append = flags & os.O_APPEND
-    if acc == os.O_WRONLY:
-        return "a" if append else "w"
-    return "a+" if append else "r+"
-
-
-def _sockaddr(a):
-    if isinstance(a, tuple) and len(a) >= 2:
-        return addr(a[0], a[1])
-    return a or ()
-
-
-def _describe_fd(fd, target):
-    """psutil's popenfile for a regular file, pconn for a socket, else (fd, link target)."""
-    if target.startswith("socket:"):
-        try:
-            with socket.socket(fileno=os.dup(fd)) as s:
-                try:
-                    raddr = _sockaddr(s.getpeername())
-                except OSError:
-                    raddr = ()
-                listening = s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
-                status = "LISTEN" if listening else ("ESTABLISHED" if raddr else "NONE")
-                return pconn(fd, s.family, s.type, _sockaddr(s.getsockname()), raddr, status)
-        except OSError:
-            return pfd(fd, target)
-    if target.startswith("/") and os.path.isfile(target):
-        info = _fdinfo(fd)
-        flags = int(info.get("flags", "0"), 8)
-        return popenfile(target, fd, int(info.get("pos", "0")), _open_mode(flags), flags)
-    return pfd(fd, target)
-
-
-def _tids():
-    return set(int(t) for t in os.listdir("/proc/self/task"))
-
-
-def _describe_tid(tid):
-    try:
-        with open(f"/proc/self/task/{tid}/stat") as f:
-            stat = f.read()
-        rest = stat[stat.rindex(")") + 2:].split()
-        tick = os.sysconf("SC_CLK_TCK")
-        return pthread(tid, int(rest[11]) / tick, int(rest[12]) / tick)
-    except (OSError, ValueError, IndexError):
-        return pthread(tid, 0.0, 0.0)
-
-
-def _children():
-    out = set()
-    for tid in os.listdir("/proc/self/task"):
-        try:
-            with open(f"/proc/self/task/{tid}/children") as f:
-                out.update(int(p) for p in f.read().split())
-        except OSError:
-            pass
-    return out
-
-
-def _describe_child(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-        name = stat[stat.index("(") + 1:stat.rindex(")")]
-        state = stat[stat.rindex(")") + 2:].split()[0]
-        return pchild(pid, name, "zombie" if state == "Z" else "running")
-    except (OSError, ValueError, IndexError):
-        return pchild(pid, "?", "?")
-
-
-def _culprits(metric, call):
-    """One more call of the function, bracketed by listings of ``metric``'s items: the new
-    ones, described as psutil would."""
-    if metric == "fds":
-        before = _fds()
-        call()
-        after = _fds()
-        return [_describe_fd(fd, t) for fd, t in sorted(after.items()) if before.get(fd) != t]
-    if metric == "threads":
-        before = _tids()
-        call()
-        return [_describe_tid(t) for t in sorted(_tids() - before)]
-    if metric == "py_threads":
-        before = set(map(id, threading.enumerate()))
-        call()
-        return [t for t in threading.enumerate() if id(t) not in before]
-    if metric == "gc_garbage":
-        with GCDebugger() as dbg:
-            call()
-        return dbg.leaked_objects()
-    if metric == "children":
-        before = _children()
-        call()
-        return [_describe_child(p) for p in sorted(_children() - before)]
-    return []
-
-
 # --- the report
 
 
-def format_run_line(idx, deltas, calls):
-    """psleak's run line for one batch: the metrics that grew, and growth per call of the
-    largest byte figure."""
+def format_run_line(idx, deltas, calls, byte_metrics=_PSLEAK_MEM + ("maps_anon",)):
+    """psleak's run line for one batch (``deltas``: ``(metric, change)`` pairs): the metrics that
+    grew, and growth per call of the largest of the ``byte_metrics`` among them."""
     grew = [(k, v) for k, v in deltas if v > 0]
     parts = " | ".join(f"{k}={'+' + str(v):<6}" for k, v in grew)
-    byte_growth = [v for k, v in grew if k not in ("maps", "py_blocks", "fds", "threads")]
+    byte_growth = [v for k, v in grew if k in byte_metrics]
     avg = max(byte_growth) // calls if byte_growth and calls else 0
     return f"Run #{idx:>2}: {parts:<50} (calls={calls:>4}, avg/call=+{avg})"
 
@@ -666,15 +532,19 @@ class MemoryLeakTestCase(unittest.TestCase):
             res = _run(call, qualname(fun), opts, checkers, trim_callback, collector,
                        self.verbosity)
             if res["error"] == "unclosed":
-                extras = _culprits(res["metric"], call)
+                extras = _culprits(res["metric"], call, GCDebugger)
                 count = len(extras) or res["count"]
                 cls = _UNCLOSED.get(res["metric"], UnclosedResourceError)
                 raise cls(count, qualname(fun), extras or res["items"], report=_figures(res))
         if res["error"] == "memory":
-            runs = [format_run_line(i, d, n) for i, (n, d) in enumerate(res["batches"], 1)]
+            in_bytes = tuple(m[0] for m in res["metrics"] if m[8])
+            runs = [format_run_line(i, d, n, in_bytes)
+                    for i, (n, d) in enumerate(res["batches"], 1)]
             msg = (f"memory kept increasing after {len(runs)} runs ({res['calls']} calls)\n"
                    + "\n".join(runs))
             raise MemoryLeakError(msg, report=_figures(res))
+        if res["error"] == "setup":
+            raise RuntimeError(res["text"])
         if res["error"] is not None:
             raise Error(res["text"])
 

@@ -9,6 +9,7 @@ __all__ = [
     "UnclosedHandleError", "UnclosedHeapCreateError", "UnclosedNativeThreadError",
     "UnclosedPythonThreadError", "UncollectableGarbageError", "UnclosedChildProcessError",
     "Checkers", "LeakTest", "GCDebugger", "MemoryLeakTestCase",
+    "pfd", "popenfile", "pconn", "addr", "pthread", "pchild",
 ]
 
 _Tolerance = Union[int, Dict[str, int]]
@@ -102,7 +103,8 @@ class pchild(NamedTuple):
 
 def qualname(obj: Any) -> str: ...
 def warm_caches() -> None: ...
-def format_run_line(idx: int, deltas: List[Tuple[str, int]], calls: int) -> str: ...
+def format_run_line(idx: int, deltas: List[Tuple[str, int]], calls: int,
+                    byte_metrics: Tuple[str, ...] = ...) -> str: ...
 
 class MemoryLeakTestCase(unittest.TestCase):
     warmup_times: ClassVar[int]

@@ -29,8 +29,12 @@ def build(dest):
     cc = compiler()
     if cc is None:
         raise RuntimeError("no C compiler found (set CC)")
+    include = sysconfig.get_paths()["include"]
+    if not os.path.exists(os.path.join(include, "Python.h")):
+        raise RuntimeError(f"Python.h not found in {include}: install the interpreter's headers "
+                           "(Debian: python3-dev, which scripts/setup.sh installs)")
     out = os.path.join(dest, "leakext" + sysconfig.get_config_var("EXT_SUFFIX"))
-    subprocess.run([cc, "-O2", "-shared", "-fPIC", "-I", sysconfig.get_paths()["include"],
+    subprocess.run([cc, "-O2", "-shared", "-fPIC", "-I", include,
                     os.path.join(HERE, "leakext.c"), "-o", out], check=True)
     return dest
 
