@@ -71,6 +71,8 @@ def test_engine_options_without_tolerance():
     o = _engine_options(10, 200, 10, 0, Checkers())
     assert (o["warmup"], o["batch"], o["max_batch"]) == (10, 200, 800)
     assert o["call_budget"] == 1 + 10 + 2 + 22652
+    # psutil's own suite sets retries = 30: psleak's ~76 million calls, capped at memsight's.
+    assert _engine_options(10, 200, 30, 0, Checkers())["call_budget"] == 1 + 10 + 2 + 131072
     assert o["tolerance"] == [] and o["py_blocks_tolerance"] == 0
     assert o["checkers"] == ["heap", "mmap", "uss", "rss", "vms", "maps", "maps_anon", "fds",
                              "threads", "children"]

@@ -33,8 +33,8 @@ psleak's knobs, mapped onto the engine:
                    grows (a filling cache gets room to stop), or stay at ``times`` when a
                    ``tolerance`` is set, so that it keeps meaning "bytes per ``times`` calls".
 ``retries``        the call budget: as many calls as psleak's ``retries`` runs would make
-                   (``times``, then x1.5 each run), and at least 16 of the largest batches. The
-                   verdict itself needs no retries.
+                   (``times``, then x1.5 each run) up to memsight's 131,072, and at least 16 of
+                   the largest batches. The verdict itself needs no retries.
 ``tolerance``      bytes per run (= per batch) that still count as no growth: an int for every
                    metric, or a dict with psleak's keys ``heap``, ``mmap``, ``uss``, ``rss``,
                    ``vms`` (missing keys: 0) and memsight's ``maps_anon`` (default: the ``vms``
@@ -81,6 +81,8 @@ __all__ = [
 # The metrics of psleak's `tolerance` dict, and memsight's own.
 _PSLEAK_MEM = ("heap", "mmap", "uss", "rss", "vms")
 _MEMSIGHT_MEM = ("maps", "maps_anon", "py_blocks")
+# memsight-leak's own call budget: psleak's `retries` never raise it beyond this.
+_CALL_BUDGET = 1 << 17
 # The smallest block pymalloc hands out (bytes), to turn a byte tolerance into blocks.
 _MIN_BLOCK = 16
 
@@ -397,8 +399,8 @@ def _engine_options(warmup_times, times, retries, tolerance, checkers):
         "warmup": warmup_times,
         "batch": times,
         "max_batch": max_batch,
-        "call_budget": 1 + warmup_times + 2 + max(_psleak_calls(times, retries),
-                                                   16 * max_batch),
+        "call_budget": 1 + warmup_times + 2 + max(min(_psleak_calls(times, retries),
+                                                       _CALL_BUDGET), 16 * max_batch),
         "checkers": metrics,
         "tolerance": [(k, v) for k, v in tol.items() if v and k != "py_blocks"],
         "py_blocks_tolerance": tol["py_blocks"],
