@@ -74,7 +74,7 @@ def test_engine_options_without_tolerance():
     # psutil's own suite sets retries = 30: psleak's ~76 million calls, capped at memsight's.
     assert _engine_options(10, 200, 30, 0, Checkers())["call_budget"] == 1 + 10 + 2 + 131072
     assert o["tolerance"] == [] and o["py_blocks_tolerance"] == 0
-    assert o["checkers"] == ["heap", "mmap", "uss", "rss", "vms", "maps", "maps_anon", "fds",
+    assert o["checkers"] == ["heap", "mmap", "rss", "vms", "maps", "maps_anon", "fds",
                              "threads", "children"]
 
 
@@ -87,7 +87,7 @@ def test_engine_options_with_a_tolerance_dict():
     assert dict(o["tolerance"]) == {"heap": 4096, "vms": 8192, "maps_anon": 8192, "maps": 2}
     # py_blocks: the smallest byte tolerance (mmap's 0) / 16.
     assert o["py_blocks_tolerance"] == 0
-    assert o["checkers"] == ["heap", "mmap", "uss", "rss", "vms", "maps", "maps_anon"]
+    assert o["checkers"] == ["heap", "mmap", "rss", "vms", "maps", "maps_anon"]
     o = _engine_options(0, 50, 5, 1600, Checkers.only("fds"))
     assert o["py_blocks_tolerance"] == 100 and o["checkers"] == ["fds"]
 

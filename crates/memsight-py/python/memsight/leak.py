@@ -8,7 +8,7 @@ of calls; a leak when a figure grew in 7 of the last 8 batches and the slope's 9
 above zero, a pass after 3 batches with no growth (no noise floor on exact figures). Each sample
 fills glibc's tcache to a fixed state first, so small chunks it caches do not hide a leak.
 
-What it watches, beside psleak's heap/mmap/uss/rss/vms:
+What it watches, beside psleak's heap/mmap/rss/vms (psleak's uss: see ``checkers`` below):
 
 - ``py_blocks``: ``sys.getallocatedblocks()``, the interpreter's allocated blocks. A missing
   ``Py_DECREF`` on a small object stays inside pymalloc's arenas, where the native heap cannot
@@ -42,7 +42,9 @@ psleak's knobs, mapped onto the engine:
                    tolerance / 16: a block is at least 16 bytes). Fds, threads and gc garbage
                    have none.
 ``trim_callback``  called before every sample.
-``checkers``       ``memory``: heap, mmap, uss, rss, vms, maps, maps_anon, py_blocks; ``fds``;
+``checkers``       ``memory``: heap, mmap, rss, vms, maps, maps_anon, py_blocks (not uss: each
+                   reading walks every page table, a third of the CPU of psleak's suite, and a
+                   leak's pages show in rss as well; a ``uss`` tolerance is accepted); ``fds``;
                    ``c_threads``: OS threads; ``py_threads``; ``gcgarbage``; ``children``
                    (memsight's own); ``handles``: Windows only, ignored here.
 ``verbosity``      1: a progress line per batch on stderr; 2: every warm-up piece and window.
@@ -388,7 +390,7 @@ def _engine_options(warmup_times, times, retries, tolerance, checkers):
     max_batch = times if any(tol.values()) else 4 * times
     metrics = []
     if checkers.memory:
-        metrics += ["heap", "mmap", "uss", "rss", "vms", "maps", "maps_anon"]
+        metrics += ["heap", "mmap", "rss", "vms", "maps", "maps_anon"]
     if checkers.fds:
         metrics.append("fds")
     if checkers.c_threads:
