@@ -50,6 +50,13 @@ psleak's knobs, mapped onto the engine:
 ``verbosity``      1: a progress line per batch on stderr; 2: every warm-up piece and window.
 =================  ==========================================================================
 
+Under ``PYTHONMALLOC=malloc`` the interpreter's own objects live in glibc's heap, whose in-use
+bytes can creep for thousands of calls without any allocation a Python allocator domain sees
+(measured: text-mode ``open(path).read()`` grows ~7 KB over its first ~2,500 calls, tracemalloc
+showing nothing; memsight reports it as growth where psleak's 16-byte floor hides it). Run under
+the default allocator, where ``py_blocks`` is exact, or raise ``warmup_times`` (3,000 makes
+that one pass, 3 runs of 3).
+
 A failure message keeps psleak's form (``memory kept increasing ...`` with one ``Run #`` line per
 batch; ``detected 1 unclosed file descriptor after calling 'fun' 1 time:`` with the culprits,
 found by one more call bracketed by listings) and adds memsight's figures: growth per call with
