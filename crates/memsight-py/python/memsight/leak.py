@@ -52,8 +52,9 @@ psleak's knobs, mapped onto the engine:
 
 Under ``PYTHONMALLOC=malloc`` the interpreter's own objects live in glibc's heap, whose in-use
 bytes can creep for thousands of calls without any allocation a Python allocator domain sees
-(measured: text-mode ``open(path).read()`` grows ~7 KB over its first ~2,500 calls, tracemalloc
-showing nothing; memsight reports it as growth where psleak's 16-byte floor hides it). Run under
+(measured: text-mode ``open(path).read()`` leaves 66-174 more live glibc blocks, 5-13 KB, over its
+first ~1,000 calls, counted by an LD_PRELOAD shim, while tracemalloc sees nothing; memsight
+reports it as growth where psleak's 16-byte floor hides it). Run under
 the default allocator, where ``py_blocks`` is exact, or raise ``warmup_times`` (3,000 makes
 that one pass, 3 runs of 3).
 
