@@ -302,6 +302,7 @@ class _Collector:
         self._debug = gc.get_debug()
         self._saved = list(gc.garbage)
         gc.garbage.clear()
+        self._user_frozen = gc.get_freeze_count() > 0
         # Everything older than the check is out of the collector's sight (no full collection
         # first: that costs ~50 ms under pytest); a collection then costs what the function's
         # own objects cost, microseconds.
@@ -313,6 +314,10 @@ class _Collector:
     def __exit__(self, *exc):
         gc.set_debug(self._debug)
         gc.unfreeze()
+        if self._user_frozen:
+            # The caller had frozen objects itself (a pre-fork server, say): keep them frozen
+            # (with the ones frozen here; unfreeze cannot tell them apart).
+            gc.freeze()
         gc.garbage[:0] = self._saved
 
     def collect(self):
