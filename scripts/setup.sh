@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(procps util-linux iproute2 python3-venv time gcc libc6-dev)
+apt_packages=(procps util-linux iproute2 python3-venv python3-dev time gcc libc6-dev)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")

@@ -36,3 +36,4 @@ rm -rf "$venv/wheels"
 cd "$venv"
 "$venv/bin/python" -c 'import memsight; print(memsight.virtual_memory())'
 "$venv/bin/python" -m pytest -q -p no:cacheprovider "$crate/tests" "$@"
+"$here/scripts/test-psleak.sh" "$venv"

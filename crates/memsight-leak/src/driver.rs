@@ -250,6 +250,7 @@ impl LeakTest {
             )));
         }
         let mut probes = Vec::with_capacity(self.probes.len());
+        let mut tolerance = self.tolerance;
         for (slot, p) in (0u8..).zip(&self.probes) {
             let m = ProbeMetric {
                 slot,
@@ -257,6 +258,7 @@ impl LeakTest {
                 kind: p.kind(),
             };
             checked = checked.with(Metric::Probe(m));
+            tolerance[Metric::Probe(m).index()] = i64::try_from(p.tolerance()).unwrap_or(i64::MAX);
             probes.push((m, p.clone()));
         }
         if self.threads == Threads::All && !quiesce() {
@@ -296,7 +298,7 @@ impl LeakTest {
                 batch: self.batch,
                 max_batch: self.max_batch,
                 clean_batches: self.clean_batches,
-                tolerance: self.tolerance,
+                tolerance,
             },
             columns,
         );

@@ -49,6 +49,15 @@ pub trait Probe: Send {
     fn items(&mut self) -> Vec<String> {
         Vec::new()
     }
+    /// Called at the start of every sample, before any figure (built-in or probe) is read: a
+    /// front end's chance to settle its own state first (Python collects its cyclic garbage,
+    /// runs the user's trim callback). Default: nothing.
+    fn prepare(&mut self) {}
+    /// Growth per batch of this figure that still counts as none (default 0: exact). Set by a
+    /// front end that maps a user's allowance onto its probes (psleak's `tolerance`).
+    fn tolerance(&self) -> u64 {
+        0
+    }
 }
 
 /// A shared handle on a probe, so [`LeakTest`](crate::LeakTest) stays `Clone`.
@@ -75,6 +84,10 @@ impl ProbeHandle {
 
     pub(crate) fn items(&self) -> Vec<String> {
         self.with(|p| p.items())
+    }
+
+    pub(crate) fn tolerance(&self) -> u64 {
+        self.with(|p| p.tolerance())
     }
 }
 
@@ -162,6 +175,11 @@ impl Sampler {
                 after_call: 0,
             });
         }
+        for (m, p) in &self.probes {
+            if c.contains(Metric::Probe(*m)) {
+                p.with(|p| p.prepare());
+            }
+        }
         let mut s = Sample::default();
         if c.contains(Metric::RustHeap) {
             let r = match self.threads {
@@ -231,28 +249,34 @@ impl Sampler {
     }
 
     /// A sample, re-taken with short sleeps while a resource (fds, threads, resource probes) is
-    /// above `prev` (goleak's settle: up to 20 tries, sleeping 1 µs << i capped at 100 µs).
+    /// above `prev` (goleak's settle: up to 20 tries, sleeping 1 µs << i capped at 100 µs). The
+    /// retries read the resources only (a full sample costs milliseconds: gc, smaps, maps); a
+    /// full sample is taken again once they settle, or after the last try.
     pub(crate) fn settled(&mut self, prev: &Sample) -> Result<Sample, LeakError> {
-        let mut s = self.sample()?;
+        let s = self.sample()?;
         if !self.settle {
             return Ok(s);
         }
+        let mut resources = Checkers::none();
         let mut mask = [false; SLOTS];
-        for m in self.checked.iter().filter(|m| m.is_resource()) {
-            mask[m.index()] = true;
+        let probes = self.probes.iter().map(|(m, _)| Metric::Probe(*m));
+        for m in self.checked.iter().chain(probes) {
+            if m.is_resource() && self.checked.contains(m) {
+                resources = resources.with(m);
+                mask[m.index()] = true;
+            }
         }
-        for (m, _) in &self.probes {
-            let m = Metric::Probe(*m);
-            mask[m.index()] = m.is_resource() && self.checked.contains(m);
+        let settled = |s: &Sample| (0..SLOTS).all(|k| !mask[k] || s.v[k] <= prev.v[k]);
+        if settled(&s) {
+            return Ok(s);
         }
         for i in 0..20 {
-            if (0..SLOTS).all(|k| !mask[k] || s.v[k] <= prev.v[k]) {
+            std::thread::sleep(Duration::from_micros((1u64 << i).min(100)));
+            if settled(&self.sample_of(resources)?) {
                 break;
             }
-            std::thread::sleep(Duration::from_micros((1u64 << i).min(100)));
-            s = self.sample()?;
         }
-        Ok(s)
+        self.sample()
     }
 
     /// The current items of every resource probe, for naming the new ones in a report.

@@ -80,7 +80,9 @@ fn fork_without_wait_is_an_unclosed_child() {
     };
     assert_eq!(*metric, Metric::Children);
     assert!(*count >= 2, "{err}");
-    assert!(items.iter().all(|i| i.ends_with(" zombie")), "{err}");
+    // The newest child may not have exited yet on a loaded machine (the settle re-reads only
+    // the counts, within about 1.5 ms); the older ones have.
+    assert!(items.iter().any(|i| i.ends_with(" zombie")), "{err}");
     assert!(err.to_string().contains("unclosed children"), "{err}");
     assert!(err.report().unwrap().calls < 100, "{err}");
 }

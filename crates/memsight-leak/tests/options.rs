@@ -225,3 +225,55 @@ fn rust_leak_report_names_where_it_was_allocated() {
     // The extra calls are not counted in `calls`.
     assert!(r.calls <= 5000);
 }
+
+/// A count that grows by one per call of the tested function, read through a Probe.
+static CALLS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+struct CallCount {
+    tolerance: u64,
+    prepared: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl memsight_leak::Probe for CallCount {
+    fn name(&self) -> &'static str {
+        "calls"
+    }
+    fn kind(&self) -> memsight_leak::ProbeKind {
+        memsight_leak::ProbeKind::Count
+    }
+    fn read(&mut self) -> Result<i64, String> {
+        Ok(CALLS.load(Ordering::Relaxed))
+    }
+    fn prepare(&mut self) {
+        self.prepared.fetch_add(1, Ordering::Relaxed);
+    }
+    fn tolerance(&self) -> u64 {
+        self.tolerance
+    }
+}
+
+#[test]
+fn a_probes_tolerance_and_preparation_apply() {
+    // +1 per call, batches of 64: caught at tolerance 0, a pass at tolerance 64 per batch.
+    let run = |tolerance| {
+        let prepared = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let res = LeakTest::new()
+            .checkers(Checkers::none())
+            .batch(64, 64)
+            .probe(CallCount {
+                tolerance,
+                prepared: prepared.clone(),
+            })
+            .check(|| {
+                CALLS.fetch_add(1, Ordering::Relaxed);
+            });
+        (res, prepared.load(Ordering::Relaxed))
+    };
+    let (res, prepared) = run(0);
+    let err = res.unwrap_err();
+    assert!(matches!(err, LeakError::Memory(_)), "{err}");
+    // Every full sample prepares first: the first call's two, two windows, 8 batches at least.
+    assert!(prepared >= 12, "{prepared}");
+    let (res, _) = run(64);
+    assert!(res.unwrap().passed());
+}
