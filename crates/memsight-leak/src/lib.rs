@@ -76,6 +76,8 @@
 //! - `first call:` fds or threads the very first call opened, reported but not blamed.
 //! - `note:` lines: what was not measured and why, other threads running, metrics judged by
 //!   their trend because they also went down.
+//! - `note: plot written to DIR/NAME.svg`: the failed check drawn, when asked with
+//!   [`LeakTest::plot_dir`] or the `MEMSIGHT_LEAK_PLOT_DIR` environment variable.
 //! - `Probe #` lines: the two one-call windows for fds and threads; `Batch #` lines: psleak's
 //!   run table, one line per batch with every metric that changed.
 //!
@@ -148,20 +150,29 @@
 mod attribution;
 mod driver;
 mod metric;
+mod plot;
 mod policy;
+#[cfg(not(windows))]
 mod proc_self;
 mod report;
 mod sampler;
 mod stats;
+#[cfg(not(windows))]
 mod tcache;
+#[cfg(windows)]
+mod win_self;
+#[cfg(windows)]
+use win_self as proc_self;
 
 pub use driver::LeakTest;
 pub use metric::{Checkers, Metric, ProbeKind, ProbeMetric, Threads};
 pub use report::{AllocationSite, Batch, LeakError, LeakReason, MetricReport, Report, Verdict};
 pub use sampler::Probe;
 
+#[cfg(not(windows))]
 use std::ffi::OsString;
 
+#[cfg(not(windows))]
 /// Whether glibc's tcache is switched off for this process (`GLIBC_TUNABLES` contains
 /// `glibc.malloc.tcache_count=0`).
 pub fn glibc_tcache_disabled() -> bool {
@@ -171,6 +182,7 @@ pub fn glibc_tcache_disabled() -> bool {
     })
 }
 
+#[cfg(not(windows))]
 /// Makes sure glibc's tcache is off: if it is on, re-executes the current program with the same
 /// arguments and `GLIBC_TUNABLES=glibc.malloc.tcache_count=0` added (tunables are read at start-up
 /// only). Returns `Ok(())` when the tcache is already off; on success it does not return.
