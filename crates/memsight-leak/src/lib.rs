@@ -133,6 +133,17 @@
 //! [`Threads::Calling`] (Rust heap of the calling thread only, needs `CountingAlloc`). Checks in
 //! one process never overlap: they take a process-wide lock.
 //!
+//! # Windows
+//! The same checks run on Windows, with Windows figures: `heap` and `mmap` are
+//! [`memsight::heap::info`]'s (busy bytes of every process heap, `HeapAlloc` and Rust's `System`
+//! allocator alike; `VirtualAlloc`'d private committed bytes), `heaps` counts the process's heaps
+//! (a `HeapCreate` without `HeapDestroy` is an unclosed resource, [`LeakError::Unclosed`]), `rss`
+//! is the working set and `vms` the private bytes, `handles` ([`Metric::Fds`]) the open handles
+//! (new ones named by type: `0x80 -> Event`, `0xcc -> File: \\?\C:\...`), `threads` and
+//! `children` come from a Toolhelp snapshot. USS, `/proc/self/maps` and everything about glibc
+//! (the tcache, [`disable_glibc_tcache`]) are Linux-only; nothing can close the harness's own
+//! handles under it, so [`LeakError::FdClosedUnderHarness`] does not happen there.
+//!
 //! # glibc's tcache
 //! glibc keeps up to 7 freed chunks per size class per thread in a cache that `mallinfo2` counts
 //! as in use, so a leak that reuses those chunks is invisible to `heap_used`, and chunks a

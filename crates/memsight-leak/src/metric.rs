@@ -23,8 +23,9 @@ pub enum Metric {
     /// Unique set size, dirty part: `Private_Dirty + Private_Hugetlb` of
     /// `/proc/self/smaps_rollup`, bytes. psutil's USS also adds `Private_Clean`, but clean file
     /// pages flip between private and shared as other processes mapping the same binary start
-    /// and exit (parallel test processes do), while leaked memory is always dirty. Windows: the
-    /// private pages of the working set (`QueryWorkingSet`), bytes.
+    /// and exit (parallel test processes do), while leaked memory is always dirty. Linux only: on
+    /// Windows it needs a walk of the whole working set, and [`Metric::Rss`] and [`Metric::Vms`]
+    /// (working set, private bytes) already watch the process's memory there.
     Uss,
     /// Resident set size from `/proc/self/statm`, bytes. Windows: the working set
     /// (`GetProcessMemoryInfo` `WorkingSetSize`).

@@ -199,6 +199,7 @@ impl Sampler {
             s.v[Metric::Rss.index()] = m.rss as i64;
             s.v[Metric::Vms.index()] = m.vms as i64;
         }
+        #[cfg(not(windows))]
         if c.contains(Metric::Uss) {
             s.v[Metric::Uss.index()] = self
                 .proc_self

@@ -2,12 +2,13 @@
 //! processes and USS, read with Win32 calls.
 //!
 //! - handles: `GetProcessHandleCount` (what [`Metric::Fds`](crate::Metric::Fds) counts on
-//!   Windows); for failure reports each open handle value with its object type (`NtQueryObject`
-//!   `ObjectTypeInformation`: `Event`, `File`, `Process`, ...) and, for files, the path
-//!   (`GetFinalPathNameByHandleW`).
+//!   Windows). Wine answers 0 there: then the handle table is scanned instead, value by value
+//!   with `GetHandleInformation`, from 4 up to [`SLACK_SLOTS`] values past the highest open
+//!   one seen. For failure reports, each open handle value with its object type
+//!   (`NtQueryObject` `ObjectTypeInformation`: `Event`, `File`, `Process`, ...) and, for files,
+//!   the path (`GetFinalPathNameByHandleW`).
 //! - threads, child processes: a Toolhelp snapshot (`CreateToolhelp32Snapshot`), entries whose
 //!   owner (parent) is this process; thread names from `GetThreadDescription`.
-//! - USS: memsight's `memory_footprint()` (the private pages of the working set).
 //!
 //! Nothing here can be closed under the harness the way `/proc/self` can on Linux: the handles it
 //! uses live only for the duration of one reading, so [`ProcSelf::verify`] always succeeds.
@@ -24,6 +25,7 @@ use windows_sys::Win32::System::Diagnostics::ToolHelp::{
     CreateToolhelp32Snapshot, PROCESSENTRY32W, Process32FirstW, Process32NextW, TH32CS_SNAPPROCESS,
     TH32CS_SNAPTHREAD, THREADENTRY32, Thread32First, Thread32Next,
 };
+use windows_sys::Win32::System::Memory::GetProcessHeaps;
 use windows_sys::Win32::System::Threading::{
     GetCurrentProcess, GetProcessHandleCount, GetThreadDescription, OpenThread,
     THREAD_QUERY_LIMITED_INFORMATION,
@@ -36,13 +38,17 @@ pub(crate) struct FdLost {
     pub(crate) now: String,
 }
 
-/// Handle values are multiples of 4. When naming handles, values are tried up to 4 times this
-/// many slots beyond the count `GetProcessHandleCount` gives (values are reused lowest-first, so
-/// the open ones sit low).
-const SLACK_SLOTS: usize = 4096;
+/// Handle values are multiples of 4 ("slots"), handed out lowest-free-first, so the open ones
+/// sit low: a scan goes this many slots past the highest open handle seen so far (a function
+/// leaking more handles than this per batch is still seen growing, by this many).
+const SLACK_SLOTS: usize = 256;
 
 pub(crate) struct ProcSelf {
     pid: u32,
+    /// `GetProcessHandleCount` answers (it does on Windows; Wine answers 0): else scan.
+    counted: bool,
+    /// The highest handle slot found open so far (scans go [`SLACK_SLOTS`] beyond it).
+    top_slot: usize,
 }
 
 /// A Toolhelp snapshot handle, closed on drop.
@@ -74,9 +80,15 @@ fn wide(buf: &[u16]) -> String {
 
 impl ProcSelf {
     pub(crate) fn new() -> std::io::Result<ProcSelf> {
-        Ok(ProcSelf {
+        let mut me = ProcSelf {
             pid: std::process::id(),
-        })
+            counted: false,
+            top_slot: 0,
+        };
+        // The harness holds handles of its own (at least its test runner's): 0 means "not
+        // implemented" (Wine), not an empty table.
+        me.counted = handle_count()? > 0;
+        Ok(me)
     }
 
     /// Always fine on Windows: see the module's note.
@@ -84,14 +96,32 @@ impl ProcSelf {
         Ok(())
     }
 
-    /// Open handles of this process (`GetProcessHandleCount`).
+    /// Open handles of this process (`GetProcessHandleCount`, or a scan where it answers 0).
     pub(crate) fn fds(&mut self) -> std::io::Result<i64> {
-        let mut n = 0u32;
-        // SAFETY: the pseudo-handle of this process; one u32 out-parameter.
-        if unsafe { GetProcessHandleCount(GetCurrentProcess(), &mut n) } == 0 {
-            return Err(std::io::Error::last_os_error());
+        if self.counted {
+            return Ok(i64::from(handle_count()?));
         }
-        Ok(i64::from(n))
+        Ok(self.scan(|_| {}) as i64)
+    }
+
+    /// Calls `each` with every open handle value, slot 1 to [`SLACK_SLOTS`] past the highest
+    /// open one; returns how many there are.
+    fn scan(&mut self, mut each: impl FnMut(usize)) -> usize {
+        let mut n = 0;
+        let mut slot = 1;
+        while slot <= self.top_slot + SLACK_SLOTS {
+            let value = slot * 4;
+            let mut flags = 0u32;
+            // SAFETY: GetHandleInformation only looks the value up in this process's handle
+            // table; an unused value fails with ERROR_INVALID_HANDLE.
+            if unsafe { GetHandleInformation(value as HANDLE, &mut flags) } != 0 {
+                n += 1;
+                self.top_slot = self.top_slot.max(slot);
+                each(value);
+            }
+            slot += 1;
+        }
+        n
     }
 
     /// Calls `each` with every thread entry of this process in a Toolhelp snapshot.
@@ -165,34 +195,33 @@ impl ProcSelf {
         }
     }
 
-    /// USS: the private pages of the working set (memsight's `memory_footprint`), bytes.
-    pub(crate) fn uss(&mut self) -> std::io::Result<i64> {
-        let p = memsight::Process::current().map_err(std::io::Error::other)?;
-        let f = p.memory_footprint().map_err(std::io::Error::other)?;
-        Ok(i64::try_from(f.uss).unwrap_or(i64::MAX))
-    }
-
     /// `(handle value, what it is)` for every open handle, for failure reports: the object type
     /// (`Event`, `File: C:\...`, `Process`, ...) where Windows tells it. Allocates.
     pub(crate) fn fd_targets(&mut self) -> Vec<(String, String)> {
-        let count = self.fds().map_or(0, |n| n as usize);
-        let mut out = Vec::new();
-        let slots = count + SLACK_SLOTS;
-        for slot in 1..=slots {
-            let value = slot * 4;
-            let h = value as HANDLE;
-            let mut flags = 0u32;
-            // SAFETY: GetHandleInformation only looks the value up in this process's handle
-            // table; an unused value fails with ERROR_INVALID_HANDLE.
-            if unsafe { GetHandleInformation(h, &mut flags) } == 0 {
-                continue;
-            }
-            out.push((format!("{value:#x}"), describe_handle(h)));
-            if out.len() >= count {
-                break;
-            }
+        if self.counted {
+            // The count gives no top: start from it (open handles sit low).
+            self.top_slot = self.top_slot.max(self.fds().map_or(0, |n| n as usize));
         }
-        out
+        let mut values = Vec::new();
+        self.scan(|v| values.push(v));
+        values
+            .into_iter()
+            .map(|v| (format!("{v:#x}"), describe_handle(v as HANDLE)))
+            .collect()
+    }
+
+    /// `heap at 0x...` for every heap of this process (`GetProcessHeaps`), for failure reports.
+    pub(crate) fn heaps(&mut self) -> Vec<String> {
+        // SAFETY: a 0-length call only returns the count.
+        let n = unsafe { GetProcessHeaps(0, std::ptr::null_mut()) };
+        let mut heaps: Vec<HANDLE> = vec![std::ptr::null_mut(); n as usize + 16];
+        // SAFETY: `heaps` has room for the count passed.
+        let got = unsafe { GetProcessHeaps(heaps.len() as u32, heaps.as_mut_ptr()) };
+        heaps.truncate((got as usize).min(heaps.len()));
+        heaps
+            .into_iter()
+            .map(|h| format!("heap at {:#x}", h as usize))
+            .collect()
     }
 
     /// `(tid, name)` for every thread of this process, for failure reports: the name set with
@@ -202,6 +231,16 @@ impl ProcSelf {
         let _ = self.each_thread(|tid| tids.push(tid));
         tids.into_iter().map(|t| (t, thread_name(t))).collect()
     }
+}
+
+/// `GetProcessHandleCount` of this process.
+fn handle_count() -> std::io::Result<u32> {
+    let mut n = 0u32;
+    // SAFETY: the pseudo-handle of this process; one u32 out-parameter.
+    if unsafe { GetProcessHandleCount(GetCurrentProcess(), &mut n) } == 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(n)
 }
 
 /// The object type of a handle (`NtQueryObject` `ObjectTypeInformation`), with the path for a
