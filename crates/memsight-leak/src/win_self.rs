@@ -20,7 +20,9 @@ use windows_sys::Wdk::Foundation::{NtQueryObject, ObjectTypeInformation};
 use windows_sys::Win32::Foundation::{
     CloseHandle, GetHandleInformation, HANDLE, INVALID_HANDLE_VALUE, LocalFree, UNICODE_STRING,
 };
-use windows_sys::Win32::Storage::FileSystem::GetFinalPathNameByHandleW;
+use windows_sys::Win32::Storage::FileSystem::{
+    FILE_TYPE_DISK, GetFileType, GetFinalPathNameByHandleW,
+};
 use windows_sys::Win32::System::Diagnostics::ToolHelp::{
     CreateToolhelp32Snapshot, PROCESSENTRY32W, Process32FirstW, Process32NextW, TH32CS_SNAPPROCESS,
     TH32CS_SNAPTHREAD, THREADENTRY32, Thread32First, Thread32Next,
@@ -244,7 +246,7 @@ fn handle_count() -> std::io::Result<u32> {
 }
 
 /// The object type of a handle (`NtQueryObject` `ObjectTypeInformation`), with the path for a
-/// file; `?` when Windows does not tell.
+/// disk file (`GetFinalPathNameByHandleW`); `?` when Windows does not tell.
 fn describe_handle(h: HANDLE) -> String {
     // OBJECT_TYPE_INFORMATION starts with the type's UNICODE_STRING, whose buffer follows the
     // struct in the same output buffer. u64s keep the buffer aligned for it.
@@ -272,7 +274,9 @@ fn describe_handle(h: HANDLE) -> String {
         let s = unsafe { std::slice::from_raw_parts(name.Buffer, usize::from(name.Length) / 2) };
         String::from_utf16_lossy(s)
     };
-    if ty == "File" {
+    // Only disk files: asking a pipe's name can block on Windows.
+    // SAFETY: GetFileType only reads the handle's device type.
+    if ty == "File" && unsafe { GetFileType(h) } == FILE_TYPE_DISK {
         let mut path = [0u16; 1024];
         // SAFETY: the buffer and its length in characters; the handle is open.
         let n = unsafe { GetFinalPathNameByHandleW(h, path.as_mut_ptr(), path.len() as u32, 0) };
