@@ -8,19 +8,31 @@
 //! into `$MEMSIGHT_LEAKS_DIR` (default: the system temp dir). Exit status 1 if any verdict is
 //! not the expected one.
 
+#[cfg(not(windows))]
 #[path = "../tests/common/clib.rs"]
 mod clib;
+#[cfg(not(windows))]
 #[path = "../tests/common/scenarios.rs"]
 mod scenarios;
 
+#[cfg(not(windows))]
 use std::time::Instant;
 
+#[cfg(not(windows))]
 use memsight_leak::{LeakError, LeakTest};
+#[cfg(not(windows))]
 use scenarios::Expect;
 
 #[global_allocator]
 static ALLOC: memsight::heap::CountingAlloc = memsight::heap::CountingAlloc::system();
 
+/// The scenarios are C functions loaded with dlopen, built for glibc: Linux only.
+#[cfg(windows)]
+fn main() {
+    eprintln!("scenarios: Linux only (the C scenarios are loaded with dlopen)");
+}
+
+#[cfg(not(windows))]
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let full = args.iter().any(|a| a == "--report");
@@ -114,6 +126,7 @@ fn main() {
     std::process::exit(i32::from(wrong > 0));
 }
 
+#[cfg(not(windows))]
 fn print_header() {
     println!(
         "{:<28} {:<8} {:<6} {:>7} {:>10}  detail",

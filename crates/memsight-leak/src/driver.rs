@@ -3,6 +3,7 @@
 //! for Rust; other front ends add their figures with [`LeakTest::probe`].
 
 use std::io::Write as _;
+use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -10,6 +11,7 @@ use memsight::heap::CountingAlloc;
 
 use crate::attribution::{ATTRIBUTION_CALLS, attribute};
 use crate::metric::{Checkers, MAX_PROBES, Metric, ProbeMetric, SLOTS, Threads};
+use crate::plot::PLOT_DIR_ENV;
 use crate::policy::{Budget, Decision, PROBE_WINDOWS, Policy, Rules};
 use crate::report::{LeakError, LeakReason, Outcome, Report, Verdict, summarise};
 use crate::sampler::{Probe, ProbeHandle, Sampler, quiesce};
@@ -51,6 +53,7 @@ pub struct LeakTest {
     time_budget: Duration,
     verbosity: u8,
     probes: Vec<ProbeHandle>,
+    plot_dir: Option<PathBuf>,
 }
 
 impl Default for LeakTest {
@@ -81,6 +84,7 @@ impl LeakTest {
             time_budget: DEFAULT_TIME_BUDGET,
             verbosity: 0,
             probes: Vec::new(),
+            plot_dir: None,
         }
     }
 
@@ -177,6 +181,17 @@ impl LeakTest {
         self
     }
 
+    /// Draws a failed check into this directory (created if missing): an SVG file named after
+    /// the check ([`LeakTest::name`], `::` as `.`, other unsafe characters as `_`) with, for each
+    /// metric that made the verdict, its growth per batch, the fitted slope and its 95% interval.
+    /// A report note names the file, or says why it could not be written. Without this option the
+    /// environment variable `MEMSIGHT_LEAK_PLOT_DIR` (when set and not empty) names the directory.
+    /// A passing check writes nothing.
+    pub fn plot_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.plot_dir = Some(dir.into());
+        self
+    }
+
     /// Adds a figure of the caller's own (at most 4 per check), sampled with the built-in
     /// metrics and judged by the same policy: see [`Probe`].
     pub fn probe(mut self, probe: impl Probe + 'static) -> Self {
@@ -241,8 +256,25 @@ impl LeakTest {
             checked = checked.without(Metric::HeapUsed).without(Metric::MmapUsed);
             notes.push(format!("native heap not measured: {e}"));
         }
+        #[cfg(windows)]
+        {
+            // /proc/self/maps has no Windows counterpart worth its cost: VirtualAlloc'd regions
+            // are in mmap already. The heap count goes with the native heap.
+            // USS needs a walk of the working set (QueryWorkingSet: 70 ms a sample under Wine);
+            // RSS and VMS are the working set and the private bytes there.
+            checked = checked
+                .without(Metric::Maps)
+                .without(Metric::MapsAnon)
+                .without(Metric::Uss);
+            if !checked.contains(Metric::HeapUsed) && !checked.contains(Metric::MmapUsed) {
+                checked = checked.without(Metric::HeapCount);
+            }
+        }
+        #[cfg(not(windows))]
         let tcache = (checked.contains(Metric::HeapUsed) || checked.contains(Metric::MmapUsed))
             && !crate::glibc_tcache_disabled();
+        #[cfg(windows)]
+        let tcache = false;
         if self.probes.len() > MAX_PROBES {
             return Err(LeakError::Setup(format!(
                 "{} probes added: at most {MAX_PROBES} per check",
@@ -271,6 +303,7 @@ impl LeakTest {
         let probe_metrics: Vec<Metric> = probes.iter().map(|(m, _)| Metric::Probe(*m)).collect();
         let mut sampler = Sampler::new(checked, probes, self.threads, self.trim, self.settle)?;
         // smaps_rollup appeared in Linux 4.14: without it, go on without USS.
+        #[cfg(not(windows))]
         if checked.contains(Metric::Uss)
             && let Err(e) = sampler.proc_self.uss()
         {
@@ -305,6 +338,7 @@ impl LeakTest {
         let mut budget = Budget::new(self.memory_budget, checked);
         let mut calls = 0u64;
         let mut call_time = Duration::ZERO;
+        #[cfg(not(windows))]
         let pid = rustix::process::getpid();
         macro_rules! call_n {
             ($n:expr) => {
@@ -312,6 +346,7 @@ impl LeakTest {
                 for _ in 0..$n {
                     calls += 1;
                     let ok = f();
+                    #[cfg(not(windows))]
                     if rustix::process::getpid() != pid {
                         exit_forked_child();
                     }
@@ -401,6 +436,12 @@ impl LeakTest {
             .collect();
         let children_before = if checked.contains(Metric::Children) {
             sampler.proc_self.child_pids()
+        } else {
+            Vec::new()
+        };
+        #[cfg(windows)]
+        let heaps_before = if checked.contains(Metric::HeapCount) {
+            sampler.proc_self.heaps()
         } else {
             Vec::new()
         };
@@ -503,6 +544,18 @@ impl LeakTest {
             report.allocation_sites = sites;
             report.notes.extend(note);
         }
+        if matches!(verdict, Verdict::Leak(_))
+            && let Some(dir) = self.plot_dir.clone().or_else(|| {
+                std::env::var_os(PLOT_DIR_ENV)
+                    .filter(|d| !d.is_empty())
+                    .map(PathBuf::from)
+            })
+        {
+            report.notes.push(match crate::plot::write(&report, &dir) {
+                Ok(path) => format!("plot written to {}", path.display()),
+                Err(e) => format!("plot not written: {e}"),
+            });
+        }
         match unclosed {
             Some(Metric::Fds) => {
                 let after = sampler.proc_self.fd_targets();
@@ -536,12 +589,27 @@ impl LeakTest {
                     .child_pids()
                     .into_iter()
                     .filter(|p| !children_before.contains(p))
-                    .map(describe_process)
+                    .map(|p| describe_process(&mut sampler, p))
                     .collect();
                 Err(LeakError::Unclosed {
                     metric: Metric::Children,
                     count: children.len() as i64,
                     items: children,
+                    report: Box::new(report),
+                })
+            }
+            #[cfg(windows)]
+            Some(Metric::HeapCount) => {
+                let items: Vec<String> = sampler
+                    .proc_self
+                    .heaps()
+                    .into_iter()
+                    .filter(|h| !heaps_before.contains(h))
+                    .collect();
+                Err(LeakError::Unclosed {
+                    metric: Metric::HeapCount,
+                    count: resource_growth(&report, Metric::HeapCount),
+                    items,
                     report: Box::new(report),
                 })
             }
@@ -570,8 +638,15 @@ impl LeakTest {
     }
 }
 
+/// `PID (exe name)` of a child process.
+#[cfg(windows)]
+fn describe_process(sampler: &mut Sampler, pid: i32) -> String {
+    sampler.proc_self.describe_child(pid)
+}
+
 /// `PID (name)` of a child process, with `zombie` when it exited and was never waited for.
-fn describe_process(pid: i32) -> String {
+#[cfg(not(windows))]
+fn describe_process(_: &mut Sampler, pid: i32) -> String {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // `PID (comm) S ...`: the comm may hold spaces and parentheses, the state follows the last ')'.
     match (stat.find('('), stat.rfind(')')) {
@@ -588,6 +663,7 @@ fn describe_process(pid: i32) -> String {
 /// it must not run the rest of the check (more calls, reports, the test runner's own code).
 /// `_exit` skips atexit handlers and stdio flushing, which belong to the parent.
 #[allow(unsafe_code)]
+#[cfg(not(windows))]
 fn exit_forked_child() -> ! {
     // SAFETY: _exit is async-signal-safe and always sound to call; it does not return.
     unsafe { libc::_exit(0) }

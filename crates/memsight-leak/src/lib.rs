@@ -76,6 +76,8 @@
 //! - `first call:` fds or threads the very first call opened, reported but not blamed.
 //! - `note:` lines: what was not measured and why, other threads running, metrics judged by
 //!   their trend because they also went down.
+//! - `note: plot written to DIR/NAME.svg`: the failed check drawn, when asked with
+//!   [`LeakTest::plot_dir`] or the `MEMSIGHT_LEAK_PLOT_DIR` environment variable.
 //! - `Probe #` lines: the two one-call windows for fds and threads; `Batch #` lines: psleak's
 //!   run table, one line per batch with every metric that changed.
 //!
@@ -131,6 +133,17 @@
 //! [`Threads::Calling`] (Rust heap of the calling thread only, needs `CountingAlloc`). Checks in
 //! one process never overlap: they take a process-wide lock.
 //!
+//! # Windows
+//! The same checks run on Windows, with Windows figures: `heap` and `mmap` are
+//! [`memsight::heap::info`]'s (busy bytes of every process heap, `HeapAlloc` and Rust's `System`
+//! allocator alike; `VirtualAlloc`'d private committed bytes), `heaps` counts the process's heaps
+//! (a `HeapCreate` without `HeapDestroy` is an unclosed resource, [`LeakError::Unclosed`]), `rss`
+//! is the working set and `vms` the private bytes, `handles` ([`Metric::Fds`]) the open handles
+//! (new ones named by type: `0x80 -> Event`, `0xcc -> File: \\?\C:\...`), `threads` and
+//! `children` come from a Toolhelp snapshot. USS, `/proc/self/maps` and everything about glibc
+//! (the tcache, [`disable_glibc_tcache`]) are Linux-only; nothing can close the harness's own
+//! handles under it, so [`LeakError::FdClosedUnderHarness`] does not happen there.
+//!
 //! # glibc's tcache
 //! glibc keeps up to 7 freed chunks per size class per thread in a cache that `mallinfo2` counts
 //! as in use, so a leak that reuses those chunks is invisible to `heap_used`, and chunks a
@@ -148,20 +161,29 @@
 mod attribution;
 mod driver;
 mod metric;
+mod plot;
 mod policy;
+#[cfg(not(windows))]
 mod proc_self;
 mod report;
 mod sampler;
 mod stats;
+#[cfg(not(windows))]
 mod tcache;
+#[cfg(windows)]
+mod win_self;
+#[cfg(windows)]
+use win_self as proc_self;
 
 pub use driver::LeakTest;
 pub use metric::{Checkers, Metric, ProbeKind, ProbeMetric, Threads};
 pub use report::{AllocationSite, Batch, LeakError, LeakReason, MetricReport, Report, Verdict};
 pub use sampler::Probe;
 
+#[cfg(not(windows))]
 use std::ffi::OsString;
 
+#[cfg(not(windows))]
 /// Whether glibc's tcache is switched off for this process (`GLIBC_TUNABLES` contains
 /// `glibc.malloc.tcache_count=0`).
 pub fn glibc_tcache_disabled() -> bool {
@@ -171,6 +193,7 @@ pub fn glibc_tcache_disabled() -> bool {
     })
 }
 
+#[cfg(not(windows))]
 /// Makes sure glibc's tcache is off: if it is on, re-executes the current program with the same
 /// arguments and `GLIBC_TUNABLES=glibc.malloc.tcache_count=0` added (tunables are read at start-up
 /// only). Returns `Ok(())` when the tcache is already off; on success it does not return.

@@ -10,29 +10,44 @@ pub enum Metric {
     /// [`memsight::heap::CountingAlloc`] as the global allocator; blocks are reported alongside.
     RustHeap,
     /// glibc `mallinfo2().uordblks`: bytes in allocated chunks of every arena (C and Rust
-    /// allocations alike, in chunk sizes).
+    /// allocations alike, in chunk sizes). Windows: bytes of busy blocks in every process heap
+    /// (`HeapWalk`: `HeapAlloc`, and Rust's `System` allocator, which uses it).
     HeapUsed,
-    /// glibc `mallinfo2().hblkhd`: bytes in chunks malloc mmapped itself (>= 128 KiB).
+    /// glibc `mallinfo2().hblkhd`: bytes in chunks malloc mmapped itself (>= 128 KiB). Windows:
+    /// committed private read-write regions outside the heaps (`VirtualAlloc`).
     MmapUsed,
+    /// Windows only: the process's heaps (`GetProcessHeaps`), one more for each `HeapCreate`
+    /// not yet destroyed. A resource, judged like [`Metric::Fds`].
+    #[cfg(windows)]
+    HeapCount,
     /// Unique set size, dirty part: `Private_Dirty + Private_Hugetlb` of
     /// `/proc/self/smaps_rollup`, bytes. psutil's USS also adds `Private_Clean`, but clean file
     /// pages flip between private and shared as other processes mapping the same binary start
-    /// and exit (parallel test processes do), while leaked memory is always dirty.
+    /// and exit (parallel test processes do), while leaked memory is always dirty. Linux only: on
+    /// Windows it needs a walk of the whole working set, and [`Metric::Rss`] and [`Metric::Vms`]
+    /// (working set, private bytes) already watch the process's memory there.
     Uss,
-    /// Resident set size from `/proc/self/statm`, bytes.
+    /// Resident set size from `/proc/self/statm`, bytes. Windows: the working set
+    /// (`GetProcessMemoryInfo` `WorkingSetSize`).
     Rss,
-    /// Virtual memory size from `/proc/self/statm`, bytes.
+    /// Virtual memory size from `/proc/self/statm`, bytes. Windows: private bytes
+    /// (`GetProcessMemoryInfo` `PrivateUsage`), psutil's `vms` there.
     Vms,
-    /// Number of lines of `/proc/self/maps`.
+    /// Number of lines of `/proc/self/maps`. Linux only: not checked on Windows (VirtualAlloc'd
+    /// regions show in [`Metric::MmapUsed`]).
     Maps,
     /// Bytes in anonymous mappings of `/proc/self/maps` (raw `mmap()` leaks, invisible to malloc).
+    /// Linux only, like [`Metric::Maps`].
     MapsAnon,
-    /// Open file descriptors (`/proc/self/fd`), compared after a short settle.
+    /// Open file descriptors (`/proc/self/fd`), compared after a short settle. Windows: open
+    /// handles (`GetProcessHandleCount`), named `handles` in reports.
     Fds,
-    /// Threads (`/proc/self/task`), compared after a short settle.
+    /// Threads (`/proc/self/task`), compared after a short settle. Windows: a Toolhelp snapshot's
+    /// threads of this process.
     Threads,
     /// Child processes not yet waited for, zombies included (`/proc/self/task/*/children`),
     /// compared after a short settle: a function that forks and never waits leaks them.
+    /// Windows: running processes whose parent is this one (a Toolhelp snapshot).
     Children,
     /// A figure read by a [`Probe`](crate::Probe) added with
     /// [`LeakTest::probe`](crate::LeakTest::probe) (a front end's own: Python's allocated blocks,
@@ -41,7 +56,7 @@ pub enum Metric {
 }
 
 /// The built-in metrics.
-pub(crate) const N: usize = 11;
+pub(crate) const N: usize = if cfg!(windows) { 12 } else { 11 };
 /// At most this many [`Probe`](crate::Probe)s per check.
 pub(crate) const MAX_PROBES: usize = 4;
 /// Room for every metric of a check: the built-in ones, then the probes'.
@@ -81,6 +96,8 @@ impl Metric {
         Metric::RustHeap,
         Metric::HeapUsed,
         Metric::MmapUsed,
+        #[cfg(windows)]
+        Metric::HeapCount,
         Metric::Uss,
         Metric::Rss,
         Metric::Vms,
@@ -105,23 +122,30 @@ impl Metric {
             Metric::Fds => 8,
             Metric::Threads => 9,
             Metric::Children => 10,
+            #[cfg(windows)]
+            Metric::HeapCount => 11,
             Metric::Probe(p) => N + usize::from(p.slot),
         }
     }
 
     /// The short name used in reports (psleak's keys where it has one: `heap`, `mmap`, `uss`,
-    /// `rss`, `vms`).
+    /// `rss`, `vms`). Windows: `handles` for [`Metric::Fds`], `heaps` for the heap count.
     pub fn name(self) -> &'static str {
         match self {
             Metric::RustHeap => "rust_heap",
             Metric::HeapUsed => "heap",
             Metric::MmapUsed => "mmap",
+            #[cfg(windows)]
+            Metric::HeapCount => "heaps",
             Metric::Uss => "uss",
             Metric::Rss => "rss",
             Metric::Vms => "vms",
             Metric::Maps => "maps",
             Metric::MapsAnon => "maps_anon",
+            #[cfg(not(windows))]
             Metric::Fds => "fds",
+            #[cfg(windows)]
+            Metric::Fds => "handles",
             Metric::Threads => "threads",
             Metric::Children => "children",
             Metric::Probe(p) => p.name,
@@ -132,6 +156,8 @@ impl Metric {
     pub fn is_bytes(self) -> bool {
         match self {
             Metric::Maps | Metric::Fds | Metric::Threads | Metric::Children => false,
+            #[cfg(windows)]
+            Metric::HeapCount => false,
             Metric::Probe(p) => p.kind == ProbeKind::Bytes,
             _ => true,
         }
@@ -150,6 +176,8 @@ impl Metric {
     pub fn is_resource(self) -> bool {
         match self {
             Metric::Fds | Metric::Threads | Metric::Children => true,
+            #[cfg(windows)]
+            Metric::HeapCount => true,
             Metric::Probe(p) => p.kind == ProbeKind::Resource,
             _ => false,
         }

@@ -346,9 +346,10 @@ pub(crate) fn summarise(policy: &Policy, o: Outcome) -> Report {
 pub enum LeakError {
     /// Memory kept growing: the report says which metric, by how much per call.
     Memory(Box<Report>),
-    /// File descriptors stayed open: `fds` are `fd -> target` of the new ones.
+    /// File descriptors stayed open: `fds` are `fd -> target` of the new ones. Windows: handles,
+    /// as `value -> type` (`0x1a4 -> Event`, `0x1b0 -> File: \\?\C:\...`).
     UnclosedFds {
-        /// How many more descriptors are open than after the warm-up.
+        /// How many more descriptors (Windows: handles) are open than after the warm-up.
         count: i64,
         /// The new descriptors and their link targets, e.g. `5 -> /dev/null`.
         fds: Vec<String>,
@@ -435,7 +436,7 @@ impl fmt::Display for LeakError {
             LeakError::UnclosedFds { count, fds, report } => {
                 writeln!(
                     f,
-                    "{count} unclosed file descriptor(s) after calling '{}':",
+                    "{count} unclosed {FDS}(s) after calling '{}':",
                     report.name
                 )?;
                 for fd in fds {
@@ -494,3 +495,9 @@ impl fmt::Display for LeakError {
 }
 
 impl std::error::Error for LeakError {}
+
+/// What [`Metric::Fds`] counts, in messages.
+#[cfg(not(windows))]
+const FDS: &str = "file descriptor";
+#[cfg(windows)]
+const FDS: &str = "handle";

@@ -119,6 +119,7 @@ pub(crate) struct Sampler {
     threads: Threads,
     trim: bool,
     settle: bool,
+    #[cfg(not(windows))]
     tcache: crate::tcache::Normalizer,
 }
 
@@ -138,6 +139,7 @@ impl Sampler {
             threads,
             trim,
             settle,
+            #[cfg(not(windows))]
             tcache: crate::tcache::Normalizer::new(),
         })
     }
@@ -189,16 +191,21 @@ impl Sampler {
             s.v[Metric::RustHeap.index()] = r.live_bytes;
             s.rust_blocks = r.live_blocks;
         }
+        #[cfg(not(windows))]
         if c.contains(Metric::HeapUsed) || c.contains(Metric::MmapUsed) {
             self.tcache.run();
         }
         if self.trim && (c.contains(Metric::Rss) || c.contains(Metric::Uss)) {
             let _ = memsight::heap::trim();
         }
-        if c.contains(Metric::HeapUsed) || c.contains(Metric::MmapUsed) {
+        if c.contains(Metric::HeapUsed) || c.contains(Metric::MmapUsed) || heap_count(c) {
             let h = memsight::heap::info().map_err(|e| setup_err("heap info", e))?;
             s.v[Metric::HeapUsed.index()] = h.heap_used as i64;
             s.v[Metric::MmapUsed.index()] = h.mmap_used as i64;
+            #[cfg(windows)]
+            {
+                s.v[Metric::HeapCount.index()] = h.heap_count as i64;
+            }
         }
         if c.contains(Metric::Rss) || c.contains(Metric::Vms) {
             let m = self
@@ -210,12 +217,14 @@ impl Sampler {
             s.v[Metric::Rss.index()] = m.rss as i64;
             s.v[Metric::Vms.index()] = m.vms as i64;
         }
+        #[cfg(not(windows))]
         if c.contains(Metric::Uss) {
             s.v[Metric::Uss.index()] = self
                 .proc_self
                 .uss()
                 .map_err(|e| setup_err("smaps_rollup", e))?;
         }
+        #[cfg(not(windows))]
         if c.contains(Metric::Maps) || c.contains(Metric::MapsAnon) {
             let m = self.proc_self.maps().map_err(|e| setup_err("maps", e))?;
             s.v[Metric::Maps.index()] = m.count;
@@ -296,6 +305,17 @@ impl Drop for Sampler {
         if self.proc_self.verify().is_err() {
             std::mem::forget(self.me.take());
         }
+    }
+}
+
+/// Whether `c` holds the Windows heap count (read with the native heap).
+fn heap_count(c: Checkers) -> bool {
+    #[cfg(windows)]
+    return c.contains(Metric::HeapCount);
+    #[cfg(not(windows))]
+    {
+        let _ = c;
+        false
     }
 }
 

@@ -2,6 +2,7 @@
 //! 6 (churn, malloc+free, open+close, thread spawn+join, a bounded cache, lazy init): every
 //! verdict a pass within 5,000 calls, the median within 500. Split into four tests of 250 verdicts so
 //! nextest can run them side by side.
+#![cfg(not(windows))] // glibc, /proc and C-library scenarios: Windows has tests/windows.rs
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Without `CountingAlloc` as the global allocator: Rust leaks still show through glibc's heap,
 //! and the calling-thread mode refuses to run rather than see nothing.
+#![cfg(not(windows))] // glibc, /proc and C-library scenarios: Windows has tests/windows.rs
 
 use memsight_leak::{LeakError, LeakTest, Metric, Threads};
 

@@ -1,4 +1,5 @@
 //! check_err, the calling-thread mode, checkers, tolerance, call budget and the report's text.
+#![cfg(not(windows))] // glibc, /proc and C-library scenarios: Windows has tests/windows.rs
 #![allow(unsafe_code)] // calls into the C test library
 
 mod common;

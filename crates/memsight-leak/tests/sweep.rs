@@ -1,6 +1,7 @@
 //! No false negatives for "k bytes every m calls" leaks with k >= 1 and m <= 100 (psleak misses
 //! everything under 16 bytes per call and the tcache-hidden ones), from C through FFI and from
 //! Rust, with glibc's tcache on (the default) and off.
+#![cfg(not(windows))] // glibc, /proc and C-library scenarios: Windows has tests/windows.rs
 #![allow(unsafe_code)] // calls into the C test library
 
 mod common;

@@ -1,4 +1,5 @@
 //! `disable_glibc_tcache()` re-executes the test with glibc's tcache off: then heap_used is exact
+#![cfg(not(windows))] // glibc, /proc and C-library scenarios: Windows has tests/windows.rs
 #![allow(unsafe_code)] // calls into the C test library
 //! per batch, even for a leak that reuses chunks the function itself frees.
 
