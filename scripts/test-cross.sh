@@ -4,7 +4,8 @@
 #   - cargo check and cargo clippy -D warnings of memsight for x86_64-pc-windows-gnu (library,
 #     tests, examples; the benches measure Linux files),
 #   - for x86_64-apple-darwin and aarch64-apple-darwin: cargo check and cargo clippy -D warnings
-#     of memsight (library, tests, examples), and its test binaries linked with zig (not run),
+#     of memsight --all-targets (library, tests, examples, benches: the Linux-only cgroups bench
+#     compiles to a skip), and its test binaries linked with zig (not run),
 #   - for x86_64-unknown-freebsd, which has no backend yet: the build must stop at memsight's
 #     compile_error! and nowhere else,
 #   - memsight's tests for Windows, run under Wine.
@@ -18,8 +19,8 @@ X=scripts/xtarget.sh
 "$X" clippy x86_64-pc-windows-gnu -- -p memsight --lib --tests --examples -- -D warnings
 
 for target in x86_64-apple-darwin aarch64-apple-darwin; do
-    "$X" check "$target" -- -p memsight --lib --tests --examples
-    "$X" clippy "$target" -- -p memsight --lib --tests --examples -- -D warnings
+    "$X" check "$target" -- -p memsight --all-targets
+    "$X" clippy "$target" -- -p memsight --all-targets -- -D warnings
     "$X" link "$target" -p memsight
 done
 
