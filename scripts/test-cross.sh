@@ -4,8 +4,9 @@
 #   - cargo check and cargo clippy -D warnings of memsight for x86_64-pc-windows-gnu (library,
 #     tests, examples; the benches measure Linux files),
 #   - for x86_64-apple-darwin and aarch64-apple-darwin: cargo check and cargo clippy -D warnings
-#     of memsight --all-targets (library, tests, examples, benches: the Linux-only cgroups bench
-#     compiles to a skip), and its test binaries linked with zig (not run),
+#     of memsight and memsight-leak --all-targets (libraries, tests, examples, benches: the
+#     Linux-only cgroups bench compiles to a skip), and their test binaries linked with zig (not
+#     run),
 #   - for x86_64-unknown-freebsd, which has no backend yet: the build must stop at memsight's
 #     compile_error! and nowhere else,
 #   - memsight's tests for Windows, run under Wine.
@@ -19,9 +20,9 @@ X=scripts/xtarget.sh
 "$X" clippy x86_64-pc-windows-gnu -- -p memsight --lib --tests --examples -- -D warnings
 
 for target in x86_64-apple-darwin aarch64-apple-darwin; do
-    "$X" check "$target" -- -p memsight --all-targets
-    "$X" clippy "$target" -- -p memsight --all-targets -- -D warnings
-    "$X" link "$target" -p memsight
+    "$X" check "$target" -- -p memsight -p memsight-leak --all-targets
+    "$X" clippy "$target" -- -p memsight -p memsight-leak --all-targets -- -D warnings
+    "$X" link "$target" -p memsight -p memsight-leak
 done
 
 for target in x86_64-unknown-freebsd; do

@@ -149,6 +149,10 @@ mod attribution;
 mod driver;
 mod metric;
 mod policy;
+#[cfg(not(target_os = "macos"))]
+mod proc_self;
+#[cfg(target_os = "macos")]
+#[path = "proc_self_macos.rs"]
 mod proc_self;
 mod report;
 mod sampler;

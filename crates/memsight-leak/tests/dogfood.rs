@@ -1,6 +1,8 @@
 //! memsight proves itself leak-free with memsight-leak, as psutil's test_memleaks.py does with
 //! psleak: every public memsight API on main is called in a leak check (Rust heap exact, native
 //! heap, USS/RSS/VMS, mappings, fds, threads). Scans of every process run fewer, smaller batches.
+// It calls memsight's Linux-only APIs (meminfo, cgroups, net_connections, disk_io_counters).
+#![cfg(target_os = "linux")]
 
 use std::hint::black_box;
 
