@@ -143,7 +143,10 @@ fn own_process_reads_everything() {
     assert!(ex.peak_rss >= ex.rss / 2 && ex.phys_footprint > 0);
     assert!(me.memory_footprint().unwrap().uss > 0);
     assert!(!me.memory_maps(false).unwrap().is_empty());
-    assert_eq!(me.exe().unwrap(), std::env::current_exe().unwrap());
+    assert_eq!(
+        me.exe().unwrap().canonicalize().unwrap(),
+        std::env::current_exe().unwrap().canonicalize().unwrap()
+    );
     assert_eq!(me.cwd().unwrap(), std::env::current_dir().unwrap());
     assert_eq!(me.ppid().unwrap(), std::os::unix::process::parent_id());
     assert!(me.num_threads().unwrap() >= 1);

@@ -78,8 +78,9 @@ impl Process {
     }
 
     /// The command line (`KERN_PROCARGS2`), one string per argument (invalid UTF-8 replaced).
-    /// pid 0 gives an empty list; another user's process [`Error::AccessDenied`]
-    /// (crate::Error::AccessDenied); a zombie [`Error::ZombieProcess`](crate::Error::ZombieProcess).
+    /// pid 0 gives an empty list; another user's process
+    /// [`Error::AccessDenied`](crate::Error::AccessDenied); a zombie
+    /// [`Error::ZombieProcess`](crate::Error::ZombieProcess).
     pub fn cmdline(&self) -> Result<Vec<String>> {
         if self.pid == 0 {
             return Ok(Vec::new());
