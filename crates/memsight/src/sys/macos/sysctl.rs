@@ -3,6 +3,7 @@
 use std::ffi::CStr;
 use std::io;
 
+use super::pure::system::sysctl_uint;
 use crate::error::{Error, Result};
 
 /// Reads a fixed-size plain-data value at `mib`. Returns the value (zero-filled past what the
@@ -93,19 +94,10 @@ pub(crate) fn uint_by_name(name: &CStr) -> Result<u64> {
             source: io::Error::last_os_error(),
         });
     }
-    uint_from_ne(&buf[..len.min(8)]).ok_or_else(|| Error::Io {
+    sysctl_uint(&buf[..len.min(8)]).ok_or_else(|| Error::Io {
         path: format!("sysctl {}", name.to_string_lossy()).into(),
         source: io::Error::other(format!("{len}-byte value")),
     })
-}
-
-/// A native-endian unsigned integer of 4 or 8 bytes.
-fn uint_from_ne(b: &[u8]) -> Option<u64> {
-    match b.len() {
-        4 => Some(u64::from(u32::from_ne_bytes(b.try_into().ok()?))),
-        8 => Some(u64::from_ne_bytes(b.try_into().ok()?)),
-        _ => None,
-    }
 }
 
 /// An [`Error::Io`] for a failed sysctl `what`.
