@@ -31,8 +31,8 @@ pub use crate::sys::process::{
 };
 
 /// psutil 8's `memory_footprint()` (`pfootprint`): the memory a process alone is responsible for,
-/// in bytes. Costlier than [`MemoryInfo`]: the OS walks the page tables (Linux) or the working set
-/// (Windows).
+/// in bytes. Costlier than [`MemoryInfo`]: the OS walks the page tables (Linux), the working set
+/// (Windows) or the VM regions (macOS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize))]
 pub struct MemoryFootprint {
