@@ -1,7 +1,7 @@
 //! Memory of a process on macOS: `proc_pidinfo` (task info, regions), `task_info(TASK_VM_INFO)`
 //! on the task port, `proc_pid_rusage`.
 
-use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use mach2::kern_return::KERN_SUCCESS;
@@ -32,6 +32,15 @@ const NATIVE: Arch = if cfg!(target_arch = "aarch64") {
 } else {
     Arch::X86_64
 };
+
+/// What the `task_for_pid` thread hands back: whether it answered, the port it got, and whether
+/// the caller stopped waiting (then the thread releases the port itself).
+#[derive(Default)]
+struct Handoff {
+    done: bool,
+    port: Option<mach_port_t>,
+    abandoned: bool,
+}
 
 /// A task port: the caller's own (not to be released) or one `task_for_pid` gave.
 struct TaskPort {
@@ -75,7 +84,8 @@ impl Process {
             return Err(task_port_error(self.pid, self.state()));
         }
         let pid = self.pid as libc::c_int;
-        let (tx, rx) = mpsc::channel();
+        let shared = Arc::new((Mutex::new(Handoff::default()), Condvar::new()));
+        let theirs = Arc::clone(&shared);
         std::thread::Builder::new()
             .name("memsight-task-for-pid".into())
             .spawn(move || {
@@ -83,19 +93,36 @@ impl Process {
                 // SAFETY: `port` is a local out-parameter.
                 let kr = unsafe { task_for_pid(mach_task_self(), pid, &mut port) };
                 let got = (kr == KERN_SUCCESS).then_some(port);
-                if let (Err(_), Some(port)) = (tx.send(got), got) {
-                    // The caller gave up waiting: release the port it will never use.
-                    // SAFETY: a send right we own, released once.
-                    unsafe { mach_port_deallocate(mach_task_self(), port) };
+                let (lock, ready) = &*theirs;
+                let mut slot = lock.lock().unwrap_or_else(PoisonError::into_inner);
+                if slot.abandoned {
+                    if let Some(port) = got {
+                        // The caller gave up waiting: release the port it will never use.
+                        // SAFETY: a send right we own, released once.
+                        unsafe { mach_port_deallocate(mach_task_self(), port) };
+                    }
+                    return;
                 }
+                slot.done = true;
+                slot.port = got;
+                ready.notify_one();
             })
             .map_err(|e| Error::Io {
                 path: "task_for_pid".into(),
                 source: e,
             })?;
-        match rx.recv_timeout(TASK_FOR_PID_TIMEOUT) {
-            Ok(Some(port)) => Ok(TaskPort { port, owned: true }),
-            _ => Err(task_port_error(self.pid, self.state())),
+        let (lock, ready) = &*shared;
+        let slot = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let (mut slot, _) = ready
+            .wait_timeout_while(slot, TASK_FOR_PID_TIMEOUT, |s| !s.done)
+            .unwrap_or_else(PoisonError::into_inner);
+        // Under the lock: either the answer is here, or the thread will see `abandoned`.
+        slot.abandoned = !slot.done;
+        let port = slot.port.take();
+        drop(slot);
+        match port {
+            Some(port) => Ok(TaskPort { port, owned: true }),
+            None => Err(task_port_error(self.pid, self.state())),
         }
     }
 
