@@ -3,8 +3,12 @@
 # ${MEMSIGHT_XT:-/var/cache/memsight/xt}), then
 #   - cargo check and cargo clippy -D warnings of memsight for x86_64-pc-windows-gnu (library,
 #     tests, examples; the benches measure Linux files),
-#   - for x86_64-apple-darwin, aarch64-apple-darwin and x86_64-unknown-freebsd, which have no
-#     backend yet: the build must stop at memsight's compile_error! and nowhere else,
+#   - for x86_64-apple-darwin and aarch64-apple-darwin: cargo check and cargo clippy -D warnings
+#     of memsight and memsight-leak --all-targets (libraries, tests, examples, benches: the
+#     Linux-only cgroups bench compiles to a skip), and their test binaries linked with zig (not
+#     run),
+#   - for x86_64-unknown-freebsd, which has no backend yet: the build must stop at memsight's
+#     compile_error! and nowhere else,
 #   - memsight's and memsight-leak's tests for Windows, run under Wine (memsight-leak's also
 #     get check and clippy -D warnings for Windows first).
 set -euo pipefail
@@ -18,7 +22,13 @@ X=scripts/xtarget.sh
 "$X" check x86_64-pc-windows-gnu -- -p memsight-leak --lib --tests
 "$X" clippy x86_64-pc-windows-gnu -- -p memsight-leak --lib --tests -- -D warnings
 
-for target in x86_64-apple-darwin aarch64-apple-darwin x86_64-unknown-freebsd; do
+for target in x86_64-apple-darwin aarch64-apple-darwin; do
+    "$X" check "$target" -- -p memsight -p memsight-leak --all-targets
+    "$X" clippy "$target" -- -p memsight -p memsight-leak --all-targets -- -D warnings
+    "$X" link "$target" -p memsight -p memsight-leak
+done
+
+for target in x86_64-unknown-freebsd; do
     for sub in check clippy; do
         log=$(mktemp)
         if "$X" "$sub" "$target" -- -p memsight --lib >"$log" 2>&1; then

@@ -163,7 +163,10 @@ mod driver;
 mod metric;
 mod plot;
 mod policy;
-#[cfg(not(windows))]
+#[cfg(not(any(windows, target_os = "macos")))]
+mod proc_self;
+#[cfg(target_os = "macos")]
+#[path = "proc_self_macos.rs"]
 mod proc_self;
 mod report;
 mod sampler;

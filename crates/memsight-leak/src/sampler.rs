@@ -166,11 +166,18 @@ impl Sampler {
         self.sample_of(mask)
     }
 
+    /// Drops the process handle without closing what it holds (the tested function may have
+    /// closed or replaced its descriptor). The macOS handle holds nothing.
+    #[cfg_attr(target_os = "macos", allow(clippy::forget_non_drop))]
+    fn give_up_process(&mut self) {
+        std::mem::forget(self.me.take());
+    }
+
     fn sample_of(&mut self, c: Checkers) -> Result<Sample, LeakError> {
         if let Err(lost) = self.proc_self.verify() {
             // The function closes descriptors it does not own: the process handle's is as
             // likely gone or replaced as ours. Forget it rather than close someone else's.
-            std::mem::forget(self.me.take());
+            self.give_up_process();
             return Err(LeakError::FdClosedUnderHarness {
                 fd: lost.fd,
                 now: lost.now,
@@ -303,7 +310,7 @@ impl Drop for Sampler {
         // A last check (the attribution calls, or a call that ended the check early, may have
         // closed descriptors too): never close a descriptor that is no longer ours.
         if self.proc_self.verify().is_err() {
-            std::mem::forget(self.me.take());
+            self.give_up_process();
         }
     }
 }

@@ -13,9 +13,15 @@
 use serde::Serialize;
 
 pub use crate::sys::process::{
-    CpuTimes, IoCounters, MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, Process,
-    ProcessStatus, pids, process_iter,
+    CpuTimes, MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, Process, ProcessStatus,
+    pids, process_iter,
 };
+
+#[cfg(any(target_os = "linux", windows))]
+pub use crate::sys::process::IoCounters;
+
+#[cfg(target_os = "macos")]
+pub use crate::sys::process::{Gids, OpenFile, Uids};
 
 #[cfg(target_os = "linux")]
 pub use crate::sys::process::{
@@ -25,15 +31,17 @@ pub use crate::sys::process::{
 };
 
 /// psutil 8's `memory_footprint()` (`pfootprint`): the memory a process alone is responsible for,
-/// in bytes. Costlier than [`MemoryInfo`]: the OS walks the page tables (Linux) or the working set
-/// (Windows).
+/// in bytes. Costlier than [`MemoryInfo`]: the OS walks the page tables (Linux), the working set
+/// (Windows) or the VM regions (macOS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize))]
 pub struct MemoryFootprint {
     /// Unique set size: memory that would be freed if the process exited now. Linux:
     /// `Private_Clean + Private_Dirty + Private_Hugetlb` of `/proc/PID/smaps_rollup` (or `smaps`).
     /// Windows: working-set pages not shared with another process (`QueryWorkingSet`) × the page
-    /// size.
+    /// size. macOS: resident pages of private and copy-on-write regions no other process
+    /// references, outside the dyld shared region (`proc_pidinfo(PROC_PIDREGIONINFO)` per region)
+    /// × the page size.
     pub uss: u64,
     /// Linux only. Proportional set size: each resident page divided by the number of processes
     /// mapping it (smaps `Pss`, without `SwapPss`).

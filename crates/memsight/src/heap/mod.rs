@@ -14,6 +14,8 @@
 //!
 //! - Windows: the Win32 heaps, as psutil 8 reads them: `HeapWalk` over `GetProcessHeaps`,
 //!   `VirtualQuery` for `VirtualAlloc`'d regions, and `HeapCompact` for `trim`.
+//! - macOS: libmalloc, as psutil 8 reads it: `malloc_zone_statistics` summed over every zone
+//!   (`malloc_get_all_zones`), and `malloc_zone_pressure_relief` on each zone for `trim`.
 //!
 //! On musl, or when `malloc` has been replaced by another allocator (LD_PRELOAD), both return
 //! [`Error::Unsupported`](crate::Error::Unsupported) rather than a misleading number.
@@ -48,6 +50,7 @@ pub struct HeapInfo {
     /// Bytes in allocated chunks, excluding chunks malloc mmapped itself. Windows: the busy blocks
     /// of every process heap (`HeapWalk`), Rust's `System` allocator included. glibc: `mallinfo2()`
     /// `uordblks`, summed over all arenas, in chunk sizes (a `malloc(1)` is a 32-byte chunk).
+    /// macOS: `size_in_use` of `malloc_zone_statistics`, summed over every malloc zone.
     /// Chunks parked in glibc's per-thread tcache count as in use. jemalloc: `stats.allocated`;
     /// mimalloc: committed bytes (`mi_process_info` `current_commit`).
     pub heap_used: u64,
@@ -55,16 +58,17 @@ pub struct HeapInfo {
     /// 128 KiB or more by default; jemalloc: `stats.mapped`; mimalloc: 0). A raw `mmap()` by the
     /// program is not counted here. Windows: committed private read-write regions outside the
     /// heaps (`VirtualQuery`), i.e. what `VirtualAlloc` handed out, as psutil counts them.
+    /// macOS: 0, as in psutil (libmalloc's large allocations are inside its zones' figures).
     pub mmap_used: u64,
     /// Windows only. The number of heaps (`GetProcessHeaps`): the default one, the CRT's, and one
     /// more for each `HeapCreate` not yet destroyed.
     #[cfg(windows)]
     pub heap_count: u64,
-    /// The allocator the figures come from: `"glibc"`, `"jemalloc"`, `"mimalloc"` or `"windows"`
-    /// (the Win32 heaps).
+    /// The allocator the figures come from: `"glibc"`, `"jemalloc"`, `"mimalloc"`, `"windows"`
+    /// (the Win32 heaps) or `"libmalloc"` (macOS's malloc zones).
     pub allocator: &'static str,
-    /// Linux only. True when glibc lacks `mallinfo2` (before 2.33) and the figures come from
-    /// `mallinfo()`, whose `int` fields wrap around past 2 GiB.
+    /// Not on Windows. True when glibc lacks `mallinfo2` (before 2.33) and the figures come from
+    /// `mallinfo()`, whose `int` fields wrap around past 2 GiB; false for every other allocator.
     #[cfg(not(windows))]
     pub legacy_mallinfo: bool,
 }
@@ -79,7 +83,8 @@ pub fn info() -> Result<HeapInfo> {
 }
 
 /// Asks the allocator to hand free memory back to the OS: glibc `malloc_trim(0)`; Windows
-/// `HeapCompact` of the default heap (true when a free block is left). Returns whether
+/// `HeapCompact` of the default heap (true when a free block is left); macOS
+/// `malloc_zone_pressure_relief` on every zone (true when a zone released bytes). Returns whether
 /// any memory was released (glibc's return value; always `true` for jemalloc and mimalloc).
 /// It does not change `heap_used`, which counts bytes in use; it lowers RSS and USS.
 pub fn trim() -> Result<bool> {

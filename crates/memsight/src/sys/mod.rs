@@ -14,13 +14,23 @@ pub(crate) mod windows;
 #[cfg(windows)]
 pub(crate) use windows::*;
 
+#[cfg(target_os = "macos")]
+pub(crate) mod macos;
+#[cfg(target_os = "macos")]
+pub(crate) use macos::*;
+
 // The Windows conversions are pure: the Linux unit tests check them too.
 #[cfg(all(test, not(windows)))]
 #[path = "windows/records.rs"]
 mod windows_records;
 
-#[cfg(not(any(target_os = "linux", windows)))]
+// So are the macOS ones.
+#[cfg(all(test, not(target_os = "macos")))]
+#[path = "macos/pure/mod.rs"]
+mod macos_pure;
+
+#[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
 compile_error!(
-    "memsight has no backend for this OS yet: it supports Linux and Windows; macOS and FreeBSD \
-     are planned"
+    "memsight has no backend for this OS yet: it supports Linux, Windows and macOS; FreeBSD \
+     is planned"
 );
