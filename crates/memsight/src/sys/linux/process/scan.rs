@@ -128,7 +128,7 @@ impl ProcFs {
         pid: u32,
         names: &mut HashMap<u32, String>,
     ) -> Result<Option<ProcessMemory>> {
-        let process = Process::open_dir(self, pid)?;
+        let process = Process::open_in(self, pid)?;
         let statm = process.read_file("statm", statm::parse)?;
         // No address space: a kernel thread or a zombie. Its smaps is empty, so USS is 0.
         if statm.size == 0 {
@@ -138,8 +138,8 @@ impl ProcFs {
         if footprint.uss == 0 {
             return Ok(None);
         }
-        // The owner as of the open, a few microseconds ago (one fstat, done by open_dir).
-        let uid = process.open_uid;
+        // The owner of /proc/PID (one fstat of the held descriptor; `status` is not read).
+        let uid = process.owner_uid()?;
         let args = process.read_file("cmdline", cmdline::parse)?;
         let comm = process.read_file("comm", |data| {
             let comm = data.strip_suffix(b"\n").unwrap_or(data);
