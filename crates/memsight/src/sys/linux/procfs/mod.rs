@@ -283,6 +283,20 @@ mod tests {
     }
 
     #[test]
+    fn a_buffer_grown_past_the_bound_is_not_kept_for_the_next_read() {
+        // One 1 MiB command line, then a small file: the second read must not start from a 1 MiB
+        // buffer (its capacity would be kept for the thread's lifetime).
+        let big = vec![b'x'; 1 << 20];
+        with_buffer(|buf| read_to_buffer(&mut &big[..], buf).unwrap());
+        let kept = with_buffer(|buf| buf.capacity());
+        assert!(kept <= MAX_KEPT_BUFFER, "kept {kept} bytes");
+        // A buffer within the bound is kept (the point of the per-thread buffer).
+        let small = vec![b'y'; 10_000];
+        with_buffer(|buf| read_to_buffer(&mut &small[..], buf).unwrap());
+        assert!(with_buffer(|buf| buf.capacity()) >= small.len());
+    }
+
+    #[test]
     fn missing_file_names_the_path() {
         let err = parse_file(Path::new("/nonexistent/meminfo"), |_| Ok(())).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/meminfo"), "{err}");
