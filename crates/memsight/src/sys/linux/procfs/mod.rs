@@ -7,6 +7,7 @@ pub(crate) mod diskstats;
 pub(crate) mod environ;
 pub(crate) mod fdinfo;
 pub(crate) mod limits;
+pub(crate) mod loadavg;
 pub(crate) mod meminfo;
 pub(crate) mod net_tcp;
 pub(crate) mod net_unix;
