@@ -164,7 +164,13 @@ impl Process {
     pub fn is_running(&self) -> bool {
         // The descriptor pins the original process: once it has been reaped, reads through it
         // fail with ESRCH even if the pid now belongs to a process started in the same clock tick.
-        let alive = procfs::with_buffer(|buf| self.read_into("stat", buf).is_ok());
+        let alive = procfs::with_buffer(|buf| {
+            let read = self.read_into("stat", buf).is_ok();
+            if let (true, Ok(stat)) = (read, pid_stat::parse(buf)) {
+                self.note_start_ticks(stat.starttime);
+            }
+            read
+        });
         alive && self.procfs.process(self.pid).is_ok_and(|now| now == *self)
     }
 
