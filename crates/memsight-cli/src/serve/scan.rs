@@ -2,7 +2,7 @@
 //! walking /proc again, so N concurrent scrapes cost one scan, and at most one scan runs at a time.
 //!
 //! Memory stays bounded: the scanner holds at most the in-flight scan's channel; each finished
-//! scan's rendered bodies are reference-counted [`Bytes`](bytes::Bytes) shared by the responses
+//! scan's rendered bodies are reference-counted [`Bytes`] shared by the responses
 //! that use them and freed when the last one is sent.
 
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
