@@ -4,21 +4,23 @@
 Usage (from the repository root, after `cargo build --release -p memsight-cli --bin memsight
 --example ps_floor` and scripts/setup.sh):
 
-    .venv/bin/python scripts/bench-ps.py [--extra 400] [--rounds 15]
+    .venv/bin/python scripts/bench-ps.py [--extra 400] [--rounds 15] [--no-psutil] [--no-smem]
 
 It starts EXTRA `sleep` processes, then runs each contender once per round, in a shuffled order,
-timing the wall clock of the whole command; its peak RSS comes from separate, untimed runs
-under GNU time. Contenders:
+timing the wall clock of the whole command and its CPU time (user + system of the child, from
+wait4); its peak RSS comes from separate, untimed runs under GNU time. Contenders:
 - floor: target/release/examples/ps_floor (open+read smaps_rollup, status, cmdline of every pid
   into one buffer, parse nothing, one thread);
 - memsight: target/release/memsight ps --json (both cores);
 - memsight-1cpu: the same pinned to one CPU with taskset;
+- memsight-t1: memsight ps --json --threads 1 (one scan thread, any CPU);
+- smem (Debian's smem 1.5, reading every smaps in python), when installed;
 - psutil: python + psutil producing the same table as JSON (process_iter, oneshot,
   memory_full_info, username, name, cmdline), the way procsmem.py does.
 Prints medians, minimums and the ratios, and psutil's time measured inside python (no interpreter
 start-up) for reference.
 """
-import argparse, os, platform, random, statistics, subprocess, sys, time
+import argparse, os, platform, random, shutil, statistics, subprocess, sys, time
 
 PSUTIL = r'''
 import json, sys, time, psutil
@@ -47,23 +49,34 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--extra", type=int, default=400)
     ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--no-psutil", action="store_true")
+    ap.add_argument("--no-smem", action="store_true")
     a = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     contenders = {
         "floor": [f"{root}/target/release/examples/ps_floor"],
         "memsight": [f"{root}/target/release/memsight", "ps", "--json"],
         "memsight-1cpu": ["taskset", "-c", "0", f"{root}/target/release/memsight", "ps", "--json"],
+        "memsight-t1": [f"{root}/target/release/memsight", "ps", "--json", "--threads", "1"],
         "psutil": [sys.executable, "-c", PSUTIL],
+        "smem": ["smem", "-c", "pid user command uss pss rss swap"],
     }
+    if a.no_psutil:
+        del contenders["psutil"]
+    if a.no_smem or not shutil.which("smem"):
+        del contenders["smem"]
     kids = [subprocess.Popen(["sleep", "1000"]) for _ in range(a.extra)]
     try:
         time.sleep(1)
         npids = sum(1 for d in os.listdir("/proc") if d.isdigit())
         times = {k: [] for k in contenders}
+        cpu = {k: [] for k in contenders}
         peak = {k: 0 for k in contenders}
         inner = []
         for name, cmd in contenders.items():  # warm-up
-            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            r = subprocess.run(cmd, capture_output=True)
+            if r.returncode != 0:
+                sys.exit(f"{name} failed: {r.stderr.decode()}")
         for _ in range(a.rounds):
             order = list(contenders.items())
             random.shuffle(order)
@@ -72,8 +85,9 @@ def main():
                 p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                 out = p.stdout.read()
                 err = p.stderr.read()
-                _, status, _ = os.wait4(p.pid, 0)
+                _, status, usage = os.wait4(p.pid, 0)
                 times[name].append(time.perf_counter() - t0)
+                cpu[name].append(usage.ru_utime + usage.ru_stime)
                 if status != 0:
                     sys.exit(f"{name} failed: {err.decode()}")
                 if name == "psutil":
@@ -84,16 +98,27 @@ def main():
             r = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, capture_output=True, check=True)
             peak[name] = int(r.stderr.decode().split()[-1])
         med = {k: statistics.median(v) for k, v in times.items()}
+        mcpu = {k: statistics.median(v) for k, v in cpu.items()}
+        with open("/proc/loadavg") as f:
+            load = f.read().split()[:3]
         print(f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; kernel {platform.release()}; "
-              f"{os.cpu_count()} CPUs; {npids} pids ({a.extra} extra sleep); {a.rounds} rounds")
-        print(f"{'contender':<14} {'median ms':>10} {'min ms':>8} {'peak RSS KiB':>13}")
+              f"{os.cpu_count()} CPUs; {npids} pids ({a.extra} extra sleep); {a.rounds} rounds; "
+              f"load average {' '.join(load)}")
+        print(f"{'contender':<14} {'median ms':>10} {'min ms':>8} {'CPU ms':>8} {'CPU µs/pid':>10} "
+              f"{'peak RSS KiB':>13}")
         for k in contenders:
-            print(f"{k:<14} {med[k]*1e3:>10.1f} {min(times[k])*1e3:>8.1f} {peak[k]:>13}")
-        print(f"{'psutil (in-process)':<14} {statistics.median(inner)*1e3:>6.1f}")
-        print(f"memsight / floor      = {med['memsight'] / med['floor']:.2f}x")
-        print(f"memsight-1cpu / floor = {med['memsight-1cpu'] / med['floor']:.2f}x")
-        print(f"psutil / memsight     = {med['psutil'] / med['memsight']:.1f}x")
-        print(f"psutil in-process / memsight = {statistics.median(inner) / med['memsight']:.1f}x")
+            print(f"{k:<14} {med[k]*1e3:>10.1f} {min(times[k])*1e3:>8.1f} {mcpu[k]*1e3:>8.1f} "
+                  f"{mcpu[k]*1e6/npids:>10.1f} {peak[k]:>13}")
+        if inner:
+            print(f"{'psutil (in-process)':<14} {statistics.median(inner)*1e3:>6.1f}")
+        for k in ("memsight", "memsight-1cpu", "memsight-t1"):
+            print(f"{k} / floor: wall {med[k] / med['floor']:.2f}x, CPU {mcpu[k] / mcpu['floor']:.2f}x")
+        for k in ("psutil", "smem"):
+            if k in contenders:
+                print(f"{k} / memsight: wall {med[k] / med['memsight']:.1f}x, "
+                      f"CPU {mcpu[k] / mcpu['memsight']:.1f}x")
+        if inner:
+            print(f"psutil in-process / memsight = {statistics.median(inner) / med['memsight']:.1f}x")
     finally:
         for k in kids:
             k.kill()

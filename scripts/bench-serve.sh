@@ -8,8 +8,10 @@
 # exporter's RSS before and after each round. Everything it starts is killed on exit.
 #
 # Usage: scripts/bench-serve.sh [extra `memsight serve` args]
-#   env: PROCS=500 SCRAPES=2000 CONCURRENCY=16 MAX_SECONDS=60 ROUNDS=2 PEER=1
+#   env: PROCS=500 SCRAPES=2000 CONCURRENCY=16 MAX_SECONDS=60 ROUNDS=2 PEER=1 GZIP=0
 #        MEMSIGHT=target/release/memsight
+# GZIP=1 sends `Accept-Encoding: gzip` with every scrape, as Prometheus does. Each exporter's
+# body size with and without gzip is printed either way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +21,7 @@ CONCURRENCY=${CONCURRENCY:-16}
 MAX_SECONDS=${MAX_SECONDS:-60}
 ROUNDS=${ROUNDS:-2}
 PEER=${PEER:-1}
+GZIP=${GZIP:-0}
 THREADS=2
 MEMSIGHT=${MEMSIGHT:-target/release/memsight}
 
@@ -92,9 +95,16 @@ function done(summary, latency, requests)
 end
 EOF
 
+gzip_header=()
+if [ "$GZIP" = 1 ]; then gzip_header=(-H "Accept-Encoding: gzip"); fi
+
+sizes() { # name url
+  echo "body size:   $1 $(curl -s "$2" | wc -c) B plain, $(curl -s -H 'Accept-Encoding: gzip' "$2" | wc -c) B with Accept-Encoding: gzip"
+}
+
 round() { # name url pid
   echo "--- $1, rss before $(rss_kib "$3") KiB"
-  wrk -t"$THREADS" -c"$CONCURRENCY" -d"${MAX_SECONDS}s" --timeout 10s -s "$work/bounded.lua" "$2" \
+  wrk "${gzip_header[@]}" -t"$THREADS" -c"$CONCURRENCY" -d"${MAX_SECONDS}s" --timeout 10s -s "$work/bounded.lua" "$2" \
     | grep -E '^(requests|p[0-9]|max|  Non-2xx|  Socket errors)'
   echo "rss after:   $(rss_kib "$3") KiB"
 }
@@ -107,6 +117,8 @@ echo "machine:     $(nproc) cores, $(uname -r); load avg $(cut -d' ' -f1-3 /proc
 echo "processes:   $procs with memory scanned (${PROCS} sleeps started)"
 echo "exporter:    $MEMSIGHT serve $*"
 if [ -n "$peer_url" ]; then echo "peer:        prometheus-process-exporter $(dpkg-query -W -f='${Version}' prometheus-process-exporter 2>/dev/null) -gather-smaps -threads=false, groups by comm"; fi
+sizes memsight "$url"
+if [ -n "$peer_url" ]; then sizes process-exporter "$peer_url"; fi
 echo "load:        $SCRAPES scrapes per round, concurrency $CONCURRENCY, wrk $THREADS threads, <= ${MAX_SECONDS}s"
 for r in $(seq "$ROUNDS"); do
   scans_before=$(metric memsight_scans_total)

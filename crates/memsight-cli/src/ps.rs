@@ -40,6 +40,11 @@ pub struct Args {
     /// Print `{"processes": [...], "access_denied": [...], "totals": {...}}` (sizes in bytes).
     #[arg(long)]
     json: bool,
+    /// Read the processes on N threads. By default memsight uses one per idle core (cores less
+    /// the other runnable tasks), one per 128 processes, at most 8: a second thread only pays
+    /// when a second core is free.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
 }
 
 /// What `--sort` orders by.
@@ -133,7 +138,7 @@ pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result
         pids.dedup();
         pids
     };
-    let scan = procfs.memory_scan(&pids);
+    let scan = procfs.memory_scan_on(&pids, args.threads.map_or(0, usize::from));
     for (pid, err) in &scan.errors {
         eprintln!("memsight: warning: pid {pid}: {err}");
     }

@@ -534,3 +534,15 @@ fn scan_under_process_churn_never_fails() {
     let (a, b) = (last_pid(&started), last_pid(&ended));
     assert!(b.wrapping_sub(a) >= 500 || b < a, "only {a} -> {b}");
 }
+
+#[test]
+fn threads_option_reads_the_same_processes_on_any_count() {
+    let kid = hog(16, "memsight-ps-threads");
+    for threads in ["1", "2", "7"] {
+        let report = ps_json(&["--threads", threads]);
+        let me = entry(&report, kid.pid()).expect("the 16 MiB child is listed");
+        assert!(me["uss"].as_u64().unwrap() >= 16 * MIB, "{threads}: {me}");
+    }
+    let out = memsight().args(["ps", "--threads", "0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -191,6 +191,73 @@ fn openmetrics_when_the_scraper_asks_for_it() {
     assert!(plain.body.contains("# TYPE memsight_scans_total counter\n"));
 }
 
+/// `GET /metrics` with `headers`, the answer's head and its body as bytes.
+fn get_bytes(addr: SocketAddr, headers: &str) -> (String, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{headers}\r\n"
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+    (head, buf[end + 4..].to_vec())
+}
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+#[test]
+fn gzip_when_the_scraper_accepts_it() {
+    // --max-age keeps one scan for all three scrapes, so the bodies must be the same text.
+    let ex = Exporter::start(&["--max-age", "60"]);
+    let (head, plain) = get_bytes(ex.addr, "Accept: text/plain\r\n");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(header(&head, "content-encoding"), None);
+    assert_eq!(header(&head, "vary"), Some("Accept-Encoding"));
+    // What Prometheus sends, in both formats.
+    for (accept, om) in [
+        ("text/plain", false),
+        ("application/openmetrics-text", true),
+    ] {
+        let (head, gz) = get_bytes(
+            ex.addr,
+            &format!("Accept: {accept}\r\nAccept-Encoding: gzip\r\n"),
+        );
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert_eq!(header(&head, "content-encoding"), Some("gzip"), "{head}");
+        assert_eq!(
+            header(&head, "content-length"),
+            Some(gz.len().to_string().as_str())
+        );
+        let mut body = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut body)
+            .unwrap();
+        let text = String::from_utf8(body).unwrap();
+        assert!(text.contains("node_memory_MemTotal_bytes "), "{text}");
+        assert_eq!(text.ends_with("# EOF\n"), om);
+        if !om {
+            assert_eq!(text.as_bytes(), &plain[..]);
+        }
+        assert!(gz.len() * 4 < text.len(), "{} of {}", gz.len(), text.len());
+    }
+    // A refused gzip gets the plain body.
+    let (head, body) = get_bytes(
+        ex.addr,
+        "Accept: text/plain\r\nAccept-Encoding: gzip;q=0\r\n",
+    );
+    assert_eq!(header(&head, "content-encoding"), None);
+    assert_eq!(body, plain);
+}
+
 #[test]
 fn index_page_links_to_metrics() {
     let ex = Exporter::start(&[]);
@@ -419,6 +486,7 @@ fn concurrent_scrapes_share_scans() {
 
 #[test]
 fn prometheus_ingests_a_known_process() {
+    // Prometheus asks for `Accept-Encoding: gzip` on every scrape, so this reads the gzip answer.
     let (_hog, pid) = memory_hog(64);
     let ex = Exporter::start(&["--top", "all"]);
     let dir = tempfile::tempdir().unwrap();

@@ -35,6 +35,7 @@ fn reused_pid_is_never_read_through_an_old_handle() {
     let mut first = Kid::spawn(Command::new("sleep").arg("100"));
     let pid = first.pid();
     let old = Process::new(pid).unwrap();
+    let untouched = Process::new(pid).unwrap();
     assert!(old.is_running());
     let name = old.name().unwrap();
     assert_eq!(name, "sleep");
@@ -54,10 +55,16 @@ fn reused_pid_is_never_read_through_an_old_handle() {
     assert!(is_no_such(old.environ(), pid));
     assert!(is_no_such(old.memory_maps(false), pid));
     assert!(is_no_such(old.uids(), pid));
+    // A handle that read nothing while its process lived (the start time is read lazily) must
+    // not take the new process's now.
+    assert!(is_no_such(untouched.create_time(), pid));
+    assert!(is_no_such(untouched.parent(), pid));
+    assert!(!untouched.is_running());
     // A new handle reads the new process, and is a different process.
     let new = Process::new(pid).unwrap();
     assert!(new.is_running());
     assert_ne!(new, old);
+    assert_ne!(new, untouched);
     assert!(new.memory_info().unwrap().rss > 0);
     drop(second);
 }

@@ -22,6 +22,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use super::Args;
 use super::conns::Connections;
+use super::gzip;
 use super::scan::Scanner;
 
 /// Largest request head (request line plus headers) accepted; hyper answers 431 beyond it.
@@ -191,18 +192,32 @@ async fn respond(req: Request<Incoming>, scanner: &Scanner, limits: Limits) -> R
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(prefers_openmetrics);
+    let gzip = req
+        .headers()
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(gzip::accepts_gzip);
     let deadline = scrape_deadline(req.headers(), limits.scrape_timeout);
     match tokio::time::timeout(deadline, scanner.scrape()).await {
         Ok(Some(scrape)) => {
-            let (body, content_type) = if openmetrics {
-                (
-                    scrape.rendered.openmetrics.clone(),
-                    OPENMETRICS_CONTENT_TYPE,
-                )
+            let content_type = if openmetrics {
+                OPENMETRICS_CONTENT_TYPE
             } else {
-                (scrape.rendered.text.clone(), TEXT_CONTENT_TYPE)
+                TEXT_CONTENT_TYPE
             };
-            with_type(Response::new(Full::new(body)), content_type)
+            let body = if gzip {
+                scrape.gzipped(openmetrics).await
+            } else {
+                scrape.body(openmetrics)
+            };
+            let mut resp = with_type(Response::new(Full::new(body)), content_type);
+            let headers = resp.headers_mut();
+            headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+            if gzip {
+                headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            }
+            resp
         }
         Ok(None) => plain(StatusCode::INTERNAL_SERVER_ERROR, "The scan failed\n"),
         Err(_) => plain(

@@ -16,6 +16,7 @@ mod collect;
 mod conns;
 mod exposition;
 mod group;
+mod gzip;
 mod http;
 mod labels;
 mod listen;

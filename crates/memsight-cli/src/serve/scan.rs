@@ -2,22 +2,61 @@
 //! walking /proc again, so N concurrent scrapes cost one scan, and at most one scan runs at a time.
 //!
 //! Memory stays bounded: the scanner holds at most the in-flight scan's channel; each finished
-//! scan's rendered bodies are reference-counted [`Bytes`](bytes::Bytes) shared by the responses
+//! scan's rendered bodies are reference-counted [`Bytes`] shared by the responses
 //! that use them and freed when the last one is sent.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
+use bytes::Bytes;
 use tokio::sync::watch;
 
 use super::collect::{self, Options, Snapshot};
 use super::exposition::{self, Rendered, Totals};
+use super::gzip;
 
 /// The result of one scan, as served.
 #[derive(Debug)]
 pub struct Scrape {
     /// Both renderings of the scan.
     pub rendered: Rendered,
+    /// The gzip of each rendering (text, OpenMetrics), made by the first scrape that accepts it
+    /// and shared by the others.
+    gzipped: [OnceLock<Bytes>; 2],
+}
+
+impl Scrape {
+    /// A scrape serving `rendered`.
+    pub fn new(rendered: Rendered) -> Scrape {
+        Scrape {
+            rendered,
+            gzipped: Default::default(),
+        }
+    }
+
+    /// The body in OpenMetrics or in the text format.
+    pub fn body(&self, openmetrics: bool) -> Bytes {
+        if openmetrics {
+            self.rendered.openmetrics.clone()
+        } else {
+            self.rendered.text.clone()
+        }
+    }
+
+    /// [`Scrape::body`] gzip-compressed, compressed on the blocking pool the first time (a
+    /// `--top all` body on a big host is megabytes) and kept for the scan's other scrapes.
+    pub async fn gzipped(&self, openmetrics: bool) -> Bytes {
+        let cell = &self.gzipped[usize::from(openmetrics)];
+        if let Some(gz) = cell.get() {
+            return gz.clone();
+        }
+        let body = self.body(openmetrics);
+        let gz = tokio::task::spawn_blocking(move || gzip::compress(&body))
+            .await
+            // The pool only fails at runtime shutdown; compress here then.
+            .unwrap_or_else(|_| gzip::compress(&self.body(openmetrics)));
+        cell.get_or_init(|| gz).clone()
+    }
 }
 
 type Slot = watch::Receiver<Option<Arc<Scrape>>>;
@@ -109,7 +148,7 @@ impl Scanner {
             let mut state = this.lock();
             state.in_flight = None;
             if let Ok(rendered) = rendered {
-                let scrape = Arc::new(Scrape { rendered });
+                let scrape = Arc::new(Scrape::new(rendered));
                 state.last = Some((Instant::now(), scrape.clone()));
                 let _ = tx.send(Some(scrape));
             }

@@ -1,13 +1,19 @@
 //! System memory and swap, with psutil 7.2's Linux semantics (which follow procps `free` 4.x).
 
+use std::sync::OnceLock;
+
 use crate::error::{Error, Result};
 use crate::sys::procfs::{ProcFs, meminfo, vmstat, zoneinfo};
 
 pub use crate::sys::procfs::meminfo::{MeminfoField, MeminfoUnit};
 
-/// The size of a memory page in bytes, from `sysconf(_SC_PAGESIZE)`.
+/// The size of a memory page in bytes, from `sysconf(_SC_PAGESIZE)` (the auxiliary vector's
+/// `AT_PAGESZ`).
 pub fn page_size() -> u64 {
-    rustix::param::page_size() as u64
+    // Kept after the first call: rustix may ask the kernel for the auxiliary vector on every call
+    // (`prctl(PR_GET_AUXV)`), one system call per process in a `process_iter()` loop.
+    static PAGE_SIZE: OnceLock<u64> = OnceLock::new();
+    *PAGE_SIZE.get_or_init(|| rustix::param::page_size() as u64)
 }
 
 /// System memory, in bytes: psutil's `virtual_memory()` and the `Mem:` line of procps `free`.

@@ -16,7 +16,14 @@ impl Process {
             return Ok(None);
         }
         match self.procfs().process(ppid) {
-            Ok(parent) if parent.start_ticks <= self.start_ticks => Ok(Some(parent)),
+            Ok(parent)
+                if matches!(
+                    (parent.start_ticks(), self.start_ticks()),
+                    (Ok(p), Ok(s)) if p <= s
+                ) =>
+            {
+                Ok(Some(parent))
+            }
             _ => Ok(None),
         }
     }
@@ -31,7 +38,7 @@ impl Process {
             by_parent.entry(ppid).or_default().push(pid);
         }
         let mut out = Vec::new();
-        let mut queue = vec![(self.pid(), self.start_ticks)];
+        let mut queue = vec![(self.pid(), self.start_ticks()?)];
         let mut seen = std::collections::HashSet::new();
         while let Some((parent, parent_start)) = queue.pop() {
             for &pid in by_parent.get(&parent).into_iter().flatten() {
@@ -41,11 +48,14 @@ impl Process {
                 let Ok(child) = self.procfs().process(pid) else {
                     continue;
                 };
-                if child.start_ticks < parent_start {
+                let Ok(child_start) = child.start_ticks() else {
+                    continue;
+                };
+                if child_start < parent_start {
                     continue;
                 }
                 if recursive {
-                    queue.push((pid, child.start_ticks));
+                    queue.push((pid, child_start));
                 }
                 out.push(child);
             }

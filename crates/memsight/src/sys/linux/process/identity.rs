@@ -104,9 +104,7 @@ impl Process {
     /// dumpable (setuid programs, some daemons); so it usually equals `uids().real`, but not
     /// always. It is what `memsight ps` shows, because it costs no read.
     pub fn owner_uid(&self) -> Result<u32> {
-        rustix::fs::fstat(&self.dir)
-            .map(|st| st.st_uid)
-            .map_err(|e| self.error_for("", e.into()))
+        self.dir_stat().map(|st| st.st_uid)
     }
 
     /// The `/proc/PID/status` record, parsed (cached inside [`oneshot`](Self::oneshot)).

@@ -4,11 +4,16 @@
 //! of its `/proc/PID` directory and opens every file relative to it, so once the process has
 //! exited, every read fails with [`Error::NoSuchProcess`] even if the pid has been handed to a new
 //! process: the handle never silently reads someone else.
+//!
+//! Opening a handle costs two system calls (`open` of `/proc/PID` and, at drop, `close`): the
+//! start time and the directory's inode are read when first needed (equality, `create_time`,
+//! the parent/children checks), through that same descriptor, so they are always the original
+//! process's.
 
 use std::fs::File;
 use std::io;
 use std::os::fd::OwnedFd;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use rustix::fs::{Mode, OFlags};
 
@@ -20,29 +25,40 @@ type FileCache = Vec<(&'static str, Arc<[u8]>)>;
 
 /// A handle on one running process.
 ///
-/// Equality is identity: two handles are equal when they have the same pid, start time and
-/// `/proc/PID` directory inode.
+/// Equality is identity: two handles are equal when they have the same pid, `/proc/PID`
+/// directory inode and start time.
 /// The handle owns one `O_PATH` file descriptor; no other descriptor outlives a call.
 #[derive(Debug)]
 pub struct Process {
     pid: u32,
     procfs: ProcFs,
+    /// The `/proc/PID` directory, opened `O_PATH`. It pins the process: once that process has been
+    /// reaped, every file opened through it fails with ENOENT or ESRCH, even if the pid now
+    /// belongs to another process.
     dir: OwnedFd,
-    start_ticks: u64,
-    /// The inode of the `/proc/PID` directory: a new process under a reused pid gets a new one,
-    /// even if it started in the same clock tick (handles alive together share the cached one).
-    dir_ino: u64,
-    /// The owner of `/proc/PID` when the handle was opened (see [`Process::owner_uid`]).
-    pub(crate) open_uid: u32,
+    /// The start time after boot (`/proc/PID/stat` field 22, clock ticks), read through `dir`
+    /// the first time it is needed (see [`Process::start_ticks`]).
+    start_ticks: OnceLock<u64>,
+    /// The inode of the `/proc/PID` directory, from `fstat` of `dir` the first time it is needed:
+    /// the descriptor holds that inode, so it is the one of the open whenever it is read. A new
+    /// process under a reused pid gets a new one, even if it started in the same clock tick
+    /// (handles alive together share the cached one).
+    dir_ino: OnceLock<u64>,
     cache: Mutex<Option<FileCache>>,
 }
 
 impl PartialEq for Process {
     fn eq(&self, other: &Self) -> bool {
-        self.pid == other.pid
-            && self.start_ticks == other.start_ticks
-            && self.procfs == other.procfs
-            && self.dir_ino == other.dir_ino
+        if self.pid != other.pid || self.procfs != other.procfs || self.dir_ino() != other.dir_ino()
+        {
+            return false;
+        }
+        // The same directory inode is the same process (the inode pins it), so both start times
+        // read or neither does; once it has exited the inode alone decides.
+        match (self.start_ticks(), other.start_ticks()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => true,
+        }
     }
 }
 
@@ -74,25 +90,9 @@ impl Process {
         Process::new(std::process::id())
     }
 
-    /// Opens process `pid` under `procfs` (see [`ProcFs::process`]).
+    /// Opens process `pid` under `procfs` (see [`ProcFs::process`]): the `/proc/PID` directory
+    /// only, nothing read yet.
     pub(crate) fn open_in(procfs: &ProcFs, pid: u32) -> Result<Process> {
-        let no_such = || Error::NoSuchProcess { pid, name: None };
-        let mut process = Process::open_dir(procfs, pid)?;
-        process.start_ticks = process
-            .read_file("stat", pid_stat::parse)
-            .map_err(|e| match e {
-                Error::ZombieProcess { .. } => no_such(),
-                e => e,
-            })?
-            .starttime;
-        Ok(process)
-    }
-
-    /// Opens the `/proc/PID` directory only, without reading `stat` for the start time. For a
-    /// whole-system scan that reads everything it needs through this one descriptor right away
-    /// (the descriptor alone already guarantees that a reused pid is never read); the handle's
-    /// start time is 0, so it must not be handed out.
-    pub(crate) fn open_dir(procfs: &ProcFs, pid: u32) -> Result<Process> {
         let path = procfs.proc_path(pid.to_string());
         let dir = rustix::fs::open(
             &path,
@@ -105,17 +105,46 @@ impl Process {
             }
             e => Error::from_io(Some(pid), &path, e.into()),
         })?;
-        let (dir_ino, open_uid) =
-            rustix::fs::fstat(&dir).map_or((0, 0), |st| (st.st_ino, st.st_uid));
         Ok(Process {
             pid,
             procfs: procfs.clone(),
             dir,
-            start_ticks: 0,
-            dir_ino,
-            open_uid,
+            start_ticks: OnceLock::new(),
+            dir_ino: OnceLock::new(),
             cache: Mutex::new(None),
         })
+    }
+
+    /// The start time after boot in clock ticks (`/proc/PID/stat` field 22), read through the
+    /// handle's descriptor the first time and kept: an exited process gives
+    /// [`Error::NoSuchProcess`] rather than the start time of a process that reused its pid.
+    pub(crate) fn start_ticks(&self) -> Result<u64> {
+        match self.start_ticks.get() {
+            Some(&ticks) => Ok(ticks),
+            None => Ok(self.stat()?.starttime),
+        }
+    }
+
+    /// Keeps the start time of a `stat` read (every read of it gives the same one).
+    pub(crate) fn note_start_ticks(&self, ticks: u64) {
+        // An error only means another thread set the same value first.
+        let _ = self.start_ticks.set(ticks);
+    }
+
+    /// The `/proc/PID` directory's inode (0 if `fstat` fails, which it does not on a held
+    /// descriptor).
+    fn dir_ino(&self) -> u64 {
+        *self
+            .dir_ino
+            .get_or_init(|| rustix::fs::fstat(&self.dir).map_or(0, |st| st.st_ino))
+    }
+
+    /// `fstat` of the `/proc/PID` descriptor (which also settles the inode for equality).
+    pub(crate) fn dir_stat(&self) -> Result<rustix::fs::Stat> {
+        let st = rustix::fs::fstat(&self.dir).map_err(|e| self.error_for("", e.into()))?;
+        // Only fails if already set, to the same inode.
+        let _ = self.dir_ino.set(st.st_ino);
+        Ok(st)
     }
 
     /// The process id.
@@ -135,7 +164,13 @@ impl Process {
     pub fn is_running(&self) -> bool {
         // The descriptor pins the original process: once it has been reaped, reads through it
         // fail with ESRCH even if the pid now belongs to a process started in the same clock tick.
-        let alive = procfs::with_buffer(|buf| self.read_into("stat", buf).is_ok());
+        let alive = procfs::with_buffer(|buf| {
+            let read = self.read_into("stat", buf).is_ok();
+            if let (true, Ok(stat)) = (read, pid_stat::parse(buf)) {
+                self.note_start_ticks(stat.starttime);
+            }
+            read
+        });
         alive && self.procfs.process(self.pid).is_ok_and(|now| now == *self)
     }
 

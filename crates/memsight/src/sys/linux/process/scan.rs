@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{Error, Result};
 use crate::sys::process::{Process, identity, user};
-use crate::sys::procfs::{ProcFs, cmdline, statm};
+use crate::sys::procfs::{ProcFs, cmdline, loadavg, statm};
 use crate::sys::system::page_size;
 
 /// One process's memory in a [`MemoryScan`]. Sizes in bytes.
@@ -50,7 +50,8 @@ pub struct MemoryScan {
     pub errors: Vec<(u32, Error)>,
 }
 
-/// Scans every process under `/proc` on every core; see [`ProcFs::memory_scan`].
+/// Scans every process under `/proc`, on one thread per idle core when there are enough
+/// processes (see [`ProcFs::memory_scan`] and [`ProcFs::scan_threads`]).
 pub fn memory_scan() -> Result<MemoryScan> {
     let procfs = ProcFs::default();
     let pids = procfs.pids()?;
@@ -64,18 +65,43 @@ enum Outcome {
     Failed(Error),
 }
 
+/// The most threads an automatic scan starts, however many cores are idle: past a few, the
+/// kernel's shared locks on `/proc` lookups (and the scanner's own CPU on a busy host) cost more
+/// than the threads save.
+const MAX_SCAN_THREADS: usize = 8;
+
+/// The fewest processes worth a scan thread of their own: below that, starting and joining the
+/// thread and its cold read buffer cost about what it saves (see BENCHMARKS.md, issue 15).
+const PIDS_PER_THREAD: usize = 128;
+
+/// The automatic scan parallelism: one thread per idle core (the cores this process may run on,
+/// less the other tasks runnable right now), one per [`PIDS_PER_THREAD`] processes, at most
+/// [`MAX_SCAN_THREADS`], at least one. A second thread only helps when a second core is free:
+/// on a busy host it competes with the work already there and costs CPU for no gain in wall time.
+fn auto_threads(cores: usize, others_running: u64, pids: usize) -> usize {
+    let idle = cores.saturating_sub(usize::try_from(others_running).unwrap_or(usize::MAX));
+    idle.min(pids / PIDS_PER_THREAD).clamp(1, MAX_SCAN_THREADS)
+}
+
 impl ProcFs {
     /// Reads the memory of each process in `pids` (pids that do not exist or exit meanwhile are
-    /// skipped). Per process it opens `/proc/PID` once (`O_PATH`; every read goes through that
-    /// descriptor, so a reused pid is never read) and reads `statm` (rss, vms), `smaps_rollup`
-    /// (or `smaps` when the rollup answers ESRCH/ENOENT), `cmdline` and `comm`, with the owner
-    /// from `fstat` of the directory. Processes with no address space (kernel threads, zombies)
-    /// cost only the `statm` read; those this user may not inspect stop at `smaps_rollup`. The work is spread over the available cores
-    /// (`std::thread::available_parallelism`), each thread reusing one read buffer.
+    /// skipped), on as many threads as [`ProcFs::scan_threads`] chooses. Per process it opens
+    /// `/proc/PID` once (`O_PATH`; every read goes through that descriptor, so a reused pid is
+    /// never read) and reads `statm` (rss, vms), `smaps_rollup` (or `smaps` when the rollup
+    /// answers ESRCH/ENOENT), `cmdline` and `comm`, with the owner from `fstat` of the directory.
+    /// Processes with no address space (kernel threads, zombies) cost only the `statm` read;
+    /// those this user may not inspect stop at `smaps_rollup`. Each thread reuses one read buffer.
     pub fn memory_scan(&self, pids: &[u32]) -> MemoryScan {
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(pids.len().max(1));
+        self.memory_scan_on(pids, 0)
+    }
+
+    /// [`ProcFs::memory_scan`] on `threads` threads (never more than there are pids); 0 lets
+    /// memsight choose ([`ProcFs::scan_threads`]). `memsight ps --threads N` sets it.
+    pub fn memory_scan_on(&self, pids: &[u32], threads: usize) -> MemoryScan {
+        let threads = match threads {
+            0 => self.scan_threads(pids.len()),
+            n => n.min(pids.len().max(1)),
+        };
         let next = AtomicUsize::new(0);
         let work = || {
             let mut out = Vec::new();
@@ -113,6 +139,18 @@ impl ProcFs {
         scan
     }
 
+    /// The threads an automatic scan of `pids` processes uses: one per idle core
+    /// (`std::thread::available_parallelism`, which follows the CPU affinity and cgroup quota,
+    /// less the other runnable tasks of `/proc/loadavg`), one per 128 processes, at most
+    /// 8, at least 1. An unreadable `loadavg` counts every core as idle.
+    pub fn scan_threads(&self, pids: usize) -> usize {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let running = self
+            .parse_proc("loadavg", loadavg::parse_running)
+            .unwrap_or(1);
+        auto_threads(cores, running.saturating_sub(1), pids)
+    }
+
     fn scan_one(&self, pid: u32, names: &mut HashMap<u32, String>) -> Outcome {
         match self.try_scan_one(pid, names) {
             Ok(Some(p)) => Outcome::Read(p),
@@ -128,7 +166,7 @@ impl ProcFs {
         pid: u32,
         names: &mut HashMap<u32, String>,
     ) -> Result<Option<ProcessMemory>> {
-        let process = Process::open_dir(self, pid)?;
+        let process = Process::open_in(self, pid)?;
         let statm = process.read_file("statm", statm::parse)?;
         // No address space: a kernel thread or a zombie. Its smaps is empty, so USS is 0.
         if statm.size == 0 {
@@ -138,8 +176,8 @@ impl ProcFs {
         if footprint.uss == 0 {
             return Ok(None);
         }
-        // The owner as of the open, a few microseconds ago (one fstat, done by open_dir).
-        let uid = process.open_uid;
+        // The owner of /proc/PID (one fstat of the held descriptor; `status` is not read).
+        let uid = process.owner_uid()?;
         let args = process.read_file("cmdline", cmdline::parse)?;
         let comm = process.read_file("comm", |data| {
             let comm = data.strip_suffix(b"\n").unwrap_or(data);
@@ -166,5 +204,27 @@ impl ProcFs {
             vms: statm.size.saturating_mul(page_size()),
             uid,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn automatic_threads_follow_idle_cores_and_the_number_of_processes() {
+        // Two idle cores, 1,000 processes: both cores.
+        assert_eq!(auto_threads(2, 0, 1000), 2);
+        // The second core busy with another task: one thread.
+        assert_eq!(auto_threads(2, 1, 1000), 1);
+        // Overloaded: still one.
+        assert_eq!(auto_threads(2, 7, 1000), 1);
+        // Few processes: one thread, whatever the cores.
+        assert_eq!(auto_threads(64, 0, 100), 1);
+        assert_eq!(auto_threads(64, 0, 300), 2);
+        // A big idle host with many processes: capped.
+        assert_eq!(auto_threads(64, 0, 100_000), MAX_SCAN_THREADS);
+        // No pids at all.
+        assert_eq!(auto_threads(4, 0, 0), 1);
     }
 }

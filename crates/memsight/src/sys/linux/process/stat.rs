@@ -119,7 +119,9 @@ pub(crate) fn clock_ticks() -> f64 {
 impl Process {
     /// `/proc/PID/stat`, parsed (cached under [`Process::oneshot`]).
     pub(crate) fn stat(&self) -> Result<PidStat> {
-        self.read_file("stat", pid_stat::parse)
+        let stat = self.read_file("stat", pid_stat::parse)?;
+        self.note_start_ticks(stat.starttime);
+        Ok(stat)
     }
 
     /// The parent's pid (`/proc/PID/stat` field 4); 0 for pid 1 and kernel threads' parent kthreadd.
@@ -135,7 +137,7 @@ impl Process {
     /// When the process started, in seconds since the Unix epoch: its start time after boot
     /// (`/proc/PID/stat` field 22, clock ticks) plus the boot time (`btime` of `/proc/stat`).
     pub fn create_time(&self) -> Result<f64> {
-        let start = self.stat()?.starttime as f64 / clock_ticks();
+        let start = self.start_ticks()? as f64 / clock_ticks();
         Ok(crate::sys::boot::boot_time_of(self.procfs())? + start)
     }
 

@@ -7,6 +7,7 @@ pub(crate) mod diskstats;
 pub(crate) mod environ;
 pub(crate) mod fdinfo;
 pub(crate) mod limits;
+pub(crate) mod loadavg;
 pub(crate) mod meminfo;
 pub(crate) mod net_tcp;
 pub(crate) mod net_unix;
@@ -280,6 +281,20 @@ mod tests {
         let mut buf = Vec::new();
         read_single_show(&mut file, &mut buf).unwrap();
         assert_eq!(buf, data);
+    }
+
+    #[test]
+    fn a_buffer_grown_past_the_bound_is_not_kept_for_the_next_read() {
+        // One 1 MiB command line, then a small file: the second read must not start from a 1 MiB
+        // buffer (its capacity would be kept for the thread's lifetime).
+        let big = vec![b'x'; 1 << 20];
+        with_buffer(|buf| read_to_buffer(&mut &big[..], buf).unwrap());
+        let kept = with_buffer(|buf| buf.capacity());
+        assert!(kept <= MAX_KEPT_BUFFER, "kept {kept} bytes");
+        // A buffer within the bound is kept (the point of the per-thread buffer).
+        let small = vec![b'y'; 10_000];
+        with_buffer(|buf| read_to_buffer(&mut &small[..], buf).unwrap());
+        assert!(with_buffer(|buf| buf.capacity()) >= small.len());
     }
 
     #[test]
