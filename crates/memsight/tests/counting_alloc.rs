@@ -43,19 +43,24 @@ fn realloc_adjusts_bytes_not_blocks() {
 
 #[test]
 fn process_totals_include_other_threads() {
+    const LEAK: i64 = 1 << 20;
     let before = CountingAlloc::stats();
     let leaked = std::thread::spawn(|| {
-        let b: &'static mut [u8] = Box::leak(vec![7u8; 4096].into_boxed_slice());
+        let b: &'static mut [u8] = Box::leak(vec![7u8; LEAK as usize].into_boxed_slice());
         b.as_ptr() as usize
     })
     .join()
     .unwrap();
     black_box(leaked);
     let after = CountingAlloc::stats();
-    // The 4096-byte block leaked on the worker thread is still live; everything else the spawn
-    // allocated (thread handle, name, packet) has been freed by join.
-    assert_eq!(after.live_bytes - before.live_bytes, 4096);
-    assert_eq!(after.live_blocks - before.live_blocks, 1);
+    // The 1 MiB block leaked on the worker thread is still live; everything else the spawn
+    // allocated (thread handle, name, packet) has been freed by join. The totals are the whole
+    // process's, so the test runner's own thread may have a few hundred bytes live meanwhile
+    // (seen once: 900 bytes): allow 16 KiB of them, far less than the block that must show.
+    let bytes = after.live_bytes - before.live_bytes;
+    assert!((LEAK..LEAK + (16 << 10)).contains(&bytes), "{bytes} bytes");
+    let blocks = after.live_blocks - before.live_blocks;
+    assert!((1..=16).contains(&blocks), "{blocks} blocks");
     assert!(CountingAlloc::thread_stats().live_bytes >= 0);
 }
 
