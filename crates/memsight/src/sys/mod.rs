@@ -14,13 +14,24 @@ pub(crate) mod windows;
 #[cfg(windows)]
 pub(crate) use windows::*;
 
+#[cfg(target_os = "freebsd")]
+pub(crate) mod freebsd;
+#[cfg(target_os = "freebsd")]
+pub(crate) use freebsd::*;
+
 // The Windows conversions are pure: the Linux unit tests check them too.
 #[cfg(all(test, not(windows)))]
 #[path = "windows/records.rs"]
 mod windows_records;
 
-#[cfg(not(any(target_os = "linux", windows)))]
+// So are the FreeBSD ones (some records only the FreeBSD FFI side builds).
+#[cfg(all(test, not(target_os = "freebsd")))]
+#[allow(dead_code)]
+#[path = "freebsd/records/mod.rs"]
+mod freebsd_records;
+
+#[cfg(not(any(target_os = "linux", windows, target_os = "freebsd")))]
 compile_error!(
-    "memsight has no backend for this OS yet: it supports Linux and Windows; macOS and FreeBSD \
-     are planned"
+    "memsight has no backend for this OS yet: it supports Linux, Windows and FreeBSD; macOS is \
+     planned"
 );
