@@ -3,8 +3,10 @@
 # ${MEMSIGHT_XT:-/var/cache/memsight/xt}), then
 #   - cargo check and cargo clippy -D warnings of memsight for x86_64-pc-windows-gnu (library,
 #     tests, examples; the benches measure Linux files),
-#   - for x86_64-apple-darwin, aarch64-apple-darwin and x86_64-unknown-freebsd, which have no
-#     backend yet: the build must stop at memsight's compile_error! and nowhere else,
+#   - x86_64-unknown-freebsd: cargo check and cargo clippy -D warnings of memsight with
+#     --all-targets, and its test binaries linked with zig (never run: no FreeBSD machine here),
+#   - for x86_64-apple-darwin and aarch64-apple-darwin, which have no backend yet: the build must
+#     stop at memsight's compile_error! and nowhere else,
 #   - memsight's tests for Windows, run under Wine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +17,11 @@ X=scripts/xtarget.sh
 "$X" check x86_64-pc-windows-gnu -- -p memsight --lib --tests --examples
 "$X" clippy x86_64-pc-windows-gnu -- -p memsight --lib --tests --examples -- -D warnings
 
-for target in x86_64-apple-darwin aarch64-apple-darwin x86_64-unknown-freebsd; do
+"$X" check x86_64-unknown-freebsd -- -p memsight --all-targets
+"$X" clippy x86_64-unknown-freebsd -- -p memsight --all-targets -- -D warnings
+"$X" link x86_64-unknown-freebsd -p memsight
+
+for target in x86_64-apple-darwin aarch64-apple-darwin; do
     for sub in check clippy; do
         log=$(mktemp)
         if "$X" "$sub" "$target" -- -p memsight --lib >"$log" 2>&1; then

@@ -48,6 +48,8 @@ pub use sys::system::{SwapMemory, VirtualMemory, page_size, swap_memory, virtual
 
 #[cfg(target_os = "linux")]
 pub use process::{Gids, MemoryScan, ProcessMemory, Uids, memory_scan};
+#[cfg(target_os = "freebsd")]
+pub use process::{Gids, Uids};
 #[cfg(target_os = "linux")]
 pub use sys::disk::{DiskIo, DiskIoCounters, disk_io_counters, disk_io_counters_cache_clear};
 #[cfg(target_os = "linux")]
