@@ -14,6 +14,10 @@
 //!
 //! - Windows: the Win32 heaps, as psutil 8 reads them: `HeapWalk` over `GetProcessHeaps`,
 //!   `VirtualQuery` for `VirtualAlloc`'d regions, and `HeapCompact` for `trim`.
+//! - FreeBSD: libc's own jemalloc, through `mallctl` (psutil 8's BSD `heap_info()`):
+//!   `stats.allocated` / `stats.mapped` after a tcache flush and an `epoch` advance; `trim`
+//!   purges every arena. A process whose `malloc` does not answer `mallctl("version")` gets
+//!   [`Error::Unsupported`](crate::Error::Unsupported).
 //!
 //! On musl, or when `malloc` has been replaced by another allocator (LD_PRELOAD), both return
 //! [`Error::Unsupported`](crate::Error::Unsupported) rather than a misleading number.
@@ -63,8 +67,8 @@ pub struct HeapInfo {
     /// The allocator the figures come from: `"glibc"`, `"jemalloc"`, `"mimalloc"` or `"windows"`
     /// (the Win32 heaps).
     pub allocator: &'static str,
-    /// Linux only. True when glibc lacks `mallinfo2` (before 2.33) and the figures come from
-    /// `mallinfo()`, whose `int` fields wrap around past 2 GiB.
+    /// Linux (always `false` on FreeBSD). True when glibc lacks `mallinfo2` (before 2.33) and the
+    /// figures come from `mallinfo()`, whose `int` fields wrap around past 2 GiB.
     #[cfg(not(windows))]
     pub legacy_mallinfo: bool,
 }

@@ -74,16 +74,27 @@ fn kinfos(buf: &[u8]) -> Vec<Kinfo> {
 /// The `kinfo_proc` of `pid` (`sysctl {CTL_KERN, KERN_PROC, KERN_PROC_PID, pid}`), psutil's
 /// `psutil_kinfo_proc`: an empty answer or `ESRCH` is [`Error::NoSuchProcess`].
 fn kinfo(pid: u32) -> Result<Kinfo> {
+    // FreeBSD pids are at most 99999; one that is not a positive `pid_t` names no process.
+    let Ok(raw_pid) = c_int::try_from(pid) else {
+        return Err(Error::NoSuchProcess { pid, name: None });
+    };
     let mut buf = vec![0u8; std::mem::size_of::<libc::kinfo_proc>()];
     let mib = [
         libc::CTL_KERN,
         libc::KERN_PROC,
         libc::KERN_PROC_PID,
-        pid as c_int,
+        raw_pid,
     ];
     match sysctl_into(&mib, &mut buf) {
-        Ok(n) if n == buf.len() => Ok(kinfos(&buf).remove(0)),
-        Ok(_) => Err(Error::NoSuchProcess { pid, name: None }),
+        Ok(0) => Err(Error::NoSuchProcess { pid, name: None }),
+        Ok(n) if n == buf.len() => kinfos(&buf)
+            .into_iter()
+            .next()
+            .ok_or(Error::NoSuchProcess { pid, name: None }),
+        Ok(n) => Err(Error::Unsupported(format!(
+            "kern.proc.pid returned a {n}-byte kinfo_proc, memsight reads {} bytes",
+            buf.len()
+        ))),
         Err(e) => Err(process_error(
             pid,
             "kern.proc.pid",
