@@ -149,6 +149,10 @@ mod attribution;
 mod driver;
 mod metric;
 mod policy;
+#[cfg(target_os = "linux")]
+mod proc_self;
+#[cfg(target_os = "freebsd")]
+#[path = "proc_self_freebsd.rs"]
 mod proc_self;
 mod report;
 mod sampler;

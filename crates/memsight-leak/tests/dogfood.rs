@@ -1,6 +1,7 @@
 //! memsight proves itself leak-free with memsight-leak, as psutil's test_memleaks.py does with
 //! psleak: every public memsight API on main is called in a leak check (Rust heap exact, native
 //! heap, USS/RSS/VMS, mappings, fds, threads). Scans of every process run fewer, smaller batches.
+#![cfg(target_os = "linux")] // it calls memsight's Linux API
 
 use std::hint::black_box;
 
