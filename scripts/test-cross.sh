@@ -3,8 +3,9 @@
 # ${MEMSIGHT_XT:-/var/cache/memsight/xt}), then
 #   - cargo check and cargo clippy -D warnings of memsight for x86_64-pc-windows-gnu (library,
 #     tests, examples; the benches measure Linux files),
-#   - x86_64-unknown-freebsd: cargo check and cargo clippy -D warnings of memsight with
-#     --all-targets, and its test binaries linked with zig (never run: no FreeBSD machine here),
+#   - x86_64-unknown-freebsd: cargo check and cargo clippy -D warnings of memsight and
+#     memsight-leak with --all-targets, and their test binaries linked with zig (never run: no
+#     FreeBSD machine here; the CLI is still Linux-only),
 #   - for x86_64-apple-darwin and aarch64-apple-darwin, which have no backend yet: the build must
 #     stop at memsight's compile_error! and nowhere else,
 #   - memsight's tests for Windows, run under Wine.
@@ -17,9 +18,9 @@ X=scripts/xtarget.sh
 "$X" check x86_64-pc-windows-gnu -- -p memsight --lib --tests --examples
 "$X" clippy x86_64-pc-windows-gnu -- -p memsight --lib --tests --examples -- -D warnings
 
-"$X" check x86_64-unknown-freebsd -- -p memsight --all-targets
-"$X" clippy x86_64-unknown-freebsd -- -p memsight --all-targets -- -D warnings
-"$X" link x86_64-unknown-freebsd -p memsight
+"$X" check x86_64-unknown-freebsd -- -p memsight -p memsight-leak --all-targets
+"$X" clippy x86_64-unknown-freebsd -- -p memsight -p memsight-leak --all-targets -- -D warnings
+"$X" link x86_64-unknown-freebsd -p memsight -p memsight-leak
 
 for target in x86_64-apple-darwin aarch64-apple-darwin; do
     for sub in check clippy; do

@@ -97,9 +97,14 @@ fn swap_devices() -> Result<Vec<Xswdev>> {
 /// fewer, and no `kvm_open`.
 pub fn swap_memory() -> Result<SwapMemory> {
     let devices = swap_devices()?;
+    // The pages reserved at the start of each device; a kernel without the sysctl reserves none.
     let mut dmmax = [0u8; 4];
-    let n = sysctlbyname_into(c"vm.dmmax", &mut dmmax).map_err(|e| sysctl_error(c"vm.dmmax", e))?;
-    let dmmax = if n == 4 { i32::from_ne_bytes(dmmax) } else { 0 };
+    let dmmax = match sysctlbyname_into(c"vm.dmmax", &mut dmmax) {
+        Ok(4) => i32::from_ne_bytes(dmmax),
+        Ok(_) => 0,
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => 0,
+        Err(e) => return Err(sysctl_error(c"vm.dmmax", e)),
+    };
     let (total, used) = records::swap_pages(&devices, dmmax);
     Ok(records::swap_memory(&SwapCounts {
         page_size: page_size(),
