@@ -25,7 +25,7 @@ pub(crate) use freebsd::*;
 mod windows_records;
 
 // So are the FreeBSD ones (some records only the FreeBSD FFI side builds).
-#[cfg(all(test, not(target_os = "freebsd")))]
+#[cfg(all(test, target_os = "linux"))]
 #[allow(dead_code)]
 #[path = "freebsd/records/mod.rs"]
 mod freebsd_records;
