@@ -73,8 +73,8 @@ pub(crate) fn sysctl_into(mib: &[c_int], buf: &mut [u8]) -> io::Result<usize> {
 const MAX_SYSCTL_BUFFER: usize = 256 << 20;
 
 /// A variable-size sysctl (`kern.proc.proc`, `kern.proc.vmmap.PID`, ...): the size asked first,
-/// then read with a quarter more room, asked again when the kernel answers `ENOMEM` because the
-/// table grew meanwhile (psutil's `psutil_sysctl_malloc`).
+/// then read with a third more room (libutil's `kinfo_getvmmap` margin), asked again when the
+/// kernel answers `ENOMEM` because the table grew meanwhile (psutil's `psutil_sysctl_malloc`).
 pub(crate) fn sysctl_vec(mib: &[c_int]) -> io::Result<Vec<u8>> {
     for _ in 0..8 {
         let mut len = 0usize;
@@ -92,7 +92,7 @@ pub(crate) fn sysctl_vec(mib: &[c_int]) -> io::Result<Vec<u8>> {
         if rc == -1 {
             return Err(io::Error::last_os_error());
         }
-        let room = len.saturating_add(len / 4).min(MAX_SYSCTL_BUFFER);
+        let room = len.saturating_add(len / 3).min(MAX_SYSCTL_BUFFER);
         let mut buf = vec![0u8; room];
         match sysctl_into(mib, &mut buf) {
             Ok(n) => {
