@@ -163,10 +163,13 @@ mod driver;
 mod metric;
 mod plot;
 mod policy;
-#[cfg(not(any(windows, target_os = "macos")))]
+#[cfg(not(any(windows, target_os = "macos", target_os = "freebsd")))]
 mod proc_self;
 #[cfg(target_os = "macos")]
 #[path = "proc_self_macos.rs"]
+mod proc_self;
+#[cfg(target_os = "freebsd")]
+#[path = "proc_self_freebsd.rs"]
 mod proc_self;
 mod report;
 mod sampler;

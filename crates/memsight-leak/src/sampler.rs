@@ -167,8 +167,11 @@ impl Sampler {
     }
 
     /// Drops the process handle without closing what it holds (the tested function may have
-    /// closed or replaced its descriptor). The macOS handle holds nothing.
-    #[cfg_attr(target_os = "macos", allow(clippy::forget_non_drop))]
+    /// closed or replaced its descriptor). The macOS and FreeBSD handles hold nothing.
+    #[cfg_attr(
+        any(target_os = "macos", target_os = "freebsd"),
+        allow(clippy::forget_non_drop)
+    )]
     fn give_up_process(&mut self) {
         std::mem::forget(self.me.take());
     }

@@ -2,8 +2,8 @@
 //! error, not an abort ("IO Safety violation") or figures read from the wrong file. Each
 //! scenario runs in a child process: closing every descriptor breaks whatever else the process
 //! holds.
-// The harness's own descriptor is its `/proc/self` directory: macOS holds none; Windows has
-// tests/windows.rs.
+// The harness's own descriptor is its `/proc/self` directory: macOS and FreeBSD hold none;
+// Windows has tests/windows.rs.
 #![cfg(target_os = "linux")]
 #![allow(unsafe_code)] // close_range, close, open: the scenarios' own syscalls
 

@@ -48,7 +48,7 @@ pub use sys::system::{SwapMemory, VirtualMemory, page_size, swap_memory, virtual
 
 #[cfg(target_os = "linux")]
 pub use process::{Gids, MemoryScan, ProcessMemory, Uids, memory_scan};
-#[cfg(target_os = "macos")]
+#[cfg(any(target_os = "macos", target_os = "freebsd"))]
 pub use process::{Gids, Uids};
 #[cfg(target_os = "linux")]
 pub use sys::disk::{DiskIo, DiskIoCounters, disk_io_counters, disk_io_counters_cache_clear};

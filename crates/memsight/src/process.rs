@@ -30,6 +30,9 @@ pub use crate::sys::process::{
     Thread, Uids, memory_scan,
 };
 
+#[cfg(target_os = "freebsd")]
+pub use crate::sys::process::{Gids, OpenFile, Uids};
+
 /// psutil 8's `memory_footprint()` (`pfootprint`): the memory a process alone is responsible for,
 /// in bytes. Costlier than [`MemoryInfo`]: the OS walks the page tables (Linux), the working set
 /// (Windows) or the VM regions (macOS).

@@ -16,6 +16,10 @@
 //!   `VirtualQuery` for `VirtualAlloc`'d regions, and `HeapCompact` for `trim`.
 //! - macOS: libmalloc, as psutil 8 reads it: `malloc_zone_statistics` summed over every zone
 //!   (`malloc_get_all_zones`), and `malloc_zone_pressure_relief` on each zone for `trim`.
+//! - FreeBSD: libc's own jemalloc, through `mallctl` (psutil 8's BSD `heap_info()`):
+//!   `stats.allocated` / `stats.mapped` after a tcache flush and an `epoch` advance; `trim`
+//!   purges every arena. A process whose `malloc` does not answer `mallctl("version")` gets
+//!   [`Error::Unsupported`](crate::Error::Unsupported).
 //!
 //! On musl, or when `malloc` has been replaced by another allocator (LD_PRELOAD), both return
 //! [`Error::Unsupported`](crate::Error::Unsupported) rather than a misleading number.
@@ -68,7 +72,8 @@ pub struct HeapInfo {
     /// (the Win32 heaps) or `"libmalloc"` (macOS's malloc zones).
     pub allocator: &'static str,
     /// Not on Windows. True when glibc lacks `mallinfo2` (before 2.33) and the figures come from
-    /// `mallinfo()`, whose `int` fields wrap around past 2 GiB; false for every other allocator.
+    /// `mallinfo()`, whose `int` fields wrap around past 2 GiB; false for every other allocator
+    /// (always on macOS and FreeBSD).
     #[cfg(not(windows))]
     pub legacy_mallinfo: bool,
 }

@@ -19,6 +19,11 @@ pub(crate) mod macos;
 #[cfg(target_os = "macos")]
 pub(crate) use macos::*;
 
+#[cfg(target_os = "freebsd")]
+pub(crate) mod freebsd;
+#[cfg(target_os = "freebsd")]
+pub(crate) use freebsd::*;
+
 // The Windows conversions are pure: the Linux unit tests check them too.
 #[cfg(all(test, not(windows)))]
 #[path = "windows/records.rs"]
@@ -29,8 +34,13 @@ mod windows_records;
 #[path = "macos/pure/mod.rs"]
 mod macos_pure;
 
-#[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
+// So are the FreeBSD ones (some records only the FreeBSD FFI side builds).
+#[cfg(all(test, target_os = "linux"))]
+#[allow(dead_code)]
+#[path = "freebsd/records/mod.rs"]
+mod freebsd_records;
+
+#[cfg(not(any(target_os = "linux", windows, target_os = "macos", target_os = "freebsd")))]
 compile_error!(
-    "memsight has no backend for this OS yet: it supports Linux, Windows and macOS; FreeBSD \
-     is planned"
+    "memsight has no backend for this OS: it supports Linux, Windows, macOS and FreeBSD"
 );
