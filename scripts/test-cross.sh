@@ -5,7 +5,8 @@
 #     tests, examples; the benches measure Linux files),
 #   - for x86_64-apple-darwin, aarch64-apple-darwin and x86_64-unknown-freebsd, which have no
 #     backend yet: the build must stop at memsight's compile_error! and nowhere else,
-#   - memsight's tests for Windows, run under Wine.
+#   - the same check and clippy of memsight-cli for Windows (free, ps, info, maps),
+#   - memsight's and memsight-cli's tests for Windows, run under Wine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 X=scripts/xtarget.sh
@@ -14,6 +15,8 @@ X=scripts/xtarget.sh
 
 "$X" check x86_64-pc-windows-gnu -- -p memsight --lib --tests --examples
 "$X" clippy x86_64-pc-windows-gnu -- -p memsight --lib --tests --examples -- -D warnings
+"$X" check x86_64-pc-windows-gnu -- -p memsight-cli --all-targets
+"$X" clippy x86_64-pc-windows-gnu -- -p memsight-cli --all-targets -- -D warnings
 
 for target in x86_64-apple-darwin aarch64-apple-darwin x86_64-unknown-freebsd; do
     for sub in check clippy; do
@@ -37,3 +40,4 @@ for target in x86_64-apple-darwin aarch64-apple-darwin x86_64-unknown-freebsd; d
 done
 
 "$X" test-win -p memsight
+"$X" test-win -p memsight-cli

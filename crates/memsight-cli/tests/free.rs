@@ -1,5 +1,8 @@
 //! `memsight free` against procps `free`, and its error handling.
 
+// Runs the Linux binary against procps, psutil and /proc; tests/windows.rs is the Windows one.
+#![cfg(target_os = "linux")]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 

@@ -1,5 +1,8 @@
 //! `memsight info`: layout, JSON keys, errors and exit codes, and another user's process seen as
 //! `nobody`.
+
+// Runs the Linux binary against procps, psutil and /proc; tests/windows.rs is the Windows one.
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;

@@ -1,5 +1,8 @@
 //! `memsight maps PID`: the table against `pmap -x`, `--json` against psutil's memory_maps, and the
 //! errors (no such process, access denied, usage).
+
+// Runs the Linux binary against procps, psutil and /proc; tests/windows.rs is the Windows one.
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
 use std::os::unix::fs::PermissionsExt;

@@ -302,7 +302,16 @@ fn resident_attributes(target: HANDLE) -> Result<Vec<usize>> {
         let bytes = (batch.len() * 16) as u32;
         // SAFETY: `batch` holds `bytes` bytes of (address, attributes) pairs, the struct layout.
         if unsafe { K32QueryWorkingSetEx(target, batch.as_mut_ptr().cast(), bytes) } == 0 {
-            return Err(last_win_error(None, "QueryWorkingSetEx"));
+            return Err(match last_error() {
+                // Neither working-set call takes this process (Wine answers so for every process
+                // but the caller): psutil's NotImplementedError, not a vanished pid.
+                ERROR_INVALID_PARAMETER => Error::Unsupported(
+                    "the working set of another process (QueryWorkingSet and QueryWorkingSetEx \
+                     refuse it; Wine has them for the calling process only)"
+                        .to_string(),
+                ),
+                code => win_error(None, "QueryWorkingSetEx", code),
+            });
         }
         out.extend(batch.iter().map(|e| e[1]));
         batch.clear();
@@ -519,7 +528,8 @@ impl Process {
 
     /// USS: the private pages of the working set × the page size (`QueryWorkingSet` with
     /// `PROCESS_QUERY_INFORMATION`, the buffer doubled while too small). psutil 8's
-    /// `memory_footprint()` on Windows.
+    /// `memory_footprint()` on Windows. [`Error::Unsupported`] where neither working-set call takes
+    /// the process (under Wine, every process but the caller).
     pub fn memory_footprint(&self) -> Result<MemoryFootprint> {
         // The calling process is walked through its pseudo-handle (Wine walks only that one).
         let own = self.pid == std::process::id();
