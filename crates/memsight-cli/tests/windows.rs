@@ -225,6 +225,7 @@ fn info_json_reads_the_childs_fields_and_leaves_out_linux_ones() {
         "memory_maps",
         "environ",
         "io_counters",
+        "threads",
         "children",
         "access_denied",
     ] {
@@ -263,6 +264,9 @@ fn info_json_reads_the_childs_fields_and_leaves_out_linux_ones() {
     let exe = std::env::current_exe().unwrap();
     let name = exe.file_name().unwrap().to_string_lossy();
     assert_eq!(v["name"], name.as_ref());
+    let threads = v["threads"].as_array().unwrap();
+    assert_eq!(threads.len() as u64, u64_of(&v, "num_threads"));
+    assert_eq!(keys(&threads[0]), set(&["id", "user_time", "system_time"]));
 }
 
 #[test]

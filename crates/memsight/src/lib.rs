@@ -44,11 +44,9 @@ pub use process::{
     process_iter,
 };
 pub use sys::boot::boot_time;
+pub use sys::disk::{DiskIo, DiskIoCounters, disk_io_counters, disk_io_counters_cache_clear};
+pub use sys::net::{NicAddr, net_if_addrs};
 pub use sys::system::{SwapMemory, VirtualMemory, page_size, swap_memory, virtual_memory};
 
 #[cfg(target_os = "linux")]
 pub use process::{Gids, MemoryScan, ProcessMemory, Uids, memory_scan};
-#[cfg(target_os = "linux")]
-pub use sys::disk::{DiskIo, DiskIoCounters, disk_io_counters, disk_io_counters_cache_clear};
-#[cfg(target_os = "linux")]
-pub use sys::net::{NicAddr, net_if_addrs};

@@ -12,16 +12,18 @@
 #[cfg(feature = "serde")]
 use serde::Serialize;
 
+#[cfg(windows)]
+pub use crate::sys::process::AddressFamily;
 pub use crate::sys::process::{
     CpuTimes, IoCounters, MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, Process,
-    ProcessStatus, pids, process_iter,
+    ProcessStatus, Thread, pids, process_iter,
 };
 
 #[cfg(target_os = "linux")]
 pub use crate::sys::process::{
     Address, AddressFamily, Child, Connection, ConnectionKind, ConnectionStatus, CtxSwitches, Gids,
     MemoryScan, OpenFile, PageFaults, ProcessInfo, ProcessMemory, Resource, Rlimit, SocketType,
-    Thread, Uids, memory_scan,
+    Uids, memory_scan,
 };
 
 /// psutil 8's `memory_footprint()` (`pfootprint`): the memory a process alone is responsible for,

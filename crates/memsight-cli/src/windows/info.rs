@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use memsight::process::{CpuTimes, IoCounters, ProcessStatus};
+use memsight::process::{CpuTimes, IoCounters, ProcessStatus, Thread};
 use memsight::{
     Error, MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, Process, Result,
 };
@@ -31,7 +31,7 @@ pub struct Args {
     /// they are null).
     #[arg(long)]
     pub json: bool,
-    /// Show every row of the environ and mem-maps tables, not the first 4.
+    /// Show every row of the threads, environ and mem-maps tables, not the first 4.
     #[arg(short, long)]
     pub verbose: bool,
 }
@@ -65,6 +65,7 @@ struct Info {
     memory_maps: Option<Vec<MemoryMap>>,
     environ: Option<BTreeMap<String, String>>,
     io_counters: Option<IoCounters>,
+    threads: Option<Vec<Thread>>,
     children: Option<Vec<Child>>,
     access_denied: Vec<&'static str>,
 }
@@ -112,6 +113,7 @@ fn info(p: &Process) -> Result<Info> {
         memory_maps: c.take("memory_maps", p.memory_maps(true))?,
         environ: c.take("environ", p.environ())?,
         io_counters: c.take("io_counters", p.io_counters())?,
+        threads: c.take("threads", p.threads())?,
         children: c.take("children", p.children(false))?.map(|kids| {
             kids.iter()
                 .map(|k| Child {
@@ -245,6 +247,22 @@ impl<W: Write> Printer<'_, W> {
                 let name = child.name.clone().unwrap_or_default();
                 self.line("", format!("{:<6} {name}", child.pid))?;
             }
+        }
+        if let Some(threads) = info.threads.as_ref().filter(|t| t.len() > 1) {
+            let rows = threads
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{:<5} {:>12} {:>12}",
+                        t.id,
+                        format!("{:?}", t.user_time),
+                        format!("{:?}", t.system_time)
+                    )
+                })
+                .collect();
+            let header = format!("{:<5} {:>12} {:>12}", "TID", "USER", "SYSTEM");
+            self.table("threads", header, rows)?;
+            self.line("", format!("total={}", threads.len()))?;
         }
         if let Some(env) = info.environ.as_ref().filter(|e| !e.is_empty()) {
             self.line("environ", "")?;

@@ -33,7 +33,7 @@ use windows_sys::Win32::System::Threading::{
     QueryFullProcessImageNameW, WaitForSingleObject,
 };
 
-pub use super::records::{MemType, ProcessStatus};
+pub use super::records::{AddressFamily, MemType, ProcessStatus, Thread};
 use super::records::{
     SnapshotProcess, basename, filetime, filetime_secs, filetime_to_unix, parse_environ_block,
     parse_snapshot, prot, split_command_line, status_from_threads, working_set_ex_uss,
@@ -906,6 +906,15 @@ impl Process {
     /// Threads (`NumberOfThreads` of the snapshot).
     pub fn num_threads(&self) -> Result<u64> {
         Ok(u64::from(self.snapshot_entry()?.num_threads))
+    }
+
+    /// Every thread, sorted by id, with its user and kernel time: the `SYSTEM_THREAD_INFORMATION`
+    /// entries of a fresh snapshot (the times psutil reads per thread with `GetThreadTimes`,
+    /// without opening each thread).
+    pub fn threads(&self) -> Result<Vec<Thread>> {
+        let mut threads = self.snapshot_entry()?.thread_times;
+        threads.sort_by_key(|t| t.id);
+        Ok(threads)
     }
 
     /// Open handles (`GetProcessHandleCount`).
