@@ -26,6 +26,21 @@ pub use crate::sys::process::{
     Uids, memory_scan,
 };
 
+/// Lets a record that extends [`MemoryInfo`] (a `memory` field, flattened in JSON) be read as
+/// one: `ex.rss` is `ex.memory.rss`.
+macro_rules! extends_memory_info {
+    ($($record:ty),*) => {$(
+        impl std::ops::Deref for $record {
+            type Target = $crate::process::MemoryInfo;
+
+            fn deref(&self) -> &$crate::process::MemoryInfo {
+                &self.memory
+            }
+        }
+    )*};
+}
+pub(crate) use extends_memory_info;
+
 /// psutil 8's `memory_footprint()` (`pfootprint`): the memory a process alone is responsible for,
 /// in bytes. Costlier than [`MemoryInfo`]: the OS walks the page tables (Linux) or the working set
 /// (Windows).

@@ -62,14 +62,10 @@ pub struct MemoryInfo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct MemoryInfoEx {
-    /// The working set (`WorkingSetSize`), as in [`MemoryInfo::rss`].
-    pub rss: u64,
-    /// Private committed bytes (`PrivateUsage`), as in [`MemoryInfo::vms`].
-    pub vms: u64,
-    /// The largest working set so far (`PeakWorkingSetSize`).
-    pub peak_rss: u64,
-    /// The largest private commit so far (`PeakPagefileUsage`).
-    pub peak_vms: u64,
+    /// The [`MemoryInfo`] figures, flattened: their keys come first in JSON, and `ex.rss` reads
+    /// them through `Deref`.
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    pub memory: MemoryInfo,
     /// Reserved address space (`VirtualSize` of the `SystemProcessInformation` snapshot).
     pub r#virtual: u64,
     /// The largest reserved address space so far (`PeakVirtualSize` of the snapshot).
@@ -88,17 +84,15 @@ pub struct MemoryInfoEx {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct MemoryFullInfo {
-    /// The working set (`WorkingSetSize`), as in [`MemoryInfo::rss`].
-    pub rss: u64,
-    /// Private committed bytes (`PrivateUsage`), as in [`MemoryInfo::vms`].
-    pub vms: u64,
-    /// The largest working set so far (`PeakWorkingSetSize`).
-    pub peak_rss: u64,
-    /// The largest private commit so far (`PeakPagefileUsage`).
-    pub peak_vms: u64,
+    /// The [`MemoryInfo`] figures, flattened: their keys come first in JSON, and `full.rss`
+    /// reads them through `Deref`.
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    pub memory: MemoryInfo,
     /// Private working-set pages × the page size (`QueryWorkingSet`).
     pub uss: u64,
 }
+
+crate::process::extends_memory_info!(MemoryInfoEx, MemoryFullInfo);
 
 /// One region of a process's address space that maps a file (`VirtualQueryEx` +
 /// `GetMappedFileNameW`): psutil's `pmmap_ext` on Windows.
@@ -217,6 +211,16 @@ fn process_times(pid: u32, h: &OwnedHandle) -> Result<(u64, u64, u64)> {
     }
     let ft = |t: FILETIME| filetime(t.dwLowDateTime, t.dwHighDateTime);
     Ok((ft(c), ft(k), ft(u)))
+}
+
+/// psutil's `pmem` on Windows from `GetProcessMemoryInfo`'s counters.
+fn memory_info_of(c: &PROCESS_MEMORY_COUNTERS_EX) -> MemoryInfo {
+    MemoryInfo {
+        rss: c.WorkingSetSize as u64,
+        vms: c.PrivateUsage as u64,
+        peak_rss: c.PeakWorkingSetSize as u64,
+        peak_vms: c.PeakPagefileUsage as u64,
+    }
 }
 
 /// The ids of every process (`EnumProcesses`, the buffer grown while it comes back full),
@@ -497,13 +501,7 @@ impl Process {
 
     /// Working set, private bytes and their peaks (`GetProcessMemoryInfo`); see [`MemoryInfo`].
     pub fn memory_info(&self) -> Result<MemoryInfo> {
-        let c = self.counters()?;
-        Ok(MemoryInfo {
-            rss: c.WorkingSetSize as u64,
-            vms: c.PrivateUsage as u64,
-            peak_rss: c.PeakWorkingSetSize as u64,
-            peak_vms: c.PeakPagefileUsage as u64,
-        })
+        Ok(memory_info_of(&self.counters()?))
     }
 
     /// [`memory_info`](Self::memory_info) plus the pools (`GetProcessMemoryInfo`) and the
@@ -513,10 +511,7 @@ impl Process {
         let c = self.counters()?;
         let snap = self.snapshot_entry()?;
         Ok(MemoryInfoEx {
-            rss: c.WorkingSetSize as u64,
-            vms: c.PrivateUsage as u64,
-            peak_rss: c.PeakWorkingSetSize as u64,
-            peak_vms: c.PeakPagefileUsage as u64,
+            memory: memory_info_of(&c),
             r#virtual: snap.virtual_size,
             peak_virtual: snap.peak_virtual_size,
             paged_pool: c.QuotaPagedPoolUsage as u64,
@@ -579,10 +574,7 @@ impl Process {
         let m = self.memory_info()?;
         let f = self.memory_footprint()?;
         Ok(MemoryFullInfo {
-            rss: m.rss,
-            vms: m.vms,
-            peak_rss: m.peak_rss,
-            peak_vms: m.peak_vms,
+            memory: m,
             uss: f.uss,
         })
     }
