@@ -22,8 +22,8 @@ pub use crate::sys::process::{
 #[cfg(target_os = "linux")]
 pub use crate::sys::process::{
     Address, AddressFamily, Child, Connection, ConnectionKind, ConnectionStatus, CtxSwitches, Gids,
-    MemoryScan, OpenFile, PageFaults, ProcessInfo, ProcessMemory, Resource, Rlimit, SocketType,
-    Uids, memory_scan,
+    MapSizes, MemoryScan, OpenFile, PageFaults, ProcessInfo, ProcessMemory, Resource, Rlimit,
+    SocketType, Uids, memory_scan,
 };
 
 /// Lets a record that extends [`MemoryInfo`] (a `memory` field, flattened in JSON) be read as
