@@ -11,6 +11,8 @@ use std::process::{Child, Command, Output};
 
 use serde_json::Value;
 
+mod support;
+
 struct Kid(Child);
 
 impl Drop for Kid {
@@ -52,10 +54,7 @@ fn ok_stdout(args: &[&str]) -> String {
 }
 
 fn python() -> PathBuf {
-    let venv = std::env::var_os("MEMSIGHT_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv"));
-    venv.join("bin/python")
+    support::python()
 }
 
 #[test]
