@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Write};
 use memsight::linux::ProcFs;
 use memsight::process::{Address, ProcessInfo, SocketType};
 
-use crate::output::{self, bytes2human, sanitize};
+use crate::output::{self, bytes2human, format_time, sanitize};
 
 /// Rows shown per table unless `--verbose` (procinfo's `NON_VERBOSE_ITERATIONS`).
 const SHORT_TABLE: usize = 4;
@@ -348,38 +348,5 @@ fn rlimit_label(name: &str) -> &str {
         "stack" => "stack",
         "locks" => "RLIMIT_LOCKS",
         other => other,
-    }
-}
-
-/// `%Y-%m-%d %H:%M` of a Unix time, in UTC.
-fn format_time(epoch: f64) -> String {
-    let secs = epoch.floor() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_in_utc() {
-        assert_eq!(format_time(0.0), "1970-01-01 00:00");
-        assert_eq!(format_time(1_795_465_608.7), "2026-11-23 20:26");
-        assert_eq!(format_time(951_825_600.0), "2000-02-29 12:00");
     }
 }

@@ -7,37 +7,64 @@
 
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
-mod cgroups;
-mod free;
-mod info;
-mod maps;
 mod output;
-mod plot;
-mod ps;
-mod record;
-mod roots;
-#[cfg(feature = "serve")]
-mod serve;
-mod user;
+
+// Each OS's commands, chosen here once. Linux has them all; Windows has `free`, `ps`, `info` and
+// `maps` (src/windows/), with psutil's Windows fields and no `--procfs`/`--sysfs`.
+cfg_if::cfg_if! {
+    if #[cfg(target_os = "linux")] {
+        mod cgroups;
+        mod free;
+        mod info;
+        mod maps;
+        mod plot;
+        mod ps;
+        mod record;
+        mod roots;
+        #[cfg(feature = "serve")]
+        mod serve;
+        mod user;
+        /// What every command reads the OS through: the `/proc` and `/sys` roots.
+        type Host = memsight::linux::ProcFs;
+    } else if #[cfg(windows)] {
+        mod windows;
+        use windows::{free, info, maps, ps};
+        /// What every command reads the OS through: nothing to choose on Windows.
+        type Host = windows::Host;
+    }
+}
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// The truth about memory on Linux.
+/// The truth about memory on Linux and Windows.
 #[derive(Debug, Parser)]
 #[command(name = "memsight", version, about, propagate_version = true)]
 struct Cli {
+    #[cfg(target_os = "linux")]
     #[command(flatten)]
     roots: roots::Roots,
     #[command(subcommand)]
     command: Command,
 }
 
+impl Cli {
+    #[cfg(target_os = "linux")]
+    fn host(&self) -> Host {
+        self.roots.procfs()
+    }
+
+    #[cfg(windows)]
+    fn host(&self) -> Host {
+        windows::Host
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// System memory and swap, as procps `free` shows them.
+    /// System memory and swap, as procps `free` shows them (Windows: psutil's fields).
     Free(free::Args),
     /// Processes by unique (USS) and proportional (PSS) memory, like smem.
     Ps(ps::Args),
@@ -45,15 +72,38 @@ enum Command {
     Info(info::Args),
     /// A process's memory mappings, like `pmap -x`.
     Maps(maps::Args),
-    /// Memory of a process (tree) over time, with a peak budget: like mprof and psrecord.
+    #[cfg(target_os = "linux")]
+    #[command(flatten)]
+    Linux(LinuxCommand),
+}
+
+/// The commands that exist only on Linux (they read cgroups, `/proc` sampling or serve HTTP).
+#[cfg(target_os = "linux")]
+#[derive(Debug, Subcommand)]
+enum LinuxCommand {
+    /// Memory of a process (tree) over time, with a peak budget, like mprof (Linux only).
     Record(record::Args),
-    /// Draws a recording of `memsight record` as SVG or PNG, like `mprof plot`.
+    /// Draws a recording of `memsight record` as SVG or PNG, like `mprof plot` (Linux only).
     Plot(plot::Args),
-    /// Every memory cgroup's usage, working set and limit, like systemd-cgtop.
+    /// Every memory cgroup's usage, working set and limit, like systemd-cgtop (Linux only).
     Cgroups(cgroups::Args),
-    /// Prometheus exporter: system, cgroup and per-process memory on /metrics.
+    /// Prometheus exporter: system, cgroup and per-process memory on /metrics (Linux only).
     #[cfg(feature = "serve")]
     Serve(serve::Args),
+}
+
+#[cfg(target_os = "linux")]
+impl LinuxCommand {
+    fn run(&self, procfs: &Host, out: &mut impl Write) -> anyhow::Result<u8> {
+        match self {
+            // The one command with its own exit status (CMD's, or the budget's).
+            LinuxCommand::Record(args) => record::run(args, procfs, out),
+            LinuxCommand::Plot(args) => plot::run(args, out).map(|()| 0),
+            LinuxCommand::Cgroups(args) => cgroups::run(args, procfs, out).map(|()| 0),
+            #[cfg(feature = "serve")]
+            LinuxCommand::Serve(args) => serve::run(args, procfs, out).map(|()| 0),
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -65,19 +115,15 @@ fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    let procfs = cli.roots.procfs();
+    let host = cli.host();
     let mut out = io::BufWriter::new(io::stdout().lock());
     let result = match &cli.command {
-        // The one command with its own exit status (CMD's, or the budget's).
-        Command::Record(args) => record::run(args, &procfs, &mut out),
-        Command::Plot(args) => plot::run(args, &mut out).map(|()| 0),
-        Command::Free(args) => free::run(args, &procfs, &mut out).map(|()| 0),
-        Command::Ps(args) => ps::run(args, &procfs, &mut out).map(|()| 0),
-        Command::Info(args) => info::run(args, &procfs, &mut out).map(|()| 0),
-        Command::Maps(args) => maps::run(args, &procfs, &mut out).map(|()| 0),
-        Command::Cgroups(args) => cgroups::run(args, &procfs, &mut out).map(|()| 0),
-        #[cfg(feature = "serve")]
-        Command::Serve(args) => serve::run(args, &procfs, &mut out).map(|()| 0),
+        Command::Free(args) => free::run(args, &host, &mut out).map(|()| 0),
+        Command::Ps(args) => ps::run(args, &host, &mut out).map(|()| 0),
+        Command::Info(args) => info::run(args, &host, &mut out).map(|()| 0),
+        Command::Maps(args) => maps::run(args, &host, &mut out).map(|()| 0),
+        #[cfg(target_os = "linux")]
+        Command::Linux(command) => command.run(&host, &mut out),
     }
     .and_then(|code| out.flush().map(|()| code).map_err(anyhow::Error::from));
     match result {

@@ -1,5 +1,5 @@
 //! Output helpers shared by the subcommands: JSON writing that keeps I/O errors visible, the
-//! closed-pipe rule, a closed-stdout check, and terminal-safe text.
+//! closed-pipe rule, a closed-stdout check, terminal-safe text, and sizes and dates for people.
 
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -31,6 +31,7 @@ pub fn write_json(out: &mut impl Write, value: &impl Serialize, pretty: bool) ->
 /// runtime then puts `/dev/null` there, opened read-write, and every write silently succeeds,
 /// where procps reports a write error. So a stdout that is `/dev/null` opened read-write (which a
 /// redirection `> /dev/null` never is: it opens write-only) counts as closed.
+#[cfg(target_os = "linux")]
 pub fn stdout_is_open() -> bool {
     let stdout = io::stdout();
     let Ok(stat) = rustix::fs::fstat(&stdout) else {
@@ -43,6 +44,13 @@ pub fn stdout_is_open() -> bool {
     let read_write = rustix::fs::fcntl_getfl(&stdout)
         .is_ok_and(|flags| flags & rustix::fs::OFlags::RWMODE == rustix::fs::OFlags::RDWR);
     !(is_dev_null && read_write)
+}
+
+/// Whether standard output was open when memsight started: taken as yes on Windows, where a
+/// closed handle makes the first write fail, and that is reported as a write error.
+#[cfg(windows)]
+pub fn stdout_is_open() -> bool {
+    true
 }
 
 /// `text` with every control character (newline, tab, ESC, DEL, the C1 range including CSI)
@@ -74,6 +82,27 @@ pub fn bytes2human(n: u64) -> String {
     format!("{n}B")
 }
 
+/// `%Y-%m-%d %H:%M` of a Unix time, in UTC.
+pub fn format_time(epoch: f64) -> String {
+    let secs = epoch.floor() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +125,12 @@ mod tests {
         assert_eq!(sanitize("\x1b]0;owned\x07\x1b[2J"), "?]0;owned??[2J");
         assert_eq!(sanitize("a\nb\tc\x7f\u{9b}d"), "a?b?c??d");
         assert_eq!(sanitize("ünïcödé"), "ünïcödé");
+    }
+
+    #[test]
+    fn dates_in_utc() {
+        assert_eq!(format_time(0.0), "1970-01-01 00:00");
+        assert_eq!(format_time(1_795_465_608.7), "2026-11-23 20:26");
+        assert_eq!(format_time(951_825_600.0), "2000-02-29 12:00");
     }
 }

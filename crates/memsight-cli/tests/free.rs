@@ -1,5 +1,10 @@
 //! `memsight free` against procps `free`, and its error handling.
 
+// Runs the Linux binary against procps, psutil and /proc; tests/windows.rs is the Windows one.
+#![cfg(target_os = "linux")]
+
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -191,10 +196,7 @@ struct TestCgroup {
 
 impl TestCgroup {
     fn create(limit: u64) -> TestCgroup {
-        assert!(
-            rustix::process::geteuid().is_root(),
-            "this test creates a cgroup and needs root (CI runs as root)"
-        );
+        support::require_root("creating a memory cgroup");
         let name = format!("memsight-test-{}", std::process::id());
         let v1 = Path::new("/sys/fs/cgroup/memory");
         let (dir, version) = if v1.join("memory.limit_in_bytes").exists() {

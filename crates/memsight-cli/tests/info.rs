@@ -1,6 +1,11 @@
 //! `memsight info`: layout, JSON keys, errors and exit codes, and another user's process seen as
 //! `nobody`.
+
+// Runs the Linux binary against procps, psutil and /proc; tests/windows.rs is the Windows one.
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)]
+
+mod support;
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
@@ -198,6 +203,7 @@ fn bad_pid_is_a_usage_error() {
 /// Needs root (CI runs as root): runs memsight as `nobody` against a root process.
 #[test]
 fn nobody_sees_what_may_be_read_and_never_the_environment_root() {
+    support::require_root("running memsight as nobody through setpriv");
     let kid = sleeper();
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();

@@ -1,5 +1,8 @@
 //! `memsight maps PID`: the table against `pmap -x`, `--json` against psutil's memory_maps, and the
 //! errors (no such process, access denied, usage).
+
+// Runs the Linux binary against procps, psutil and /proc; tests/windows.rs is the Windows one.
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
 use std::os::unix::fs::PermissionsExt;
@@ -7,6 +10,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output};
 
 use serde_json::Value;
+
+mod support;
 
 struct Kid(Child);
 
@@ -49,10 +54,7 @@ fn ok_stdout(args: &[&str]) -> String {
 }
 
 fn python() -> PathBuf {
-    let venv = std::env::var_os("MEMSIGHT_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv"));
-    venv.join("bin/python")
+    support::python()
 }
 
 #[test]

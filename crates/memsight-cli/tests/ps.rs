@@ -1,5 +1,8 @@
 //! `memsight ps`: the table and `--json` against processes the test starts, psutil's figures,
 //! the filters, the `nobody` view, broken pipes, and a scan under process churn.
+
+// Runs the Linux binary against procps, psutil and /proc; tests/windows.rs is the Windows one.
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
 mod support;

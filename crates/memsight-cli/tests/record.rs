@@ -1,6 +1,9 @@
 //! `memsight record` and `memsight plot` against processes the test starts: a memory ramp, a
 //! tree of four, shared memory, the budget's exit status, CMD's status, Ctrl-C, a 5 ms command,
 //! the pictures, and mprof and psrecord on the same command.
+
+// Runs the Linux binary against procps, psutil and /proc; tests/windows.rs is the Windows one.
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
 mod support;

@@ -3,6 +3,9 @@
 //!
 //! Needs `prometheus` and `promtool` (Debian's `prometheus` package, installed by
 //! scripts/setup.sh). Every process a test starts is killed when the test ends, pass or fail.
+
+// Runs the Linux binary against procps, psutil and /proc; tests/windows.rs is the Windows one.
+#![cfg(target_os = "linux")]
 #![cfg(feature = "serve")]
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
@@ -593,10 +596,7 @@ fn cgroup_root_without_a_limit_exports_no_cgroup_series() {
 /// that limit and its usage.
 #[test]
 fn exporter_in_a_real_limited_cgroup_reports_the_limit() {
-    assert!(
-        rustix::process::geteuid().is_root(),
-        "this test creates a cgroup and needs root (CI runs as root)"
-    );
+    support::require_root("creating a memory cgroup");
     let limit: u64 = 200 << 20;
     let name = format!("memsight-serve-test-{}", std::process::id());
     let v1 = Path::new("/sys/fs/cgroup/memory");
@@ -660,10 +660,7 @@ fn exporter_in_a_real_limited_cgroup_reports_the_limit() {
 /// RSS and VMS (statm is world-readable) but no USS/PSS/swap, and are counted as denied.
 #[test]
 fn unprivileged_exporter_exports_rss_of_denied_processes_and_counts_them() {
-    assert!(
-        rustix::process::geteuid().is_root(),
-        "this test runs the exporter as nobody through setpriv and needs root (CI runs as root)"
-    );
+    support::require_root("running the exporter as nobody through setpriv");
     let (_hog, pid) = memory_hog(16);
     let mut child = Command::new("setpriv")
         .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])

@@ -1,6 +1,9 @@
 //! `memsight serve` against hostile local users: processes with huge argv[0]s, keep-alive
 //! holders, oversized request heads, hostile `--procfs` trees; and the `--listen` forms and root
 //! checks that fail at start-up. Real processes, real sockets on loopback, bounded loops.
+
+// Runs the Linux binary against procps, psutil and /proc; tests/windows.rs is the Windows one.
+#![cfg(target_os = "linux")]
 #![cfg(feature = "serve")]
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 

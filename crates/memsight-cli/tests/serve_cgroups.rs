@@ -4,6 +4,9 @@
 //!
 //! Needs `prometheus` and `promtool` (Debian's `prometheus` package, installed by
 //! scripts/setup.sh). Every process a test starts is killed when the test ends.
+
+// Runs the Linux binary against procps, psutil and /proc; tests/windows.rs is the Windows one.
+#![cfg(target_os = "linux")]
 #![cfg(feature = "serve")]
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 

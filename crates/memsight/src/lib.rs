@@ -44,13 +44,13 @@ pub use process::{
     process_iter,
 };
 pub use sys::boot::boot_time;
+#[cfg(any(target_os = "linux", windows))]
+pub use sys::disk::{DiskIo, DiskIoCounters, disk_io_counters, disk_io_counters_cache_clear};
+#[cfg(any(target_os = "linux", windows))]
+pub use sys::net::{NicAddr, net_if_addrs};
 pub use sys::system::{SwapMemory, VirtualMemory, page_size, swap_memory, virtual_memory};
 
 #[cfg(target_os = "linux")]
 pub use process::{Gids, MemoryScan, ProcessMemory, Uids, memory_scan};
 #[cfg(any(target_os = "macos", target_os = "freebsd"))]
 pub use process::{Gids, Uids};
-#[cfg(target_os = "linux")]
-pub use sys::disk::{DiskIo, DiskIoCounters, disk_io_counters, disk_io_counters_cache_clear};
-#[cfg(target_os = "linux")]
-pub use sys::net::{NicAddr, net_if_addrs};

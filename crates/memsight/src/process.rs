@@ -12,13 +12,15 @@
 #[cfg(feature = "serde")]
 use serde::Serialize;
 
+#[cfg(windows)]
+pub use crate::sys::process::AddressFamily;
 pub use crate::sys::process::{
     CpuTimes, MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, Process, ProcessStatus,
     pids, process_iter,
 };
 
 #[cfg(any(target_os = "linux", windows))]
-pub use crate::sys::process::IoCounters;
+pub use crate::sys::process::{IoCounters, Thread};
 
 #[cfg(target_os = "macos")]
 pub use crate::sys::process::{Gids, OpenFile, Uids};
@@ -26,9 +28,24 @@ pub use crate::sys::process::{Gids, OpenFile, Uids};
 #[cfg(target_os = "linux")]
 pub use crate::sys::process::{
     Address, AddressFamily, Child, Connection, ConnectionKind, ConnectionStatus, CtxSwitches, Gids,
-    MemoryScan, OpenFile, PageFaults, ProcessInfo, ProcessMemory, Resource, Rlimit, SocketType,
-    Thread, Uids, memory_scan,
+    MapSizes, MemoryScan, OpenFile, PageFaults, ProcessInfo, ProcessMemory, Resource, Rlimit,
+    SocketType, Uids, memory_scan,
 };
+
+/// Lets a record that extends [`MemoryInfo`] (a `memory` field, flattened in JSON) be read as
+/// one: `ex.rss` is `ex.memory.rss`.
+macro_rules! extends_memory_info {
+    ($($record:ty),*) => {$(
+        impl std::ops::Deref for $record {
+            type Target = $crate::process::MemoryInfo;
+
+            fn deref(&self) -> &$crate::process::MemoryInfo {
+                &self.memory
+            }
+        }
+    )*};
+}
+pub(crate) use extends_memory_info;
 
 #[cfg(target_os = "freebsd")]
 pub use crate::sys::process::{Gids, OpenFile, Uids};

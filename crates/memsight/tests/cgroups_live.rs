@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use memsight::linux::{Cgroup, ProcFs};
 
+mod process_support;
+
 const MIB: u64 = 1 << 20;
 
 /// A memory cgroup hierarchy the test creates (v1 memory controller when mounted, else v2) and
@@ -22,10 +24,7 @@ struct Hierarchy {
 
 impl Hierarchy {
     fn new() -> Hierarchy {
-        assert!(
-            rustix::process::geteuid().is_root(),
-            "this test creates cgroups and needs root (CI runs as root)"
-        );
+        process_support::require_root("creating memory cgroups");
         let v1 = Path::new("/sys/fs/cgroup/memory");
         if v1.join("memory.limit_in_bytes").exists() {
             Hierarchy {

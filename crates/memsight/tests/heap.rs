@@ -10,6 +10,9 @@
 
 use memsight::heap;
 
+#[cfg(not(any(feature = "jemalloc", feature = "mimalloc")))]
+mod process_support;
+
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
 
@@ -114,15 +117,7 @@ fn trim_hands_freed_heap_back_to_the_os() {
 fn agrees_with_psutil_heap_info_in_a_python_child() {
     // psutil's heap_info() reads the same mallinfo2 fields; in a child python that mallocs 64 KiB
     // through ctypes, psutil sees the same growth memsight sees here for the same malloc.
-    let Some(venv) = std::env::var_os("MEMSIGHT_VENV") else {
-        let py = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-        assert!(
-            py.exists(),
-            "run scripts/setup.sh (creates .venv with psutil)"
-        );
-        return check_with_python(&py);
-    };
-    check_with_python(&std::path::Path::new(&venv).join("bin/python"));
+    check_with_python(&process_support::python());
 }
 
 fn check_with_python(py: &std::path::Path) {

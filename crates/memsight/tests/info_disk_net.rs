@@ -328,6 +328,7 @@ impl Drop for Netns {
 /// (point-to-point) with known addresses, and reads them from a thread moved into it.
 #[test]
 fn net_if_addrs_in_a_namespace_with_known_interfaces_root() {
+    process_support::require_root("creating a network namespace");
     let ns = Netns(format!("memsight-test-{}", std::process::id()));
     let n = &ns.0;
     sh(&format!(

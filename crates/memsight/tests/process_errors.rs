@@ -19,6 +19,7 @@ fn is_no_such(r: Result<impl std::fmt::Debug, Error>, pid: u32) -> bool {
 /// /proc/sys/kernel/ns_last_pid (root only) and spawns, retrying if some other process on the
 /// machine takes the pid first.
 fn spawn_with_pid(pid: u32) -> Kid {
+    process_support::require_root("writing /proc/sys/kernel/ns_last_pid");
     for _ in 0..50 {
         std::fs::write("/proc/sys/kernel/ns_last_pid", (pid - 1).to_string())
             .expect("write ns_last_pid (needs root)");

@@ -304,3 +304,122 @@ mod heap {
         memsight::heap::trim().unwrap();
     }
 }
+
+#[test]
+fn threads_lists_each_started_thread_and_charges_cpu_to_the_spinner() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, mpsc};
+    use windows_sys::Win32::System::Threading::GetCurrentThreadId;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel();
+    let workers: Vec<_> = (0..3)
+        .map(|i| {
+            let (stop, tx) = (Arc::clone(&stop), tx.clone());
+            std::thread::spawn(move || {
+                // SAFETY: GetCurrentThreadId only reads the calling thread's id.
+                tx.send(unsafe { GetCurrentThreadId() }).unwrap();
+                let mut x = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    if i == 0 {
+                        // The spinner: user-mode CPU time only.
+                        x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+                    } else {
+                        std::thread::park_timeout(std::time::Duration::from_millis(10));
+                    }
+                }
+            })
+        })
+        .collect();
+    let tids: Vec<u32> = (0..3).map(|_| rx.recv().unwrap()).collect();
+    // SAFETY: as above.
+    let main = unsafe { GetCurrentThreadId() };
+    let me = Process::current().unwrap();
+    let mut spinner_time = 0.0;
+    for _ in 0..500 {
+        let threads = me.threads().unwrap();
+        assert!(
+            threads.windows(2).all(|w| w[0].id < w[1].id),
+            "sorted by id"
+        );
+        for tid in tids.iter().chain([&main]) {
+            assert!(threads.iter().any(|t| t.id == *tid), "thread {tid} missing");
+        }
+        assert_eq!(threads.len() as u64, me.num_threads().unwrap());
+        spinner_time = threads.iter().find(|t| t.id == tids[0]).unwrap().user_time;
+        if spinner_time > 0.0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.join().unwrap();
+    }
+    assert!(spinner_time > 0.0, "the spinning thread shows no user time");
+}
+
+#[test]
+fn disk_io_counters_per_drive_sum_to_the_total() {
+    use memsight::DiskIoCounters;
+    let DiskIoCounters::PerDisk(drives) = memsight::disk_io_counters(true, false).unwrap() else {
+        panic!("perdisk gives the map");
+    };
+    for name in drives.keys() {
+        assert!(name.starts_with("PhysicalDrive"), "{name}");
+    }
+    let DiskIoCounters::Total(total) = memsight::disk_io_counters(false, true).unwrap() else {
+        panic!("no perdisk gives the total");
+    };
+    // Wine gives no \\.\PhysicalDriveN with performance counters: psutil's None there.
+    assert_eq!(total.is_none(), drives.is_empty(), "{total:?} {drives:?}");
+    if let Some(total) = total {
+        let reads: u64 = drives.values().map(|d| d.read_bytes).sum();
+        assert!(total.read_bytes >= reads, "counters only grow");
+    }
+    memsight::disk_io_counters_cache_clear();
+}
+
+#[test]
+fn net_if_addrs_has_loopback_with_its_netmask_and_the_hosts_macs() {
+    use memsight::process::AddressFamily;
+    let nics = memsight::net_if_addrs().unwrap();
+    assert!(!nics.is_empty());
+    let loopback = nics
+        .values()
+        .flatten()
+        .find(|a| a.address == "127.0.0.1")
+        .unwrap_or_else(|| panic!("no 127.0.0.1 in {nics:?}"));
+    assert_eq!(loopback.family, AddressFamily::Inet);
+    assert_eq!(loopback.netmask.as_deref(), Some("255.0.0.0"));
+    let mut compared = 0;
+    for (name, addrs) in &nics {
+        for a in addrs {
+            assert_eq!(
+                a.netmask.is_none(),
+                a.family == AddressFamily::Link,
+                "{name}: {a:?}"
+            );
+            assert!(a.broadcast.is_none() && a.ptp.is_none());
+        }
+        // Under Wine the adapters are the host's: the MAC matches Linux's sysfs (Z: is /).
+        let sysfs = format!("Z:\\sys\\class\\net\\{name}\\address");
+        let Some(mac) = addrs.iter().find(|a| a.family == AddressFamily::Link) else {
+            continue;
+        };
+        if let Ok(host) = std::fs::read_to_string(&sysfs) {
+            assert_eq!(
+                mac.address,
+                host.trim().to_uppercase().replace(':', "-"),
+                "{name}"
+            );
+            compared += 1;
+        }
+    }
+    if std::path::Path::new("Z:\\sys\\class\\net").is_dir() {
+        assert!(
+            compared > 0,
+            "no adapter's MAC was compared with the host's"
+        );
+    }
+}

@@ -18,52 +18,15 @@ use memsight::linux::ProcFs;
 use crate::output;
 use repeat::Repeat;
 use report::{Commit, Report, Zone};
-use scale::Scale;
+use scale::Units;
 use table::Layout;
 
 /// Options of `memsight free` (those of procps `free`, plus `--json`).
 #[derive(Debug, clap::Args)]
 #[command(disable_help_flag = true)]
 pub struct Args {
-    /// Show output in bytes.
-    #[arg(short = 'b', long = "bytes", group = "unit")]
-    bytes: bool,
-    /// Show output in kilobytes (powers of 1000).
-    #[arg(long, group = "unit")]
-    kilo: bool,
-    /// Show output in megabytes (powers of 1000).
-    #[arg(long, group = "unit")]
-    mega: bool,
-    /// Show output in gigabytes (powers of 1000).
-    #[arg(long, group = "unit")]
-    giga: bool,
-    /// Show output in terabytes (powers of 1000).
-    #[arg(long, group = "unit")]
-    tera: bool,
-    /// Show output in petabytes (powers of 1000).
-    #[arg(long, group = "unit")]
-    peta: bool,
-    /// Show output in kibibytes (the default).
-    #[arg(short = 'k', long = "kibi", group = "unit")]
-    kibi: bool,
-    /// Show output in mebibytes.
-    #[arg(short = 'm', long = "mebi", group = "unit")]
-    mebi: bool,
-    /// Show output in gibibytes.
-    #[arg(short = 'g', long = "gibi", group = "unit")]
-    gibi: bool,
-    /// Show output in tebibytes.
-    #[arg(long, group = "unit")]
-    tebi: bool,
-    /// Show output in pebibytes.
-    #[arg(long, group = "unit")]
-    pebi: bool,
-    /// Show human-readable output (B, Ki, Mi, Gi...).
-    #[arg(short = 'h', long = "human", group = "unit")]
-    human: bool,
-    /// Use powers of 1000, not 1024.
-    #[arg(long)]
-    si: bool,
+    #[command(flatten)]
+    units: Units,
     /// Wide output: buffers and cache in separate columns.
     #[arg(short = 'w', long)]
     wide: bool,
@@ -96,30 +59,6 @@ pub struct Args {
     /// Print help.
     #[arg(long, action = ArgAction::Help)]
     help: Option<bool>,
-}
-
-impl Args {
-    /// How numbers are printed: procps `free`'s `scale_size` options.
-    fn scale(&self) -> Scale {
-        let si = self.si || self.kilo || self.mega || self.giga || self.tera || self.peta;
-        let base = if si { 1000 } else { 1024 };
-        let exponent = [
-            (self.bytes, 0),
-            (self.kilo || self.kibi, 1),
-            (self.mega || self.mebi, 2),
-            (self.giga || self.gibi, 3),
-            (self.tera || self.tebi, 4),
-            (self.peta || self.pebi, 5),
-        ]
-        .into_iter()
-        .find_map(|(set, exponent)| set.then_some(exponent))
-        .unwrap_or(1);
-        if self.human {
-            Scale::Human { base }
-        } else {
-            Scale::Fixed { base, exponent }
-        }
-    }
 }
 
 /// Reads one report: the library's records, and the meminfo lines `-l`, `-v` and
@@ -159,7 +98,7 @@ fn read_report(args: &Args, procfs: &ProcFs) -> anyhow::Result<Report> {
 pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result<()> {
     let repeat = Repeat::new(args.seconds, args.count);
     let layout = Layout {
-        scale: args.scale(),
+        scale: args.units.scale(),
         wide: args.wide,
         total: args.total,
     };

@@ -1,6 +1,6 @@
-//! How `memsight free` prints a number: procps `free`'s `scale_size`, on signed values because the
-//! `Comm:` line's third column (`CommitLimit - Committed_AS`) goes negative when memory is
-//! overcommitted, and procps prints it negative.
+//! How `memsight free` prints a number: its unit options and procps `free`'s `scale_size`, on signed
+//! values because the `Comm:` line's third column (`CommitLimit - Committed_AS`) goes negative when
+//! memory is overcommitted, and procps prints it negative.
 
 /// How numbers are printed.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -9,6 +9,74 @@ pub enum Scale {
     Fixed { base: u64, exponent: u32 },
     /// Human-readable with the given base (1024 gives `Ki`, `Mi`...; 1000 gives `K`, `M`...).
     Human { base: u64 },
+}
+
+/// The unit options of `memsight free` (procps `free`'s), on every OS.
+#[derive(Debug, clap::Args)]
+pub struct Units {
+    /// Show output in bytes.
+    #[arg(short = 'b', long = "bytes", group = "unit")]
+    bytes: bool,
+    /// Show output in kilobytes (powers of 1000).
+    #[arg(long, group = "unit")]
+    kilo: bool,
+    /// Show output in megabytes (powers of 1000).
+    #[arg(long, group = "unit")]
+    mega: bool,
+    /// Show output in gigabytes (powers of 1000).
+    #[arg(long, group = "unit")]
+    giga: bool,
+    /// Show output in terabytes (powers of 1000).
+    #[arg(long, group = "unit")]
+    tera: bool,
+    /// Show output in petabytes (powers of 1000).
+    #[arg(long, group = "unit")]
+    peta: bool,
+    /// Show output in kibibytes (the default).
+    #[arg(short = 'k', long = "kibi", group = "unit")]
+    kibi: bool,
+    /// Show output in mebibytes.
+    #[arg(short = 'm', long = "mebi", group = "unit")]
+    mebi: bool,
+    /// Show output in gibibytes.
+    #[arg(short = 'g', long = "gibi", group = "unit")]
+    gibi: bool,
+    /// Show output in tebibytes.
+    #[arg(long, group = "unit")]
+    tebi: bool,
+    /// Show output in pebibytes.
+    #[arg(long, group = "unit")]
+    pebi: bool,
+    /// Show human-readable output (B, Ki, Mi, Gi...).
+    #[arg(short = 'h', long = "human", group = "unit")]
+    human: bool,
+    /// Use powers of 1000, not 1024.
+    #[arg(long)]
+    si: bool,
+}
+
+impl Units {
+    /// How numbers are printed: procps `free`'s `scale_size` options.
+    pub fn scale(&self) -> Scale {
+        let si = self.si || self.kilo || self.mega || self.giga || self.tera || self.peta;
+        let base = if si { 1000 } else { 1024 };
+        let exponent = [
+            (self.bytes, 0),
+            (self.kilo || self.kibi, 1),
+            (self.mega || self.mebi, 2),
+            (self.giga || self.gibi, 3),
+            (self.tera || self.tebi, 4),
+            (self.peta || self.pebi, 5),
+        ]
+        .into_iter()
+        .find_map(|(set, exponent)| set.then_some(exponent))
+        .unwrap_or(1);
+        if self.human {
+            Scale::Human { base }
+        } else {
+            Scale::Fixed { base, exponent }
+        }
+    }
 }
 
 /// Formats `bytes` as procps `free` does for this scale.

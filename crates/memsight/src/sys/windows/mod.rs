@@ -1,12 +1,15 @@
 //! The Windows backend, on `windows-sys`: `GetPerformanceInfo` and PDH for system memory,
 //! process handles (held open, so a pid is never reused under them) with psapi, PEB reads and the
-//! `SystemProcessInformation` snapshot for processes, `HeapWalk` for the heap. psutil 8's Windows
+//! `SystemProcessInformation` snapshot for processes, `HeapWalk` for the heap,
+//! `IOCTL_DISK_PERFORMANCE` for disks and `GetAdaptersAddresses` for network adapters. psutil 8's Windows
 //! semantics (see each function). The raw-value conversions are in [`records`], which the Linux
 //! unit tests compile too.
 #![allow(unsafe_code)]
 
 pub(crate) mod boot;
+pub(crate) mod disk;
 pub(crate) mod heap;
+pub(crate) mod net;
 pub(crate) mod process;
 pub(crate) mod records;
 pub(crate) mod system;

@@ -33,7 +33,7 @@ use windows_sys::Win32::System::Threading::{
     QueryFullProcessImageNameW, WaitForSingleObject,
 };
 
-pub use super::records::{MemType, ProcessStatus};
+pub use super::records::{AddressFamily, MemType, ProcessStatus, Thread};
 use super::records::{
     SnapshotProcess, basename, filetime, filetime_secs, filetime_to_unix, parse_environ_block,
     parse_snapshot, prot, split_command_line, status_from_threads, working_set_ex_uss,
@@ -62,14 +62,10 @@ pub struct MemoryInfo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct MemoryInfoEx {
-    /// The working set (`WorkingSetSize`), as in [`MemoryInfo::rss`].
-    pub rss: u64,
-    /// Private committed bytes (`PrivateUsage`), as in [`MemoryInfo::vms`].
-    pub vms: u64,
-    /// The largest working set so far (`PeakWorkingSetSize`).
-    pub peak_rss: u64,
-    /// The largest private commit so far (`PeakPagefileUsage`).
-    pub peak_vms: u64,
+    /// The [`MemoryInfo`] figures, flattened: their keys come first in JSON, and `ex.rss` reads
+    /// them through `Deref`.
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    pub memory: MemoryInfo,
     /// Reserved address space (`VirtualSize` of the `SystemProcessInformation` snapshot).
     pub r#virtual: u64,
     /// The largest reserved address space so far (`PeakVirtualSize` of the snapshot).
@@ -88,17 +84,15 @@ pub struct MemoryInfoEx {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct MemoryFullInfo {
-    /// The working set (`WorkingSetSize`), as in [`MemoryInfo::rss`].
-    pub rss: u64,
-    /// Private committed bytes (`PrivateUsage`), as in [`MemoryInfo::vms`].
-    pub vms: u64,
-    /// The largest working set so far (`PeakWorkingSetSize`).
-    pub peak_rss: u64,
-    /// The largest private commit so far (`PeakPagefileUsage`).
-    pub peak_vms: u64,
+    /// The [`MemoryInfo`] figures, flattened: their keys come first in JSON, and `full.rss`
+    /// reads them through `Deref`.
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    pub memory: MemoryInfo,
     /// Private working-set pages × the page size (`QueryWorkingSet`).
     pub uss: u64,
 }
+
+crate::process::extends_memory_info!(MemoryInfoEx, MemoryFullInfo);
 
 /// One region of a process's address space that maps a file (`VirtualQueryEx` +
 /// `GetMappedFileNameW`): psutil's `pmmap_ext` on Windows.
@@ -219,6 +213,16 @@ fn process_times(pid: u32, h: &OwnedHandle) -> Result<(u64, u64, u64)> {
     Ok((ft(c), ft(k), ft(u)))
 }
 
+/// psutil's `pmem` on Windows from `GetProcessMemoryInfo`'s counters.
+fn memory_info_of(c: &PROCESS_MEMORY_COUNTERS_EX) -> MemoryInfo {
+    MemoryInfo {
+        rss: c.WorkingSetSize as u64,
+        vms: c.PrivateUsage as u64,
+        peak_rss: c.PeakWorkingSetSize as u64,
+        peak_vms: c.PeakPagefileUsage as u64,
+    }
+}
+
 /// The ids of every process (`EnumProcesses`, the buffer grown while it comes back full),
 /// ascending; includes 0 (System Idle Process) and 4 (System). psutil's `pids()`.
 pub fn pids() -> Result<Vec<u32>> {
@@ -302,7 +306,16 @@ fn resident_attributes(target: HANDLE) -> Result<Vec<usize>> {
         let bytes = (batch.len() * 16) as u32;
         // SAFETY: `batch` holds `bytes` bytes of (address, attributes) pairs, the struct layout.
         if unsafe { K32QueryWorkingSetEx(target, batch.as_mut_ptr().cast(), bytes) } == 0 {
-            return Err(last_win_error(None, "QueryWorkingSetEx"));
+            return Err(match last_error() {
+                // Neither working-set call takes this process (Wine answers so for every process
+                // but the caller): psutil's NotImplementedError, not a vanished pid.
+                ERROR_INVALID_PARAMETER => Error::Unsupported(
+                    "the working set of another process (QueryWorkingSet and QueryWorkingSetEx \
+                     refuse it; Wine has them for the calling process only)"
+                        .to_string(),
+                ),
+                code => win_error(None, "QueryWorkingSetEx", code),
+            });
         }
         out.extend(batch.iter().map(|e| e[1]));
         batch.clear();
@@ -488,13 +501,7 @@ impl Process {
 
     /// Working set, private bytes and their peaks (`GetProcessMemoryInfo`); see [`MemoryInfo`].
     pub fn memory_info(&self) -> Result<MemoryInfo> {
-        let c = self.counters()?;
-        Ok(MemoryInfo {
-            rss: c.WorkingSetSize as u64,
-            vms: c.PrivateUsage as u64,
-            peak_rss: c.PeakWorkingSetSize as u64,
-            peak_vms: c.PeakPagefileUsage as u64,
-        })
+        Ok(memory_info_of(&self.counters()?))
     }
 
     /// [`memory_info`](Self::memory_info) plus the pools (`GetProcessMemoryInfo`) and the
@@ -504,10 +511,7 @@ impl Process {
         let c = self.counters()?;
         let snap = self.snapshot_entry()?;
         Ok(MemoryInfoEx {
-            rss: c.WorkingSetSize as u64,
-            vms: c.PrivateUsage as u64,
-            peak_rss: c.PeakWorkingSetSize as u64,
-            peak_vms: c.PeakPagefileUsage as u64,
+            memory: memory_info_of(&c),
             r#virtual: snap.virtual_size,
             peak_virtual: snap.peak_virtual_size,
             paged_pool: c.QuotaPagedPoolUsage as u64,
@@ -519,7 +523,8 @@ impl Process {
 
     /// USS: the private pages of the working set × the page size (`QueryWorkingSet` with
     /// `PROCESS_QUERY_INFORMATION`, the buffer doubled while too small). psutil 8's
-    /// `memory_footprint()` on Windows.
+    /// `memory_footprint()` on Windows. [`Error::Unsupported`] where neither working-set call takes
+    /// the process (under Wine, every process but the caller).
     pub fn memory_footprint(&self) -> Result<MemoryFootprint> {
         // The calling process is walked through its pseudo-handle (Wine walks only that one).
         let own = self.pid == std::process::id();
@@ -569,10 +574,7 @@ impl Process {
         let m = self.memory_info()?;
         let f = self.memory_footprint()?;
         Ok(MemoryFullInfo {
-            rss: m.rss,
-            vms: m.vms,
-            peak_rss: m.peak_rss,
-            peak_vms: m.peak_vms,
+            memory: m,
             uss: f.uss,
         })
     }
@@ -896,6 +898,15 @@ impl Process {
     /// Threads (`NumberOfThreads` of the snapshot).
     pub fn num_threads(&self) -> Result<u64> {
         Ok(u64::from(self.snapshot_entry()?.num_threads))
+    }
+
+    /// Every thread, sorted by id, with its user and kernel time: the `SYSTEM_THREAD_INFORMATION`
+    /// entries of a fresh snapshot (the times psutil reads per thread with `GetThreadTimes`,
+    /// without opening each thread).
+    pub fn threads(&self) -> Result<Vec<Thread>> {
+        let mut threads = self.snapshot_entry()?.thread_times;
+        threads.sort_by_key(|t| t.id);
+        Ok(threads)
     }
 
     /// Open handles (`GetProcessHandleCount`).

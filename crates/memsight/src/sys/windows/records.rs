@@ -264,7 +264,7 @@ pub(crate) fn is_virtual_alloc_region(
 }
 
 /// One process of a `SystemProcessInformation` snapshot, with the fields memsight reads.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct SnapshotProcess {
     pub pid: u32,
     pub ppid: u32,
@@ -275,6 +275,22 @@ pub(crate) struct SnapshotProcess {
     pub peak_virtual_size: u64,
     /// `(ThreadState, WaitReason)` of each thread.
     pub threads: Vec<(u32, u32)>,
+    /// Each thread's id and times.
+    pub thread_times: Vec<Thread>,
+}
+
+/// One thread of a process and the CPU time it used, in seconds. psutil's `pthread` on Windows,
+/// from the `SYSTEM_THREAD_INFORMATION` entries of the process snapshot (the `UserTime` and
+/// `KernelTime` that psutil reads with `GetThreadTimes`).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Thread {
+    /// The thread id (`ClientId.UniqueThread`).
+    pub id: u32,
+    /// Time in user mode (`UserTime`, 100 ns units), seconds.
+    pub user_time: f64,
+    /// Time in kernel mode (`KernelTime`), seconds.
+    pub system_time: f64,
 }
 
 /// Reads a little-endian integer of `N` bytes at `at`.
@@ -302,6 +318,9 @@ mod spi {
     pub const VIRTUAL_SIZE: usize = 120;
     pub const THREADS: usize = 256;
     pub const THREAD_SIZE: usize = 80;
+    pub const THREAD_KERNEL_TIME: usize = 0;
+    pub const THREAD_USER_TIME: usize = 8;
+    pub const THREAD_UNIQUE_THREAD: usize = 48;
     pub const THREAD_STATE: usize = 68;
     pub const WAIT_REASON: usize = 72;
 }
@@ -316,12 +335,18 @@ pub(crate) fn parse_snapshot(buf: &[u8]) -> Vec<SnapshotProcess> {
             let next = u32_at(buf, at + spi::NEXT_ENTRY_OFFSET)?;
             let num_threads = u32_at(buf, at + spi::NUMBER_OF_THREADS)?;
             let mut threads = Vec::new();
+            let mut thread_times = Vec::new();
             for i in 0..num_threads as usize {
                 let t = at + spi::THREADS + i * spi::THREAD_SIZE;
                 threads.push((
                     u32_at(buf, t + spi::THREAD_STATE)?,
                     u32_at(buf, t + spi::WAIT_REASON)?,
                 ));
+                thread_times.push(Thread {
+                    id: u64_at(buf, t + spi::THREAD_UNIQUE_THREAD)? as u32,
+                    user_time: filetime_secs(u64_at(buf, t + spi::THREAD_USER_TIME)?),
+                    system_time: filetime_secs(u64_at(buf, t + spi::THREAD_KERNEL_TIME)?),
+                });
             }
             let p = SnapshotProcess {
                 pid: u64_at(buf, at + spi::UNIQUE_PROCESS_ID)? as u32,
@@ -332,6 +357,7 @@ pub(crate) fn parse_snapshot(buf: &[u8]) -> Vec<SnapshotProcess> {
                 virtual_size: u64_at(buf, at + spi::VIRTUAL_SIZE)?,
                 peak_virtual_size: u64_at(buf, at + spi::PEAK_VIRTUAL_SIZE)?,
                 threads,
+                thread_times,
             };
             Some((p, next))
         }();
@@ -455,6 +481,182 @@ pub(crate) fn split_command_line(line: &str) -> Vec<String> {
 /// The last component of a Windows path (after `\` or `/`).
 pub(crate) fn basename(path: &str) -> &str {
     path.rsplit(['\\', '/']).next().unwrap_or(path)
+}
+
+/// I/O counters of one physical drive, or of all summed, since boot. psutil's `sdiskio` on
+/// Windows, from `IOCTL_DISK_PERFORMANCE` (`DISK_PERFORMANCE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct DiskIo {
+    /// Reads completed (`ReadCount`, a 32-bit counter: `nowrap` keeps it growing).
+    pub read_count: u64,
+    /// Writes completed (`WriteCount`, 32-bit).
+    pub write_count: u64,
+    /// Bytes read (`BytesRead`).
+    pub read_bytes: u64,
+    /// Bytes written (`BytesWritten`).
+    pub write_bytes: u64,
+    /// Time spent reading, in milliseconds (`ReadTime`, 100 ns units).
+    pub read_time: u64,
+    /// Time spent writing, in milliseconds (`WriteTime`).
+    pub write_time: u64,
+}
+
+impl DiskIo {
+    /// The record of one `DISK_PERFORMANCE`'s values; negative 64-bit figures count as 0.
+    pub(crate) fn from_performance(
+        read_count: u32,
+        write_count: u32,
+        bytes: (i64, i64),
+        times_100ns: (i64, i64),
+    ) -> DiskIo {
+        let non_negative = |v: i64| u64::try_from(v).unwrap_or(0);
+        DiskIo {
+            read_count: u64::from(read_count),
+            write_count: u64::from(write_count),
+            read_bytes: non_negative(bytes.0),
+            write_bytes: non_negative(bytes.1),
+            read_time: non_negative(times_100ns.0) / 10_000,
+            write_time: non_negative(times_100ns.1) / 10_000,
+        }
+    }
+
+    pub(crate) fn to_array(self) -> [u64; 6] {
+        [
+            self.read_count,
+            self.write_count,
+            self.read_bytes,
+            self.write_bytes,
+            self.read_time,
+            self.write_time,
+        ]
+    }
+
+    pub(crate) fn from_array(a: [u64; 6]) -> DiskIo {
+        let [
+            read_count,
+            write_count,
+            read_bytes,
+            write_bytes,
+            read_time,
+            write_time,
+        ] = a;
+        DiskIo {
+            read_count,
+            write_count,
+            read_bytes,
+            write_bytes,
+            read_time,
+            write_time,
+        }
+    }
+}
+
+/// An address family of [`NicAddr`], serialized as psutil's number for it on Windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AddressFamily {
+    /// `AF_INET` (2).
+    Inet,
+    /// `AF_INET6` (23 on Windows).
+    Inet6,
+    /// psutil's `AF_LINK` for the MAC address: -1 on Windows, which has no such family
+    /// ([`AF_LINK`](crate::constants::AF_LINK)).
+    Link,
+}
+
+impl AddressFamily {
+    /// The number psutil gives this family on Windows.
+    pub fn number(self) -> i32 {
+        match self {
+            AddressFamily::Inet => 2,
+            AddressFamily::Inet6 => 23,
+            // psutil's AF_LINK on Windows (`constants::AF_LINK` there); a literal, because this
+            // module is also compiled into the Linux unit tests.
+            AddressFamily::Link => -1,
+        }
+    }
+
+    /// The constant's name, as Python prints it (`AF_INET`).
+    pub fn name(self) -> &'static str {
+        match self {
+            AddressFamily::Inet => "AF_INET",
+            AddressFamily::Inet6 => "AF_INET6",
+            AddressFamily::Link => "AF_LINK",
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for AddressFamily {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_i32(self.number())
+    }
+}
+
+/// One address of a network adapter (`GetAdaptersAddresses`). psutil's `snicaddr` on Windows,
+/// where broadcast and point-to-point addresses are never given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct NicAddr {
+    /// `AF_INET`, `AF_INET6`, or psutil's `AF_LINK` for the MAC address.
+    pub family: AddressFamily,
+    /// Dotted IPv4, IPv6 as `inet_ntop` writes it, or the MAC as upper-case hex octets joined by
+    /// `-` (`00-15-5D-01-02-03`), psutil's Windows form.
+    pub address: String,
+    /// The netmask from the address's `OnLinkPrefixLength`, in the address's notation; `None` for
+    /// the MAC.
+    pub netmask: Option<String>,
+    /// Always `None` on Windows (psutil's too).
+    pub broadcast: Option<String>,
+    /// Always `None` on Windows.
+    pub ptp: Option<String>,
+}
+
+impl NicAddr {
+    /// The MAC record: psutil's Windows text, each octet as two upper-case hex digits joined by
+    /// `-`, and no netmask.
+    pub(crate) fn mac(octets: &[u8]) -> NicAddr {
+        let address = octets
+            .iter()
+            .map(|o| format!("{o:02X}"))
+            .collect::<Vec<_>>()
+            .join("-");
+        NicAddr {
+            family: AddressFamily::Link,
+            address,
+            netmask: None,
+            broadcast: None,
+            ptp: None,
+        }
+    }
+
+    /// An IP address's record, with the netmask of its prefix length.
+    pub(crate) fn ip(ip: std::net::IpAddr, prefix: u8) -> NicAddr {
+        let (family, netmask) = match ip {
+            std::net::IpAddr::V4(_) => (AddressFamily::Inet, ipv4_netmask(prefix).to_string()),
+            std::net::IpAddr::V6(_) => (AddressFamily::Inet6, ipv6_netmask(prefix).to_string()),
+        };
+        NicAddr {
+            family,
+            address: ip.to_string(),
+            netmask: Some(netmask),
+            broadcast: None,
+            ptp: None,
+        }
+    }
+}
+
+/// The IPv4 netmask of a prefix length (`ConvertLengthToIpv4Mask`): 24 gives `255.255.255.0`;
+/// lengths above 32 count as 32.
+pub(crate) fn ipv4_netmask(prefix: u8) -> std::net::Ipv4Addr {
+    let bits = u32::from(prefix.min(32));
+    std::net::Ipv4Addr::from(u32::MAX.checked_shl(32 - bits).unwrap_or(0))
+}
+
+/// The IPv6 netmask of a prefix length: 64 gives `ffff:ffff:ffff:ffff::`; above 128 counts as 128.
+pub(crate) fn ipv6_netmask(prefix: u8) -> std::net::Ipv6Addr {
+    let bits = u32::from(prefix.min(128));
+    std::net::Ipv6Addr::from(u128::MAX.checked_shl(128 - bits).unwrap_or(0))
 }
 
 #[cfg(test)]
@@ -593,6 +795,10 @@ mod tests {
             let t = spi::THREADS + i * spi::THREAD_SIZE;
             b[t + 68..t + 72].copy_from_slice(&state.to_le_bytes());
             b[t + 72..t + 76].copy_from_slice(&reason.to_le_bytes());
+            // Thread 1000 + i: 2.5 s in the kernel, 0.5 s × (i + 1) in user mode.
+            b[t..t + 8].copy_from_slice(&25_000_000u64.to_le_bytes());
+            b[t + 8..t + 16].copy_from_slice(&(5_000_000 * (i as u64 + 1)).to_le_bytes());
+            b[t + 48..t + 56].copy_from_slice(&(1000 + i as u64).to_le_bytes());
         }
         b
     }
@@ -619,6 +825,12 @@ mod tests {
             ProcessStatus::Running
         );
         assert_eq!(status_from_threads(&[]), ProcessStatus::Stopped);
+        let t = &procs[1].thread_times;
+        assert_eq!(
+            (t[0].id, t[0].user_time, t[0].system_time),
+            (1000, 0.5, 2.5)
+        );
+        assert_eq!((t[1].id, t[1].user_time), (1001, 1.0));
         // An entry cut short is dropped, not read past the end.
         let cut = &buf[..buf.len() - 10];
         assert_eq!(parse_snapshot(cut).len(), 1);
@@ -683,5 +895,47 @@ mod tests {
     fn status_names() {
         assert_eq!(ProcessStatus::Running.as_str(), "running");
         assert_eq!(ProcessStatus::Stopped.as_str(), "stopped");
+    }
+
+    #[test]
+    fn netmasks_and_macs_as_psutil_writes_them() {
+        assert_eq!(ipv4_netmask(24).to_string(), "255.255.255.0");
+        assert_eq!(ipv4_netmask(8).to_string(), "255.0.0.0");
+        assert_eq!(ipv4_netmask(0).to_string(), "0.0.0.0");
+        assert_eq!(ipv4_netmask(32).to_string(), "255.255.255.255");
+        assert_eq!(ipv4_netmask(200).to_string(), "255.255.255.255");
+        assert_eq!(ipv4_netmask(20).to_string(), "255.255.240.0");
+        assert_eq!(ipv6_netmask(64).to_string(), "ffff:ffff:ffff:ffff::");
+        assert_eq!(
+            ipv6_netmask(128).to_string(),
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
+        );
+        assert_eq!(ipv6_netmask(0).to_string(), "::");
+        assert_eq!(ipv6_netmask(10).to_string(), "ffc0::");
+        let mac = NicAddr::mac(&[0, 0x15, 0x5d, 1, 0xab, 0xff]);
+        assert_eq!(
+            (mac.family, mac.address.as_str(), mac.netmask),
+            (AddressFamily::Link, "00-15-5D-01-AB-FF", None)
+        );
+        let v4 = NicAddr::ip([192, 0, 2, 2].into(), 24);
+        assert_eq!(v4.family, AddressFamily::Inet);
+        assert_eq!(
+            (v4.address.as_str(), v4.netmask.as_deref()),
+            ("192.0.2.2", Some("255.255.255.0"))
+        );
+        let v6 = NicAddr::ip("fe80::1".parse().unwrap(), 64);
+        assert_eq!(v6.family, AddressFamily::Inet6);
+        assert_eq!(v6.netmask.as_deref(), Some("ffff:ffff:ffff:ffff::"));
+        assert_eq!(AddressFamily::Link.number(), -1);
+        assert_eq!([v4.family, v6.family].map(AddressFamily::number), [2, 23]);
+        assert_eq!(AddressFamily::Inet6.name(), "AF_INET6");
+    }
+
+    #[test]
+    fn disk_performance_to_bytes_and_milliseconds() {
+        // 1.5 s reading (15,000,000 × 100 ns), 20 ms writing.
+        let d = DiskIo::from_performance(7, u32::MAX, (4096, -1), (15_000_000, 200_000));
+        assert_eq!(d.to_array(), [7, u64::from(u32::MAX), 4096, 0, 1500, 20]);
+        assert_eq!(DiskIo::from_array(d.to_array()), d);
     }
 }

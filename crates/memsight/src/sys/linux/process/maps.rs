@@ -25,6 +25,17 @@ pub struct MemoryMap {
     /// The mapped file, a pseudo-path (`[heap]`, `[stack]`, `[vdso]`), or `[anon]` for anonymous
     /// memory. A ` (deleted)` suffix is removed unless a file with that literal name exists.
     pub path: String,
+    /// The sizes, flattened: their keys follow `path` in JSON, and `map.rss` reads them through
+    /// `Deref`.
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    pub sizes: MapSizes,
+}
+
+/// The size fields of one `/proc/PID/smaps` block (or of several, summed), in bytes (the file's
+/// kB × 1024; a key the kernel does not print is 0): what [`MemoryMap`] reports per mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct MapSizes {
     /// Resident memory (`Rss`).
     pub rss: u64,
     /// Mapping size (`Size`).
@@ -47,8 +58,9 @@ pub struct MemoryMap {
     pub swap: u64,
 }
 
-impl MemoryMap {
-    fn add(&mut self, other: &MemoryMap) {
+impl MapSizes {
+    /// Adds `other` field by field, saturating.
+    pub(crate) fn add(&mut self, other: &MapSizes) {
         self.rss = self.rss.saturating_add(other.rss);
         self.size = self.size.saturating_add(other.size);
         self.pss = self.pss.saturating_add(other.pss);
@@ -59,6 +71,14 @@ impl MemoryMap {
         self.referenced = self.referenced.saturating_add(other.referenced);
         self.anonymous = self.anonymous.saturating_add(other.anonymous);
         self.swap = self.swap.saturating_add(other.swap);
+    }
+}
+
+impl std::ops::Deref for MemoryMap {
+    type Target = MapSizes;
+
+    fn deref(&self) -> &MapSizes {
+        &self.sizes
     }
 }
 
@@ -94,7 +114,7 @@ impl Process {
         let mut index: std::collections::HashMap<String, usize> = Default::default();
         for map in maps {
             match index.get(&map.path) {
-                Some(&i) => groups[i].add(&map),
+                Some(&i) => groups[i].sizes.add(&map.sizes),
                 None => {
                     index.insert(map.path.clone(), groups.len());
                     groups.push(MemoryMap {
@@ -127,15 +147,6 @@ fn to_map(e: SmapsEntry) -> MemoryMap {
         addr: String::from_utf8_lossy(&e.addr).into_owned(),
         perms: String::from_utf8_lossy(&e.perms).into_owned(),
         path,
-        rss: e.rss,
-        size: e.size,
-        pss: e.pss,
-        shared_clean: e.shared_clean,
-        shared_dirty: e.shared_dirty,
-        private_clean: e.private_clean,
-        private_dirty: e.private_dirty,
-        referenced: e.referenced,
-        anonymous: e.anonymous,
-        swap: e.swap,
+        sizes: e.sizes,
     }
 }

@@ -52,20 +52,10 @@ impl Process {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct MemoryInfoEx {
-    /// Resident set size (statm `resident`), as in [`MemoryInfo::rss`].
-    pub rss: u64,
-    /// Virtual memory size (statm `size`), as in [`MemoryInfo::vms`].
-    pub vms: u64,
-    /// Resident file-backed and shmem pages (statm `shared`).
-    pub shared: u64,
-    /// Program code (statm `text`).
-    pub text: u64,
-    /// Always 0 since Linux 2.6 (statm `lib`).
-    pub lib: u64,
-    /// Data plus stack (statm `data`).
-    pub data: u64,
-    /// Always 0 since Linux 2.6 (statm `dt`).
-    pub dirty: u64,
+    /// The [`MemoryInfo`] figures (statm), flattened: their keys come first in JSON, and
+    /// `ex.rss` reads them through `Deref`.
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    pub memory: MemoryInfo,
     /// Peak resident set size (status `VmHWM`).
     pub peak_rss: u64,
     /// Peak virtual memory size (status `VmPeak`).
@@ -87,20 +77,10 @@ pub struct MemoryInfoEx {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct MemoryFullInfo {
-    /// Resident set size (statm `resident`).
-    pub rss: u64,
-    /// Virtual memory size (statm `size`).
-    pub vms: u64,
-    /// Resident file-backed and shmem pages (statm `shared`).
-    pub shared: u64,
-    /// Program code (statm `text`).
-    pub text: u64,
-    /// Always 0 since Linux 2.6 (statm `lib`).
-    pub lib: u64,
-    /// Data plus stack (statm `data`).
-    pub data: u64,
-    /// Always 0 since Linux 2.6 (statm `dt`).
-    pub dirty: u64,
+    /// The [`MemoryInfo`] figures (statm), flattened: their keys come first in JSON, and
+    /// `full.rss` reads them through `Deref`.
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    pub memory: MemoryInfo,
     /// Unique set size: memory that would be freed if the process exited now
     /// (`Private_Clean + Private_Dirty + Private_Hugetlb`). Can exceed rss for hugetlbfs users.
     pub uss: u64,
@@ -110,6 +90,8 @@ pub struct MemoryFullInfo {
     /// Swapped-out memory (`Swap`, never `SwapPss`).
     pub swap: u64,
 }
+
+crate::process::extends_memory_info!(MemoryInfoEx, MemoryFullInfo);
 
 /// Which figure [`Process::memory_percent`] divides by total RAM: psutil 8's names, a field of
 /// [`MemoryInfo`], [`MemoryInfoEx`] or [`MemoryFootprint`].
@@ -198,13 +180,7 @@ impl Process {
         let s = self.status_file()?;
         let or0 = |v: Option<u64>| v.unwrap_or(0);
         Ok(MemoryInfoEx {
-            rss: m.rss,
-            vms: m.vms,
-            shared: m.shared,
-            text: m.text,
-            lib: m.lib,
-            data: m.data,
-            dirty: m.dirty,
+            memory: m,
             peak_rss: or0(s.vm_hwm),
             peak_vms: or0(s.vm_peak),
             rss_anon: or0(s.rss_anon),
@@ -233,13 +209,7 @@ impl Process {
         let m = self.memory_info()?;
         let f = self.footprint()?;
         Ok(MemoryFullInfo {
-            rss: m.rss,
-            vms: m.vms,
-            shared: m.shared,
-            text: m.text,
-            lib: m.lib,
-            data: m.data,
-            dirty: m.dirty,
+            memory: m,
             uss: f.uss,
             pss: f.pss,
             swap: f.swap,
@@ -352,6 +322,35 @@ mod tests {
         "pss",
         "swap",
     ];
+
+    /// The extended records hold a `MemoryInfo` but serialize flat, in psutil's field order.
+    #[cfg(feature = "serde")]
+    #[test]
+    fn extended_records_serialize_flat_in_psutils_order() {
+        let object = |names: &[&str]| {
+            let fields: Vec<String> = names.iter().map(|n| format!("\"{n}\":0")).collect();
+            format!("{{{}}}", fields.join(","))
+        };
+        let ex = MemoryInfoEx {
+            memory: MemoryInfo {
+                rss: 7,
+                ..MemoryInfo::default()
+            },
+            ..MemoryInfoEx::default()
+        };
+        assert_eq!(ex.rss, 7, "read through Deref");
+        let mut ex_names: Vec<&str> = NAMES[..12].to_vec();
+        ex_names.extend(["swap", "hugetlb"]);
+        assert_eq!(
+            serde_json::to_string(&ex).unwrap_or_default(),
+            object(&ex_names).replacen("\"rss\":0", "\"rss\":7", 1)
+        );
+        let full_names: Vec<&str> = NAMES[..7].iter().chain(&NAMES[13..]).copied().collect();
+        assert_eq!(
+            serde_json::to_string(&MemoryFullInfo::default()).unwrap_or_default(),
+            object(&full_names)
+        );
+    }
 
     #[test]
     fn memtype_parses_every_field_of_the_three_records() {

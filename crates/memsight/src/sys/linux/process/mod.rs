@@ -320,7 +320,7 @@ mod user;
 
 pub use identity::{Gids, Uids};
 pub use iter::{pids, process_iter};
-pub use maps::MemoryMap;
+pub use maps::{MapSizes, MemoryMap};
 pub use memory::{MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx};
 pub use scan::{MemoryScan, ProcessMemory, memory_scan};
 

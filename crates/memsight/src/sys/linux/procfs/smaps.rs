@@ -3,6 +3,7 @@
 //! See proc_pid_smaps(5) and Documentation/filesystems/proc.rst.
 
 use crate::error::ParseError;
+use crate::sys::process::MapSizes;
 use crate::sys::procfs::text::{numbered_lines, parse_u64};
 
 /// USS, PSS and swap in bytes, summed over every block of the file. psutil's rules (#1222):
@@ -58,26 +59,8 @@ pub(crate) struct SmapsEntry {
     /// The path, pseudo-path (`[heap]`) or empty for an anonymous mapping, trimmed of surrounding
     /// white space; it may end in ` (deleted)` (the reader decides whether to strip it).
     pub path: Vec<u8>,
-    /// `Rss`.
-    pub rss: u64,
-    /// `Size`.
-    pub size: u64,
-    /// `Pss`.
-    pub pss: u64,
-    /// `Shared_Clean`.
-    pub shared_clean: u64,
-    /// `Shared_Dirty`.
-    pub shared_dirty: u64,
-    /// `Private_Clean`.
-    pub private_clean: u64,
-    /// `Private_Dirty`.
-    pub private_dirty: u64,
-    /// `Referenced`.
-    pub referenced: u64,
-    /// `Anonymous`.
-    pub anonymous: u64,
-    /// `Swap`.
-    pub swap: u64,
+    /// `Rss`, `Size`, `Pss`, `Shared_*`, `Private_*`, `Referenced`, `Anonymous`, `Swap`.
+    pub sizes: MapSizes,
 }
 
 /// Parses `/proc/PID/smaps` into one entry per mapping, in the file's (address) order, with
@@ -105,16 +88,16 @@ pub(crate) fn parse(data: &[u8]) -> Result<Vec<SmapsEntry>, ParseError> {
             .ok_or_else(|| ParseError::new(number, "expected `Key: N kB`"))?
             .saturating_mul(1024);
         let slot = match first {
-            b"Rss:" => &mut entry.rss,
-            b"Size:" => &mut entry.size,
-            b"Pss:" => &mut entry.pss,
-            b"Shared_Clean:" => &mut entry.shared_clean,
-            b"Shared_Dirty:" => &mut entry.shared_dirty,
-            b"Private_Clean:" => &mut entry.private_clean,
-            b"Private_Dirty:" => &mut entry.private_dirty,
-            b"Referenced:" => &mut entry.referenced,
-            b"Anonymous:" => &mut entry.anonymous,
-            b"Swap:" => &mut entry.swap,
+            b"Rss:" => &mut entry.sizes.rss,
+            b"Size:" => &mut entry.sizes.size,
+            b"Pss:" => &mut entry.sizes.pss,
+            b"Shared_Clean:" => &mut entry.sizes.shared_clean,
+            b"Shared_Dirty:" => &mut entry.sizes.shared_dirty,
+            b"Private_Clean:" => &mut entry.sizes.private_clean,
+            b"Private_Dirty:" => &mut entry.sizes.private_dirty,
+            b"Referenced:" => &mut entry.sizes.referenced,
+            b"Anonymous:" => &mut entry.sizes.anonymous,
+            b"Swap:" => &mut entry.sizes.swap,
             _ => continue,
         };
         *slot = value;
@@ -237,14 +220,14 @@ ProtectionKey:         0
         assert_eq!(maps[0].perms, b"r-xp");
         assert_eq!(maps[0].path, b"/usr/bin/my prog  x");
         assert_eq!(
-            (maps[0].size, maps[0].rss, maps[0].pss),
+            (maps[0].sizes.size, maps[0].sizes.rss, maps[0].sizes.pss),
             (328 * 1024, 300 * 1024, 0)
         );
         assert_eq!(maps[1].path, b"");
-        assert_eq!(maps[1].size, 4096);
-        assert_eq!(maps[1].rss, 0, "missing Rss is 0");
+        assert_eq!(maps[1].sizes.size, 4096);
+        assert_eq!(maps[1].sizes.rss, 0, "missing Rss is 0");
         assert_eq!(maps[2].path, b"/memfd:x (deleted)");
-        assert_eq!(maps[2].private_dirty, 4096);
+        assert_eq!(maps[2].sizes.private_dirty, 4096);
     }
 
     #[test]
