@@ -33,18 +33,22 @@ pub use crate::sys::process::{
 };
 
 /// Lets a record that extends [`MemoryInfo`] (a `memory` field, flattened in JSON) be read as
-/// one: `ex.rss` is `ex.memory.rss`.
+/// one: `ex.rss` is `ex.memory.rss`. `MemoryInfo` is the one in scope where it is invoked (the
+/// backend's record module). Not on FreeBSD, whose `memory_info_ex` and `memory_full_info` are
+/// `MemoryInfo` itself, as in psutil (there only the Linux-built tests of the macOS records use it).
+#[cfg_attr(target_os = "freebsd", allow(unused_macros))]
 macro_rules! extends_memory_info {
     ($($record:ty),*) => {$(
         impl std::ops::Deref for $record {
-            type Target = $crate::process::MemoryInfo;
+            type Target = MemoryInfo;
 
-            fn deref(&self) -> &$crate::process::MemoryInfo {
+            fn deref(&self) -> &MemoryInfo {
                 &self.memory
             }
         }
     )*};
 }
+#[cfg_attr(target_os = "freebsd", allow(unused_imports))]
 pub(crate) use extends_memory_info;
 
 #[cfg(target_os = "freebsd")]

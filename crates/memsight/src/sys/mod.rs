@@ -44,7 +44,12 @@ mod macos_pure;
 #[path = "freebsd/records/mod.rs"]
 mod freebsd_records;
 
-#[cfg(not(any(target_os = "linux", windows, target_os = "macos", target_os = "freebsd")))]
+#[cfg(not(any(
+    target_os = "linux",
+    windows,
+    target_os = "macos",
+    target_os = "freebsd"
+)))]
 compile_error!(
     "memsight has no backend for this OS: it supports Linux, Windows, macOS and FreeBSD"
 );

@@ -168,8 +168,7 @@ impl Process {
         let m = self.memory_info()?;
         let vm = self.task_vm_info()?;
         Ok(MemoryInfoEx {
-            rss: m.rss,
-            vms: m.vms,
+            memory: m,
             peak_rss: vm.resident_size_peak,
             rss_anon: vm.internal,
             rss_file: vm.external,
@@ -256,8 +255,7 @@ impl Process {
         let m = self.memory_info()?;
         let f = self.memory_footprint()?;
         Ok(MemoryFullInfo {
-            rss: m.rss,
-            vms: m.vms,
+            memory: m,
             uss: f.uss,
         })
     }

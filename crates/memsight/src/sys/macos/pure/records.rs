@@ -27,10 +27,10 @@ pub struct MemoryInfo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct MemoryInfoEx {
-    /// Resident memory (`pti_resident_size`), as in [`MemoryInfo::rss`].
-    pub rss: u64,
-    /// Address space size (`pti_virtual_size`), as in [`MemoryInfo::vms`].
-    pub vms: u64,
+    /// The [`MemoryInfo`] figures, flattened: their keys come first in JSON, and `ex.rss` reads
+    /// them through `Deref`.
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    pub memory: MemoryInfo,
     /// The largest resident size so far (`task_vm_info.resident_size_peak`).
     pub peak_rss: u64,
     /// Resident anonymous memory (`task_vm_info.internal`).
@@ -51,13 +51,15 @@ pub struct MemoryInfoEx {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct MemoryFullInfo {
-    /// Resident memory (`pti_resident_size`).
-    pub rss: u64,
-    /// Address space size (`pti_virtual_size`).
-    pub vms: u64,
+    /// The [`MemoryInfo`] figures, flattened: their keys come first in JSON, and `full.rss`
+    /// reads them through `Deref`.
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    pub memory: MemoryInfo,
     /// Unique set size from the region walk (see `Process::memory_footprint`).
     pub uss: u64,
 }
+
+crate::process::extends_memory_info!(MemoryInfoEx, MemoryFullInfo);
 
 /// One VM region of a process (`proc_pidinfo(PROC_PIDREGIONPATHINFO)`). psutil removed
 /// `memory_maps` on macOS (5.6.0) because `proc_regionfilename` and `task_for_pid` failed or
