@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 use std::io::{self, Write};
+#[cfg(target_os = "linux")]
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
@@ -27,24 +29,34 @@ pub fn write_json(out: &mut impl Write, value: &impl Serialize, pretty: bool) ->
     writeln!(out)
 }
 
-/// Whether standard output was open when memsight started. A shell's `>&-` closes it; Rust's
-/// runtime then puts `/dev/null` there, opened read-write, and every write silently succeeds,
-/// where procps reports a write error. So a stdout that is `/dev/null` opened read-write (which a
-/// redirection `> /dev/null` never is: it opens write-only) counts as closed.
+/// Whether standard output was open when memsight started. A shell's `>&-` closes it, and
+/// before `main` Rust's runtime puts `/dev/null`, opened read-write, on a closed descriptor 0-2:
+/// every write would then silently succeed where procps reports a write error. That `/dev/null`
+/// looks exactly like one a parent hands over on purpose (Python's `subprocess.DEVNULL` and
+/// systemd's `StandardOutput=null` open it read-write too), so the question is asked before
+/// Rust's runtime starts: glibc runs the functions of `.init_array` first, with the descriptors
+/// as the parent left them.
 #[cfg(target_os = "linux")]
 pub fn stdout_is_open() -> bool {
-    let stdout = io::stdout();
-    let Ok(stat) = rustix::fs::fstat(&stdout) else {
-        return false;
-    };
-    let is_dev_null = rustix::fs::FileType::from_raw_mode(stat.st_mode)
-        == rustix::fs::FileType::CharacterDevice
-        && rustix::fs::major(stat.st_rdev) == 1
-        && rustix::fs::minor(stat.st_rdev) == 3;
-    let read_write = rustix::fs::fcntl_getfl(&stdout)
-        .is_ok_and(|flags| flags & rustix::fs::OFlags::RWMODE == rustix::fs::OFlags::RDWR);
-    !(is_dev_null && read_write)
+    !STDOUT_CLOSED_AT_START.load(Ordering::Relaxed)
 }
+
+#[cfg(target_os = "linux")]
+static STDOUT_CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
+
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)] // a constructor in .init_array, and fcntl on a bare descriptor number
+#[unsafe(link_section = ".init_array")]
+#[used]
+static CHECK_STDOUT_AT_START: extern "C" fn() = {
+    extern "C" fn check() {
+        // SAFETY: fcntl(F_GETFD) only asks the kernel about descriptor 1, open or not; no
+        // memory is passed and nothing is changed. It fails (EBADF) only if 1 is closed.
+        let closed = unsafe { libc::fcntl(1, libc::F_GETFD) } == -1;
+        STDOUT_CLOSED_AT_START.store(closed, Ordering::Relaxed);
+    }
+    check
+};
 
 /// Whether standard output was open when memsight started: taken as yes on Windows, where a
 /// closed handle makes the first write fail, and that is reported as a write error.

@@ -465,6 +465,34 @@ fn escape_sequences_in_names_and_cmdlines_do_not_reach_the_terminal() {
 }
 
 #[test]
+fn stdout_closed_at_start_is_a_write_error_and_dev_null_read_write_is_not() {
+    // `>&-`: procps's answer, a write error and exit 1.
+    let out = Command::new("bash")
+        .args([
+            "-c",
+            &format!("{} free >&-", env!("CARGO_BIN_EXE_memsight")),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("write error"), "{stderr}");
+    // `/dev/null` opened read-write, as Python's subprocess.DEVNULL and systemd's
+    // StandardOutput=null pass it: output discarded, exit 0.
+    let devnull = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .unwrap();
+    let out = run(memsight().arg("free").stdout(devnull));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn closed_stdout_ends_quietly() {
     // Through a real pipeline.
     let out = run(Command::new("bash").args([
