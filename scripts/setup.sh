@@ -23,6 +23,8 @@ fi
 serve_packages=()
 command -v prometheus >/dev/null && command -v promtool >/dev/null || serve_packages+=(prometheus)
 command -v wrk >/dev/null || serve_packages+=(wrk)
+# smem: a peer of `memsight ps` in scripts/bench-ps.py.
+command -v smem >/dev/null || serve_packages+=(smem)
 command -v prometheus-process-exporter >/dev/null || serve_packages+=(prometheus-process-exporter)
 if [ ${#serve_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
