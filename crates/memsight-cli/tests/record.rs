@@ -134,8 +134,15 @@ fn ramp_peak_uss_time_and_final_value() {
     let s = samples(&file);
     let uss = series(&s, "uss");
     let base = mean_between(&uss, 0.25, 0.5);
-    let (t, top) = peak(&uss);
+    let (_, top) = peak(&uss);
     let grown = (top - base) / MIB;
+    // The ramp holds its top for 1 s, and the interpreter's own pages may add a few KiB during
+    // the hold: the peak's time is when the plateau is first reached (within 2 MiB of the top).
+    let t = uss
+        .iter()
+        .find(|&&(_, v)| v >= top - 2.0 * MIB)
+        .map(|&(t, _)| t)
+        .unwrap();
     assert!(
         (grown - 200.0).abs() <= 6.0,
         "peak USS grew {grown:.1} MiB, not 200"
