@@ -551,7 +551,10 @@ mod maps {
         let kid = Kid::spawn("idle", &std::env::temp_dir());
         // Under Wine QueryWorkingSetEx refuses other processes: the region sizes stand in.
         let maps = Process::new(kid.pid()).unwrap().memory_maps(false).unwrap();
-        eprintln!("child: {} mapped regions", maps.len());
+        let rss: u64 = maps.iter().map(|m| m.rss).sum();
+        eprintln!("child: {} mapped regions, rss {rss}", maps.len());
+        // Its own image is mapped and read: resident (or, under Wine, its region size), not 0.
+        assert!(rss > 0, "{maps:?}");
         assert!(
             maps.iter()
                 .all(|m| !m.path.is_empty() && !m.addr.is_empty())

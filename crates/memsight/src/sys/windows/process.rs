@@ -659,7 +659,7 @@ impl Process {
     }
 
     /// The regions that map a file (`VirtualQueryEx` from address 0, `GetMappedFileNameW` on
-    /// each), in address order; with `grouped`, one record per path with the sizes summed.
+    /// each), in address order; with `grouped`, one record per path with `rss` summed.
     /// `rss` is the region's resident bytes (`QueryWorkingSetEx`, see [`MemoryMap::rss`]); where
     /// that call refuses the process (Wine, for every process but the caller) it falls back to
     /// the region size, psutil's figure (not truncated to 32 bits).
