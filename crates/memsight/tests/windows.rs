@@ -423,3 +423,141 @@ fn net_if_addrs_has_loopback_with_its_netmask_and_the_hosts_macs() {
         );
     }
 }
+
+mod maps {
+    use std::ffi::c_void;
+    use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
+
+    use memsight::Process;
+    use windows_sys::Win32::System::Memory::{
+        CreateFileMappingW, FILE_MAP_READ, MEMORY_BASIC_INFORMATION, MEMORY_MAPPED_VIEW_ADDRESS,
+        MapViewOfFile, PAGE_READONLY, UnmapViewOfFile, VirtualQuery,
+    };
+
+    use super::{Kid, MIB};
+
+    /// A read-only view of a whole file the test wrote, unmapped on drop.
+    struct View {
+        base: *mut c_void,
+        len: usize,
+        _mapping: OwnedHandle,
+        _file: std::fs::File,
+    }
+
+    impl View {
+        fn of_new_file(path: &std::path::Path, len: usize) -> View {
+            std::fs::write(path, vec![7u8; len]).unwrap();
+            let file = std::fs::File::open(path).unwrap();
+            // SAFETY: a read-only mapping of an open file; the handle is owned below.
+            let mapping = unsafe {
+                CreateFileMappingW(
+                    file.as_raw_handle(),
+                    std::ptr::null(),
+                    PAGE_READONLY,
+                    0,
+                    0,
+                    std::ptr::null(),
+                )
+            };
+            assert!(!mapping.is_null(), "CreateFileMappingW");
+            // SAFETY: `mapping` is a fresh handle nothing else owns.
+            let mapping = unsafe { OwnedHandle::from_raw_handle(mapping) };
+            // SAFETY: maps the whole file read-only; unmapped in Drop.
+            let view = unsafe { MapViewOfFile(mapping.as_raw_handle(), FILE_MAP_READ, 0, 0, 0) };
+            assert!(!view.Value.is_null(), "MapViewOfFile");
+            View {
+                base: view.Value,
+                len,
+                _mapping: mapping,
+                _file: file,
+            }
+        }
+
+        /// Reads one byte of every 4 KiB, faulting each page in.
+        fn touch(&self) -> u64 {
+            (0..self.len)
+                .step_by(4096)
+                // SAFETY: `off` < `len`, inside the mapped view.
+                .map(|off| u64::from(unsafe { self.base.cast::<u8>().add(off).read_volatile() }))
+                .sum()
+        }
+
+        /// `RegionSize` of the view's first region (`VirtualQuery`).
+        fn region_size(&self) -> u64 {
+            // SAFETY: VirtualQuery writes at most the struct's size into the zeroed local.
+            let mbi = unsafe {
+                let mut mbi: MEMORY_BASIC_INFORMATION = std::mem::zeroed();
+                let n = VirtualQuery(
+                    self.base,
+                    &mut mbi,
+                    std::mem::size_of::<MEMORY_BASIC_INFORMATION>(),
+                );
+                assert!(n > 0, "VirtualQuery");
+                mbi
+            };
+            mbi.RegionSize as u64
+        }
+
+        /// This view's record in `maps`.
+        fn record<'a>(&self, maps: &'a [memsight::MemoryMap]) -> &'a memsight::MemoryMap {
+            let addr = format!("{:#x}", self.base as usize);
+            maps.iter()
+                .find(|m| m.addr == addr)
+                .unwrap_or_else(|| panic!("no region at {addr} in {maps:?}"))
+        }
+    }
+
+    impl Drop for View {
+        fn drop(&mut self) {
+            // SAFETY: `base` is the view MapViewOfFile returned, unmapped once.
+            unsafe { UnmapViewOfFile(MEMORY_MAPPED_VIEW_ADDRESS { Value: self.base }) };
+        }
+    }
+
+    #[test]
+    fn a_touched_file_view_is_resident_and_an_untouched_one_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let len = 8 * MIB as usize;
+        let touched = View::of_new_file(&dir.path().join("touched.bin"), len);
+        let untouched = View::of_new_file(&dir.path().join("untouched.bin"), len);
+        assert_eq!(touched.touch(), 7 * (len as u64 / 4096));
+        let maps = Process::current().unwrap().memory_maps(false).unwrap();
+        let (t, u) = (touched.record(&maps), untouched.record(&maps));
+        let (t_size, u_size) = (touched.region_size(), untouched.region_size());
+        eprintln!(
+            "touched: rss {} of region {t_size}; untouched: rss {} of region {u_size}",
+            t.rss, u.rss
+        );
+        assert!(t.path.ends_with("touched.bin"), "{t:?}");
+        assert!(
+            t.rss <= t_size && t_size >= len as u64,
+            "{t:?} region {t_size}"
+        );
+        assert!(
+            t.rss >= len as u64 * 9 / 10,
+            "{t:?}: the touched pages are resident"
+        );
+        assert!(
+            u.rss < len as u64 / 2,
+            "{u:?}: an untouched view is not resident"
+        );
+        let grouped = Process::current().unwrap().memory_maps(true).unwrap();
+        let g = grouped.iter().find(|m| m.path == t.path).unwrap();
+        assert!(g.addr.is_empty() && g.rss >= t.rss, "{g:?}");
+    }
+
+    #[test]
+    fn another_process_maps_are_read() {
+        let kid = Kid::spawn("idle", &std::env::temp_dir());
+        // Under Wine QueryWorkingSetEx refuses other processes: the region sizes stand in.
+        let maps = Process::new(kid.pid()).unwrap().memory_maps(false).unwrap();
+        let rss: u64 = maps.iter().map(|m| m.rss).sum();
+        eprintln!("child: {} mapped regions, rss {rss}", maps.len());
+        // Its own image is mapped and read: resident (or, under Wine, its region size), not 0.
+        assert!(rss > 0, "{maps:?}");
+        assert!(
+            maps.iter()
+                .all(|m| !m.path.is_empty() && !m.addr.is_empty())
+        );
+    }
+}

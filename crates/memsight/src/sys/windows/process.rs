@@ -36,8 +36,8 @@ use windows_sys::Win32::System::Threading::{
 pub use super::records::{AddressFamily, MemType, ProcessStatus, Thread};
 use super::records::{
     SnapshotProcess, basename, filetime, filetime_secs, filetime_to_unix, parse_environ_block,
-    parse_snapshot, prot, split_command_line, status_from_threads, working_set_ex_uss,
-    working_set_uss,
+    parse_snapshot, prot, split_command_line, status_from_threads, working_set_ex_resident,
+    working_set_ex_uss, working_set_uss,
 };
 use super::{cb, last_error, last_win_error, win_error};
 use crate::error::{Error, Result};
@@ -108,7 +108,11 @@ pub struct MemoryMap {
     pub perms: String,
     /// The mapped file, as the NT device path `GetMappedFileNameW` gives.
     pub path: String,
-    /// The region size in bytes (`RegionSize`, full 64 bits: psutil truncates it to 32).
+    /// The region's resident bytes: its pages in the process's working set (`QueryWorkingSetEx`,
+    /// `Valid` bit) × the page size, shared pages included; at most the region size. psutil
+    /// reports the region size here (`RegionSize`, truncated to 32 bits); so does memsight, full
+    /// 64 bits, where `QueryWorkingSetEx` refuses the process (Wine, for every process but the
+    /// caller).
     pub rss: u64,
 }
 
@@ -291,6 +295,49 @@ fn snapshot() -> Result<Vec<SnapshotProcess>> {
     }
 }
 
+/// Pages asked of `QueryWorkingSetEx` per call: a 64 KiB buffer whatever the region's size.
+const WS_EX_BATCH: usize = 4096;
+
+/// `QueryWorkingSetEx` on `batch`, (VirtualAddress, VirtualAttributes) pairs in
+/// `PSAPI_WORKING_SET_EX_INFORMATION`'s layout, the addresses set by the caller: fills in the
+/// attributes, or gives the Win32 error code.
+fn query_working_set_ex(target: HANDLE, batch: &mut [[usize; 2]]) -> std::result::Result<(), u32> {
+    let bytes = std::mem::size_of_val(batch) as u32;
+    // SAFETY: `batch` holds `bytes` writable bytes of (address, attributes) pairs, the struct's
+    // layout (two pointer-sized fields) and alignment.
+    if unsafe { K32QueryWorkingSetEx(target, batch.as_mut_ptr().cast(), bytes) } == 0 {
+        return Err(last_error());
+    }
+    Ok(())
+}
+
+/// The bytes of `[base, base + size)` in the working set of the process behind `target`
+/// (`QueryWorkingSetEx` over its pages, [`WS_EX_BATCH`] at a time, reusing `batch`), or the
+/// Win32 error code of the first call that fails.
+fn region_resident(
+    target: HANDLE,
+    base: usize,
+    size: usize,
+    batch: &mut Vec<[usize; 2]>,
+) -> std::result::Result<u64, u32> {
+    let page = super::system::page_size().max(1) as usize;
+    let pages = size / page;
+    let mut resident = 0u64;
+    let mut first = 0usize;
+    while first < pages {
+        let n = (pages - first).min(WS_EX_BATCH);
+        batch.clear();
+        batch.extend((first..first + n).map(|i| [base.wrapping_add(i * page), 0]));
+        query_working_set_ex(target, batch)?;
+        resident = resident.saturating_add(working_set_ex_resident(
+            batch.iter().map(|e| e[1]),
+            page as u64,
+        ));
+        first += n;
+    }
+    Ok(resident)
+}
+
 /// The `QueryWorkingSetEx` attributes of every committed page of the process behind `target`
 /// (regions from `VirtualQueryEx`, pages asked in batches of 4096).
 fn resident_attributes(target: HANDLE) -> Result<Vec<usize>> {
@@ -298,15 +345,13 @@ fn resident_attributes(target: HANDLE) -> Result<Vec<usize>> {
     let page = super::system::page_size().max(1) as usize;
     let mut out = Vec::new();
     // (VirtualAddress, VirtualAttributes): PSAPI_WORKING_SET_EX_INFORMATION's layout.
-    let mut batch: Vec<[usize; 2]> = Vec::with_capacity(4096);
+    let mut batch: Vec<[usize; 2]> = Vec::with_capacity(WS_EX_BATCH);
     let flush = |batch: &mut Vec<[usize; 2]>, out: &mut Vec<usize>| -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
-        let bytes = (batch.len() * 16) as u32;
-        // SAFETY: `batch` holds `bytes` bytes of (address, attributes) pairs, the struct layout.
-        if unsafe { K32QueryWorkingSetEx(target, batch.as_mut_ptr().cast(), bytes) } == 0 {
-            return Err(match last_error() {
+        if let Err(code) = query_working_set_ex(target, batch) {
+            return Err(match code {
                 // Neither working-set call takes this process (Wine answers so for every process
                 // but the caller): psutil's NotImplementedError, not a vanished pid.
                 ERROR_INVALID_PARAMETER => Error::Unsupported(
@@ -341,7 +386,7 @@ fn resident_attributes(target: HANDLE) -> Result<Vec<usize>> {
         if mbi.State == MEM_COMMIT {
             for i in 0..mbi.RegionSize / page {
                 batch.push([base + i * page, 0]);
-                if batch.len() == 4096 {
+                if batch.len() == WS_EX_BATCH {
                     flush(&mut batch, &mut out)?;
                 }
             }
@@ -614,19 +659,40 @@ impl Process {
     }
 
     /// The regions that map a file (`VirtualQueryEx` from address 0, `GetMappedFileNameW` on
-    /// each), in address order; with `grouped`, one record per path with the sizes summed.
-    /// `rss` is the region size, as psutil reports it, but not truncated to 32 bits.
+    /// each), in address order; with `grouped`, one record per path with `rss` summed.
+    /// `rss` is the region's resident bytes (`QueryWorkingSetEx`, see [`MemoryMap::rss`]); where
+    /// that call refuses the process (Wine, for every process but the caller) it falls back to
+    /// the region size, psutil's figure (not truncated to 32 bits).
     pub fn memory_maps(&self, grouped: bool) -> Result<Vec<MemoryMap>> {
-        let h = self.reopen(PROCESS_QUERY_INFORMATION | PROCESS_VM_READ)?;
+        // The calling process is asked through its pseudo-handle (Wine answers QueryWorkingSetEx
+        // only for that one).
+        let own = self.pid == std::process::id();
+        let reopened = if own {
+            self.alive()?;
+            None
+        } else {
+            Some(self.reopen(PROCESS_QUERY_INFORMATION | PROCESS_VM_READ)?)
+        };
+        // SAFETY: GetCurrentProcess returns a constant pseudo-handle that needs no closing.
+        let target = reopened
+            .as_ref()
+            .map_or_else(|| unsafe { GetCurrentProcess() }, raw);
         let mut maps = Vec::new();
         let mut addr = 0usize;
         let mut name = vec![0u16; 0x8000];
+        // Resident bytes region by region with QueryWorkingSetEx, not one QueryWorkingSet of the
+        // whole process sorted and counted per region: that list is every resident page (up to
+        // hundreds of MiB of entries for a big process) while the file-mapped regions are
+        // usually a small part of it, and Wine has no QueryWorkingSet at all. This asks only the
+        // mapped regions' pages, with one 64 KiB buffer reused ([`WS_EX_BATCH`] pages a call).
+        let mut batch: Vec<[usize; 2]> = Vec::with_capacity(WS_EX_BATCH);
+        let mut working_set_ex = true;
         loop {
             // SAFETY: VirtualQueryEx writes at most the struct's size into the zeroed local.
             let (n, mbi) = unsafe {
                 let mut mbi: MEMORY_BASIC_INFORMATION = std::mem::zeroed();
                 let n = VirtualQueryEx(
-                    raw(&h),
+                    target,
                     addr as *const c_void,
                     &mut mbi,
                     std::mem::size_of::<MEMORY_BASIC_INFORMATION>(),
@@ -640,18 +706,29 @@ impl Process {
             // SAFETY: `name` has room for its length in UTF-16 units.
             let len = unsafe {
                 K32GetMappedFileNameW(
-                    raw(&h),
+                    target,
                     base as *const c_void,
                     name.as_mut_ptr(),
                     name.len() as u32,
                 )
             } as usize;
             if len > 0 {
+                let mut rss = mbi.RegionSize as u64;
+                if working_set_ex {
+                    match region_resident(target, base, mbi.RegionSize, &mut batch) {
+                        Ok(resident) => rss = resident,
+                        // Refused for this process (Wine: any but the caller): region sizes.
+                        Err(ERROR_INVALID_PARAMETER) => working_set_ex = false,
+                        Err(code) => {
+                            return Err(win_error(Some(self.pid), "QueryWorkingSetEx", code));
+                        }
+                    }
+                }
                 maps.push(MemoryMap {
                     addr: format!("{base:#x}"),
                     perms: prot(mbi.Protect).to_string(),
                     path: String::from_utf16_lossy(&name[..len.min(name.len())]),
-                    rss: mbi.RegionSize as u64,
+                    rss,
                 });
             }
             match base.checked_add(mbi.RegionSize) {

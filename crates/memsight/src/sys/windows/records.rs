@@ -230,6 +230,17 @@ pub(crate) fn working_set_ex_uss(attributes: &[usize], page_size: u64) -> u64 {
     private.saturating_mul(page_size)
 }
 
+/// Resident bytes from `QueryWorkingSetEx` attributes (`PSAPI_WORKING_SET_EX_BLOCK`, bit 0
+/// `Valid`: the page is in the process's working set): the valid pages × the page size, shared
+/// or not. A `memory_maps` region's `rss`.
+pub(crate) fn working_set_ex_resident(
+    attributes: impl IntoIterator<Item = usize>,
+    page_size: u64,
+) -> u64 {
+    let valid = attributes.into_iter().filter(|&a| a & 1 == 1).count() as u64;
+    valid.saturating_mul(page_size)
+}
+
 /// psutil's `prot()` letters for a `PAGE_*` protection.
 pub(crate) fn prot(protect: u32) -> &'static str {
     match protect & 0xff {
@@ -729,6 +740,21 @@ mod tests {
         let shared_by_two = 1 | (1 << 15) | (2 << 1);
         let attrs = [private, not_resident, shared_by_one, shared_by_two];
         assert_eq!(working_set_ex_uss(&attrs, 4096), 2 * 4096);
+    }
+
+    #[test]
+    fn resident_counts_valid_pages_shared_or_not() {
+        let private = 1;
+        let not_resident = 0;
+        // Valid | ShareCount 3 | Shared: a DLL page shared with others is still resident.
+        let shared_by_three = 1 | (3 << 1) | (1 << 15);
+        // Shared but not valid: paged out.
+        let shared_paged_out = (1 << 15) | (2 << 1);
+        let attrs = [private, not_resident, shared_by_three, shared_paged_out];
+        assert_eq!(working_set_ex_resident(attrs, 4096), 2 * 4096);
+        assert_eq!(working_set_ex_resident([], 4096), 0);
+        assert_eq!(working_set_ex_resident([1, 1, 1], 65536), 3 * 65536);
+        assert_eq!(working_set_ex_resident([1, 1], u64::MAX), u64::MAX);
     }
 
     #[test]
