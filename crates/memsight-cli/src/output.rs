@@ -46,6 +46,23 @@ pub fn stdout_is_open() -> bool {
     !(is_dev_null && read_write)
 }
 
+/// Whether standard output was open when memsight started, on macOS and FreeBSD: as on Linux, a
+/// stdout that is `/dev/null` (the same device as `stat("/dev/null")`, whose numbers differ per
+/// OS) opened read-write counts as closed (`>&-`; Rust's runtime reopens it so).
+#[cfg(any(target_os = "macos", target_os = "freebsd"))]
+pub fn stdout_is_open() -> bool {
+    let stdout = io::stdout();
+    let (Ok(stat), Ok(null)) = (rustix::fs::fstat(&stdout), rustix::fs::stat("/dev/null")) else {
+        return true;
+    };
+    let is_dev_null = rustix::fs::FileType::from_raw_mode(stat.st_mode)
+        == rustix::fs::FileType::CharacterDevice
+        && stat.st_rdev == null.st_rdev;
+    let read_write = rustix::fs::fcntl_getfl(&stdout)
+        .is_ok_and(|flags| flags & rustix::fs::OFlags::RWMODE == rustix::fs::OFlags::RDWR);
+    !(is_dev_null && read_write)
+}
+
 /// Whether standard output was open when memsight started: taken as yes on Windows, where a
 /// closed handle makes the first write fail, and that is reported as a write error.
 #[cfg(windows)]
