@@ -5,8 +5,9 @@
 #     examples; the benches measure Linux files), memsight-leak and memsight-cli (free, ps, info,
 #     maps), then the three crates' tests run under Wine,
 #   - x86_64-apple-darwin, aarch64-apple-darwin and x86_64-unknown-freebsd: cargo check and cargo
-#     clippy -D warnings of memsight and memsight-leak --all-targets (libraries, tests, examples,
-#     benches: the Linux-only cgroups bench compiles to a skip), and their test binaries linked
+#     clippy -D warnings of memsight, memsight-leak and memsight-cli (free, ps, info, maps)
+#     --all-targets (libraries, tests, examples, benches: the Linux-only cgroups bench compiles to a
+#     skip), and their test binaries linked
 #     with zig (never run: no Mac or FreeBSD machine here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,9 +23,9 @@ X=scripts/xtarget.sh
 "$X" clippy x86_64-pc-windows-gnu -- -p memsight-cli --all-targets -- -D warnings
 
 for target in x86_64-apple-darwin aarch64-apple-darwin x86_64-unknown-freebsd; do
-    "$X" check "$target" -- -p memsight -p memsight-leak --all-targets
-    "$X" clippy "$target" -- -p memsight -p memsight-leak --all-targets -- -D warnings
-    "$X" link "$target" -p memsight -p memsight-leak
+    "$X" check "$target" -- -p memsight -p memsight-leak -p memsight-cli --all-targets
+    "$X" clippy "$target" -- -p memsight -p memsight-leak -p memsight-cli --all-targets -- -D warnings
+    "$X" link "$target" -p memsight -p memsight-leak -p memsight-cli
 done
 
 "$X" test-win -p memsight

@@ -9,8 +9,9 @@
 
 mod output;
 
-// Each OS's commands, chosen here once. Linux has them all; Windows has `free`, `ps`, `info` and
-// `maps` (src/windows/), with psutil's Windows fields and no `--procfs`/`--sysfs`.
+// Each OS's commands, chosen here once. Linux has them all; Windows, macOS and FreeBSD have `free`,
+// `ps`, `info` and `maps` (src/portable/, written once over the library's neutral API), with
+// psutil's fields for that OS and no `--procfs`/`--sysfs`.
 cfg_if::cfg_if! {
     if #[cfg(target_os = "linux")] {
         mod cgroups;
@@ -26,11 +27,11 @@ cfg_if::cfg_if! {
         mod user;
         /// What every command reads the OS through: the `/proc` and `/sys` roots.
         type Host = memsight::linux::ProcFs;
-    } else if #[cfg(windows)] {
-        mod windows;
-        use windows::{free, info, maps, ps};
-        /// What every command reads the OS through: nothing to choose on Windows.
-        type Host = windows::Host;
+    } else if #[cfg(any(windows, target_os = "macos", target_os = "freebsd"))] {
+        mod portable;
+        use portable::{free, info, maps, ps};
+        /// What every command reads the OS through: nothing to choose outside Linux.
+        type Host = portable::Host;
     }
 }
 
@@ -39,7 +40,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// The truth about memory on Linux and Windows.
+/// The truth about memory on Linux, Windows, macOS and FreeBSD.
 #[derive(Debug, Parser)]
 #[command(name = "memsight", version, about, propagate_version = true)]
 struct Cli {
@@ -56,15 +57,15 @@ impl Cli {
         self.roots.procfs()
     }
 
-    #[cfg(windows)]
+    #[cfg(not(target_os = "linux"))]
     fn host(&self) -> Host {
-        windows::Host
+        portable::Host
     }
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// System memory and swap, as procps `free` shows them (Windows: psutil's fields).
+    /// System memory and swap, as procps `free` shows them (elsewhere than Linux: psutil's fields).
     Free(free::Args),
     /// Processes by unique (USS) and proportional (PSS) memory, like smem.
     Ps(ps::Args),

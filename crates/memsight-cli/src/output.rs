@@ -58,9 +58,11 @@ static CHECK_STDOUT_AT_START: extern "C" fn() = {
     check
 };
 
-/// Whether standard output was open when memsight started: taken as yes on Windows, where a
-/// closed handle makes the first write fail, and that is reported as a write error.
-#[cfg(windows)]
+/// Whether standard output was open when memsight started: taken as yes off Linux. On Windows a
+/// closed handle makes the first write fail, and that is reported as a write error; on macOS and
+/// FreeBSD (no `.init_array` check there yet) the output of `>&-` goes to the `/dev/null` Rust's
+/// runtime puts in its place.
+#[cfg(not(target_os = "linux"))]
 pub fn stdout_is_open() -> bool {
     true
 }

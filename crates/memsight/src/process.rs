@@ -52,7 +52,7 @@ macro_rules! extends_memory_info {
 pub(crate) use extends_memory_info;
 
 #[cfg(target_os = "freebsd")]
-pub use crate::sys::process::{Gids, OpenFile, Uids};
+pub use crate::sys::process::{Gids, IoCounters, OpenFile, Uids};
 
 /// psutil 8's `memory_footprint()` (`pfootprint`): the memory a process alone is responsible for,
 /// in bytes. Costlier than [`MemoryInfo`]: the OS walks the page tables (Linux), the working set

@@ -1,6 +1,9 @@
-//! `memsight ps` on Windows: every process by unique memory (USS, from the working set) with its
-//! working set (`rss`) and private bytes (`vms`), like psutil's procsmem.py there. Windows has no
-//! PSS or swap per process, so those columns and keys are left out.
+//! `memsight ps` outside Linux: every process by unique memory (USS, `memory_footprint()`) with
+//! its `memory_info()` `rss` and `vms`, like psutil's procsmem.py. Windows: USS from the working
+//! set, `rss` the working set, `vms` the private bytes; macOS: USS from the VM regions, `rss` and
+//! `vms` from the task. No OS here has PSS or swap per process, so those columns and keys are left
+//! out; FreeBSD has no USS either (the kernel gives none), so there the table and JSON have `rss`
+//! and `vms` only and the default sort is `rss`.
 
 use std::io::Write;
 
@@ -12,16 +15,17 @@ use memsight::{Error, Process};
 use super::Host;
 use crate::output::{self, bytes2human, sanitize};
 
-/// Options of `memsight ps` on Windows.
+/// Options of `memsight ps` outside Linux.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The column to sort by: sizes largest first, pid smallest first.
-    #[arg(long, value_enum, default_value_t = SortKey::Uss)]
+    #[arg(long, value_enum, default_value_t = SortKey::DEFAULT)]
     sort: SortKey,
     /// Reverse the sort order.
     #[arg(short = 'r', long)]
     reverse: bool,
-    /// Only processes owned by this user: `DOMAIN\user`, or the user name alone (any case).
+    /// Only processes owned by this user. Windows: `DOMAIN\user`, or the user name alone (any
+    /// case); macOS and FreeBSD: the login name (or the uid of a user without one).
     #[arg(long, value_name = "USER")]
     user: Option<String>,
     /// Only these processes (comma-separated pids).
@@ -38,7 +42,7 @@ pub struct Args {
     #[arg(long)]
     totals: bool,
     /// Print `{"processes": [...], "access_denied": [...], "totals": {...}}` (sizes in bytes;
-    /// Windows has no `pss` or `swap`).
+    /// no `pss` or `swap` outside Linux, no `uss` on FreeBSD).
     #[arg(long)]
     json: bool,
 }
@@ -46,42 +50,87 @@ pub struct Args {
 /// What `--sort` orders by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum SortKey {
+    #[cfg(not(target_os = "freebsd"))]
     Uss,
     Rss,
     Vms,
     Pid,
 }
 
-/// One process's memory, in bytes: the Linux record's keys that Windows has.
+impl SortKey {
+    /// USS where the OS has it, else RSS (FreeBSD).
+    #[cfg(not(target_os = "freebsd"))]
+    const DEFAULT: SortKey = SortKey::Uss;
+    /// USS where the OS has it, else RSS (FreeBSD).
+    #[cfg(target_os = "freebsd")]
+    const DEFAULT: SortKey = SortKey::Rss;
+}
+
+/// One process's memory, in bytes: the Linux record's keys that this OS has.
 #[derive(Debug, Clone, Serialize)]
 struct ProcessMemory {
     /// The process id.
     pid: u32,
-    /// The owner, `DOMAIN\user` (`Process::username`); empty when it cannot be read.
+    /// The owner (`Process::username`: `DOMAIN\user` on Windows, the login name or uid on macOS
+    /// and FreeBSD); empty when it cannot be read.
     username: String,
     /// The executable's base name (`Process::name`); empty when it cannot be read.
     name: String,
-    /// The command line from the PEB; empty when it cannot be read.
+    /// The command line (`Process::cmdline`); empty when it cannot be read.
     cmdline: Vec<String>,
-    /// Private working-set pages × the page size (`memory_footprint().uss`).
+    /// Memory only this process holds (`memory_footprint().uss`). Not on FreeBSD.
+    #[cfg(not(target_os = "freebsd"))]
     uss: u64,
-    /// The working set (`memory_info().rss`).
+    /// Resident memory (`memory_info().rss`; the working set on Windows).
     rss: u64,
-    /// Private committed bytes (`memory_info().vms`).
+    /// `memory_info().vms`: private committed bytes on Windows, the address space's size on macOS
+    /// and FreeBSD.
     vms: u64,
 }
+
+impl ProcessMemory {
+    /// The size columns, in the table's order.
+    fn sizes(&self) -> Vec<u64> {
+        vec![
+            #[cfg(not(target_os = "freebsd"))]
+            self.uss,
+            self.rss,
+            self.vms,
+        ]
+    }
+}
+
+/// The size columns' headers, in the table's order.
+const SIZE_COLUMNS: &[&str] = &[
+    #[cfg(not(target_os = "freebsd"))]
+    "USS",
+    "RSS",
+    "VMS",
+];
 
 /// The sums of the processes shown, in bytes (saturating).
 #[derive(Debug, Default, Serialize)]
 struct Totals {
+    #[cfg(not(target_os = "freebsd"))]
     uss: u64,
     rss: u64,
     vms: u64,
 }
 
 impl Totals {
+    /// The size columns, in the table's order.
+    fn sizes(&self) -> Vec<u64> {
+        vec![
+            #[cfg(not(target_os = "freebsd"))]
+            self.uss,
+            self.rss,
+            self.vms,
+        ]
+    }
+
     fn of(procs: &[ProcessMemory]) -> Totals {
         procs.iter().fold(Totals::default(), |t, p| Totals {
+            #[cfg(not(target_os = "freebsd"))]
             uss: t.uss.saturating_add(p.uss),
             rss: t.rss.saturating_add(p.rss),
             vms: t.vms.saturating_add(p.vms),
@@ -102,26 +151,34 @@ enum Read {
     Shown(ProcessMemory),
     /// Access to its memory was denied.
     Denied,
-    /// Windows gives no working set for it (Wine: any process but the caller), so no USS.
+    /// The OS gives no USS for it (Wine: any process but the caller).
+    #[cfg(not(target_os = "freebsd"))]
     NoUss(String),
-    /// It exited, holds no private memory, or is the kernel's (pids 0 and 4).
+    /// It exited, holds no private (FreeBSD: resident) memory, or is the kernel's (Windows pids 0
+    /// and 4).
     Skipped,
 }
 
 /// Reads one process: opened once, so every figure is of the same process.
 fn read(pid: u32) -> memsight::Result<Read> {
+    #[cfg(windows)]
     if pid == 0 || pid == 4 {
         // The System Idle Process and System: kernel memory only, like Linux's kernel threads.
         return Ok(Read::Skipped);
     }
     let memory = Process::new(pid).and_then(|p| {
         let info = p.memory_info()?;
+        #[cfg(not(target_os = "freebsd"))]
         let uss = p.memory_footprint()?.uss;
+        // Without a USS, the resident size says whether it holds memory of its own.
+        #[cfg(target_os = "freebsd")]
+        let uss = info.rss;
         Ok((p, info, uss))
     });
     let (p, info, uss) = match memory {
         Ok(m) => m,
         Err(Error::AccessDenied { .. }) => return Ok(Read::Denied),
+        #[cfg(not(target_os = "freebsd"))]
         Err(Error::Unsupported(why)) => return Ok(Read::NoUss(why)),
         Err(Error::NoSuchProcess { .. }) => return Ok(Read::Skipped),
         Err(e) => return Err(e),
@@ -134,6 +191,7 @@ fn read(pid: u32) -> memsight::Result<Read> {
         username: p.username().unwrap_or_default(),
         name: p.name().unwrap_or_default(),
         cmdline: p.cmdline().unwrap_or_default(),
+        #[cfg(not(target_os = "freebsd"))]
         uss,
         rss: info.rss,
         vms: info.vms,
@@ -142,9 +200,21 @@ fn read(pid: u32) -> memsight::Result<Read> {
 
 /// Whether `username` (`DOMAIN\user`) is `want`, given with or without the domain, in any case
 /// (Windows account names are case-insensitive).
+#[cfg(windows)]
 fn user_matches(username: &str, want: &str) -> bool {
-    let bare = username.rsplit('\\').next().unwrap_or(username);
-    username.eq_ignore_ascii_case(want) || bare.eq_ignore_ascii_case(want)
+    username.eq_ignore_ascii_case(want) || bare_user(username).eq_ignore_ascii_case(want)
+}
+
+/// Whether `username` (a login name, or the uid when the user has none) is `want`, exactly (Unix
+/// names are case-sensitive).
+#[cfg(not(windows))]
+fn user_matches(username: &str, want: &str) -> bool {
+    username == want
+}
+
+/// The user name without a Windows domain (`DOMAIN\user` → `user`); a Unix name as it is.
+fn bare_user(username: &str) -> &str {
+    username.rsplit('\\').next().unwrap_or(username)
 }
 
 /// Runs `memsight ps`.
@@ -167,7 +237,9 @@ pub fn run(args: &Args, _host: &Host, out: &mut impl Write) -> anyhow::Result<()
                 .as_ref()
                 .is_none_or(|re| p.pid != myself && re.is_match(&p.cmdline.join(" ")))
     };
-    let (mut procs, mut denied, mut no_uss) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut procs, mut denied) = (Vec::new(), Vec::new());
+    #[cfg(not(target_os = "freebsd"))]
+    let mut no_uss = Vec::new();
     for pid in pids {
         match read(pid) {
             Ok(Read::Shown(p)) if shows(&p) => procs.push(p),
@@ -175,10 +247,12 @@ pub fn run(args: &Args, _host: &Host, out: &mut impl Write) -> anyhow::Result<()
             // Its owner and command line are unreadable too, so a filter cannot place it.
             Ok(Read::Denied) if args.user.is_none() && args.pattern.is_none() => denied.push(pid),
             Ok(Read::Denied) => {}
+            #[cfg(not(target_os = "freebsd"))]
             Ok(Read::NoUss(why)) => no_uss.push((pid, why)),
             Err(err) => eprintln!("memsight: warning: pid {pid}: {err}"),
         }
     }
+    #[cfg(not(target_os = "freebsd"))]
     if let Some((_, why)) = no_uss.first() {
         let pids: Vec<String> = no_uss.iter().map(|(pid, _)| pid.to_string()).collect();
         eprintln!(
@@ -207,21 +281,26 @@ pub fn run(args: &Args, _host: &Host, out: &mut impl Write) -> anyhow::Result<()
             1 => "1 process".to_owned(),
             n => format!("{n} processes"),
         };
-        eprintln!(
-            "memsight: warning: access denied to the memory of {what}; run as administrator to \
-             see more"
-        );
+        eprintln!("memsight: warning: access denied to the memory of {what}; {MORE}");
     }
     Ok(())
 }
 
-/// The table: PID, user (without the domain, 8 characters), USS, RSS, VMS, command line.
+/// How to see the processes whose memory was denied.
+#[cfg(windows)]
+const MORE: &str = "run as administrator to see more";
+/// How to see the processes whose memory was denied.
+#[cfg(not(windows))]
+const MORE: &str = "run as root to see more";
+
+/// The table: PID, user (without the domain, 8 characters), USS (not on FreeBSD), RSS, VMS,
+/// command line.
 fn write_table(
     out: &mut dyn Write,
     procs: &[ProcessMemory],
     totals: Option<&Totals>,
 ) -> std::io::Result<()> {
-    let sizes = |cells: [String; 3]| {
+    let sizes = |cells: Vec<String>| {
         cells
             .iter()
             .map(|c| format!("{c:>7}"))
@@ -233,18 +312,17 @@ fn write_table(
         "{:<7} {:<8} {} Cmdline",
         "PID",
         "User",
-        sizes(["USS", "RSS", "VMS"].map(String::from))
+        sizes(SIZE_COLUMNS.iter().map(|c| c.to_string()).collect())
     )?;
     writeln!(out, "{}", "=".repeat(70))?;
     for p in procs {
-        let bare = p.username.rsplit('\\').next().unwrap_or_default();
-        let user: String = sanitize(bare).chars().take(8).collect();
+        let user: String = sanitize(bare_user(&p.username)).chars().take(8).collect();
         writeln!(
             out,
             "{:<7} {:<8} {} {}",
             p.pid,
             user,
-            sizes([p.uss, p.rss, p.vms].map(bytes2human)),
+            sizes(p.sizes().into_iter().map(bytes2human).collect()),
             command(p)
         )?;
     }
@@ -258,7 +336,7 @@ fn write_table(
             out,
             "{:<16} {} {count}",
             "Total",
-            sizes([t.uss, t.rss, t.vms].map(bytes2human))
+            sizes(t.sizes().into_iter().map(bytes2human).collect())
         )?;
     }
     Ok(())
@@ -278,6 +356,7 @@ fn command(p: &ProcessMemory) -> String {
 fn sort(procs: &mut [ProcessMemory], key: SortKey, reverse: bool) {
     procs.sort_by(|a, b| {
         let size = |p: &ProcessMemory| match key {
+            #[cfg(not(target_os = "freebsd"))]
             SortKey::Uss => p.uss,
             SortKey::Rss => p.rss,
             SortKey::Vms => p.vms,
@@ -294,11 +373,22 @@ fn sort(procs: &mut [ProcessMemory], key: SortKey, reverse: bool) {
 mod tests {
     use super::*;
 
+    #[cfg(windows)]
     #[test]
     fn users_match_with_or_without_the_domain() {
         assert!(user_matches("WINE\\alice", "alice"));
         assert!(user_matches("WINE\\alice", "wine\\ALICE"));
         assert!(!user_matches("WINE\\alice", "bob"));
         assert!(!user_matches("", "alice"));
+    }
+
+    #[cfg(not(windows))]
+    #[test]
+    fn unix_users_match_exactly() {
+        assert!(user_matches("alice", "alice"));
+        assert!(!user_matches("alice", "Alice"));
+        assert!(user_matches("1001", "1001"));
+        assert!(!user_matches("", "alice"));
+        assert_eq!(bare_user("alice"), "alice");
     }
 }

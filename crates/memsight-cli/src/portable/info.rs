@@ -1,8 +1,10 @@
-//! `memsight info [PID] [--json]` on Windows: everything the Windows backend knows about one
+//! `memsight info [PID] [--json]` outside Linux: everything the library's backend knows about one
 //! process, in procinfo's layout, or one JSON object with psutil's `as_dict()` keys. A field that
-//! could not be read (access denied) is `null` and named in `access_denied`; a field Windows does
-//! not have (uids, gids, terminal, nice, ionice, num_fds, rlimit, open files, connections, page
-//! faults, context switches, CPU affinity) is not a key at all.
+//! could not be read (access denied) is `null` and named in `access_denied`; a field the OS does
+//! not have is not a key at all. None here has terminal, nice, ionice, rlimit, connections, page
+//! faults, context switches or CPU affinity; Windows alone has `num_handles`; macOS and FreeBSD
+//! alone have `uids`, `gids` and `num_fds`; `io_counters` is on Windows and FreeBSD (counts only),
+//! `threads` on Windows only.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -10,10 +12,16 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use memsight::process::{CpuTimes, IoCounters, ProcessStatus, Thread};
+#[cfg(any(windows, target_os = "freebsd"))]
+use memsight::process::IoCounters;
+#[cfg(windows)]
+use memsight::process::Thread;
+use memsight::process::{CpuTimes, ProcessStatus};
 use memsight::{
     Error, MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, Process, Result,
 };
+#[cfg(any(target_os = "macos", target_os = "freebsd"))]
+use memsight::{Gids, Uids};
 
 use super::Host;
 use crate::output::{self, bytes2human, format_time, sanitize};
@@ -26,9 +34,8 @@ const SHORT_TABLE: usize = 4;
 pub struct Args {
     /// The process id (default: memsight itself).
     pub pid: Option<u32>,
-    /// Print one JSON object with psutil's `as_dict()` keys that Windows has, plus `children`,
-    /// `num_handles`, `memory_info_ex` and `access_denied` (the fields that could not be read;
-    /// they are null).
+    /// Print one JSON object with psutil's `as_dict()` keys that this OS has, plus `children`,
+    /// `memory_info_ex` and `access_denied` (the fields that could not be read; they are null).
     #[arg(long)]
     pub json: bool,
     /// Show every row of the threads, environ and mem-maps tables, not the first 4.
@@ -43,7 +50,7 @@ struct Child {
     name: Option<String>,
 }
 
-/// psutil's `as_dict()` on Windows, with the Linux record's key names and order.
+/// psutil's `as_dict()` for this OS, with the Linux record's key names and order.
 #[derive(Debug, Serialize)]
 struct Info {
     pid: u32,
@@ -55,8 +62,15 @@ struct Info {
     create_time: Option<f64>,
     status: Option<ProcessStatus>,
     num_threads: Option<u64>,
+    #[cfg(windows)]
     num_handles: Option<u64>,
+    #[cfg(any(target_os = "macos", target_os = "freebsd"))]
+    num_fds: Option<usize>,
     username: Option<String>,
+    #[cfg(any(target_os = "macos", target_os = "freebsd"))]
+    uids: Option<Uids>,
+    #[cfg(any(target_os = "macos", target_os = "freebsd"))]
+    gids: Option<Gids>,
     cpu_times: Option<CpuTimes>,
     memory_info: Option<MemoryInfo>,
     memory_info_ex: Option<MemoryInfoEx>,
@@ -64,7 +78,9 @@ struct Info {
     memory_percent: Option<f64>,
     memory_maps: Option<Vec<MemoryMap>>,
     environ: Option<BTreeMap<String, String>>,
+    #[cfg(any(windows, target_os = "freebsd"))]
     io_counters: Option<IoCounters>,
+    #[cfg(windows)]
     threads: Option<Vec<Thread>>,
     children: Option<Vec<Child>>,
     access_denied: Vec<&'static str>,
@@ -103,8 +119,15 @@ fn info(p: &Process) -> Result<Info> {
         create_time: c.take("create_time", p.create_time())?,
         status: c.take("status", p.status())?,
         num_threads: c.take("num_threads", p.num_threads())?,
+        #[cfg(windows)]
         num_handles: c.take("num_handles", p.num_handles())?,
+        #[cfg(any(target_os = "macos", target_os = "freebsd"))]
+        num_fds: c.take("num_fds", p.num_fds())?,
         username: c.take("username", p.username())?,
+        #[cfg(any(target_os = "macos", target_os = "freebsd"))]
+        uids: c.take("uids", p.uids())?,
+        #[cfg(any(target_os = "macos", target_os = "freebsd"))]
+        gids: c.take("gids", p.gids())?,
         cpu_times: c.take("cpu_times", p.cpu_times())?,
         memory_info: c.take("memory_info", p.memory_info())?,
         memory_info_ex: c.take("memory_info_ex", p.memory_info_ex())?,
@@ -112,7 +135,9 @@ fn info(p: &Process) -> Result<Info> {
         memory_percent: c.take("memory_percent", p.memory_percent(MemType::Rss))?,
         memory_maps: c.take("memory_maps", p.memory_maps(true))?,
         environ: c.take("environ", p.environ())?,
+        #[cfg(any(windows, target_os = "freebsd"))]
         io_counters: c.take("io_counters", p.io_counters())?,
+        #[cfg(windows)]
         threads: c.take("threads", p.threads())?,
         children: c.take("children", p.children(false))?.map(|kids| {
             kids.iter()
@@ -189,58 +214,45 @@ impl<W: Write> Printer<'_, W> {
                 format!("user={:?}, system={:?}", t.user, t.system)
             }),
         )?;
-        self.line(
-            "memory",
-            opt(&info.memory_info, |m| {
-                format!(
-                    "rss={}, vms={}, peak_rss={}, peak_vms={}",
-                    bytes2human(m.rss),
-                    bytes2human(m.vms),
-                    bytes2human(m.peak_rss),
-                    bytes2human(m.peak_vms)
-                )
-            }),
-        )?;
+        self.line("memory", opt(&info.memory_info, memory_line))?;
         self.line(
             "memory %",
             opt(&info.memory_percent, |m| {
                 format!("{}", (m * 100.0).round() / 100.0)
             }),
         )?;
+        // FreeBSD's full and extended records are `memory_info` itself: nothing more to show.
+        #[cfg(not(target_os = "freebsd"))]
         if let Some(f) = &info.memory_full_info {
             self.line("memory-full", format!("uss={}", bytes2human(f.uss)))?;
         }
+        #[cfg(not(target_os = "freebsd"))]
         if let Some(m) = &info.memory_info_ex {
-            self.line(
-                "memory-ex",
-                format!(
-                    "virtual={}, peak_virtual={}, paged_pool={}, nonpaged_pool={}",
-                    bytes2human(m.r#virtual),
-                    bytes2human(m.peak_virtual),
-                    bytes2human(m.paged_pool),
-                    bytes2human(m.nonpaged_pool)
-                ),
-            )?;
+            self.line("memory-ex", memory_ex_line(m))?;
         }
         self.line("user", opt(&info.username, Clone::clone))?;
+        #[cfg(any(target_os = "macos", target_os = "freebsd"))]
+        {
+            let ids = |real: u32, effective: u32, saved: u32| {
+                format!("real={real}, effective={effective}, saved={saved}")
+            };
+            self.line(
+                "uids",
+                opt(&info.uids, |u| ids(u.real, u.effective, u.saved)),
+            )?;
+            self.line(
+                "gids",
+                opt(&info.gids, |g| ids(g.real, g.effective, g.saved)),
+            )?;
+        }
         self.line("status", opt(&info.status, |s| s.as_str().to_string()))?;
         self.line("num-threads", opt(&info.num_threads, u64::to_string))?;
+        #[cfg(windows)]
         self.line("num-handles", opt(&info.num_handles, u64::to_string))?;
-        self.line(
-            "I/O",
-            opt(&info.io_counters, |c| {
-                format!(
-                    "read_count={}, write_count={}, read_bytes={}, write_bytes={}, other_count={}, \
-                     other_bytes={}",
-                    c.read_count,
-                    c.write_count,
-                    bytes2human(c.read_bytes),
-                    bytes2human(c.write_bytes),
-                    c.other_count,
-                    bytes2human(c.other_bytes)
-                )
-            }),
-        )?;
+        #[cfg(any(target_os = "macos", target_os = "freebsd"))]
+        self.line("num-fds", opt(&info.num_fds, usize::to_string))?;
+        #[cfg(any(windows, target_os = "freebsd"))]
+        self.line("I/O", opt(&info.io_counters, io_line))?;
         if let Some(children) = info.children.as_ref().filter(|c| !c.is_empty()) {
             self.line("children", format!("{:<6} {}", "PID", "NAME"))?;
             for child in children {
@@ -248,6 +260,7 @@ impl<W: Write> Printer<'_, W> {
                 self.line("", format!("{:<6} {name}", child.pid))?;
             }
         }
+        #[cfg(windows)]
         if let Some(threads) = info.threads.as_ref().filter(|t| t.len() > 1) {
             let rows = threads
                 .iter()
@@ -288,4 +301,83 @@ impl<W: Write> Printer<'_, W> {
         }
         Ok(())
     }
+}
+
+/// The `memory` line: psutil's `memory_info()` fields for this OS.
+#[cfg(windows)]
+fn memory_line(m: &MemoryInfo) -> String {
+    format!(
+        "rss={}, vms={}, peak_rss={}, peak_vms={}",
+        bytes2human(m.rss),
+        bytes2human(m.vms),
+        bytes2human(m.peak_rss),
+        bytes2human(m.peak_vms)
+    )
+}
+
+/// The `memory` line: psutil's `memory_info()` fields for this OS.
+#[cfg(target_os = "macos")]
+fn memory_line(m: &MemoryInfo) -> String {
+    format!("rss={}, vms={}", bytes2human(m.rss), bytes2human(m.vms))
+}
+
+/// The `memory` line: psutil's `memory_info()` fields for this OS.
+#[cfg(target_os = "freebsd")]
+fn memory_line(m: &MemoryInfo) -> String {
+    format!(
+        "rss={}, vms={}, text={}, data={}, stack={}, peak_rss={}",
+        bytes2human(m.rss),
+        bytes2human(m.vms),
+        bytes2human(m.text),
+        bytes2human(m.data),
+        bytes2human(m.stack),
+        bytes2human(m.peak_rss)
+    )
+}
+
+/// The `memory-ex` line: `memory_info_ex()`'s own fields on Windows.
+#[cfg(windows)]
+fn memory_ex_line(m: &MemoryInfoEx) -> String {
+    format!(
+        "virtual={}, peak_virtual={}, paged_pool={}, nonpaged_pool={}",
+        bytes2human(m.r#virtual),
+        bytes2human(m.peak_virtual),
+        bytes2human(m.paged_pool),
+        bytes2human(m.nonpaged_pool)
+    )
+}
+
+/// The `memory-ex` line: `memory_info_ex()`'s own fields on macOS.
+#[cfg(target_os = "macos")]
+fn memory_ex_line(m: &MemoryInfoEx) -> String {
+    format!(
+        "peak_rss={}, rss_anon={}, rss_file={}, wired={}, compressed={}, phys_footprint={}",
+        bytes2human(m.peak_rss),
+        bytes2human(m.rss_anon),
+        bytes2human(m.rss_file),
+        bytes2human(m.wired),
+        bytes2human(m.compressed),
+        bytes2human(m.phys_footprint)
+    )
+}
+
+/// The `I/O` line: Windows's operation counts and bytes.
+#[cfg(windows)]
+fn io_line(c: &IoCounters) -> String {
+    format!(
+        "read_count={}, write_count={}, read_bytes={}, write_bytes={}, other_count={}, \
+         other_bytes={}",
+        c.read_count,
+        c.write_count,
+        bytes2human(c.read_bytes),
+        bytes2human(c.write_bytes),
+        c.other_count,
+        bytes2human(c.other_bytes)
+    )
+}
+
+/// The `I/O` line: FreeBSD's block operation counts (it counts no bytes).
+#[cfg(target_os = "freebsd")]
+fn io_line(c: &IoCounters) -> String {
+    format!("read_count={}, write_count={}", c.read_count, c.write_count)
 }

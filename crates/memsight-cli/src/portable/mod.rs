@@ -1,0 +1,19 @@
+//! The commands outside Linux (Windows, macOS, FreeBSD): `free`, `ps`, `info` and `maps`, written
+//! once over the library's OS-neutral API, with psutil 8's fields for the OS they run on. Their
+//! `--json` has the Linux keys where the OS has the figure and leaves the key out (never 0 or
+//! null) where it has not: no `pss`, `swap` or `cgroup` anywhere here; Windows's `num_handles`,
+//! macOS's and FreeBSD's `uids`, `gids` and `num_fds`; no `uss` on FreeBSD, whose kernel gives
+//! none (its `ps` shows RSS and VMS). The few fields only one OS has are chosen with `cfg` in place.
+//!
+//! `record`, `plot`, `cgroups`, `serve` and `--procfs`/`--sysfs` read Linux's `/proc` and
+//! cgroups, so they are not built here. Only the Windows build is run (under Wine); the macOS and
+//! FreeBSD builds are compiled, clippy-checked and linked, not run.
+
+pub mod free;
+pub mod info;
+pub mod maps;
+pub mod ps;
+
+/// What the commands read the OS through: outside Linux there is no root to choose, so nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct Host;
