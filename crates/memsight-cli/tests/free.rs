@@ -433,7 +433,7 @@ fn seconds_alone_repeats_until_sigint_and_exits_cleanly() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    read_reports(&mut child, 3);
+    let read = read_reports(&mut child, 3);
     let pid = rustix::process::Pid::from_child(&child);
     rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
     let out = child.wait_with_output().unwrap();
@@ -443,9 +443,15 @@ fn seconds_alone_repeats_until_sigint_and_exits_cleanly() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let rest = String::from_utf8(out.stdout).unwrap();
-    // Whatever came after the reports read above is whole reports, each ended by a blank line.
-    assert!(rest.is_empty() || rest.ends_with("\n\n"), "{rest:?}");
+    // Everything written is whole reports, each ended by a blank line (the read above may have
+    // stopped inside the third, before its blank line).
+    let all = read + &String::from_utf8(out.stdout).unwrap();
+    assert!(all.ends_with("\n\n"), "{all:?}");
+    assert_eq!(
+        all.matches("Swap:").count(),
+        all.matches("\n\n").count(),
+        "{all:?}"
+    );
 }
 
 /// A reader that goes away mid-series ends `free -s` quietly with status 0.
