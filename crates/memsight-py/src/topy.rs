@@ -361,6 +361,44 @@ impl ser::SerializeMap for Map<'_> {
         Ok(())
     }
     fn end(self) -> Out {
+        // A struct with a flattened field (`#[serde(flatten)]`: MemoryFullInfo's `memory`, a
+        // map's `sizes`) arrives as a map keyed by its field names: it becomes the registered
+        // tuple whose fields are exactly those keys, if there is one (a plain dict such as
+        // environ's matches none).
+        let py = self.dict.py();
+        let keys: Option<Vec<String>> = self
+            .dict
+            .keys()
+            .iter()
+            .map(|k| k.extract::<String>().ok())
+            .collect();
+        if let Some(keys) = keys {
+            let chosen = {
+                let types = TYPES.lock().unwrap_or_else(|e| e.into_inner());
+                match types.iter().find(|e| {
+                    e.fields.len() == keys.len() && e.fields.iter().all(|f| keys.contains(f))
+                }) {
+                    Some(entry) => {
+                        let mut values = Vec::with_capacity(entry.fields.len());
+                        for f in &entry.fields {
+                            values.push(
+                                self.dict
+                                    .get_item(f)?
+                                    .map_or_else(|| py.None(), |v| v.unbind()),
+                            );
+                        }
+                        Some((entry.class.clone_ref(py), PyTuple::new(py, values)?))
+                    }
+                    None => None,
+                }
+            };
+            if let Some((class, args)) = chosen {
+                let new = TUPLE_NEW.get_or_try_init(py, || -> PyResult<PyObject> {
+                    Ok(py.get_type::<PyTuple>().getattr("__new__")?.unbind())
+                })?;
+                return Ok(new.call1(py, (class, args))?);
+            }
+        }
         Ok(self.dict.into_any().unbind())
     }
 }
