@@ -128,6 +128,15 @@ struct Record<'py> {
     fields: Vec<(&'static str, PyObject)>,
 }
 
+/// An instance of the named-tuple `class` holding `args`, made with `tuple.__new__` (the class's
+/// own `__new__` would take the fields one by one).
+fn new_tuple(py: Python<'_>, class: Py<PyType>, args: Bound<'_, PyTuple>) -> Out {
+    let new = TUPLE_NEW.get_or_try_init(py, || -> PyResult<PyObject> {
+        Ok(py.get_type::<PyTuple>().getattr("__new__")?.unbind())
+    })?;
+    Ok(new.call1(py, (class, args))?)
+}
+
 impl<'py> Record<'py> {
     fn done(self) -> Out {
         let py = self.py;
@@ -153,12 +162,7 @@ impl<'py> Record<'py> {
             }
         };
         match chosen {
-            Some((class, args)) => {
-                let new = TUPLE_NEW.get_or_try_init(py, || -> PyResult<PyObject> {
-                    Ok(py.get_type::<PyTuple>().getattr("__new__")?.unbind())
-                })?;
-                Ok(new.call1(py, (class, args))?)
-            }
+            Some((class, args)) => new_tuple(py, class, args),
             None => {
                 let dict = PyDict::new(py);
                 for (k, v) in fields {
@@ -393,10 +397,7 @@ impl ser::SerializeMap for Map<'_> {
                 }
             };
             if let Some((class, args)) = chosen {
-                let new = TUPLE_NEW.get_or_try_init(py, || -> PyResult<PyObject> {
-                    Ok(py.get_type::<PyTuple>().getattr("__new__")?.unbind())
-                })?;
-                return Ok(new.call1(py, (class, args))?);
+                return new_tuple(py, class, args);
             }
         }
         Ok(self.dict.into_any().unbind())
