@@ -12,6 +12,16 @@ use memsight::{Error, Process};
 
 const MIB: u64 = 1 << 20;
 
+/// Tests that allocate, map or free in this process move its process-wide figures (USS,
+/// heap::info): they run one at a time, or one test's free shows up in another's reading.
+static IN_PROCESS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    IN_PROCESS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Not a test of its own: the body of the child process when `MEMSIGHT_CHILD` is set.
 #[test]
 fn child_helper() {
@@ -151,6 +161,7 @@ fn a_child_touching_64_mib_shows_it_and_drops_after_freeing() {
 
 #[test]
 fn the_own_footprint_counts_touched_memory() {
+    let _serial = one_at_a_time();
     let me = Process::current().unwrap();
     // Under Wine 8 QueryWorkingSet answers ERROR_INVALID_PARAMETER: this runs the
     // QueryWorkingSetEx fallback there, the working-set list on Windows.
@@ -226,14 +237,9 @@ mod heap {
 
     use super::MIB;
 
-    /// The heap tests move process-wide figures: one at a time.
-    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
     #[test]
     fn heap_alloc_small_and_large_move_heap_used() {
-        let _serial = SERIAL
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _serial = super::one_at_a_time();
         for size in [64usize, 1 << 16] {
             let before = memsight::heap::info().unwrap();
             // SAFETY: a fresh block of the default heap, freed below.
@@ -253,9 +259,7 @@ mod heap {
 
     #[test]
     fn virtual_alloc_moves_mmap_used() {
-        let _serial = SERIAL
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _serial = super::one_at_a_time();
         let before = memsight::heap::info().unwrap();
         let size = 8 * MIB as usize;
         // SAFETY: a fresh private region, released below.
@@ -284,9 +288,7 @@ mod heap {
 
     #[test]
     fn heap_create_moves_heap_count() {
-        let _serial = SERIAL
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _serial = super::one_at_a_time();
         let before = memsight::heap::info().unwrap();
         // SAFETY: a new private heap, destroyed below.
         let h = unsafe { HeapCreate(0, 0, 0) };
@@ -516,6 +518,7 @@ mod maps {
 
     #[test]
     fn a_touched_file_view_is_resident_and_an_untouched_one_is_not() {
+        let _serial = super::one_at_a_time();
         let dir = tempfile::tempdir().unwrap();
         let len = 8 * MIB as usize;
         let touched = View::of_new_file(&dir.path().join("touched.bin"), len);
