@@ -1,5 +1,6 @@
-//! memsight tells the truth about memory on Linux: the whole system's (as procps `free` reports
-//! it), each process's (RSS, USS, PSS, swap, maps), the cgroup's, and the native heap's.
+//! memsight tells the truth about memory: the whole system's (on Linux as procps `free` reports
+//! it), each process's (RSS, USS, PSS, swap, maps), the cgroups', and the native heap's, on Linux,
+//! Windows, macOS and FreeBSD (psutil's figures for each OS; Linux has the most).
 //!
 //! Every size is in bytes (`u64`) and every time in seconds. Record field names follow psutil, so
 //! `--json` output and Python users see familiar keys.
@@ -50,7 +51,7 @@ pub use sys::disk::{DiskIo, DiskIoCounters, disk_io_counters, disk_io_counters_c
 pub use sys::net::{NicAddr, net_if_addrs};
 pub use sys::system::{SwapMemory, VirtualMemory, page_size, swap_memory, virtual_memory};
 
-#[cfg(target_os = "linux")]
-pub use process::{Gids, MemoryScan, ProcessMemory, Uids, memory_scan};
-#[cfg(any(target_os = "macos", target_os = "freebsd"))]
+#[cfg(unix)]
 pub use process::{Gids, Uids};
+#[cfg(target_os = "linux")]
+pub use process::{MemoryScan, ProcessMemory, memory_scan};

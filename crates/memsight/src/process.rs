@@ -23,13 +23,13 @@ pub use crate::sys::process::{
 pub use crate::sys::process::{IoCounters, Thread};
 
 #[cfg(target_os = "macos")]
-pub use crate::sys::process::{Gids, OpenFile, Uids};
+pub use crate::sys::process::OpenFile;
 
 #[cfg(target_os = "linux")]
 pub use crate::sys::process::{
-    Address, AddressFamily, Child, Connection, ConnectionKind, ConnectionStatus, CtxSwitches, Gids,
+    Address, AddressFamily, Child, Connection, ConnectionKind, ConnectionStatus, CtxSwitches,
     MapSizes, MemoryScan, OpenFile, PageFaults, ProcessInfo, ProcessMemory, Resource, Rlimit,
-    SocketType, Uids, memory_scan,
+    SocketType, memory_scan,
 };
 
 /// Lets a record that extends [`MemoryInfo`] (a `memory` field, flattened in JSON) be read as
@@ -52,7 +52,7 @@ macro_rules! extends_memory_info {
 pub(crate) use extends_memory_info;
 
 #[cfg(target_os = "freebsd")]
-pub use crate::sys::process::{Gids, IoCounters, OpenFile, Uids};
+pub use crate::sys::process::{IoCounters, OpenFile};
 
 /// psutil 8's `memory_footprint()` (`pfootprint`): the memory a process alone is responsible for,
 /// in bytes. Costlier than [`MemoryInfo`]: the OS walks the page tables (Linux), the working set
@@ -74,4 +74,35 @@ pub struct MemoryFootprint {
     /// Linux only. Swapped-out memory (smaps `Swap`, never `SwapPss`).
     #[cfg(target_os = "linux")]
     pub swap: u64,
+}
+
+/// The real, effective and saved set user ids of a process: psutil's `puids`. Unix only. Linux:
+/// the `Uid:` line of `/proc/PID/status`. macOS: `kinfo_proc`'s `p_ruid`, `cr_uid`, `p_svuid`.
+/// FreeBSD: `kinfo_proc`'s `ki_ruid`, `ki_uid`, `ki_svuid`.
+#[cfg(unix)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
+pub struct Uids {
+    /// The real user id: who started the process.
+    pub real: u32,
+    /// The effective user id: whose permissions it has (differs from `real` for setuid programs).
+    pub effective: u32,
+    /// The saved set-user-id.
+    pub saved: u32,
+}
+
+/// The real, effective and saved set group ids of a process: psutil's `pgids`. Unix only. Linux:
+/// the `Gid:` line of `/proc/PID/status`. macOS: `kinfo_proc`'s `p_rgid`, `cr_groups[0]`,
+/// `p_svgid`. FreeBSD: `kinfo_proc`'s `ki_rgid`, `ki_groups[0]`, `ki_svgid` (the effective group
+/// is the first of the credential's groups there, as psutil takes it).
+#[cfg(unix)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
+pub struct Gids {
+    /// The real group id.
+    pub real: u32,
+    /// The effective group id.
+    pub effective: u32,
+    /// The saved set-group-id.
+    pub saved: u32,
 }

@@ -34,7 +34,7 @@ pub(crate) use freebsd::*;
 mod windows_records;
 
 // So are the macOS ones.
-#[cfg(all(test, not(target_os = "macos")))]
+#[cfg(all(test, target_os = "linux"))]
 #[path = "macos/pure/mod.rs"]
 mod macos_pure;
 

@@ -13,8 +13,8 @@ use std::path::PathBuf;
 
 use super::records::buffers;
 pub use super::records::process::{
-    CpuTimes, Gids, IoCounters, MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap,
-    OpenFile, ProcessStatus, Uids,
+    CpuTimes, IoCounters, MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, OpenFile,
+    ProcessStatus,
 };
 use super::records::process::{
     Kinfo, P_SYSTEM, SZOMB, TimeVal, cpu_times, descendants, extended_name, io_counters,
@@ -22,7 +22,7 @@ use super::records::process::{
 };
 use super::{sysctl_into, sysctl_vec, user};
 use crate::error::{Error, Result};
-use crate::process::MemoryFootprint;
+use crate::process::{Gids, MemoryFootprint, Uids};
 
 /// Copies the fields memsight uses out of the kernel's `kinfo_proc`.
 fn kinfo_of(k: &libc::kinfo_proc) -> Kinfo {

@@ -86,31 +86,6 @@ pub struct IoCounters {
     pub write_count: u64,
 }
 
-/// The real, effective and saved user ids (`ki_ruid`, `ki_uid`, `ki_svuid`). psutil's `puids`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct Uids {
-    /// The real user id: who started the process.
-    pub real: u32,
-    /// The effective user id: whose permissions it has.
-    pub effective: u32,
-    /// The saved set-user-id.
-    pub saved: u32,
-}
-
-/// The real, effective and saved group ids (`ki_rgid`, `ki_groups[0]`, `ki_svgid`). psutil's
-/// `pgids`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct Gids {
-    /// The real group id.
-    pub real: u32,
-    /// The effective group id (the first of the credential's groups, as psutil takes it).
-    pub effective: u32,
-    /// The saved set-group-id.
-    pub saved: u32,
-}
-
 /// A regular file a process has open (`sysctl kern.proc.filedesc.PID`, a `kinfo_file` of type
 /// `KF_TYPE_VNODE` and vnode type `KF_VTYPE_VREG`). psutil's `popenfile` on FreeBSD.
 #[derive(Debug, Clone, PartialEq, Eq)]

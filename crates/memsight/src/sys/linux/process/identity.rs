@@ -1,34 +1,9 @@
 //! Who a process is: name, command line, user and group ids, user name, owner.
 
 use crate::error::{Error, Result};
+use crate::process::{Gids, Uids};
 use crate::sys::process::{Process, user};
 use crate::sys::procfs::{cmdline, pid_stat, status};
-
-/// The real, effective and saved set user ids of a process (`/proc/PID/status` `Uid:`). psutil's
-/// `puids`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct Uids {
-    /// The real user id: who started the process.
-    pub real: u32,
-    /// The effective user id: whose permissions it has (differs from `real` for setuid programs).
-    pub effective: u32,
-    /// The saved set-user-id.
-    pub saved: u32,
-}
-
-/// The real, effective and saved set group ids of a process (`/proc/PID/status` `Gid:`). psutil's
-/// `pgids`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct Gids {
-    /// The real group id.
-    pub real: u32,
-    /// The effective group id.
-    pub effective: u32,
-    /// The saved set-group-id.
-    pub saved: u32,
-}
 
 /// The length at which the kernel cuts a command name (`TASK_COMM_LEN - 1`).
 const COMM_LEN: usize = 15;

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
+use crate::process::{Gids, Uids};
 use crate::sys::process::{
-    Connection, ConnectionKind, CpuTimes, CtxSwitches, Gids, IoCounters, IoNice, MemType,
-    MemoryFullInfo, MemoryInfo, MemoryMap, OpenFile, PageFaults, Process, ProcessStatus, Rlimit,
-    Thread, Uids,
+    Connection, ConnectionKind, CpuTimes, CtxSwitches, IoCounters, IoNice, MemType, MemoryFullInfo,
+    MemoryInfo, MemoryMap, OpenFile, PageFaults, Process, ProcessStatus, Rlimit, Thread,
 };
 
 /// A child process in [`ProcessInfo::children`].

@@ -318,7 +318,6 @@ mod memory;
 mod scan;
 mod user;
 
-pub use identity::{Gids, Uids};
 pub use iter::{pids, process_iter};
 pub use maps::{MapSizes, MemoryMap};
 pub use memory::{MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx};

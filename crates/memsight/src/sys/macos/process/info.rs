@@ -10,8 +10,9 @@ use super::super::pure::records::{
     adjust_create_time, extended_name, ticks_to_secs, timebase_frequency, timeval_secs,
 };
 use super::super::{boot, errno, sysctl};
-use super::{CpuTimes, Gids, Process, ProcessStatus, Uids, all_kinfo, user};
+use super::{CpuTimes, Process, ProcessStatus, all_kinfo, user};
 use crate::error::Result;
+use crate::process::{Gids, Uids};
 
 /// The Mach tick rate in Hz: `sysctl hw.tbfrequency`, read once (psutil reads it at import); if
 /// that fails, from `mach_timebase_info`.

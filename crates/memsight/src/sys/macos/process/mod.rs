@@ -15,8 +15,7 @@ use super::pure::errors::{PidState, process_error};
 use super::pure::kinfo::{Kinfo, kinfo};
 use super::pure::layout::KinfoProc;
 pub use super::pure::records::{
-    CpuTimes, Gids, MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, OpenFile,
-    ProcessStatus, Uids,
+    CpuTimes, MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, OpenFile, ProcessStatus,
 };
 use super::{errno, sysctl};
 use crate::error::{Error, Result};

@@ -1,7 +1,8 @@
 //! What memsight reads from a `kinfo_proc`: identity, parent, ids, state.
 
 use super::layout::{KinfoProc, P_TRANSLATED};
-use super::records::{Gids, ProcessStatus, Uids, c_chars, convert_status};
+use super::records::{ProcessStatus, c_chars, convert_status};
+use crate::process::{Gids, Uids};
 
 /// The `kinfo_proc` fields memsight uses, converted.
 #[derive(Debug, Clone, PartialEq)]

@@ -106,32 +106,6 @@ pub struct CpuTimes {
     pub children_system: f64,
 }
 
-/// The real, effective and saved set user ids (`kinfo_proc`: `p_ruid`, `cr_uid`, `p_svuid`).
-/// psutil's `puids`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct Uids {
-    /// The real user id: who started the process.
-    pub real: u32,
-    /// The effective user id: whose permissions it has.
-    pub effective: u32,
-    /// The saved set-user-id.
-    pub saved: u32,
-}
-
-/// The real, effective and saved set group ids (`kinfo_proc`: `p_rgid`, `cr_groups[0]`,
-/// `p_svgid`). psutil's `pgids`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct Gids {
-    /// The real group id.
-    pub real: u32,
-    /// The effective group id.
-    pub effective: u32,
-    /// The saved set-group-id.
-    pub saved: u32,
-}
-
 /// A regular file a process has open (`proc_pidfdinfo(PROC_PIDFDVNODEPATHINFO)`). psutil's
 /// `popenfile` on macOS.
 #[derive(Debug, Clone, PartialEq, Eq)]
