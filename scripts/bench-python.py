@@ -1,20 +1,22 @@
 #!/usr/bin/env python3
 """memsight's Python API against psutil, per call, side by side in one run.
 
-Usage: python scripts/bench-python.py [--seconds S] [--rounds N]
+Usage: python scripts/bench-python.py [--seconds S] [--rounds N] [--extra N]
        (in a venv with the memsight wheel and psutil 7.2.2)
 
 The two tools are timed in alternating rounds (timeit, psutil then memsight, 15 rounds by
 default), so both see the same machine load and the same processes; the table gives each one's
 best round and the median of the per-round ratios. psutil 7.2.2 has no memory_footprint()
 (psutil 8 does): its peer is memory_full_info(), which gives the same uss/pss/swap (both read
-smaps_rollup). The last line is the kernel's own cost of a scan, every smaps_rollup read once
+smaps_rollup). --extra N starts N idle `sleep` processes first, so the whole-system scans see
+N more processes. The last line is the kernel's own cost of a scan, every smaps_rollup read once
 (the same code in both columns, as a check of the method): no tool goes below it on one core.
 """
 
 import argparse
 import os
 import statistics
+import subprocess
 import timeit
 
 import psutil
@@ -63,7 +65,18 @@ def main():
     ap.add_argument("--seconds", type=float, default=2.0,
                     help="time per call, both tools and all rounds (5x that per scan)")
     ap.add_argument("--rounds", type=int, default=15, help="alternating rounds per call")
+    ap.add_argument("--extra", type=int, default=0, help="idle processes to start first")
     args = ap.parse_args()
+    extra = [subprocess.Popen(["sleep", "3600"]) for _ in range(args.extra)]
+    try:
+        run(args)
+    finally:
+        for p in extra:
+            p.kill()
+            p.wait()
+
+
+def run(args):
     pm, mm = psutil.Process(), memsight.Process()
     n = len(psutil.pids())
     calls = [

@@ -17,6 +17,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(errors::register_errors, m)?)?;
     m.add_function(wrap_pyfunction!(topy::register_type, m)?)?;
     m.add_class::<process::PyProcess>()?;
+    m.add_function(wrap_pyfunction!(process::prefetch, m)?)?;
     system::register(m)?;
     leak::register(m)?;
     Ok(())

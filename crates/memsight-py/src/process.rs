@@ -4,7 +4,11 @@
 //! Every getter releases the GIL while it reads `/proc/PID`, converts the record with
 //! [`to_py`](crate::topy::to_py) and raises psutil's exceptions. Inside `oneshot()` the getters
 //! without arguments keep their first result (psutil's `memoize_when_activated`).
+//!
+//! `process_iter(attrs)` reads those getters of every process ahead, in parallel without the GIL
+//! ([`prefetch`]): each process then answers its next call of a getter from what was read.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use pyo3::exceptions::PyValueError;
@@ -16,10 +20,12 @@ use crate::errors::{IntoPyResult, bad_arg, to_pyerr};
 use crate::topy::to_py;
 
 /// Results kept inside a `oneshot()` scope, by getter name; `depth` counts nested scopes.
+/// `ahead` holds what [`prefetch`] read, each result given out once, to the getter's next call.
 #[derive(Default)]
 struct Memo {
     depth: u32,
     values: Vec<(&'static str, PyObject)>,
+    ahead: Vec<(&'static str, PyResult<PyObject>)>,
 }
 
 /// A process handle (psutil's `Process`). Reads fail with `NoSuchProcess` once the process has
@@ -50,9 +56,17 @@ impl PyProcess {
         F: FnOnce(&memsight::Process) -> memsight::Result<T> + Send,
     {
         let memoize = {
-            let memo = self.memo();
+            let mut memo = self.memo();
             if let Some((_, v)) = memo.values.iter().find(|(k, _)| *k == key) {
                 return Ok(v.clone_ref(py));
+            }
+            if let Some(i) = memo.ahead.iter().position(|(k, _)| *k == key) {
+                let (_, read) = memo.ahead.swap_remove(i);
+                if let (Ok(v), true) = (&read, memo.depth > 0) {
+                    let v = v.clone_ref(py);
+                    memo.values.push((key, v));
+                }
+                return read;
             }
             memo.depth > 0
         };
@@ -73,6 +87,50 @@ impl PyProcess {
         let record = py.allow_threads(|| f(&self.inner)).py(py)?;
         to_py(py, &record)
     }
+}
+
+/// Reads getter `f` of every process in `procs` on `threads` threads without the GIL (each
+/// thread takes the next unread process, so one slow process does not hold up a whole share),
+/// and keeps each result for that process's next call of the getter `key`.
+fn read_ahead<T, F>(
+    py: Python<'_>,
+    procs: &[&PyProcess],
+    threads: usize,
+    key: &'static str,
+    f: F,
+) -> PyResult<()>
+where
+    T: Serialize + Send,
+    F: Fn(&memsight::Process) -> memsight::Result<T> + Sync,
+{
+    let next = AtomicUsize::new(0);
+    let read = py.allow_threads(|| {
+        let mut all: Vec<(usize, memsight::Result<T>)> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut mine = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(p) = procs.get(i) else { break mine };
+                            mine.push((i, f(&p.inner)));
+                        }
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        all.sort_unstable_by_key(|(i, _)| *i);
+        all
+    });
+    for (i, record) in read {
+        let value = record.py(py).and_then(|r| to_py(py, &r));
+        procs[i].memo().ahead.push((key, value));
+    }
+    Ok(())
 }
 
 /// psutil's `net_connections(kind)` names.
@@ -107,6 +165,23 @@ macro_rules! process_methods {
                 }
             )*
             $($rest)*
+        }
+
+        /// Reads getter `name` of every process in `procs` ahead ([`read_ahead`]); false when
+        /// `name` is not a getter without arguments.
+        fn read_ahead_by_name(
+            py: Python<'_>,
+            procs: &[&PyProcess],
+            threads: usize,
+            name: &str,
+        ) -> PyResult<bool> {
+            match name {
+                $(stringify!($getter) => {
+                    read_ahead(py, procs, threads, stringify!($getter), |p| p.$getter())?
+                })*
+                _ => return Ok(false),
+            }
+            Ok(true)
         }
     };
 }
@@ -243,4 +318,33 @@ process_methods! {
             .downcast::<PyProcess>()
             .is_ok_and(|o| o.get().inner == self.inner)
     }
+}
+
+/// `process_iter(attrs)`'s read-ahead: reads each getter of `attrs` that takes no argument for
+/// every process in parallel without the GIL, so that their `as_dict(attrs)` answers from what
+/// was read; attributes that are not such getters are left to `as_dict`. On `threads` threads, or
+/// when 0 as memsight's scan policy chooses for this many processes (one per idle core, one per
+/// 128 processes, at most 8); with one thread nothing is read ahead (there is nothing to gain).
+/// Returns the thread count used.
+#[pyfunction]
+#[pyo3(signature = (processes, attrs, threads = 0))]
+pub fn prefetch(
+    py: Python<'_>,
+    processes: Vec<Bound<'_, PyProcess>>,
+    attrs: Vec<String>,
+    threads: usize,
+) -> PyResult<usize> {
+    let threads = match threads {
+        0 => memsight::linux::ProcFs::default().scan_threads(processes.len()),
+        n => n,
+    }
+    .min(processes.len());
+    if threads < 2 {
+        return Ok(1);
+    }
+    let procs: Vec<&PyProcess> = processes.iter().map(|p| p.get()).collect();
+    for name in &attrs {
+        read_ahead_by_name(py, &procs, threads, name)?;
+    }
+    Ok(threads)
 }

@@ -406,6 +406,81 @@ def test_process_iter_against_psutil():
     assert scan[ME]["memory_footprint"].uss > 0
 
 
+def test_read_ahead_answers_once_as_the_getters_would():
+    """process_iter's read-ahead (two threads, forced), on idle children the test starts and one
+    that is gone before the read: each process answers its next call from what was read,
+    errors included, then reads again; inside oneshot the answer is kept."""
+    kids = [subprocess.Popen(["sleep", "60"]) for _ in range(40)]
+    try:
+        procs = [memsight.Process(k.pid) for k in kids]
+        gone = kids[7]
+        gone.kill()
+        gone.wait()
+        attrs = ["name", "memory_footprint", "memory_info", "cmdline", "pid", "bogus"]
+        assert memsight._native.prefetch(procs, attrs, 2) == 2
+        for k, p in zip(kids, procs):
+            if k is gone:
+                with pytest.raises(memsight.NoSuchProcess):
+                    p.name()
+                with pytest.raises(memsight.NoSuchProcess):
+                    p.memory_footprint()
+                continue
+            ahead = p.memory_info()
+            assert ahead == psutil.Process(k.pid).memory_info()  # statm of an idle sleep
+            assert p.memory_info() is not ahead  # given out once, then read again
+            assert p.name() == "sleep" and p.cmdline() == ["sleep", "60"]
+            fp = p.memory_footprint()
+            assert 0 < fp.uss <= p.memory_info().rss
+        # The answer is what was read ahead: a child that grows after the read shows its
+        # old size once, then the new one.
+        grower = subprocess.Popen(
+            [sys.executable, "-c", "import sys; sys.stdin.readline(); b = bytearray(64 << 20);"
+             " print('grown', flush=True); sys.stdin.readline()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            g = memsight.Process(grower.pid)
+            memsight._native.prefetch([g, procs[0]], ["memory_info"], 2)
+            grower.stdin.write("\n")
+            grower.stdin.flush()
+            assert grower.stdout.readline() == "grown\n"
+            before, after = g.memory_info().rss, g.memory_info().rss
+            assert after - before >= 60 * MB, (before, after)
+        finally:
+            grower.kill()
+            grower.wait()
+        # Inside oneshot the read-ahead answer is the kept one.
+        p = procs[0]
+        memsight._native.prefetch([p, procs[1]], ["cpu_times"], 2)
+        with p.oneshot():
+            first = p.cpu_times()
+            assert p.cpu_times() is first
+        assert p.cpu_times() is not first
+        # One thread (or one process) reads nothing ahead.
+        assert memsight._native.prefetch(procs[:1], ["name"], 2) == 1
+    finally:
+        for k in kids:
+            k.kill()
+            k.wait()
+
+
+def test_process_iter_reads_ahead_like_as_dict():
+    """process_iter with 300 more processes, where the scan policy may take two threads: every
+    child's info is what as_dict gives."""
+    kids = [subprocess.Popen(["sleep", "60"]) for _ in range(300)]
+    try:
+        attrs = ["pid", "name", "memory_info", "memory_footprint"]
+        got = {p.pid: p.info for p in memsight.process_iter(attrs)}
+        for k in kids:
+            info = got[k.pid]
+            assert info["name"] == "sleep"
+            assert info["memory_info"] == psutil.Process(k.pid).memory_info()
+            assert 0 < info["memory_footprint"].uss <= info["memory_info"].rss
+    finally:
+        for k in kids:
+            k.kill()
+            k.wait()
+
+
 def test_cgroup_memory_against_the_kernel_files():
     cg = memsight.cgroup_memory()
     if cg is None:

@@ -11,7 +11,6 @@ seconds. The native code releases the GIL while it reads the kernel.
 
 import contextlib
 import enum
-import os
 import resource as _resource
 import socket
 from collections import namedtuple
@@ -420,45 +419,31 @@ _AS_DICT_VALID = {n for n in dir(Process) if not n.startswith("_")} - _AS_DICT_E
 _AS_DICT_ATTRS = sorted(_AS_DICT_VALID)
 
 
-# Getters whose cost is the kernel's page-table walk (smaps): process_iter reads them on every
-# core, since the GIL is released during the walk.
-_PAGE_WALKERS = {"memory_footprint", "memory_full_info", "memory_maps", "memory_percent"}
-
-
 def process_iter(attrs=None, ad_value=None):
     """Yields a Process for every running process, ascending by pid. With *attrs* each one
     carries ``.info = proc.as_dict(attrs, ad_value)``; processes that exit meanwhile are
-    skipped. When *attrs* asks for smaps figures (``memory_footprint``, ``memory_full_info``,
-    ...) the processes are read by one thread per CPU."""
+    skipped. With *attrs*, when there are enough processes and idle cores (memsight's scan
+    policy: one thread per idle core, one per 128 processes, at most 8), the getters among
+    *attrs* are read for every process first, in parallel without the GIL."""
     if attrs is not None:
         attrs = list(attrs) if not isinstance(attrs, str) else [attrs]
         if not attrs:
             attrs = _AS_DICT_ATTRS
-
-    def one(pid):
+    procs = []
+    for pid in _native.pids():
         try:
-            p = Process(pid)
-            if attrs is not None:
-                p.info = p.as_dict(attrs, ad_value)
-            return p
+            procs.append(Process(pid))
         except NoSuchProcess:
-            return None
-
-    pids = _native.pids()
-    workers = min(os.cpu_count() or 1, len(pids))
-    if attrs is None or workers < 2 or not _PAGE_WALKERS.intersection(attrs):
-        for p in map(one, pids):
-            if p is not None:
-                yield p
-        return
-    from concurrent.futures import ThreadPoolExecutor
-    pool = ThreadPoolExecutor(workers, thread_name_prefix="memsight")
-    try:
-        for p in pool.map(one, pids):
-            if p is not None:
-                yield p
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+            pass
+    if attrs is not None:
+        _native.prefetch(procs, [a for a in attrs if a in _AS_DICT_VALID])
+    for p in procs:
+        if attrs is not None:
+            try:
+                p.info = p.as_dict(attrs, ad_value)
+            except NoSuchProcess:
+                continue
+        yield p
 
 
 del _i, _n, _v
