@@ -89,23 +89,24 @@ impl PyProcess {
     }
 }
 
-/// Reads getter `f` of every process in `procs` on `threads` threads without the GIL (each
+/// A getter's result read without the GIL, converted to Python once the GIL is held again.
+type Pending = Box<dyn FnOnce(Python<'_>) -> PyResult<PyObject> + Send>;
+
+/// Holds a getter's record until it can be converted ([`Pending`]).
+fn pending<T: Serialize + Send + 'static>(read: memsight::Result<T>) -> Pending {
+    Box::new(move |py| read.py(py).and_then(|r| to_py(py, &r)))
+}
+
+/// A getter without arguments, by name, as a function that reads it.
+type Reader = (&'static str, fn(&memsight::Process) -> Pending);
+
+/// Runs every reader on every process in `procs` on `threads` threads without the GIL (each
 /// thread takes the next unread process, so one slow process does not hold up a whole share),
-/// and keeps each result for that process's next call of the getter `key`.
-fn read_ahead<T, F>(
-    py: Python<'_>,
-    procs: &[&PyProcess],
-    threads: usize,
-    key: &'static str,
-    f: F,
-) -> PyResult<()>
-where
-    T: Serialize + Send,
-    F: Fn(&memsight::Process) -> memsight::Result<T> + Sync,
-{
+/// and keeps each result for that process's next call of the getter.
+fn read_ahead(py: Python<'_>, procs: &[&PyProcess], threads: usize, readers: &[Reader]) {
     let next = AtomicUsize::new(0);
     let read = py.allow_threads(|| {
-        let mut all: Vec<(usize, memsight::Result<T>)> = std::thread::scope(|s| {
+        let mut all: Vec<(usize, Vec<Pending>)> = std::thread::scope(|s| {
             let workers: Vec<_> = (0..threads)
                 .map(|_| {
                     s.spawn(|| {
@@ -113,7 +114,7 @@ where
                         loop {
                             let i = next.fetch_add(1, Ordering::Relaxed);
                             let Some(p) = procs.get(i) else { break mine };
-                            mine.push((i, f(&p.inner)));
+                            mine.push((i, readers.iter().map(|(_, r)| r(&p.inner)).collect()));
                         }
                     })
                 })
@@ -126,11 +127,14 @@ where
         all.sort_unstable_by_key(|(i, _)| *i);
         all
     });
-    for (i, record) in read {
-        let value = record.py(py).and_then(|r| to_py(py, &r));
-        procs[i].memo().ahead.push((key, value));
+    for (i, results) in read {
+        let ahead: Vec<_> = readers
+            .iter()
+            .zip(results)
+            .map(|((key, _), result)| (*key, result(py)))
+            .collect();
+        procs[i].memo().ahead.extend(ahead);
     }
-    Ok(())
 }
 
 /// psutil's `net_connections(kind)` names.
@@ -167,21 +171,12 @@ macro_rules! process_methods {
             $($rest)*
         }
 
-        /// Reads getter `name` of every process in `procs` ahead ([`read_ahead`]); false when
-        /// `name` is not a getter without arguments.
-        fn read_ahead_by_name(
-            py: Python<'_>,
-            procs: &[&PyProcess],
-            threads: usize,
-            name: &str,
-        ) -> PyResult<bool> {
+        /// The getter without arguments called `name`, if there is one.
+        fn reader(name: &str) -> Option<Reader> {
             match name {
-                $(stringify!($getter) => {
-                    read_ahead(py, procs, threads, stringify!($getter), |p| p.$getter())?
-                })*
-                _ => return Ok(false),
+                $(stringify!($getter) => Some((stringify!($getter), |p| pending(p.$getter()))),)*
+                _ => None,
             }
-            Ok(true)
         }
     };
 }
@@ -343,8 +338,13 @@ pub fn prefetch(
         return Ok(1);
     }
     let procs: Vec<&PyProcess> = processes.iter().map(|p| p.get()).collect();
-    for name in &attrs {
-        read_ahead_by_name(py, &procs, threads, name)?;
+    let mut readers: Vec<Reader> = Vec::new();
+    for r in attrs.iter().filter_map(|a| reader(a)) {
+        // A getter named twice is read once (a second answer would be left over, stale).
+        if !readers.iter().any(|(key, _)| *key == r.0) {
+            readers.push(r);
+        }
     }
+    read_ahead(py, &procs, threads, &readers);
     Ok(threads)
 }
