@@ -404,6 +404,11 @@ def test_process_iter_against_psutil():
     assert all(isinstance(p, memsight.Process) for p in memsight.process_iter())
     scan = {p.pid: p.info for p in memsight.process_iter(["pid", "name", "memory_footprint"])}
     assert scan[ME]["memory_footprint"].uss > 0
+    for bad in (["bogus"], ["name", "as_dict"]):
+        with pytest.raises(ValueError):
+            list(psutil.process_iter(bad))
+        with pytest.raises(ValueError):
+            list(memsight.process_iter(bad))
 
 
 def test_read_ahead_answers_once_as_the_getters_would():

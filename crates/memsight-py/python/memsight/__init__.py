@@ -384,13 +384,16 @@ class Process(_native.Process):
         else:
             if not isinstance(attrs, (list, tuple, set, frozenset)):
                 raise TypeError("invalid attrs type %s" % type(attrs))
-            bad = set(attrs) - _AS_DICT_VALID
-            if bad:
-                raise ValueError("invalid attr name%s %s" % (
-                    "s" if len(bad) > 1 else "", ", ".join(map(repr, sorted(bad)))))
+            _check_attrs(attrs)
             names, explicit = attrs, True
+        return self._read_attrs(names, explicit, ad_value)
+
+    def _read_attrs(self, names, explicit, ad_value):
+        """as_dict's reading, once *names* are known to be valid (process_iter checks them
+        once for every process)."""
         out = {}
-        with self.oneshot():
+        self._oneshot_enter()
+        try:
             for name in names:
                 if name == "pid":
                     out[name] = self.pid
@@ -402,6 +405,8 @@ class Process(_native.Process):
                 except NotImplementedError:
                     if explicit:
                         raise
+        finally:
+            self._oneshot_exit()
         return out
 
 
@@ -419,6 +424,14 @@ _AS_DICT_VALID = {n for n in dir(Process) if not n.startswith("_")} - _AS_DICT_E
 _AS_DICT_ATTRS = sorted(_AS_DICT_VALID)
 
 
+def _check_attrs(attrs):
+    """psutil's ValueError for names that are not getters."""
+    bad = set(attrs) - _AS_DICT_VALID
+    if bad:
+        raise ValueError("invalid attr name%s %s" % (
+            "s" if len(bad) > 1 else "", ", ".join(map(repr, sorted(bad)))))
+
+
 def process_iter(attrs=None, ad_value=None):
     """Yields a Process for every running process, ascending by pid. With *attrs* each one
     carries ``.info = proc.as_dict(attrs, ad_value)``; processes that exit meanwhile are
@@ -427,8 +440,10 @@ def process_iter(attrs=None, ad_value=None):
     *attrs* are read for every process first, in parallel without the GIL."""
     if attrs is not None:
         attrs = list(attrs) if not isinstance(attrs, str) else [attrs]
+        explicit = bool(attrs)
         if not attrs:
             attrs = _AS_DICT_ATTRS
+        _check_attrs(attrs)
     procs = []
     for pid in _native.pids():
         try:
@@ -436,11 +451,11 @@ def process_iter(attrs=None, ad_value=None):
         except NoSuchProcess:
             pass
     if attrs is not None:
-        _native.prefetch(procs, [a for a in attrs if a in _AS_DICT_VALID])
+        _native.prefetch(procs, attrs)
     for p in procs:
         if attrs is not None:
             try:
-                p.info = p.as_dict(attrs, ad_value)
+                p.info = p._read_attrs(attrs, explicit, ad_value)
             except NoSuchProcess:
                 continue
         yield p
