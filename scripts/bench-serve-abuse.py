@@ -3,8 +3,8 @@
 binaries side by side (e.g. a build from before the fix and the current one):
 
 1. label bomb: N processes run as nobody through a symlink whose name makes a 15-character comm
-   (so psutil's name rule takes argv[0]), each with a 128 KiB argv[0]; one scrape's size and the
-   exporter's peak RSS (VmHWM) after it.
+   (so psutil's name rule takes argv[0]), each with a 128 KiB argv[0]; one `--top all` scrape's
+   size and the exporter's peak RSS (VmHWM) after it.
 2. connection holders: H keep-alive connections re-sending a tiny request every HOLD_S seconds
    (reconnecting when closed) while a scraper asks for /metrics TRIES times; the share it gets.
 
@@ -30,19 +30,19 @@ def free_port():
 
 
 def start(binary, port, extra=()):
-    p = subprocess.Popen(
-        [binary, "serve", "--listen", f"127.0.0.1:{port}", *extra],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(200):
+    # stdout write-only: builds before 2026-12-02 took subprocess.DEVNULL (read-write) for closed.
+    with open(os.devnull, "w") as out:
+        p = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", *extra], stdout=out)
+    for _ in range(600):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return p
         except OSError:
+            if p.poll() is not None:
+                raise SystemExit(f"{binary} serve exited with {p.returncode}")
             time.sleep(0.05)
     p.kill()
-    raise SystemExit(f"{binary} serve did not start")
+    raise SystemExit(f"{binary} serve did not listen within 30 s")
 
 
 def get(port, path="/metrics", timeout=30):
@@ -52,6 +52,8 @@ def get(port, path="/metrics", timeout=30):
         while chunk := s.recv(1 << 16):
             data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
+    if not head:
+        raise ConnectionError("closed without an answer")
     return int(head.split()[1]), body
 
 
@@ -64,9 +66,11 @@ def vm_hwm(pid):
 
 def label_bomb(binaries, n):
     with tempfile.TemporaryDirectory() as d:
+        os.chmod(d, 0o755)  # nobody must reach the symlink
         link = pathlib.Path(d, "memsight-label-bomb")
         link.symlink_to("/bin/sleep")
-        argv0 = "x" * (128 * 1024 - 1)
+        # psutil's rule takes the name from an argv[0] that starts with the 15-character comm.
+        argv0 = "memsight-label-bomb" + "A" * (128 * 1024 - 20)
         bombs = [
             subprocess.Popen(
                 [argv0, "300"], executable=link, user=NOBODY, group=NOBODY
@@ -77,7 +81,7 @@ def label_bomb(binaries, n):
             time.sleep(0.5)
             for binary in binaries:
                 port = free_port()
-                ex = start(binary, port)
+                ex = start(binary, port, ["--top", "all"])
                 try:
                     status, body = get(port)
                     print(
@@ -98,7 +102,6 @@ def holders(binaries, h, hold_s, tries):
         port = free_port()
         ex = start(binary, port)
         stop = threading.Event()
-        held = [0]
 
         def hold():
             conns = [None] * h
@@ -115,7 +118,6 @@ def holders(binaries, h, hold_s, tries):
                         if c is not None:
                             c.close()
                         conns[i] = None
-                held[0] = max(held[0], sum(c is not None for c in conns))
                 stop.wait(hold_s)
             for c in conns:
                 if c is not None:
@@ -136,7 +138,7 @@ def holders(binaries, h, hold_s, tries):
         ex.kill()
         ex.wait()
         print(
-            f"{h} keep-alive holders (every {hold_s} s; at most {held[0]} held) | {binary} | "
+            f"{h} keep-alive holders (a request every {hold_s} s, reconnecting when closed) | {binary} | "
             f"scraper served {served} of {tries} ({100 * served / tries:.0f}%)"
         )
 
