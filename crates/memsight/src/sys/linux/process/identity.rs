@@ -3,20 +3,20 @@
 use crate::error::{Error, Result};
 use crate::process::{Gids, Uids};
 use crate::sys::process::{Process, user};
-use crate::sys::procfs::{cmdline, pid_stat, status};
+use crate::sys::procfs::{cmdline, status};
 
 /// The length at which the kernel cuts a command name (`TASK_COMM_LEN - 1`).
 const COMM_LEN: usize = 15;
 
 impl Process {
-    /// The process name, as psutil gives it: the kernel's command name (`/proc/PID/stat` field 2,
-    /// at most 15 bytes); when that is 15 characters or more and the base name of the first
-    /// argument starts with it, that base name instead (`gnome-keyring-d` becomes
-    /// `gnome-keyring-daemon`). Works for zombies and kernel threads.
+    /// The process name, as psutil gives it: the kernel's command name (`/proc/PID/comm`, the
+    /// `task->comm` that psutil reads from `stat`'s field 2, at most 15 bytes); when that is 15
+    /// characters or more and the base name of the first argument starts with it, that base name
+    /// instead (`gnome-keyring-d` becomes `gnome-keyring-daemon`). Works for zombies and kernel
+    /// threads.
     pub fn name(&self) -> Result<String> {
-        let comm = self.read_file("stat", |data| {
-            pid_stat::parse(data).map(|stat| String::from_utf8_lossy(&stat.comm).into_owned())
-        })?;
+        // comm, not stat: the same name for 60% of stat's cost (2.0 against 3.3 µs a read).
+        let comm = self.read_file("comm", |data| Ok(comm_name(data)))?;
         Ok(self.extend_name(comm))
     }
 
@@ -101,6 +101,13 @@ impl Process {
     }
 }
 
+/// The name in a `/proc/PID/comm` read: the bytes before its newline (invalid UTF-8 replaced by
+/// U+FFFD, as from `stat`).
+pub(crate) fn comm_name(data: &[u8]) -> String {
+    let comm = data.strip_suffix(b"\n").unwrap_or(data);
+    String::from_utf8_lossy(comm).into_owned()
+}
+
 /// psutil's name extension: the base name of `args[0]` when it starts with `comm`.
 pub(crate) fn extended_name(comm: String, args: &[String]) -> String {
     let Some(first) = args.first() else {
@@ -136,5 +143,13 @@ mod tests {
             extended_name("kworker/0:1-eve".into(), &[]),
             "kworker/0:1-eve"
         );
+    }
+
+    #[test]
+    fn comm_is_the_line_before_its_newline() {
+        assert_eq!(comm_name(b"my (odd) name\n"), "my (odd) name");
+        assert_eq!(comm_name(b"no newline"), "no newline");
+        assert_eq!(comm_name(b"\n"), "");
+        assert_eq!(comm_name(b"bad \xff\n"), "bad \u{fffd}");
     }
 }

@@ -182,10 +182,7 @@ impl ProcFs {
         // The owner of /proc/PID (one fstat of the held descriptor; `status` is not read).
         let uid = process.owner_uid()?;
         let args = process.read_file("cmdline", cmdline::parse)?;
-        let comm = process.read_file("comm", |data| {
-            let comm = data.strip_suffix(b"\n").unwrap_or(data);
-            Ok(String::from_utf8_lossy(comm).into_owned())
-        })?;
+        let comm = process.read_file("comm", |data| Ok(identity::comm_name(data)))?;
         let name = if comm.chars().count() >= 15 {
             identity::extended_name(comm, &args)
         } else {
