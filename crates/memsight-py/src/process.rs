@@ -106,23 +106,26 @@ type Reader = (&'static str, fn(&memsight::Process) -> Pending);
 fn read_ahead(py: Python<'_>, procs: &[&PyProcess], threads: usize, readers: &[Reader]) {
     let next = AtomicUsize::new(0);
     let read = py.allow_threads(|| {
+        let work = || {
+            let mut mine = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(p) = procs.get(i) else { break mine };
+                mine.push((i, readers.iter().map(|(_, r)| r(&p.inner)).collect()));
+            }
+        };
+        // The calling thread is one of the `threads`.
         let mut all: Vec<(usize, Vec<Pending>)> = std::thread::scope(|s| {
-            let workers: Vec<_> = (0..threads)
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut mine = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(p) = procs.get(i) else { break mine };
-                            mine.push((i, readers.iter().map(|(_, r)| r(&p.inner)).collect()));
-                        }
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
+            let others: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+            let mut all = work();
+            for other in others {
+                all.extend(
+                    other
+                        .join()
+                        .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                );
+            }
+            all
         });
         all.sort_unstable_by_key(|(i, _)| *i);
         all
