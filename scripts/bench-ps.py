@@ -11,6 +11,8 @@ timing the wall clock of the whole command and its CPU time (user + system of th
 wait4); its peak RSS comes from separate, untimed runs under GNU time. Contenders:
 - floor: target/release/examples/ps_floor (open+read smaps_rollup, status, cmdline of every pid
   into one buffer, parse nothing, one thread);
+- floor-2t: the same work shared by two threads (`ps_floor --threads 2`): what a parallel `ps`
+  could do at best on two cores;
 - memsight: target/release/memsight ps --json (both cores);
 - memsight-1cpu: the same pinned to one CPU with taskset;
 - memsight-t1: memsight ps --json --threads 1 (one scan thread, any CPU);
@@ -55,6 +57,7 @@ def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     contenders = {
         "floor": [f"{root}/target/release/examples/ps_floor"],
+        "floor-2t": [f"{root}/target/release/examples/ps_floor", "--threads", "2"],
         "memsight": [f"{root}/target/release/memsight", "ps", "--json"],
         "memsight-1cpu": ["taskset", "-c", "0", f"{root}/target/release/memsight", "ps", "--json"],
         "memsight-t1": [f"{root}/target/release/memsight", "ps", "--json", "--threads", "1"],
@@ -111,8 +114,10 @@ def main():
                   f"{mcpu[k]*1e6/npids:>10.1f} {peak[k]:>13}")
         if inner:
             print(f"{'psutil (in-process)':<14} {statistics.median(inner)*1e3:>6.1f}")
-        for k in ("memsight", "memsight-1cpu", "memsight-t1"):
+        for k in ("floor-2t", "memsight", "memsight-1cpu", "memsight-t1"):
             print(f"{k} / floor: wall {med[k] / med['floor']:.2f}x, CPU {mcpu[k] / mcpu['floor']:.2f}x")
+        print(f"memsight / floor-2t: wall {med['memsight'] / med['floor-2t']:.2f}x, "
+              f"CPU {mcpu['memsight'] / mcpu['floor-2t']:.2f}x")
         for k in ("psutil", "smem"):
             if k in contenders:
                 print(f"{k} / memsight: wall {med[k] / med['memsight']:.1f}x, "
