@@ -127,7 +127,7 @@ type ProbeSpec = (String, String, PyObject, Option<PyObject>, u64);
 /// `warmup_calls`, `elapsed` (s), `metrics` (`(name, per_call, ci_lo, ci_hi, total, grew,
 /// batches, leaking, is_bytes)`), `batches` (`(calls, [(name, delta)])`), `notes`.
 #[pyfunction]
-#[pyo3(signature = (call, name, *, warmup, batch, max_batch, call_budget, checkers, tolerance, probes, verbosity))]
+#[pyo3(signature = (call, name, *, warmup, batch, max_batch, call_budget, checkers, tolerance, probes, verbosity, plot_dir = None))]
 #[allow(clippy::too_many_arguments)]
 fn leak_check<'py>(
     py: Python<'py>,
@@ -141,6 +141,7 @@ fn leak_check<'py>(
     tolerance: Vec<(String, u64)>,
     probes: Vec<ProbeSpec>,
     verbosity: u8,
+    plot_dir: Option<std::path::PathBuf>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let mut checked = Checkers::none();
     for c in &checkers {
@@ -156,6 +157,9 @@ fn leak_check<'py>(
         .verbosity(verbosity);
     for (m, t) in &tolerance {
         test = test.tolerance(metric(m)?, *t);
+    }
+    if let Some(dir) = plot_dir {
+        test = test.plot_dir(dir);
     }
     for (pname, kind, read, prepare, tol) in probes {
         test = test.probe(PyProbe {

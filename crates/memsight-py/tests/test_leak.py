@@ -36,6 +36,31 @@ def test_small_object_leak_under_pymalloc_is_caught():
     assert f"* {metric} " in str(e.value)
 
 
+def test_plot_dir_draws_a_failed_check_only(tmp_path, monkeypatch):
+    monkeypatch.delenv("MEMSIGHT_LEAK_PLOT_DIR", raising=False)
+
+    class Drawn(T):
+        plot_dir = tmp_path
+
+    def grows():
+        KEPT.append(bytearray(2000))
+
+    with pytest.raises(MemoryLeakError):
+        Drawn().execute(grows)
+    svgs = list(tmp_path.glob("*.svg"))
+    assert len(svgs) == 1 and "grows" in svgs[0].name, svgs
+    assert svgs[0].read_text().lstrip().startswith("<svg")
+    Drawn().execute(lambda: len(str(12345)))  # a pass draws nothing
+    assert len(list(tmp_path.glob("*.svg"))) == 1
+    # Without the attribute, the environment variable names the directory.
+    env = tmp_path / "env"
+    env.mkdir()
+    monkeypatch.setenv("MEMSIGHT_LEAK_PLOT_DIR", str(env))
+    with pytest.raises(MemoryLeakError):
+        T().execute(grows)
+    assert len(list(env.glob("*.svg"))) == 1
+
+
 def test_unclosed_fd_is_caught():
     with pytest.raises(UnclosedFdError):
         T().execute(lambda: KEPT.append(open("/dev/null")))

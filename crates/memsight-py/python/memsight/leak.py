@@ -48,6 +48,9 @@ psleak's knobs, mapped onto the engine:
                    ``c_threads``: OS threads; ``py_threads``; ``gcgarbage``; ``children``
                    (memsight's own); ``handles``: Windows only, ignored here.
 ``verbosity``      1: a progress line per batch on stderr; 2: every warm-up piece and window.
+``plot_dir``       memsight's own: a directory where a failed memory check draws its batches
+                   (growth per batch, the fitted slope and its interval) as ``NAME.svg``;
+                   ``None`` (the default) leaves it to ``MEMSIGHT_LEAK_PLOT_DIR``, if set.
 =================  ==========================================================================
 
 Under ``PYTHONMALLOC=malloc`` the interpreter's own objects live in glibc's heap, whose in-use
@@ -69,6 +72,7 @@ import collections.abc
 import functools
 import gc
 import linecache
+import os
 import sys
 import threading
 import types
@@ -472,6 +476,8 @@ class MemoryLeakTestCase(unittest.TestCase):
     checkers = Checkers()
     # 0: silent; 1: a progress line per batch on stderr; 2: more.
     verbosity = 0
+    # Where a failed memory check is drawn as SVG (None: $MEMSIGHT_LEAK_PLOT_DIR, if set).
+    plot_dir = None
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -547,7 +553,7 @@ class MemoryLeakTestCase(unittest.TestCase):
             return
         with _Collector(checkers.gcgarbage) as collector:
             res = _run(call, qualname(fun), opts, checkers, trim_callback, collector,
-                       self.verbosity)
+                       self.verbosity, self.plot_dir)
             if res["error"] == "unclosed":
                 extras = _culprits(res["metric"], call, GCDebugger)
                 count = len(extras) or res["count"]
@@ -591,7 +597,7 @@ def _generated(test_name, name, fun, execute_kwargs):
     return test
 
 
-def _run(call, name, opts, checkers, trim_callback, collector, verbosity):
+def _run(call, name, opts, checkers, trim_callback, collector, verbosity, plot_dir):
     """The engine's check with the Python probes: the trim (callback, stdio, linecache, gc) runs
     before every sample, as the first probe's preparation."""
 
@@ -618,4 +624,5 @@ def _run(call, name, opts, checkers, trim_callback, collector, verbosity):
         call, name, warmup=opts["warmup"], batch=opts["batch"], max_batch=opts["max_batch"],
         call_budget=opts["call_budget"], checkers=opts["checkers"],
         tolerance=opts["tolerance"], probes=[tuple(p) for p in probes],
-        verbosity=min(int(verbosity), 255))
+        verbosity=min(int(verbosity), 255),
+        plot_dir=None if plot_dir is None else os.fspath(plot_dir))

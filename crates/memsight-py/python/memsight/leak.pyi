@@ -1,5 +1,6 @@
 """Type stubs for memsight.leak (psleak 0.1.6's API on memsight's leak engine)."""
 
+import os
 import unittest
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Dict, List, NamedTuple, Optional, Tuple, Type, Union
@@ -114,6 +115,7 @@ class MemoryLeakTestCase(unittest.TestCase):
     trim_callback: ClassVar[Optional[Callable[[], Any]]]
     checkers: ClassVar[Checkers]
     verbosity: ClassVar[int]
+    plot_dir: ClassVar[Optional[Union[str, "os.PathLike[str]"]]]
     def __init_subclass__(cls, **kwargs: Any) -> None: ...
     @classmethod
     def auto_generate(cls) -> Dict[str, LeakTest]: ...
