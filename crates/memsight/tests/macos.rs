@@ -5,72 +5,21 @@
 #![cfg(target_os = "macos")]
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use memsight::process::ProcessStatus;
 use memsight::{Error, Process};
+
+mod self_child;
+use self_child::{Kid, TEST_VAR};
 
 const MIB: u64 = 1 << 20;
 
 /// Not a test of its own: the body of the child process when `MEMSIGHT_CHILD` is set.
 #[test]
 fn child_helper() {
-    let Ok(role) = std::env::var("MEMSIGHT_CHILD") else {
-        return;
-    };
-    let mut block = Vec::new();
-    if role == "alloc64" {
-        block = vec![1u8; 64 << 20];
-    }
-    println!("ready");
-    std::io::stdout().flush().unwrap();
-    let mut line = String::new();
-    while std::io::stdin().read_line(&mut line).unwrap() > 0 {
-        line.clear();
-    }
-    drop(block);
-}
-
-struct Kid {
-    child: Child,
-    _out: BufReader<ChildStdout>,
-}
-
-impl Kid {
-    fn spawn(role: &str, cwd: &std::path::Path) -> Kid {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "child_helper", "--nocapture", "--test-threads=1"])
-            .env("MEMSIGHT_CHILD", role)
-            .env("MEMSIGHT_TEST_VAR", "hello macos")
-            .current_dir(cwd)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        loop {
-            line.clear();
-            assert!(out.read_line(&mut line).unwrap() > 0, "child ended");
-            if line.trim().ends_with("ready") {
-                break;
-            }
-        }
-        Kid { child, _out: out }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Kid {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    self_child::child_main();
 }
 
 fn run(cmd: &str, args: &[&str]) -> String {
@@ -185,7 +134,7 @@ fn memory_info_matches_ps_and_uss_sees_64_mib() {
     assert!(m.vms.abs_diff(kb.next().unwrap()) < 64 * MIB);
     assert!(p.memory_footprint().unwrap().uss >= 64 * MIB);
     assert_eq!(p.cwd().unwrap(), dir.path().canonicalize().unwrap());
-    assert_eq!(p.environ().unwrap()["MEMSIGHT_TEST_VAR"], "hello macos");
+    assert_eq!(p.environ().unwrap()[TEST_VAR.0], TEST_VAR.1);
     assert_eq!(p.cmdline().unwrap()[1..3], ["--exact", "child_helper"]);
     let me = Process::current().unwrap();
     assert_eq!(p.parent().unwrap(), Some(me.clone()));

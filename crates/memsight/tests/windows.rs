@@ -5,10 +5,10 @@
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 #![allow(unsafe_code)] // HeapAlloc/VirtualAlloc/HeapCreate to move heap::info
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdout, Command, Stdio};
-
 use memsight::{Error, Process};
+
+mod self_child;
+use self_child::{HELPER_ARGS, Kid, TEST_VAR};
 
 const MIB: u64 = 1 << 20;
 
@@ -25,78 +25,7 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
 /// Not a test of its own: the body of the child process when `MEMSIGHT_CHILD` is set.
 #[test]
 fn child_helper() {
-    let Ok(role) = std::env::var("MEMSIGHT_CHILD") else {
-        return;
-    };
-    let mut block = Vec::new();
-    if role == "alloc64" {
-        block = vec![1u8; 64 << 20];
-    }
-    println!("ready");
-    std::io::stdout().flush().unwrap();
-    let mut line = String::new();
-    while std::io::stdin().read_line(&mut line).unwrap() > 0 {
-        if line.trim() == "free" {
-            block = Vec::new();
-            block.shrink_to_fit();
-            println!("freed");
-            std::io::stdout().flush().unwrap();
-        }
-        line.clear();
-    }
-    drop(block);
-}
-
-struct Kid {
-    child: Child,
-    out: BufReader<ChildStdout>,
-}
-
-impl Kid {
-    fn spawn(role: &str, cwd: &std::path::Path) -> Kid {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "child_helper", "--nocapture", "--test-threads=1"])
-            .env("MEMSIGHT_CHILD", role)
-            .env("MEMSIGHT_TEST_VAR", "hello windows")
-            .current_dir(cwd)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let out = BufReader::new(child.stdout.take().unwrap());
-        let mut kid = Kid { child, out };
-        kid.wait_for("ready");
-        kid
-    }
-
-    fn wait_for(&mut self, word: &str) {
-        let mut line = String::new();
-        loop {
-            line.clear();
-            assert!(self.out.read_line(&mut line).unwrap() > 0, "child ended");
-            // libtest prints "test child_helper ... " without a newline before the child's output.
-            if line.trim().ends_with(word) {
-                return;
-            }
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn say(&mut self, word: &str) {
-        let stdin = self.child.stdin.as_mut().unwrap();
-        writeln!(stdin, "{word}").unwrap();
-        stdin.flush().unwrap();
-    }
-}
-
-impl Drop for Kid {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    self_child::child_main();
 }
 
 #[test]
@@ -184,10 +113,7 @@ fn a_second_process_is_read_exactly() {
     let exe_name = exe.file_name().unwrap().to_string_lossy().into_owned();
     assert_eq!(p.name().unwrap().to_lowercase(), exe_name.to_lowercase());
     let cmdline = p.cmdline().unwrap();
-    assert_eq!(
-        &cmdline[1..],
-        ["--exact", "child_helper", "--nocapture", "--test-threads=1"]
-    );
+    assert_eq!(&cmdline[1..], HELPER_ARGS);
     let want_cwd = cwd
         .to_string_lossy()
         .trim_start_matches(r"\\?\")
@@ -197,10 +123,7 @@ fn a_second_process_is_read_exactly() {
         want_cwd.to_lowercase()
     );
     let env = p.environ().unwrap();
-    assert_eq!(
-        env.get("MEMSIGHT_TEST_VAR").map(String::as_str),
-        Some("hello windows")
-    );
+    assert_eq!(env.get(TEST_VAR.0).map(String::as_str), Some(TEST_VAR.1));
     assert_eq!(p.ppid().unwrap(), std::process::id());
     let me = Process::current().unwrap();
     assert_eq!(p.parent().unwrap().as_ref(), Some(&me));
@@ -214,8 +137,7 @@ fn a_vanished_pid_is_no_such_process() {
     let mut kid = Kid::spawn("idle", &dir);
     let pid = kid.pid();
     let p = Process::new(pid).unwrap();
-    kid.child.kill().unwrap();
-    kid.child.wait().unwrap();
+    kid.end();
     assert!(!p.is_running());
     assert!(matches!(p.memory_info(), Err(Error::NoSuchProcess { pid: q, .. }) if q == pid));
     assert!(matches!(p.cmdline(), Err(Error::NoSuchProcess { .. })));
