@@ -281,3 +281,32 @@ fn nobody_sees_what_may_be_read_and_never_the_environment_root() {
         "blank exe:\n{text}"
     );
 }
+
+#[test]
+fn escape_sequences_in_name_cmdline_environ_and_paths_do_not_reach_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let kid = support::hostile_python(dir.path());
+    let pid = kid.0.id().to_string();
+    let out = memsight(&["info", &pid]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.stdout.contains(&0x1b), "{text:?}");
+    assert!(!out.stdout.contains(&0x07), "{text:?}");
+    // Each place shows the sanitised form: name, cmdline, cwd, the environment variable.
+    let shown = "?]0;pwn??[2J";
+    assert!(text.matches(shown).count() >= 4, "{text}");
+    // JSON keeps the exact values.
+    let out = memsight(&["info", &pid, "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["name"], support::HOSTILE);
+    assert_eq!(
+        json["cmdline"].as_array().unwrap().last().unwrap(),
+        support::HOSTILE
+    );
+    assert_eq!(json["environ"]["MEMSIGHT_HOSTILE"], support::HOSTILE);
+    assert!(json["cwd"].as_str().unwrap().ends_with(support::HOSTILE));
+}

@@ -180,3 +180,37 @@ fn access_denied_as_nobody() {
         format!("memsight: access denied: /proc/{pid}/smaps (pid {pid})\n")
     );
 }
+
+#[test]
+fn escape_sequences_in_the_cmdline_and_mapped_paths_do_not_reach_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let kid = support::hostile_python(dir.path());
+    let pid = kid.0.id().to_string();
+    for args in [&["maps", &pid][..], &["maps", &pid, "--grouped"][..]] {
+        let out = memsight(args);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.stdout.contains(&0x1b), "{args:?}: {text:?}");
+        // The header's command line and the mapped file's path, sanitised.
+        assert!(
+            text.lines().next().unwrap().ends_with("?]0;pwn??[2J"),
+            "{text}"
+        );
+        assert!(text.contains("map-?]0;pwn??[2J"), "{args:?}: {text}");
+    }
+    // JSON keeps the exact path.
+    let out = memsight(&["maps", &pid, "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mapped = format!("map-{}", support::HOSTILE);
+    assert!(
+        json.as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["path"].as_str().unwrap_or("").ends_with(&mapped)),
+        "{json}"
+    );
+}

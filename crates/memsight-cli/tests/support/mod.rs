@@ -71,6 +71,39 @@ pub fn python() -> PathBuf {
     python
 }
 
+/// An escape sequence that retitles a terminal and clears it: what a hostile process puts in its
+/// name, arguments, environment and paths.
+pub const HOSTILE: &str = "\u{1b}]0;pwn\u{7}\u{1b}[2J";
+
+/// A python child with [`HOSTILE`] everywhere `info` and `maps` print: its name (it runs through a
+/// symlink so named), its last argument, the value of `MEMSIGHT_HOSTILE`, its cwd (a directory so
+/// named, under `dir`) and a file it maps (`map-` + [`HOSTILE`] there). Returned once the file is
+/// mapped; killed on drop.
+pub fn hostile_python(dir: &Path) -> Guard {
+    let home = dir.join(HOSTILE);
+    std::fs::create_dir(&home).unwrap();
+    let link = home.join(HOSTILE);
+    std::os::unix::fs::symlink(python(), &link).unwrap();
+    let script = "import mmap, sys\n\
+                  f = open('map-' + sys.argv[1], 'w+b'); f.write(b'x' * 4096); f.flush()\n\
+                  m = mmap.mmap(f.fileno(), 4096)\n\
+                  print('ready', flush=True); sys.stdin.readline()";
+    let mut child = Command::new(&link)
+        .args(["-c", script, HOSTILE])
+        .env("MEMSIGHT_HOSTILE", HOSTILE)
+        .current_dir(&home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready, "ready\n");
+    Guard(child)
+}
+
 /// Copies the directory tree `from` into `to`.
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
