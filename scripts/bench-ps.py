@@ -5,6 +5,7 @@ Usage (from the repository root, after `cargo build --release -p memsight-cli --
 --example ps_floor` and scripts/setup.sh):
 
     .venv/bin/python scripts/bench-ps.py [--extra 400] [--rounds 15] [--no-psutil] [--no-smem]
+                                         [--compare OLD_MEMSIGHT]
 
 It starts EXTRA `sleep` processes, then runs each contender once per round, in a shuffled order,
 timing the wall clock of the whole command and its CPU time (user + system of the child, from
@@ -16,6 +17,8 @@ wait4); its peak RSS comes from separate, untimed runs under GNU time. Contender
 - memsight: target/release/memsight ps --json (both cores);
 - memsight-1cpu: the same pinned to one CPU with taskset;
 - memsight-t1: memsight ps --json --threads 1 (one scan thread, any CPU);
+- memsight-old: with --compare, another build's `memsight ps --json` (e.g. from before a change),
+  so that both ratios to the floor come from one run;
 - smem (Debian's smem 1.5, reading every smaps in python), when installed;
 - psutil: python + psutil producing the same table as JSON (process_iter, oneshot,
   memory_full_info, username, name, cmdline), the way procsmem.py does.
@@ -53,6 +56,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--no-psutil", action="store_true")
     ap.add_argument("--no-smem", action="store_true")
+    ap.add_argument("--compare", metavar="OLD_MEMSIGHT", help="another memsight binary to run too")
     a = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     contenders = {
@@ -64,6 +68,8 @@ def main():
         "psutil": [sys.executable, "-c", PSUTIL],
         "smem": ["smem", "-c", "pid user command uss pss rss swap"],
     }
+    if a.compare:
+        contenders["memsight-old"] = [os.path.abspath(a.compare), "ps", "--json"]
     if a.no_psutil:
         del contenders["psutil"]
     if a.no_smem or not shutil.which("smem"):
@@ -114,7 +120,9 @@ def main():
                   f"{mcpu[k]*1e6/npids:>10.1f} {peak[k]:>13}")
         if inner:
             print(f"{'psutil (in-process)':<14} {statistics.median(inner)*1e3:>6.1f}")
-        for k in ("floor-2t", "memsight", "memsight-1cpu", "memsight-t1"):
+        for k in ("floor-2t", "memsight", "memsight-1cpu", "memsight-t1", "memsight-old"):
+            if k not in contenders:
+                continue
             print(f"{k} / floor: wall {med[k] / med['floor']:.2f}x, CPU {mcpu[k] / mcpu['floor']:.2f}x")
         print(f"memsight / floor-2t: wall {med['memsight'] / med['floor-2t']:.2f}x, "
               f"CPU {mcpu['memsight'] / mcpu['floor-2t']:.2f}x")
