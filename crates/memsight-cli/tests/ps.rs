@@ -7,7 +7,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Child, Command, Output, Stdio};
 
@@ -50,21 +50,14 @@ fn ps_json(args: &[&str]) -> Value {
 /// A python child that writes `mib` MiB of private memory, then sleeps; `tag` lands in its
 /// command line.
 fn hog(mib: u64, tag: &str) -> Kid {
-    let mut child = Command::new(python())
-        .arg("-c")
+    let mut hog = Command::new(python());
+    hog.arg("-c")
         .arg(format!(
             "import time\nb = bytearray(b'\\x01') * ({mib} << 20)\nprint('ready', flush=True)\ntime.sleep(100)"
         ))
         .arg(tag)
-        .stdout(Stdio::piped())
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), "ready");
+        .stdin(Stdio::null());
+    let child = support::spawn_ready(hog);
     // Let the interpreter settle into its sleep.
     std::thread::sleep(std::time::Duration::from_millis(300));
     Kid(child)

@@ -88,20 +88,25 @@ pub fn hostile_python(dir: &Path) -> Guard {
                   f = open('map-' + sys.argv[1], 'w+b'); f.write(b'x' * 4096); f.flush()\n\
                   m = mmap.mmap(f.fileno(), 4096)\n\
                   print('ready', flush=True); sys.stdin.readline()";
-    let mut child = Command::new(&link)
+    let mut python = Command::new(&link);
+    python
         .args(["-c", script, HOSTILE])
         .env("MEMSIGHT_HOSTILE", HOSTILE)
         .current_dir(&home)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut ready = String::new();
+        .stdin(Stdio::piped());
+    Guard(spawn_ready(python))
+}
+
+/// Starts `command` with its stdout piped and returns once it has printed its first line,
+/// `ready`.
+pub fn spawn_ready(mut command: Command) -> Child {
+    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut ready)
+        .read_line(&mut line)
         .unwrap();
-    assert_eq!(ready, "ready\n");
-    Guard(child)
+    assert_eq!(line.trim(), "ready");
+    child
 }
 
 /// Copies the directory tree `from` into `to`.
