@@ -165,7 +165,7 @@ impl ProcFs {
     /// less the other runnable tasks of `/proc/loadavg`), one per 128 processes, at most
     /// 8, at least 1. An unreadable `loadavg` counts every core as idle. When the run queue
     /// leaves fewer threads than the processes would take, it is read again, up to
-    /// [`RUN_QUEUE_READS`] times 200 µs apart, and the fewest runnable tasks count: the parent
+    /// three times 200 µs apart, and the fewest runnable tasks count: the parent
     /// that has just started this process, or a kernel worker, is runnable for a few hundred
     /// microseconds, a busy task all along (on an idle 2-core machine a single reading chose one
     /// thread in 18 of 40 `memsight ps` runs, three readings in none).
