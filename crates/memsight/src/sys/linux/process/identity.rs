@@ -23,7 +23,7 @@ impl Process {
     /// psutil's rule for names cut at 15 characters: take the base name of `cmdline[0]` if it
     /// starts with the cut name. An unreadable command line keeps the cut name.
     pub(crate) fn extend_name(&self, comm: String) -> String {
-        if comm.chars().count() < COMM_LEN {
+        if !is_cut(&comm) {
             return comm;
         }
         match self.cmdline() {
@@ -108,9 +108,15 @@ pub(crate) fn comm_name(data: &[u8]) -> String {
     String::from_utf8_lossy(comm).into_owned()
 }
 
-/// psutil's name extension: the base name of `args[0]` when it starts with `comm`.
+/// Whether the kernel may have cut `comm`: 15 characters or more.
+fn is_cut(comm: &str) -> bool {
+    comm.chars().count() >= COMM_LEN
+}
+
+/// psutil's name extension: when `comm` may have been cut, the base name of `args[0]` if it starts
+/// with `comm`; else `comm`.
 pub(crate) fn extended_name(comm: String, args: &[String]) -> String {
-    let Some(first) = args.first() else {
+    let Some(first) = args.first().filter(|_| is_cut(&comm)) else {
         return comm;
     };
     let base = first.rsplit('/').next().unwrap_or(first);
@@ -142,6 +148,11 @@ mod tests {
         assert_eq!(
             extended_name("kworker/0:1-eve".into(), &[]),
             "kworker/0:1-eve"
+        );
+        // A name under 15 characters was not cut: it stays, whatever argv[0] says.
+        assert_eq!(
+            extended_name("sleep".into(), &args(&["/bin/sleepy"])),
+            "sleep"
         );
     }
 

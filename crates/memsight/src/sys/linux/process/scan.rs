@@ -219,11 +219,7 @@ impl ProcFs {
         let uid = process.owner_uid()?;
         let args = process.read_file("cmdline", cmdline::parse)?;
         let comm = process.read_file("comm", |data| Ok(identity::comm_name(data)))?;
-        let name = if comm.chars().count() >= 15 {
-            identity::extended_name(comm, &args)
-        } else {
-            comm
-        };
+        let name = identity::extended_name(comm, &args);
         let username = names
             .entry(uid)
             .or_insert_with(|| user::user_name(uid).unwrap_or_else(|| uid.to_string()))
