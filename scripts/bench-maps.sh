@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# memsight maps / info on a process with 60,000 mappings against `pmap -x`, in one run (issue 10
-# item 4). Usage: scripts/bench-maps.sh [MEMSIGHT_BINARY...]  (default: target/release/memsight)
+# memsight maps / info on a process with 60,000 mappings against `pmap -x`, in one run.
+# Usage: scripts/bench-maps.sh [MEMSIGHT_BINARY...]  (default: target/release/memsight)
 # Each binary given is timed, so a before/after pair can run side by side.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`memsight serve` against two hostile local users (issue 10 items 1 and 2), for one or more
+"""`memsight serve` against two hostile local users (a label bomb and keep-alive holders), for one or more
 binaries side by side (e.g. a build from before the fix and the current one):
 
 1. label bomb: N processes run as nobody through a symlink whose name makes a 15-character comm

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load benchmark of `memsight serve` (BENCHMARKS.md, issue 5), on loopback only and bounded:
+# Load benchmark of `memsight serve` (BENCHMARKS.md, "The Prometheus exporter under load"), on loopback only and bounded:
 # starts PROCS `sleep` processes, the exporter on 127.0.0.1 (a free port) and, when installed,
 # Debian's prometheus-process-exporter (a peer: per-scrape /proc scan, smaps on) on another, and
 # sends each SCRAPES scrapes of /metrics at CONCURRENCY with wrk (each wrk thread stops after its

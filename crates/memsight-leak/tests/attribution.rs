@@ -1,4 +1,4 @@
-//! Issue 10 item 3: the allocation-site phase after a leak verdict never hangs, and tracking
+//! The allocation-site phase after a leak verdict never hangs, and tracking
 //! ends on every path. Each scenario runs under a watchdog: a deadlock fails the test instead
 //! of hanging the suite.
 #![cfg(not(windows))] // glibc, /proc and C-library scenarios: Windows has tests/windows.rs

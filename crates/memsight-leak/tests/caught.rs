@@ -1,4 +1,4 @@
-//! Every "Caught" case of issue 6: each known leak is reported, with the right metric and size,
+//! Every leak scenario is caught: each known leak is reported, with the right metric and size,
 //! within 5,000 calls (psleak needs 22,663 for any leak verdict).
 #![cfg(not(windows))] // glibc, /proc and C-library scenarios: Windows has tests/windows.rs
 

@@ -1,4 +1,4 @@
-//! Issue 10 item 7: a tested function that closes the harness's own descriptors gets a clear
+//! A tested function that closes the harness's own descriptors gets a clear
 //! error, not an abort ("IO Safety violation") or figures read from the wrong file. Each
 //! scenario runs in a child process: closing every descriptor breaks whatever else the process
 //! holds.

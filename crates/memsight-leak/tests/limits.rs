@@ -1,4 +1,4 @@
-//! Issue 10 item 8: a wall-clock budget, progress output, child processes counted as a
+//! A wall-clock budget, progress output, child processes counted as a
 //! resource, and a forked child that returns into the harness exits instead of running the
 //! rest of the check.
 #![cfg(not(windows))] // glibc, /proc and C-library scenarios: Windows has tests/windows.rs

@@ -1,4 +1,4 @@
-//! Every "Passed" case of issue 6: clean functions pass within 500 calls, a bounded cache and
+//! Every clean scenario passes: clean functions pass within 500 calls, a bounded cache and
 //! lazily created fds/threads pass, and are reported for what they are.
 #![cfg(not(windows))] // glibc, /proc and C-library scenarios: Windows has tests/windows.rs
 

@@ -1,5 +1,5 @@
 //! memsight-leak on Windows (run here under Wine: `scripts/xtarget.sh test-win -p memsight-leak`):
-//! each Win32 leak of issue 9 is caught with the right metric (HeapAlloc without HeapFree,
+//! each Win32 leak is caught with the right metric (HeapAlloc without HeapFree,
 //! VirtualAlloc without VirtualFree, HeapCreate without HeapDestroy, an unclosed event, process
 //! or file handle, a thread left running), and their paired clean versions pass: 105 clean
 //! verdicts, none of them a leak. Batches are kept small (warm-up 16, batches of 32 to 64 calls).

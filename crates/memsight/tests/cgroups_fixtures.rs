@@ -288,7 +288,7 @@ fn hybrid_v1_host_walks_the_memory_controller_with_v1_names_mapped() {
 #[test]
 fn v1_swap_is_the_counter_not_a_racy_difference_of_two_reads() {
     // memsw.usage_in_bytes - usage_in_bytes = 958464 here, as once seen on a host with no swap;
-    // memory.stat says total_swap 0 (issue 10, item 12).
+    // memory.stat says total_swap 0.
     let cg = fixture("cgroup-v1-swap-race")
         .cgroup_memory()
         .unwrap()

@@ -1,4 +1,4 @@
-//! Issue 10 item 9: on a kernel without task I/O accounting there is no `/proc/PID/io`;
+//! On a kernel without task I/O accounting there is no `/proc/PID/io`;
 //! `info()` still answers, with `io_counters` unavailable (psutil's NotImplementedError) rather
 //! than the whole record failing as if the process were gone.
 #![cfg(target_os = "linux")] // /proc, ptrace modes, psutil oracles: see windows.rs for Windows

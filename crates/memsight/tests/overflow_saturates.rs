@@ -1,4 +1,4 @@
-//! Issue 10 item 6: sums and products of numbers from a hostile or corrupt `/proc` saturate at
+//! Sums and products of numbers from a hostile or corrupt `/proc` saturate at
 //! `u64::MAX` (the crate's documented choice) instead of panicking in debug builds or wrapping to
 //! a small wrong figure in release ones. Debug test builds panic on overflow, so the property
 //! tests below, over numbers up to `u64::MAX`, catch any sum or product that forgot to saturate.

@@ -1,4 +1,4 @@
-//! Issue 10 item 4: a process with 60,000 mappings (any user can make one) is read whole and
+//! A process with 60,000 mappings (any user can make one) is read whole and
 //! correctly. Its speed against `pmap -x` is measured by `scripts/bench-maps.sh`, not here.
 #![cfg(target_os = "linux")] // /proc, ptrace modes, psutil oracles: see windows.rs for Windows
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing

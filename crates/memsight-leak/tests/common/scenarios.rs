@@ -1,4 +1,4 @@
-//! The scenarios of issue 6, shared by the integration tests, `examples/scenarios.rs` and
+//! The leak and clean scenarios, shared by the integration tests, `examples/scenarios.rs` and
 //! `scripts/bench-leak-vs-psleak.sh`: leaks that must be caught and clean functions that must pass.
 #![allow(unsafe_code, dead_code)]
 

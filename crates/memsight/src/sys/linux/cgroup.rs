@@ -205,7 +205,7 @@ fn v1(
     let usage = read(&dir, "memory.usage_in_bytes", files::parse_value)?;
     // Swap is the kernel's own counter (`total_swap`, printed exactly when swap is accounted),
     // not memsw.usage_in_bytes - usage_in_bytes: two reads of two moving figures whose
-    // difference can go negative or show swap that does not exist (issue 10, item 12).
+    // difference can go negative or show swap that does not exist (seen on a host with no swap).
     let (inactive_file, swap_usage) = read(&dir, "memory.stat", |d| {
         Ok((
             files::parse_keyed(d, b"total_inactive_file")?

@@ -71,7 +71,7 @@ enum Outcome {
 const MAX_SCAN_THREADS: usize = 8;
 
 /// The fewest processes worth a scan thread of their own: below that, starting and joining the
-/// thread and its cold read buffer cost about what it saves (see BENCHMARKS.md, issue 15).
+/// thread and its cold read buffer cost about what it saves (see BENCHMARKS.md, "Per-process cost against sysinfo, procfs and the floor").
 const PIDS_PER_THREAD: usize = 128;
 
 /// The automatic scan parallelism: one thread per idle core (the cores this process may run on,

@@ -116,7 +116,7 @@ pub(crate) fn parse_file<T>(
 /// Linear in the file's size: `buf.len()` is how far the buffer has been zero-initialised in this
 /// call, `filled` how much of that holds data, and the initialised part only grows (doubling) when
 /// a read has filled it, so each byte is zeroed at most once per call and a big capacity kept from
-/// an earlier huge file costs nothing (issue 10 item 4, issue 15).
+/// an earlier huge file costs nothing (a 60,000-mapping `maps` once took 8 s here).
 pub(crate) fn read_to_buffer(file: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<()> {
     read_loop(file, buf, false)
 }
