@@ -218,10 +218,10 @@ pub fn render(samples: &[Sample], path: &Path, opts: &Options) -> anyhow::Result
         .map_err(|_| anyhow!("the bundled font does not load"))?;
     let result = if png {
         let root = BitMapBackend::new(path, size).into_drawing_area();
-        draw(&root, samples, opts).and_then(|()| root.present().map_err(|e| anyhow!("{e}")))
+        draw(&root, samples, opts, true).and_then(|()| root.present().map_err(|e| anyhow!("{e}")))
     } else {
         let root = SVGBackend::new(path, size).into_drawing_area();
-        draw(&root, samples, opts).and_then(|()| root.present().map_err(|e| anyhow!("{e}")))
+        draw(&root, samples, opts, false).and_then(|()| root.present().map_err(|e| anyhow!("{e}")))
     };
     result.with_context(|| format!("{}", path.display()))
 }
@@ -237,6 +237,7 @@ fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     samples: &[Sample],
     opts: &Options,
+    bitmap: bool,
 ) -> anyhow::Result<()>
 where
     DB::ErrorType: 'static,
@@ -299,11 +300,24 @@ where
     for &m in &metrics {
         let color = metric_color(m);
         let name = m.name().to_uppercase();
-        let points = samples
+        let points: Vec<(f64, u64)> = samples
             .iter()
-            .filter_map(|s| Some((s.time, m.of(&s.total)?)));
-        chart
-            .draw_series(LineSeries::new(points, color.stroke_width(2)))
+            .filter_map(|s| Some((s.time, m.of(&s.total)?)))
+            .collect();
+        let points = thin(&points, |p| chart.backend_coord(p));
+        let style = color.stroke_width(2);
+        // The bitmap backend joins a wide line's segments with unbounded miters: a line that
+        // turns back on itself (a sawtooth) draws spikes across the picture. Segments drawn
+        // one by one have no joins; SVG viewers bound their miters themselves.
+        let series = if bitmap {
+            let segments = points
+                .windows(2)
+                .map(|w| PathElement::new(vec![w[0], w[1]], style));
+            chart.draw_series(segments)
+        } else {
+            chart.draw_series(LineSeries::new(points, style))
+        };
+        series
             .map_err(err)?
             .label(format!("tree {name}"))
             .legend(move |(x, y)| {
@@ -338,6 +352,42 @@ where
     let plot_area = chart.plotting_area().get_pixel_range();
     draw_peak_labels(root, &peaks, plot_area).map_err(err)?;
     Ok(())
+}
+
+/// The points of a line as few as draw the same picture: per pixel column, the first, lowest,
+/// highest and last point in time order, and never two in a row on the same pixel. Thousands of
+/// samples across a few hundred columns become a few per column, and the bitmap backend's wide
+/// lines (which divide by a segment's length) get no zero-length segment to turn into spikes.
+pub fn thin(points: &[(f64, u64)], pixel: impl Fn(&(f64, u64)) -> (i32, i32)) -> Vec<(f64, u64)> {
+    let mut out: Vec<(f64, u64)> = Vec::new();
+    let mut last_pixel: Option<(i32, i32)> = None;
+    let mut push = |out: &mut Vec<(f64, u64)>, p: (f64, u64)| {
+        let px = pixel(&p);
+        if last_pixel != Some(px) {
+            out.push(p);
+            last_pixel = Some(px);
+        }
+    };
+    let mut i = 0;
+    while i < points.len() {
+        let column = pixel(&points[i]).0;
+        let mut j = i + 1;
+        while j < points.len() && pixel(&points[j]).0 == column {
+            j += 1;
+        }
+        let group = &points[i..j];
+        let low = (0..group.len()).min_by_key(|&k| group[k].1).unwrap_or(0);
+        let high = (0..group.len()).max_by_key(|&k| group[k].1).unwrap_or(0);
+        let mut keep = [0, low, high, group.len() - 1];
+        keep.sort_unstable();
+        for (n, &k) in keep.iter().enumerate() {
+            if n == 0 || keep[n - 1] != k {
+                push(&mut out, group[k]);
+            }
+        }
+        i = j;
+    }
+    out
 }
 
 /// Where each peak label goes: `(x, y)` of its top-left corner. Labels are stacked in one column
@@ -486,6 +536,7 @@ where
             .map(|s| s.time)
             .zip(top.iter().copied())
             .collect();
+        let points = thin(&points, |p| chart.backend_coord(p));
         chart
             .draw_series(AreaSeries::new(points, 0, color.filled()))?
             .label(format!("{name} {}", m.name().to_uppercase()))
@@ -621,6 +672,39 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = render(&[], &dir.path().join("x.svg"), &Options::default()).unwrap_err();
         assert!(format!("{err:#}").contains("no samples"), "{err:#}");
+    }
+
+    #[test]
+    fn thinning_keeps_each_columns_extremes_and_no_repeated_pixel() {
+        // 10 points a column over 3 columns; pixel = (t as column, value).
+        let points: Vec<(f64, u64)> = (0..30u64)
+            .map(|i| (i as f64 / 10.0, (i * 7) % 11))
+            .collect();
+        let pixel = |p: &(f64, u64)| (p.0 as i32, p.1 as i32);
+        let thinned = thin(&points, pixel);
+        assert!(thinned.len() <= 12, "{thinned:?}");
+        for column in 0..3 {
+            let all: Vec<u64> = points
+                .iter()
+                .filter(|p| p.0 as i32 == column)
+                .map(|p| p.1)
+                .collect();
+            let kept: Vec<u64> = thinned
+                .iter()
+                .filter(|p| p.0 as i32 == column)
+                .map(|p| p.1)
+                .collect();
+            assert!(kept.contains(all.iter().max().unwrap()));
+            assert!(kept.contains(all.iter().min().unwrap()));
+        }
+        assert_eq!(thinned.first(), points.first());
+        assert_eq!(thinned.last(), points.last());
+        assert!(thinned.windows(2).all(|w| pixel(&w[0]) != pixel(&w[1])));
+        // Times stay in order.
+        assert!(thinned.windows(2).all(|w| w[0].0 <= w[1].0));
+        let flat = vec![(0.0, 5u64); 100];
+        assert_eq!(thin(&flat, |p| (0, p.1 as i32)).len(), 1);
+        assert!(thin(&[], pixel).is_empty());
     }
 
     #[test]

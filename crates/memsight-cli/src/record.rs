@@ -361,10 +361,11 @@ pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result
     drop(output);
     if let Some(path) = &args.plot {
         let opts = plot::Options {
-            title: Some(match &target {
-                Target::Command(_) => title_of(&args.command),
-                Target::Attached => format!("pid {}", sampler.root_pid()),
-            }),
+            // Attached: the plot names the process it followed longest, as `memsight plot` does.
+            title: match &target {
+                Target::Command(_) => Some(title_of(&args.command)),
+                Target::Attached => None,
+            },
             ..plot::Options::default()
         };
         if let Err(e) = plot::render(&kept, path, &opts) {
