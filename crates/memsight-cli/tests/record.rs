@@ -161,8 +161,17 @@ fn ramp_peak_uss_time_and_final_value() {
         (t - real_peak).abs() <= 0.2,
         "peak at {t:.3} s, the ramp ended at {real_peak:.3} s on the recording's clock"
     );
-    let last = mean_between(&uss, real_peak + 1.2, real_peak + 1.45);
-    let kept = (last - base) / MIB;
+    // The level after half is freed: the median of the samples from the drop to the exit (by
+    // the values, not a window of the script's clock, which a loaded machine stretches).
+    let mut after: Vec<f64> = uss
+        .iter()
+        .filter(|&&(t, _)| t >= real_peak)
+        .skip_while(|&&(_, v)| v > top - 50.0 * MIB)
+        .map(|&(_, v)| v)
+        .collect();
+    assert!(!after.is_empty(), "no sample after the drop");
+    after.sort_by(f64::total_cmp);
+    let kept = (after[after.len() / 2] - base) / MIB;
     assert!(
         (kept - 100.0).abs() <= 5.0,
         "final USS {kept:.1} MiB, not 100"
@@ -305,7 +314,18 @@ fn sigint_ends_the_recording_with_a_complete_file() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(600));
+        // Ten samples in the file first (however long a loaded machine takes to write them).
+        let total_lines = |text: &str| match format {
+            "jsonl" => text.lines().count(),
+            _ => text.lines().filter(|l| l.contains(",total,")).count(),
+        };
+        for _ in 0..1200 {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            if total_lines(&text) >= 10 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
         rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
         let out = child.wait_with_output().unwrap();
@@ -315,11 +335,10 @@ fn sigint_ends_the_recording_with_a_complete_file() {
         assert!(err.contains("samples every 0.02 s"), "{err}");
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(text.ends_with('\n'));
+        let n = total_lines(&text);
+        assert!(n >= 10, "{n} samples");
         if format == "jsonl" {
-            let n = samples(&file).len();
-            assert!(n >= 10, "{n} samples in 0.6 s");
-        } else {
-            assert!(text.lines().filter(|l| l.contains(",total,")).count() >= 10);
+            assert_eq!(samples(&file).len(), n);
         }
     }
 }
