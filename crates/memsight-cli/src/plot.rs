@@ -256,7 +256,14 @@ where
         metrics
     };
     let t_end = samples.last().map_or(1.0, |s| s.time).max(0.001);
-    let t_start = samples.first().map_or(0.0, |s| s.time).min(t_end - 0.001);
+    let first = samples.first().map_or(0.0, |s| s.time);
+    // A recording's clock starts at its first sample: the axis starts at 0 to show it, unless
+    // the samples start late in it (a cut recording).
+    let t_start = if (0.0..=t_end / 10.0).contains(&first) {
+        0.0
+    } else {
+        first.min(t_end - 0.001)
+    };
     let span = t_end - t_start;
     let y_max = samples
         .iter()
