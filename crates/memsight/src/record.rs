@@ -342,8 +342,8 @@ impl Followed {
 /// [`Process::children`] (a scan of every `/proc/PID/stat`) where the kernel lacks that file.
 /// A descendant, once seen, is followed until it exits, even when its parent exits first and it
 /// is handed to another parent. Each process is read once per sample: `statm`, and
-/// `smaps_rollup` unless in fast mode (plus its name about once a second); the vectors and
-/// name strings of the sample are reused.
+/// `smaps_rollup` unless in fast mode, and `comm` to notice an exec (its name is read again
+/// then, and about once a second); the vectors and name strings of the sample are reused.
 #[derive(Debug)]
 pub struct Sampler {
     root: Followed,
