@@ -79,7 +79,12 @@ pub struct Recording {
 /// Reads the recording at `path`: CSV by extension, else JSON lines. Only a regular file of at
 /// most [`MAX_FILE_BYTES`] is read.
 pub fn read_file(path: &Path) -> anyhow::Result<Recording> {
-    let file = File::open(path)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Non-blocking: opening a FIFO must not wait for a writer (a regular file ignores the flag).
+    let file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
     if !file.metadata()?.is_file() {
         bail!("not a regular file (a recording of `memsight record -o`)");
     }
@@ -397,6 +402,13 @@ mod tests {
         let err = format!("{:#}", read_file(Path::new("/dev/zero")).unwrap_err());
         assert!(err.contains("not a regular file"), "{err}");
         let dir = tempfile::tempdir().unwrap();
+        // A FIFO with no writer: refused at once, not waited on.
+        let fifo = dir.path().join("fifo.jsonl");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            let err = format!("{:#}", read_file(&fifo).unwrap_err());
+            assert!(err.contains("not a regular file"), "{err}");
+        }
         let big = dir.path().join("big.csv");
         let f = File::create(&big).unwrap();
         // Sparse: no disk used.
