@@ -874,3 +874,14 @@ fn plot_paths_are_checked_first_and_a_late_failure_keeps_the_status_order() {
         assert!(err.contains("--plot"), "{err}");
     }
 }
+
+#[test]
+fn an_attached_process_exit_wakes_a_long_interval() {
+    let mut sleeper = Command::new("sleep").arg("0.5").spawn().unwrap();
+    let child = spawn_record(&["--json", "-i", "3600", "-p", &sleeper.id().to_string()]);
+    let out = wait_or_fail(child, Duration::from_secs(120), "record -i 3600 -p PID");
+    let _ = sleeper.wait();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["samples"], 1, "{summary}");
+}
