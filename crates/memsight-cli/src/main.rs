@@ -21,6 +21,7 @@ cfg_if::cfg_if! {
         mod plot;
         mod ps;
         mod record;
+        mod recording;
         mod roots;
         #[cfg(feature = "serve")]
         mod serve;

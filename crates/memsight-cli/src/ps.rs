@@ -139,6 +139,12 @@ pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result
         pids
     };
     let scan = procfs.memory_scan_on(&pids, args.threads.map_or(0, usize::from));
+    // As `info` and `maps` (and procps `ps -p`): pids given and none of them exists is an error,
+    // not an empty table.
+    if !args.pid.is_empty() && scan.processes.is_empty() && scan.access_denied.is_empty() {
+        let list: Vec<String> = pids.iter().map(u32::to_string).collect();
+        anyhow::bail!("no such process: {}", list.join(", "));
+    }
     for (pid, err) in &scan.errors {
         eprintln!("memsight: warning: pid {pid}: {err}");
     }

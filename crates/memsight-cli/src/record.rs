@@ -6,16 +6,16 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use memsight::linux::ProcFs;
-use memsight::record::{Figures, Metric, Sample, Sampler, Summary};
+use memsight::record::{Metric, Sample, Sampler, Summary};
 
-use crate::output::bytes2human;
+use crate::output::{bytes2human, sanitize};
 use crate::plot;
+use crate::recording;
 
 /// The exit status of `memsight record` when the tree's peak went over a `--max-*` budget.
 pub const EXIT_OVER_BUDGET: u8 = 3;
@@ -23,14 +23,19 @@ pub const EXIT_OVER_BUDGET: u8 = 3;
 /// Options of `memsight record`.
 #[derive(Debug, clap::Args)]
 #[command(
+    group = clap::ArgGroup::new("target").required(true).args(["pid", "command"]),
     after_help = "Exit status: CMD's own (128+N when signal N ended it); 0 when attached \
     with -p; 3 when the tree's peak went over a --max-uss/--max-pss/--max-rss budget (this wins \
-    over CMD's status); 1 on a runtime error, 2 on a usage error.\n\
+    over CMD's status); 1 on a runtime error, or when the --plot picture could not be drawn and \
+    the status would otherwise be 0; 2 on a usage error.\n\
+    SIGINT, SIGTERM and SIGHUP end the recording alike: CMD gets SIGINT (SIGKILL 5 s later), \
+    then the summary and the budget check. If memsight is killed, CMD is killed with it.\n\
+    A write error on -o FILE (a full disk) is a warning: the recording goes on without it.\n\
     The summary goes to stderr (or, with --json, to stdout as JSON)."
 )]
 pub struct Args {
-    /// Seconds between samples (at least 0.01).
-    #[arg(short = 'i', long, value_name = "SECS", default_value_t = 0.1, value_parser = parse_interval)]
+    /// Seconds between samples (0.01 to 3600).
+    #[arg(short = 'i', long, value_name = "SECS", default_value_t = 0.1, value_parser = parse_interval, allow_negative_numbers = true)]
     interval: f64,
     /// Follow every descendant too, as they come and go; the totals are the tree's.
     #[arg(long)]
@@ -57,26 +62,25 @@ pub struct Args {
     #[arg(long)]
     json: bool,
     /// Attach to this running process instead of starting one.
-    #[arg(
-        short = 'p',
-        long,
-        value_name = "PID",
-        conflicts_with = "command",
-        required_unless_present = "command"
-    )]
+    #[arg(short = 'p', long, value_name = "PID", conflicts_with = "command")]
     pid: Option<u32>,
     /// The command to run and record (after `--`).
     #[arg(last = true, value_name = "CMD")]
     command: Vec<OsString>,
 }
 
-/// `--interval`: seconds, finite, at least 0.01.
+/// The longest `--interval`: one hour. Longer is a typo (`-i 1e12`), not a sampling plan.
+const MAX_INTERVAL_SECS: f64 = 3600.0;
+
+/// `--interval`: seconds, finite, from 0.01 to [`MAX_INTERVAL_SECS`].
 fn parse_interval(s: &str) -> Result<f64, String> {
     let secs: f64 = s
         .parse()
         .map_err(|_| format!("not a number of seconds: {s}"))?;
-    if !secs.is_finite() || secs < 0.01 {
-        return Err(format!("the interval must be at least 0.01 s, not {s}"));
+    if !(0.01..=MAX_INTERVAL_SECS).contains(&secs) {
+        return Err(format!(
+            "the interval must be from 0.01 to {MAX_INTERVAL_SECS} s (one hour), not {s}"
+        ));
     }
     Ok(secs)
 }
@@ -106,86 +110,59 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
-/// Where the samples go.
-enum Output {
-    Csv(BufWriter<File>),
-    Jsonl(BufWriter<File>),
+/// Where the samples go. A write error (a full disk) is a warning: the recording goes on, the
+/// summary and the budget still come, and the file ends at the last sample written.
+struct Output {
+    path: PathBuf,
+    format: Format,
+    w: BufWriter<File>,
+    failed: bool,
+}
+
+enum Format {
+    Csv,
+    Jsonl,
 }
 
 impl Output {
     fn create(path: &Path) -> anyhow::Result<Output> {
         let file = File::create(path).with_context(|| format!("{}", path.display()))?;
-        let w = BufWriter::new(file);
-        Ok(if is_csv(path) {
-            let mut w = w;
-            write_csv_header(&mut w)?;
-            Output::Csv(w)
+        let mut w = BufWriter::new(file);
+        let format = if recording::is_csv(path) {
+            recording::write_csv_header(&mut w)
+                .and_then(|()| w.flush())
+                .with_context(|| format!("{}", path.display()))?;
+            Format::Csv
         } else {
-            Output::Jsonl(w)
+            Format::Jsonl
+        };
+        Ok(Output {
+            path: path.to_path_buf(),
+            format,
+            w,
+            failed: false,
         })
     }
 
-    /// Writes one sample and flushes, so the file always ends on a complete line.
-    fn write(&mut self, s: &Sample) -> io::Result<()> {
-        match self {
-            Output::Csv(w) => {
-                write_csv(w, s)?;
-                w.flush()
-            }
-            Output::Jsonl(w) => {
-                write_jsonl(w, s)?;
-                w.flush()
-            }
+    /// Writes one sample and flushes, so the file ends on a complete line unless the write
+    /// itself fails; after a failure, warns once and writes no more.
+    fn write(&mut self, s: &Sample) {
+        if self.failed {
+            return;
+        }
+        let written = match self.format {
+            Format::Csv => recording::write_csv(&mut self.w, s),
+            Format::Jsonl => recording::write_jsonl(&mut self.w, s),
+        }
+        .and_then(|()| self.w.flush());
+        if let Err(e) = written {
+            self.failed = true;
+            eprintln!(
+                "memsight: warning: {}: {e}; recording goes on without it",
+                self.path.display()
+            );
         }
     }
-}
-
-/// Whether a recording file is CSV (by its extension) rather than JSON lines.
-pub fn is_csv(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-}
-
-/// The CSV columns: one row per process per sample, then the sample's `total` row (empty pid).
-pub const CSV_HEADER: &str = "time,duration,pid,name,rss,vms,uss,pss,swap";
-
-/// Writes the CSV header line.
-pub fn write_csv_header(w: &mut impl Write) -> io::Result<()> {
-    writeln!(w, "{CSV_HEADER}")
-}
-
-/// Writes one sample as CSV rows: its processes, then a `total` row with an empty pid. Sizes in
-/// bytes; a field not recorded (USS in fast mode) is empty.
-pub fn write_csv(w: &mut impl Write, s: &Sample) -> io::Result<()> {
-    for p in &s.processes {
-        let (time, duration, pid, name) = (s.time, s.duration, p.pid, csv_field(&p.name));
-        let figures = csv_figures(&p.memory);
-        writeln!(w, "{time:.6},{duration:.6},{pid},{name},{figures}")?;
-    }
-    let (time, duration, figures) = (s.time, s.duration, csv_figures(&s.total));
-    writeln!(w, "{time:.6},{duration:.6},,total,{figures}")
-}
-
-/// `rss,vms,uss,pss,swap` in bytes; a figure not recorded (USS in fast mode) is empty.
-fn csv_figures(f: &Figures) -> String {
-    let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
-    let (rss, vms, uss, pss, swap) = (f.rss, f.vms, opt(f.uss), opt(f.pss), opt(f.swap));
-    format!("{rss},{vms},{uss},{pss},{swap}")
-}
-
-/// A CSV field, quoted (RFC 4180) when it holds a comma, quote or line break.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-/// Writes one sample as a JSON object on one line.
-pub fn write_jsonl(w: &mut impl Write, s: &Sample) -> io::Result<()> {
-    serde_json::to_writer(&mut *w, s)?;
-    writeln!(w)
 }
 
 /// What is being recorded: a command memsight started, or a process it attached to.
@@ -194,19 +171,135 @@ enum Target {
     Attached,
 }
 
+/// What wakes the sampling loop before its next tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Event {
+    /// SIGINT, SIGTERM or SIGHUP reached memsight: end the recording.
+    Signal,
+    /// The command (or the attached process) exited.
+    Exited,
+}
+
+/// The signals that end a recording as Ctrl-C does: with the summary and the budget check.
+const STOP_SIGNALS: [i32; 3] = [
+    signal_hook::consts::SIGINT,
+    signal_hook::consts::SIGTERM,
+    signal_hook::consts::SIGHUP,
+];
+
+/// Sends [`Event::Signal`] for each stop signal, from a thread of its own.
+fn watch_signals(tx: mpsc::Sender<Event>) -> anyhow::Result<()> {
+    let mut signals =
+        signal_hook::iterator::Signals::new(STOP_SIGNALS).context("cannot handle signals")?;
+    std::thread::spawn(move || {
+        for _ in signals.forever() {
+            if tx.send(Event::Signal).is_err() {
+                break;
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Sends [`Event::Exited`] when the child `pid` exits, from a thread that waits for it without
+/// reaping it (the main thread reaps it through its `Child`).
+fn watch_child(pid: u32, tx: mpsc::Sender<Event>) {
+    let Some(pid) = rustix::process::Pid::from_raw(pid as i32) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        use rustix::process::{WaitId, WaitIdOptions, waitid};
+        let options = WaitIdOptions::EXITED | WaitIdOptions::NOWAIT;
+        while let Err(rustix::io::Errno::INTR) = waitid(WaitId::Pid(pid), options) {}
+        let _ = tx.send(Event::Exited);
+    });
+}
+
+/// Sends [`Event::Exited`] when the attached process `pid` exits, through a pidfd (Linux 5.3);
+/// on an older kernel nothing is sent and the exit is seen at the next sample.
+fn watch_attached(pid: u32, tx: mpsc::Sender<Event>) {
+    let Some(pid) = rustix::process::Pid::from_raw(pid as i32) else {
+        return;
+    };
+    let Ok(fd) = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        use rustix::event::{PollFd, PollFlags, poll};
+        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+        loop {
+            match poll(&mut fds, None) {
+                Ok(n) if n > 0 => break,
+                Ok(_) | Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => return,
+            }
+        }
+        let _ = tx.send(Event::Exited);
+    });
+}
+
+/// Starts `program` with `args`, to die with memsight: if memsight is killed outright
+/// (SIGKILL), the kernel sends the command SIGKILL too instead of leaving it orphaned.
+#[allow(unsafe_code)] // pre_exec: code run between fork and exec
+fn spawn(program: &OsString, args: &[OsString]) -> io::Result<Child> {
+    use std::os::unix::process::CommandExt;
+    let parent = rustix::process::getpid();
+    let mut command = std::process::Command::new(program);
+    command.args(args);
+    // SAFETY: the closure runs in the forked child before exec; it makes two system calls
+    // (prctl and getppid, both async-signal-safe) and allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
+            // memsight died before the prctl: the signal would never come.
+            if rustix::process::getppid() != Some(parent) {
+                return Err(io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+    command.spawn()
+}
+
+/// Checks that the picture of `--plot` can be written, before anything starts: a failure at the
+/// end would lose a whole run. Leaves the file empty until the end.
+fn check_writable(path: &Path) -> anyhow::Result<()> {
+    File::create(path).with_context(|| format!("--plot {}", path.display()))?;
+    Ok(())
+}
+
+/// The command line as a plot's title: printable, at most about 80 characters.
+fn title_of(command: &[OsString]) -> String {
+    let line = command
+        .iter()
+        .map(|a| a.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let line = sanitize(&line);
+    match line.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}...", &line[..cut]),
+        None => line.into_owned(),
+    }
+}
+
 /// Runs `memsight record`, returning the exit status.
 pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result<u8> {
+    if let Some(path) = &args.plot {
+        check_writable(path)?;
+    }
     let mut output = args.output.as_deref().map(Output::create).transpose()?;
-    let stop = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop))
-        .context("cannot handle SIGINT")?;
+    let (tx, events) = mpsc::channel();
+    watch_signals(tx.clone())?;
     let (root, mut target) = match (args.pid, args.command.split_first()) {
-        (Some(pid), _) => (procfs.process(pid)?, Target::Attached),
+        (Some(pid), _) => {
+            let root = procfs.process(pid)?;
+            watch_attached(pid, tx.clone());
+            (root, Target::Attached)
+        }
         (None, Some((program, rest))) => {
-            let child = std::process::Command::new(program)
-                .args(rest)
-                .spawn()
+            let child = spawn(program, rest)
                 .with_context(|| format!("cannot run {}", program.to_string_lossy()))?;
+            watch_child(child.id(), tx.clone());
             match procfs.process(child.id()) {
                 Ok(root) => (root, Target::Command(child)),
                 Err(e) => {
@@ -239,7 +332,7 @@ pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result
             summary.add(&sample);
             sparkline_values.push(spark_metric.of(&sample.total).unwrap_or(0));
             if let Some(o) = output.as_mut() {
-                o.write(&sample).with_context(|| args.output_display())?;
+                o.write(&sample);
             }
             if args.plot.is_some() {
                 kept.push(sample.clone());
@@ -251,23 +344,38 @@ pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result
             status = Some(s);
             break;
         }
-        if stop.load(Ordering::Relaxed) || ended {
+        if ended {
             break;
         }
-        sampler.wait();
-        if stop.load(Ordering::Relaxed) {
-            break;
+        // Sleeps until the next tick, woken early by a stop signal or the command's exit.
+        match events.recv_timeout(sampler.until_next()) {
+            Ok(Event::Signal) => break,
+            Ok(Event::Exited) | Err(_) => {}
         }
     }
-    let code = match (&mut target, status) {
+    let mut code = match (&mut target, status) {
         (_, Some(s)) => exit_code(s),
-        (Target::Command(child), None) => exit_code(end_child(child)?),
+        (Target::Command(child), None) => exit_code(end_child(child, &events)?),
         (Target::Attached, None) => 0,
     };
     drop(output);
     if let Some(path) = &args.plot {
-        let opts = plot::Options::default();
-        plot::render(&kept, path, &opts)?;
+        let opts = plot::Options {
+            // Attached: the plot names the process it followed longest, as `memsight plot` does.
+            title: match &target {
+                Target::Command(_) => Some(title_of(&args.command)),
+                Target::Attached => None,
+            },
+            ..plot::Options::default()
+        };
+        if let Err(e) = plot::render(&kept, path, &opts) {
+            // The budget's status and the command's come first; a lost picture turns only a
+            // success into a failure.
+            eprintln!("memsight: --plot: {e:#}");
+            if code == 0 {
+                code = 1;
+            }
+        }
     }
     if args.json {
         serde_json::to_writer(&mut *out, &summary)?;
@@ -305,27 +413,26 @@ pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result
     Ok(code)
 }
 
-impl Args {
-    fn output_display(&self) -> String {
-        self.output
-            .as_deref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default()
-    }
-}
-
-/// Ends a command still running after Ctrl-C: SIGINT first (it may be in memsight's process
-/// group and have it already), SIGKILL after 5 s.
-fn end_child(child: &mut Child) -> anyhow::Result<ExitStatus> {
+/// Ends a command still running after a stop signal: SIGINT first (it may be in memsight's
+/// process group and have it already), SIGKILL after 5 s or at a second stop signal.
+fn end_child(child: &mut Child, events: &mpsc::Receiver<Event>) -> anyhow::Result<ExitStatus> {
     if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
         let _ = rustix::process::kill_process(pid, rustix::process::Signal::INT);
     }
     let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
+    loop {
         if let Some(status) = child.try_wait()? {
             return Ok(status);
         }
-        std::thread::sleep(Duration::from_millis(10));
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        // The exit wakes this at once; the 100 ms bound only covers a missed wake-up.
+        match events.recv_timeout(left.min(Duration::from_millis(100))) {
+            Ok(Event::Signal) => break,
+            Ok(Event::Exited) | Err(_) => {}
+        }
     }
     let _ = child.kill();
     Ok(child.wait()?)
@@ -373,7 +480,7 @@ pub fn write_summary(
             bytes2human(p.bytes),
             p.time,
             p.pid,
-            p.name,
+            sanitize(&p.name),
             bytes2human(p.process_bytes)
         )?;
     }
@@ -407,7 +514,7 @@ pub fn sparkline(values: &[u64], width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use memsight::record::ProcessSample;
+    use memsight::record::{Figures, ProcessSample};
 
     fn sample() -> Sample {
         let mut s = Sample {
@@ -458,37 +565,14 @@ mod tests {
     #[test]
     fn intervals() {
         assert_eq!(parse_interval("0.1"), Ok(0.1));
+        assert_eq!(parse_interval("3600"), Ok(3600.0));
         assert!(parse_interval("0.001").is_err());
+        for absurd in ["3601", "1e12", "1e20", "inf", "-inf"] {
+            let err = parse_interval(absurd).unwrap_err();
+            assert!(err.contains("from 0.01 to 3600 s"), "{err}");
+        }
         assert!(parse_interval("NaN").is_err());
         assert!(parse_interval("x").is_err());
-    }
-
-    #[test]
-    fn csv_rows_and_total() {
-        let mut buf = Vec::new();
-        write_csv_header(&mut buf).unwrap();
-        write_csv(&mut buf, &sample()).unwrap();
-        let text = String::from_utf8(buf).unwrap();
-        assert_eq!(
-            text,
-            "time,duration,pid,name,rss,vms,uss,pss,swap\n\
-             0.250000,0.000500,7,\"a,\"\"b\"\"\",100,200,50,60,0\n\
-             0.250000,0.000500,9,sh,10,20,5,6,1\n\
-             0.250000,0.000500,,total,110,220,55,66,1\n"
-        );
-    }
-
-    #[test]
-    fn jsonl_is_one_line_with_totals_at_top() {
-        let mut buf = Vec::new();
-        write_jsonl(&mut buf, &sample()).unwrap();
-        let text = String::from_utf8(buf).unwrap();
-        assert_eq!(text.lines().count(), 1);
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["pss"], 66);
-        assert_eq!(v["processes"][1]["pid"], 9);
-        let back: Sample = serde_json::from_str(&text).unwrap();
-        assert_eq!(back, sample());
     }
 
     #[test]
@@ -527,5 +611,20 @@ mod tests {
         assert!(text.contains("pss        66B"), "{text}");
         assert!(text.contains("7 a,\"b\" (60B)"), "{text}");
         assert!(text.ends_with("uss   ▅█\n"), "{text}");
+    }
+
+    #[test]
+    fn summary_names_cannot_drive_the_terminal() {
+        let mut hostile = sample();
+        hostile.processes[0].name = "\x1b]0;PWNED\x07\x1b[2J\nx\u{9b}2J".into();
+        let mut s = Summary::default();
+        s.add(&hostile);
+        let mut buf = Vec::new();
+        write_summary(&mut buf, &s, Duration::from_millis(100), Metric::Uss, &[1]).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert!(!text.contains(['\x1b', '\x07', '\u{9b}']), "{text:?}");
+        assert!(text.contains("7 ?]0;PWNED??[2J?x?2J (60B)"), "{text:?}");
+        // Header, four peaks and the sparkline: the name's newline split no line.
+        assert_eq!(text.lines().count(), 7, "{text:?}");
     }
 }

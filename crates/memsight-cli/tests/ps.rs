@@ -570,3 +570,27 @@ fn threads_option_reads_the_same_processes_on_any_count() {
     let out = memsight().args(["ps", "--threads", "0"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_pid_that_does_not_exist_is_an_error_as_in_info() {
+    // 4194303 is the largest pid Linux can hand out (pid_max is at most 2^22), almost never live.
+    if std::path::Path::new("/proc/4194303").exists() {
+        eprintln!("skipped: pid 4194303 exists on this machine");
+        return;
+    }
+    let out = memsight()
+        .args(["ps", "--pid", "4194303"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no such process: 4194303"), "{err}");
+    assert!(out.stdout.is_empty());
+    // One existing pid among the given ones is a table, as procps `ps -p` prints.
+    let me = std::process::id().to_string();
+    let out = memsight()
+        .args(["ps", "--pid", &format!("{me},4194303"), "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}

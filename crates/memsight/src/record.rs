@@ -42,8 +42,9 @@ pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
 pub struct ProcessSample {
     /// The process id.
     pub pid: u32,
-    /// The process name ([`Process::name`]), read when the sampler first saw the process and
-    /// again about once a second.
+    /// The process name ([`Process::name`]), read when the sampler first saw the process, again
+    /// whenever its kernel command name (`/proc/PID/comm`, checked every sample) changes, as on
+    /// an exec, and about once a second.
     pub name: String,
     /// Its memory figures (`rss` and `vms` from `/proc/PID/statm`, `uss`, `pss` and `swap` from
     /// `/proc/PID/smaps_rollup`).
@@ -188,7 +189,8 @@ pub struct Peak {
     pub time: f64,
     /// The pid of the process holding the largest part of the peak (0 for an empty sample).
     pub pid: u32,
-    /// That process's name.
+    /// That process's name: the latest it was seen with over the recording (a process that
+    /// exec'd is named as the program it became).
     pub name: String,
     /// That process's own value of the metric in the peak sample, in bytes.
     pub process_bytes: u64,
@@ -228,6 +230,15 @@ impl Summary {
         self.sampling_seconds += s.duration;
         self.process_samples += s.processes.len() as u64;
         self.max_sample_seconds = self.max_sample_seconds.max(s.duration);
+        // A peak's process keeps the latest name it was seen with: one caught before its exec
+        // ended (or a wrapper script that exec'd its program) is named as the program it became.
+        for peak in self.peaks.iter_mut().flatten() {
+            if let Some(p) = s.processes.iter().find(|p| p.pid == peak.pid)
+                && p.name != peak.name
+            {
+                peak.name.clone_from(&p.name);
+            }
+        }
         for (i, metric) in Metric::ALL.into_iter().enumerate() {
             let Some(bytes) = metric.of(&s.total) else {
                 continue;
@@ -271,12 +282,57 @@ impl Summary {
     }
 }
 
-/// A process the sampler follows, with its name (re-read about once a second, since a process
-/// may exec another program: a shell script's name becomes the program it runs).
+/// A process the sampler follows, with its name. A process may exec another program (a shell
+/// script's name becomes the program it runs, and a command memsight started is still a copy of
+/// memsight until its exec ends), so its kernel command name is compared every sample and the
+/// name re-read when it changed.
 #[derive(Debug)]
 struct Followed {
     process: Process,
     name: String,
+    /// `/proc/PID/comm` as last read, newline included, to notice an exec at a cost of one
+    /// small read a sample.
+    comm: Vec<u8>,
+}
+
+impl Followed {
+    fn new(process: Process) -> Followed {
+        let mut f = Followed {
+            process,
+            name: String::new(),
+            comm: Vec::new(),
+        };
+        f.reread_name();
+        f
+    }
+
+    /// Reads the command name and the name again (the command name first, so an exec between
+    /// the two reads is seen at the next sample).
+    fn reread_name(&mut self) {
+        let mut comm = std::mem::take(&mut self.comm);
+        comm.clear();
+        let read = self.process.read_file("comm", |d| {
+            comm.extend_from_slice(d);
+            Ok(())
+        });
+        if read.is_err() {
+            comm.clear();
+        }
+        self.comm = comm;
+        if let Ok(name) = self.process.name() {
+            self.name = name;
+        }
+    }
+
+    /// Re-reads the name when the command name changed since the last read.
+    fn refresh_name(&mut self) {
+        let same = self
+            .process
+            .read_file("comm", |d| Ok(d == self.comm.as_slice()));
+        if same.is_ok_and(|same| !same) {
+            self.reread_name();
+        }
+    }
 }
 
 /// Follows one process (and with [`Sampler::children`] its descendants) and reads their memory.
@@ -286,8 +342,8 @@ struct Followed {
 /// [`Process::children`] (a scan of every `/proc/PID/stat`) where the kernel lacks that file.
 /// A descendant, once seen, is followed until it exits, even when its parent exits first and it
 /// is handed to another parent. Each process is read once per sample: `statm`, and
-/// `smaps_rollup` unless in fast mode (plus its name about once a second); the vectors and
-/// name strings of the sample are reused.
+/// `smaps_rollup` unless in fast mode, and `comm` to notice an exec (its name is read again
+/// then, and about once a second); the vectors and name strings of the sample are reused.
 #[derive(Debug)]
 pub struct Sampler {
     root: Followed,
@@ -312,13 +368,9 @@ impl Sampler {
     /// A sampler of `root` alone, every [`DEFAULT_INTERVAL`], reading USS, PSS and swap. Its
     /// clock (every [`Sample::time`]) starts now.
     pub fn new(root: Process) -> Sampler {
-        let name = root.name().unwrap_or_default();
         let now = Instant::now();
         Sampler {
-            root: Followed {
-                process: root,
-                name,
-            },
+            root: Followed::new(root),
             root_running: true,
             children: false,
             fast: false,
@@ -386,9 +438,11 @@ impl Sampler {
         let names_every = (1.0 / self.interval.as_secs_f64()).round().max(1.0) as u64;
         if self.taken > 0 && self.taken.is_multiple_of(names_every) {
             for f in std::iter::once(&mut self.root).chain(self.followed.iter_mut()) {
-                if let Ok(name) = f.process.name() {
-                    f.name = name;
-                }
+                f.reread_name();
+            }
+        } else {
+            for f in std::iter::once(&mut self.root).chain(self.followed.iter_mut()) {
+                f.refresh_name();
             }
         }
         self.taken += 1;
@@ -405,11 +459,24 @@ impl Sampler {
     /// Sleeps until the next tick of the fixed schedule (start + k × interval). Ticks already
     /// missed by a slow sample are skipped, not caught up.
     pub fn wait(&mut self) {
+        std::thread::sleep(self.until_next());
+    }
+
+    /// The time left until the next tick of the fixed schedule (as [`Sampler::wait`] sleeps),
+    /// for a caller that waits on something else at the same time (a signal, a child's exit).
+    pub fn until_next(&mut self) -> Duration {
         let now = Instant::now();
-        while self.next <= now {
-            self.next += self.interval;
+        if self.next <= now {
+            // Whole intervals at once: a long stall must not cost a loop turn per missed tick.
+            let behind = now.duration_since(self.next).as_nanos();
+            let step = self.interval.as_nanos().max(1);
+            let ticks = u32::try_from(behind / step + 1).unwrap_or(u32::MAX);
+            self.next += self.interval.saturating_mul(ticks);
+            while self.next <= now {
+                self.next += self.interval;
+            }
         }
-        std::thread::sleep(self.next - now);
+        self.next - now
     }
 
     /// Adds the not-yet-followed children of every followed process (and theirs, transitively).
@@ -454,8 +521,7 @@ impl Sampler {
         if self.is_followed(process.pid()) {
             return;
         }
-        let name = process.name().unwrap_or_default();
-        self.followed.push(Followed { process, name });
+        self.followed.push(Followed::new(process));
     }
 }
 
@@ -607,6 +673,36 @@ mod tests {
         assert_eq!((uss.bytes, uss.time, uss.pid), (8, 0.1, 1));
         assert_eq!(summary.process_samples, 5);
         assert!((summary.seconds_per_process_sample() - 0.004 / 5.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn peak_takes_the_latest_name_of_its_process() {
+        let mut summary = Summary::default();
+        let mut first = proc(1, 40, 8);
+        first.name = "bash".into();
+        summary.add(&sample(0.0, vec![first]));
+        summary.add(&sample(0.1, vec![proc(1, 10, 1), proc(2, 5, 1)]));
+        let rss = summary.peak(Metric::Rss).cloned().unwrap_or_default();
+        assert_eq!((rss.bytes, rss.pid, rss.name.as_str()), (40, 1, "p1"));
+        // A process gone from later samples keeps the name it had.
+        summary.add(&sample(0.2, vec![proc(2, 5, 1)]));
+        assert_eq!(
+            summary.peak(Metric::Rss).map(|p| p.name.as_str()),
+            Some("p1")
+        );
+    }
+
+    #[test]
+    fn until_next_skips_missed_ticks_without_looping() {
+        let Ok(me) = Process::current() else {
+            return;
+        };
+        let mut sampler = Sampler::new(me).interval(Duration::from_millis(10));
+        // As if the sampler had stalled: the next tick is still within one interval.
+        sampler.next = sampler.start;
+        std::thread::sleep(Duration::from_millis(25));
+        let left = sampler.until_next();
+        assert!(left <= Duration::from_millis(10), "{left:?}");
     }
 
     #[test]
