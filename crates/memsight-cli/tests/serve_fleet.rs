@@ -771,7 +771,13 @@ fn cap_sys_ptrace_alone_reads_other_users_smaps() {
     let (_hog, pid) = spawn_in(&hog_exe, 16, None);
     let scrape = |caps: &[&str]| {
         let mut setpriv = Command::new("setpriv");
-        setpriv.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"]);
+        // As the systemd unit runs it: another user, no_new_privs, and only the capability given.
+        setpriv.args([
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            "--no-new-privs",
+        ]);
         if !caps.is_empty() {
             let list = caps
                 .iter()
