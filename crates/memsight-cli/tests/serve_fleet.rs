@@ -2,7 +2,8 @@
 //! rules (deploy/prometheus/memsight-rules.yml). Every rule and every query of the shipped Grafana
 //! dashboard (deploy/grafana/memsight.json) is evaluated by that Prometheus over the real series,
 //! next to a process with a known 64 MiB of private memory, a memory cgroup the test makes, and a
-//! process and a cgroup named to break a query. Also: the dashboard JSON's required fields, and
+//! process and a cgroup named to break a query; then a child over its cgroup's limit is
+//! OOM-killed and the shipped alert must fire. Also: the dashboard JSON's required fields, and
 //! which capability lets an unprivileged exporter read other users' smaps_rollup (the one that
 //! deploy/systemd/memsight.service and deploy/kubernetes/daemonset.yaml grant).
 //!
@@ -561,6 +562,11 @@ fn prometheus_ingests_a_known_process() {
     let limit = 256 * MIB;
     let cgroup = TestCgroup::new(&format!("memsight-fleet-{}", std::process::id()), limit);
     let hostile_cgroup = TestCgroup::new(HOSTILE_CGROUP, 128 * MIB);
+    // Its limit is below what a child will ask for: the OOM killer runs there, under watch.
+    let oom_cgroup = TestCgroup::new(
+        &format!("memsight-fleet-oom-{}", std::process::id()),
+        32 * MIB,
+    );
     let (_hog, pid) = spawn_in(&hog_exe, 64, Some(&cgroup.procs()));
     let (_idle, _) = spawn_in(&hog_exe, 1, Some(&hostile_cgroup.procs()));
     let (_odd, odd) = hostile_sleeper(dir.path());
@@ -809,6 +815,58 @@ fn prometheus_ingests_a_known_process() {
             .iter()
             .any(|(l, _)| l["path"] == cgroup.label.as_str())
     );
+
+    // A child killed by the OOM killer in a cgroup: the alert fires through the real Prometheus.
+    let oom_zero = format!(
+        "memsight_cgroup_memory_events_total{{path=\"{}\",event=\"oom_kill\"}} == 0",
+        oom_cgroup.label
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while query(At { prom, time: now() }, &oom_zero).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no oom_kill count of 0 for {}",
+            oom_cgroup.label
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "echo $$ > '{}' && exec \"$0\" 64",
+            oom_cgroup.procs().display()
+        ))
+        .arg(&hog_exe)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9),
+        "the child over its cgroup's limit was not OOM-killed: {status:?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let alerts = api(prom, "/api/v1/alerts").unwrap();
+        let firing = alerts["data"]["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| {
+                a["labels"]["alertname"] == "MemsightCgroupOOMKills"
+                    && a["labels"]["path"] == oom_cgroup.label.as_str()
+                    && a["state"] == "firing"
+            });
+        if firing {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "MemsightCgroupOOMKills never fired for {}: {alerts}",
+            oom_cgroup.label
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
     drop(prom_child);
 }
 
