@@ -135,6 +135,16 @@ impl TestCgroup {
             label: format!("/{name}"),
         };
         std::fs::write(cg.dir.join(limit_file), limit.to_string()).unwrap();
+        // No swap either, where swap is accounted: over the limit means the OOM killer.
+        let no_swap = [
+            ("memory.swap.max", "0".to_owned()),
+            ("memory.memsw.limit_in_bytes", limit.to_string()),
+        ];
+        for (file, value) in no_swap {
+            if cg.dir.join(file).exists() {
+                std::fs::write(cg.dir.join(file), value).unwrap();
+            }
+        }
         cg
     }
 
