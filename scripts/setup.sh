@@ -22,12 +22,12 @@ fi
 # (the peer it is measured against) for its load benchmark.
 serve_packages=()
 command -v prometheus >/dev/null && command -v promtool >/dev/null || serve_packages+=(prometheus)
+# scripts/test-deploy.sh: systemd-analyze verifies the shipped unit and scores its sandbox (offline).
+command -v systemd-analyze >/dev/null || serve_packages+=(systemd)
 command -v wrk >/dev/null || serve_packages+=(wrk)
 # smem: a peer of `memsight ps` in scripts/bench-ps.py.
 command -v smem >/dev/null || serve_packages+=(smem)
 command -v prometheus-process-exporter >/dev/null || serve_packages+=(prometheus-process-exporter)
-# scripts/test-deploy.sh: systemd-analyze verifies the shipped unit and scores its sandbox (offline).
-command -v systemd-analyze >/dev/null || serve_packages+=(systemd)
 if [ ${#serve_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     # The tests run their own Prometheus on loopback: keep the packages' daemons from starting.

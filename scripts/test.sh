@@ -11,5 +11,4 @@ scripts/test-cross.sh # Windows, macOS, FreeBSD: check + clippy, Windows tests u
 # Doc tests first, so that the run closes on nextest's summary of every other test.
 cargo test --workspace --doc
 cargo nextest run --workspace --no-fail-fast "$@"
-scripts/test-deploy.sh # deploy/: promtool rule tests, systemd-analyze, kubernetes-validate
 scripts/test-python.sh # the Python package: wheel built by maturin, pytest against psutil

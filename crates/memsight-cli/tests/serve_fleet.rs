@@ -957,3 +957,45 @@ fn cap_sys_ptrace_alone_reads_other_users_smaps() {
         }
     }
 }
+
+/// The checks of scripts/test-deploy.sh, run as part of the test suite: `promtool check rules`
+/// and the rules' unit tests (`promtool test rules`), `systemd-analyze verify` and the unit's
+/// exposure score, and the DaemonSet against the Kubernetes schemas (kubernetes-validate in the
+/// test venv).
+#[test]
+fn deploy_files_pass_promtool_systemd_analyze_and_the_kubernetes_schemas() {
+    let venv = std::env::var_os("MEMSIGHT_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv"));
+    if !venv.join("bin/kubernetes-validate").exists() {
+        support::skip_or_fail(
+            &format!("{} has no kubernetes-validate", venv.display()),
+            std::env::var_os("MEMSIGHT_VENV").is_some(),
+        );
+    }
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        support::skip_or_fail("systemd-analyze (Debian's systemd) is missing", false);
+    }
+    let out = Command::new(repo().join("scripts/test-deploy.sh"))
+        .env("MEMSIGHT_VENV", &venv)
+        .env("MEMSIGHT_BIN", env!("CARGO_BIN_EXE_memsight"))
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    for want in [
+        "SUCCESS: 15 rules found",
+        "Unit Testing:  memsight-rules.test.yml\n  SUCCESS",
+        "systemd-analyze verify: no complaint",
+        "Overall exposure level for memsight.service",
+        "passed for resource daemonset/memsight",
+        "deploy: every check passed",
+    ] {
+        assert!(text.contains(want), "no {want:?} in:\n{text}");
+    }
+}
