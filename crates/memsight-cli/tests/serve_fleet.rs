@@ -541,7 +541,7 @@ fn dashboard_json_has_what_grafana_requires() {
         }
     }
     assert!(queries >= 10);
-    // What the issue asks the dashboard to show.
+    // What an operator opens it for: free, pressure, top USS/PSS, growth, limits, swap.
     let titles: String = panels
         .iter()
         .map(|p| p["title"].as_str().unwrap().to_lowercase() + "\n")
