@@ -22,6 +22,8 @@ fi
 # (the peer it is measured against) for its load benchmark.
 serve_packages=()
 command -v prometheus >/dev/null && command -v promtool >/dev/null || serve_packages+=(prometheus)
+# scripts/test-deploy.sh: systemd-analyze verifies the shipped unit and scores its sandbox (offline).
+command -v systemd-analyze >/dev/null || serve_packages+=(systemd)
 command -v wrk >/dev/null || serve_packages+=(wrk)
 # smem: a peer of `memsight ps` in scripts/bench-ps.py.
 command -v smem >/dev/null || serve_packages+=(smem)
@@ -47,6 +49,12 @@ command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import psutil' 2>/dev/null; then
   python3 -m venv .venv
   .venv/bin/pip install -q psutil==7.2.2
+fi
+
+# scripts/test-deploy.sh validates deploy/kubernetes/ against the Kubernetes schemas (shipped in
+# the package, offline).
+if ! .venv/bin/python -c 'import kubernetes_validate' 2>/dev/null; then
+  .venv/bin/pip install -q kubernetes-validate==1.37.0
 fi
 
 # memsight record is checked side by side with mprof (memory_profiler) and psrecord.

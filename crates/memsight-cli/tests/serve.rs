@@ -1,5 +1,6 @@
-//! `memsight serve` end to end: the real binary on a loopback port, scraped by plain HTTP, by
-//! `promtool check metrics`, and by a real Prometheus server; and fed malformed requests.
+//! `memsight serve` end to end: the real binary on a loopback port, scraped by plain HTTP and by
+//! `promtool check metrics`, and fed malformed requests (a real Prometheus server scrapes it in
+//! tests/serve_fleet.rs).
 //!
 //! Needs `prometheus` and `promtool` (Debian's `prometheus` package, installed by
 //! scripts/setup.sh). Every process a test starts is killed when the test ends, pass or fail.
@@ -17,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Exporter, Guard, get, memsight, promtool, query, raw, sample, start_prometheus};
+use support::{Exporter, Guard, get, memsight, promtool, raw, sample};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -483,51 +484,6 @@ fn concurrent_scrapes_share_scans() {
     assert_eq!(seen.len(), 80);
     // 80 scrapes at concurrency 16 are served by far fewer scans than scrapes.
     assert!(scans < 80.0 * 0.75, "{scans} scans for 80 scrapes");
-}
-
-// --- A real Prometheus server ---------------------------------------------------------------
-
-#[test]
-fn prometheus_ingests_a_known_process() {
-    // Prometheus asks for `Accept-Encoding: gzip` on every scrape, so this reads the gzip answer.
-    let (_hog, pid) = memory_hog(64);
-    let ex = Exporter::start(&["--top", "all"]);
-    let dir = tempfile::tempdir().unwrap();
-    let (mut prom_child, mut prom) = start_prometheus(dir.path(), ex.addr);
-    let mut restarts = 0;
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let q = format!("memsight_process_memory_bytes{{pid=\"{pid}\",memtype=\"uss\"}}");
-    let found = loop {
-        // Its port, free when picked, may have been taken meanwhile: then it exits; pick again.
-        if prom_child.0.try_wait().unwrap().is_some() && restarts < 3 {
-            restarts += 1;
-            let _ = std::fs::remove_dir_all(dir.path().join("data"));
-            (prom_child, prom) = start_prometheus(dir.path(), ex.addr);
-        }
-        let rs = query(prom, &q);
-        if let Some((labels, value)) = rs.into_iter().next() {
-            break (labels, value);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "Prometheus never ingested {q}; its log:\n{}",
-            std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    };
-    let (labels, uss) = found;
-    assert_eq!(labels["name"], "python3");
-    assert_eq!(labels["job"], "memsight");
-    assert!(uss >= (64 * MIB) as f64, "uss {uss}");
-    assert!(uss < (128 * MIB) as f64, "uss {uss}");
-    let total = query(prom, "node_memory_MemTotal_bytes");
-    assert_eq!(total.len(), 1);
-    assert_eq!(total[0].1, (meminfo_kb("MemTotal") * 1024) as f64);
-    let up = query(prom, "up{job=\"memsight\"}");
-    assert_eq!(up.len(), 1);
-    assert_eq!(up[0].1, 1.0);
-    // Counters keep their type through OpenMetrics: rate() over them works.
-    assert_eq!(query(prom, "memsight_scans_total").len(), 1);
 }
 
 // --- cgroups --------------------------------------------------------------------------------
