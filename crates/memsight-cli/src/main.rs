@@ -22,6 +22,7 @@ cfg_if::cfg_if! {
         mod ps;
         mod record;
         mod roots;
+        mod size;
         #[cfg(feature = "serve")]
         mod serve;
         mod user;
