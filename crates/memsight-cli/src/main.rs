@@ -44,6 +44,7 @@ use clap::{Parser, Subcommand};
 /// The truth about memory on Linux, Windows, macOS and FreeBSD.
 #[derive(Debug, Parser)]
 #[command(name = "memsight", version, about, propagate_version = true)]
+#[command(after_help = output::JSON_BYTES_RULE)]
 struct Cli {
     #[cfg(target_os = "linux")]
     #[command(flatten)]

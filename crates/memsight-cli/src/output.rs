@@ -8,6 +8,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
+/// The rule every `--json` follows for bytes that are not UTF-8, shown by `memsight --help`
+/// (the README's "Bytes that are not UTF-8" says the same). The records implement it in the
+/// library's serialization, so every command writes the same shape.
+pub const JSON_BYTES_RULE: &str = "JSON and bytes that are not UTF-8 (Linux): paths, names, arguments and \
+environment entries are written as strings with U+FFFD for invalid bytes; when a value is not \
+UTF-8, a sibling key KEY_bytes follows with its exact bytes (an array of integers 0-255; for \
+cmdline an array of such arrays; for environ an array of [key, value] pairs). Valid UTF-8 has no \
+sibling. Human output shows control and bidirectional formatting characters as '?'.";
+
 /// Whether `err` is (or wraps) a write to a closed pipe, which ends the command quietly.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
