@@ -122,7 +122,8 @@ impl Process {
 
     /// The executable's path (`readlink /proc/PID/exe`), the exact bytes, with a ` (deleted)`
     /// suffix removed when the file is gone, as psutil does (decided without looking the path
-    /// up, see [`strip_deleted`]). A kernel thread gives an empty path; a zombie gives
+    /// up: the held file's link count, from `statx(2)` on the `exe` magic link with
+    /// `AT_STATX_DONT_SYNC`, says whether it was deleted). A kernel thread gives an empty path; a zombie gives
     /// [`Error::ZombieProcess`]. When the link may not be read (another user's process), the
     /// first argument is used if it is an absolute path to an executable file, as psutil guesses;
     /// otherwise [`Error::AccessDenied`].
@@ -155,7 +156,7 @@ impl Process {
     }
 
     /// Reads a `/proc/PID` symlink the psutil way: cut at the first NUL; ` (deleted)` stripped
-    /// when the file is gone ([`strip_deleted`], which never looks the path up); ENOENT on a
+    /// when the file is gone (`strip_deleted`, which never looks the path up); ENOENT on a
     /// live, non-zombie process gives an empty path.
     fn link_path(&self, name: &str) -> Result<PathBuf> {
         match self.readlink(name) {
@@ -227,7 +228,7 @@ impl Process {
     /// psutil `stat`s each path by name to see a regular file; that lookup hangs for good on a
     /// FUSE mount whose server stopped answering, and names another file when the path was
     /// replaced. Here the type is the held file's, from `statx(2)` on the `fd/N` magic link
-    /// without asking its filesystem (see [`held_file`]): it cannot block, and it describes
+    /// with `AT_STATX_DONT_SYNC`, so its filesystem is not asked: it cannot block, and it describes
     /// the very file the descriptor holds.
     pub fn open_files(&self) -> Result<Vec<OpenFile>> {
         let fds = self
