@@ -153,3 +153,37 @@ fn serialized_records_carry_the_bytes_beside_the_lossy_string() {
             .any(|m| m["path"] == "[stack]" && m.get("path_bytes").is_none())
     );
 }
+
+/// A UNIX socket bound at a path holding newlines (any user may bind one, and
+/// `/proc/net/unix` prints it raw): the table still parses for every process, and the path
+/// comes back exactly, for the socket's owner.
+#[test]
+fn a_unix_socket_path_with_a_newline_breaks_nothing() {
+    use memsight::process::{Address, ConnectionKind};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(os(b"s\nx\n0000000000000000: 00000002\xff"));
+    let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let me = Process::current().unwrap();
+    for kind in [ConnectionKind::Unix, ConnectionKind::All] {
+        let conns = me.net_connections(kind).unwrap();
+        let ours = conns
+            .iter()
+            .find(|c| c.laddr_os.as_deref() == Some(path.as_os_str()))
+            .unwrap_or_else(|| panic!("{conns:?}"));
+        assert_eq!(
+            ours.laddr,
+            Address::Unix(path.to_string_lossy().into_owned())
+        );
+        let v = serde_json::to_value(ours).unwrap();
+        assert_eq!(
+            v["laddr_bytes"],
+            serde_json::json!(path.as_os_str().as_bytes())
+        );
+    }
+    // Another process's table holds the line too: it parses.
+    let kid = kid();
+    Process::new(kid.child.id())
+        .unwrap()
+        .net_connections(ConnectionKind::All)
+        .unwrap();
+}
