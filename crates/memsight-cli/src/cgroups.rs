@@ -183,12 +183,11 @@ fn write_line(
     writeln!(out, "{cgroup}")
 }
 
-/// Replaces control characters with `?`, as `ps` does, so a hostile cgroup name cannot send
-/// escape sequences to the terminal. `--json` keeps the exact value.
+/// Replaces control and bidirectional formatting characters with `?`, as `ps` does, so a hostile
+/// cgroup name cannot send escape sequences to the terminal or reorder the line. `--json` keeps
+/// the exact value.
 fn sanitize(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    crate::output::sanitize(text).into_owned()
 }
 
 #[cfg(test)]
@@ -199,5 +198,6 @@ mod tests {
     fn control_characters_are_replaced() {
         assert_eq!(sanitize("a\x1b]0;x\x07b\u{9b}c"), "a?]0;x?b?c");
         assert_eq!(sanitize("sshd.service"), "sshd.service");
+        assert_eq!(sanitize("a\u{202E}b\u{2066}c"), "a?b?c");
     }
 }

@@ -23,6 +23,7 @@ cfg_if::cfg_if! {
         mod record;
         mod recording;
         mod roots;
+        mod size;
         #[cfg(feature = "serve")]
         mod serve;
         mod user;
@@ -44,6 +45,7 @@ use clap::{Parser, Subcommand};
 /// The truth about memory on Linux, Windows, macOS and FreeBSD.
 #[derive(Debug, Parser)]
 #[command(name = "memsight", version, about, propagate_version = true)]
+#[command(after_help = output::JSON_BYTES_RULE)]
 struct Cli {
     #[cfg(target_os = "linux")]
     #[command(flatten)]

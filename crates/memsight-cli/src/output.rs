@@ -8,6 +8,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
+/// The rule every `--json` follows for bytes that are not UTF-8, shown by `memsight --help`
+/// (the README's "Bytes that are not UTF-8" says the same). The records implement it in the
+/// library's serialization, so every command writes the same shape.
+pub const JSON_BYTES_RULE: &str = "JSON and bytes that are not UTF-8 (Linux): paths, names, arguments and \
+environment entries are written as strings with U+FFFD for invalid bytes; when a value is not \
+UTF-8, a sibling key KEY_bytes follows with its exact bytes (an array of integers 0-255; for \
+cmdline an array of such arrays; for environ an array of [key, value] pairs). Valid UTF-8 has no \
+sibling. Human output shows control and bidirectional formatting characters as '?'.";
+
 /// Whether `err` is (or wraps) a write to a closed pipe, which ends the command quietly.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
@@ -67,15 +76,27 @@ pub fn stdout_is_open() -> bool {
     true
 }
 
-/// `text` with every control character (newline, tab, ESC, DEL, the C1 range including CSI)
-/// replaced by `?`, as procps `ps` shows command lines: a process cannot retitle, clear or
-/// otherwise drive the terminal of whoever lists it. For human output only; JSON keeps the exact
-/// value.
+/// Whether `c` may not reach a terminal as it is: a control character (newline, tab, ESC, DEL,
+/// the C1 range including CSI), or a bidirectional formatting character (U+061C, U+200E, U+200F,
+/// U+202A-U+202E, U+2066-U+2069), which reorders what follows it on screen so a name could
+/// pass for another (the "Trojan Source" trick: U+202E shows `exe.txt` as `txt.exe`).
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// `text` with every character [`is_unsafe_char`] finds replaced by `?`, as procps `ps` shows
+/// control characters in command lines: a process cannot retitle, clear or otherwise drive the
+/// terminal of whoever lists it, nor reorder what is shown. For human output only; JSON keeps the
+/// exact value.
 pub fn sanitize(text: &str) -> Cow<'_, str> {
-    if text.chars().any(char::is_control) {
+    if text.chars().any(is_unsafe_char) {
         Cow::Owned(
             text.chars()
-                .map(|c| if c.is_control() { '?' } else { c })
+                .map(|c| if is_unsafe_char(c) { '?' } else { c })
                 .collect(),
         )
     } else {
@@ -139,6 +160,22 @@ mod tests {
         assert_eq!(sanitize("\x1b]0;owned\x07\x1b[2J"), "?]0;owned??[2J");
         assert_eq!(sanitize("a\nb\tc\x7f\u{9b}d"), "a?b?c??d");
         assert_eq!(sanitize("ünïcödé"), "ünïcödé");
+    }
+
+    #[test]
+    fn bidirectional_controls_become_question_marks() {
+        assert_eq!(sanitize("evil\u{202E}txt.exe"), "evil?txt.exe");
+        for c in [
+            '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}',
+            '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+        ] {
+            assert_eq!(sanitize(&format!("a{c}b")), "a?b", "U+{:04X}", c as u32);
+        }
+        // Neighbours that are not formatting controls stay.
+        assert_eq!(
+            sanitize("\u{2029}\u{2070}\u{200D}"),
+            "\u{2029}\u{2070}\u{200D}"
+        );
     }
 
     #[test]

@@ -566,6 +566,7 @@ mod tests {
                 .map(|&(pid, name, rss)| ProcessSample {
                     pid,
                     name: name.into(),
+                    name_bytes: None,
                     memory: Figures {
                         rss,
                         vms: rss * 2,

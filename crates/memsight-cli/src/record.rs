@@ -85,30 +85,7 @@ fn parse_interval(s: &str) -> Result<f64, String> {
     Ok(secs)
 }
 
-/// A size: bytes, or a number with K, M, G, T (powers of 1024; `KiB`, `KB`, `k` alike).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num.parse().map_err(|_| format!("not a size: {s}"))?;
-    let unit = unit.trim().to_ascii_uppercase();
-    let unit = unit.trim_end_matches('B').trim_end_matches('I');
-    let shift = match unit {
-        "" => 0,
-        "K" => 10,
-        "M" => 20,
-        "G" => 30,
-        "T" => 40,
-        _ => return Err(format!("not a size (use K, M, G or T): {s}")),
-    };
-    let bytes = value * (1u64 << shift) as f64;
-    if !bytes.is_finite() || bytes >= u64::MAX as f64 {
-        return Err(format!("size too large: {s}"));
-    }
-    Ok(bytes as u64)
-}
+pub use crate::size::parse_size;
 
 /// Where the samples go. A write error (a full disk) is a warning: the recording goes on, the
 /// summary and the budget still come, and the file ends at the last sample written.
@@ -524,6 +501,7 @@ mod tests {
                 ProcessSample {
                     pid: 7,
                     name: "a,\"b\"".into(),
+                    name_bytes: None,
                     memory: Figures {
                         rss: 100,
                         vms: 200,
@@ -535,6 +513,7 @@ mod tests {
                 ProcessSample {
                     pid: 9,
                     name: "sh".into(),
+                    name_bytes: None,
                     memory: Figures {
                         rss: 10,
                         vms: 20,

@@ -23,7 +23,9 @@
 //! # Ok::<(), memsight::Error>(())
 //! ```
 
+use std::ffi::OsString;
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -46,6 +48,14 @@ pub struct ProcessSample {
     /// whenever its kernel command name (`/proc/PID/comm`, checked every sample) changes, as on
     /// an exec, and about once a second.
     pub name: String,
+    /// The exact bytes of the name ([`Process::name_os`]) when they are not UTF-8 (`name` then
+    /// holds them with U+FFFD); `None` when `name` is exact. Serialized as `name_bytes`, an
+    /// array of integers 0-255, only when present.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub name_bytes: Option<Vec<u8>>,
     /// Its memory figures (`rss` and `vms` from `/proc/PID/statm`, `uss`, `pss` and `swap` from
     /// `/proc/PID/smaps_rollup`).
     #[cfg_attr(feature = "serde", serde(flatten))]
@@ -189,9 +199,12 @@ pub struct Peak {
     pub time: f64,
     /// The pid of the process holding the largest part of the peak (0 for an empty sample).
     pub pid: u32,
-    /// That process's name: the latest it was seen with over the recording (a process that
-    /// exec'd is named as the program it became).
+    /// That process's name, the latest it was seen with over the recording (a process that
+    /// exec'd is named as the program it became; lossy: U+FFFD for bytes that are not UTF-8).
     pub name: String,
+    /// Its exact bytes when they are not UTF-8, as [`ProcessSample::name_bytes`].
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub name_bytes: Option<Vec<u8>>,
     /// That process's own value of the metric in the peak sample, in bytes.
     pub process_bytes: u64,
 }
@@ -256,6 +269,7 @@ impl Summary {
                 time: s.time,
                 pid: top.map_or(0, |(p, _)| p.pid),
                 name: top.map(|(p, _)| p.name.clone()).unwrap_or_default(),
+                name_bytes: top.and_then(|(p, _)| p.name_bytes.clone()),
                 process_bytes: top.map_or(0, |(_, v)| v),
             });
         }
@@ -289,7 +303,8 @@ impl Summary {
 #[derive(Debug)]
 struct Followed {
     process: Process,
-    name: String,
+    /// The exact name ([`Process::name_os`]).
+    name: OsString,
     /// `/proc/PID/comm` as last read, newline included, to notice an exec at a cost of one
     /// small read a sample.
     comm: Vec<u8>,
@@ -299,7 +314,7 @@ impl Followed {
     fn new(process: Process) -> Followed {
         let mut f = Followed {
             process,
-            name: String::new(),
+            name: OsString::new(),
             comm: Vec::new(),
         };
         f.reread_name();
@@ -319,7 +334,7 @@ impl Followed {
             comm.clear();
         }
         self.comm = comm;
-        if let Ok(name) = self.process.name() {
+        if let Ok(name) = self.process.name_os() {
             self.name = name;
         }
     }
@@ -547,7 +562,13 @@ fn read_into(f: &Followed, fast: bool, out: &mut Sample, n: &mut usize) -> bool 
     }
     let slot = &mut out.processes[*n];
     slot.pid = f.process.pid();
-    slot.name.clone_from(&f.name);
+    slot.name.clear();
+    slot.name.push_str(&f.name.to_string_lossy());
+    slot.name_bytes = f
+        .name
+        .to_str()
+        .is_none()
+        .then(|| f.name.as_bytes().to_vec());
     slot.memory = Figures {
         rss,
         vms,
@@ -618,6 +639,7 @@ mod tests {
         ProcessSample {
             pid,
             name: format!("p{pid}"),
+            name_bytes: None,
             memory: Figures {
                 rss,
                 vms: rss.saturating_mul(2),

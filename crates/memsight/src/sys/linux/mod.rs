@@ -8,6 +8,7 @@ pub(crate) mod boot;
 pub(crate) mod cgroup;
 pub(crate) mod cgroups;
 pub(crate) mod disk;
+pub(crate) mod exact;
 #[cfg(not(any(feature = "jemalloc", feature = "mimalloc")))]
 pub(crate) mod glibc;
 pub(crate) mod net;

@@ -28,14 +28,18 @@ pub struct Cgroup {
     /// The cgroup version: 1 (the v1 `memory` controller) or 2 (unified).
     pub version: u8,
     /// The cgroup's path in its hierarchy, as in `/proc/PID/cgroup` (`/` for the root,
-    /// `/system.slice/sshd.service`), kept raw.
+    /// `/system.slice/sshd.service`). Lossy: bytes of a directory name that are not UTF-8 become
+    /// U+FFFD; the exact bytes are the end of [`directory`](Self::directory).
     pub path: String,
     /// A human name where a convention gives one (`sshd.service`, `docker 4f3c1a2b9d8e`,
     /// `pod 8a1b... (burstable)`, `kubepods besteffort`), from the path alone; `None` otherwise.
     pub name: Option<String>,
     /// Levels below the hierarchy's root: 0 for `/`, 1 for `/system.slice`, ...
     pub depth: usize,
-    /// The directory the figures were read from, under the sysfs root.
+    /// The directory the figures were read from, under the sysfs root: the exact bytes.
+    /// Serialized as `directory`, decoded as UTF-8 with U+FFFD, and `directory_bytes` with the
+    /// exact bytes only when it is not UTF-8.
+    #[cfg_attr(feature = "serde", serde(flatten, serialize_with = "directory_field"))]
     pub directory: PathBuf,
     /// Memory charged to the cgroup, page cache included (`memory.current`; v1
     /// `memory.usage_in_bytes`), in bytes.
@@ -86,6 +90,9 @@ pub struct Cgroup {
     /// Processes directly in this cgroup, not its descendants (lines of `cgroup.procs`).
     pub processes: u64,
 }
+
+#[cfg(feature = "serde")]
+crate::sys::exact::ser::path_field!(directory_field, "directory");
 
 impl Cgroup {
     /// `working_set` as a percentage of `effective_limit`, rounded to one decimal as psutil's

@@ -6,7 +6,7 @@ use std::io;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
-use rustix::fs::{Dir, OFlags};
+use rustix::fs::{AtFlags, Dir, OFlags, StatxFlags};
 
 use crate::error::{Error, Result};
 use crate::sys::process::Process;
@@ -31,10 +31,14 @@ pub struct IoCounters {
 }
 
 /// A regular file a process has open. psutil's `popenfile`.
+///
+/// Serialized, `path` is the path decoded as UTF-8 (U+FFFD for bytes that are not) and, only
+/// when it is not UTF-8, `path_bytes` follows with its exact bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct OpenFile {
-    /// The absolute path (`readlink /proc/PID/fd/N`).
+    /// The absolute path (`readlink /proc/PID/fd/N`): the exact bytes.
+    #[cfg_attr(feature = "serde", serde(flatten, serialize_with = "open_file_path"))]
     pub path: PathBuf,
     /// The descriptor number.
     pub fd: u32,
@@ -44,6 +48,50 @@ pub struct OpenFile {
     pub mode: String,
     /// The `open(2)` flags (`flags` of `/proc/PID/fdinfo/N`).
     pub flags: u32,
+}
+
+#[cfg(feature = "serde")]
+crate::sys::exact::ser::path_field!(open_file_path, "path");
+
+/// The suffix the kernel adds to the path of a file that has been unlinked.
+pub(crate) const DELETED: &[u8] = b" (deleted)";
+
+/// `statx(2)` flags that answer from what the kernel already holds: `AT_STATX_DONT_SYNC` keeps a
+/// network or FUSE filesystem from being asked (a FUSE server that stops answering would leave the
+/// caller in D state), `AT_NO_AUTOMOUNT` keeps an automount point from being mounted.
+fn no_wait() -> AtFlags {
+    AtFlags::STATX_DONT_SYNC | AtFlags::NO_AUTOMOUNT
+}
+
+/// The type and link count of the file behind a `/proc/PID` magic link (`fd/N`, `exe`, `cwd`,
+/// `map_files/START-END`), from `statx(2)` on the link itself with [`no_wait`]. Following a magic
+/// link jumps to the file the kernel holds open: no path is looked up, so no directory of another
+/// filesystem is entered, and with `AT_STATX_DONT_SYNC` the file's own filesystem is not asked
+/// either. This is why no path taken from the target is ever `stat`ed by name.
+pub(crate) fn held_file(dir: &std::os::fd::OwnedFd, link: &str) -> Option<rustix::fs::Statx> {
+    rustix::fs::statx(dir, link, no_wait(), StatxFlags::TYPE | StatxFlags::NLINK).ok()
+}
+
+/// Whether a path the kernel printed for the file held at `link` should lose its ` (deleted)`
+/// suffix. psutil stats the literal path and strips the suffix when nothing has that name; that
+/// lookup can hang (a dead FUSE mount anywhere on the way). Here the kernel's own word decides:
+/// the held file has no link left (`nlink == 0`) means it was deleted, so the suffix is the
+/// kernel's; a file with links is one whose name really ends so (kept). When the held file cannot
+/// be examined (another user's mapping needs `CAP_SYS_ADMIN` for `map_files`), the suffix is taken
+/// as the kernel's: it adds it to every unlinked file, while a real name ending so is rare. (One
+/// case differs from psutil: a file deleted under one name but still linked under another keeps
+/// the suffix here.)
+/// `nlink` is the held file's link count, `None` when it could not be examined.
+pub(crate) fn strip_deleted(path: &[u8], nlink: Option<u32>) -> &[u8] {
+    match path.strip_suffix(DELETED) {
+        Some(stripped) if nlink.is_none_or(|n| n == 0) => stripped,
+        _ => path,
+    }
+}
+
+/// Whether a `statx` mode is a regular file.
+fn is_regular(st: &rustix::fs::Statx) -> bool {
+    u32::from(st.stx_mode) & libc::S_IFMT == libc::S_IFREG
 }
 
 impl Process {
@@ -72,8 +120,10 @@ impl Process {
         Ok(numbers)
     }
 
-    /// The executable's path (`readlink /proc/PID/exe`), with a ` (deleted)` suffix removed when
-    /// the file is gone, as psutil does. A kernel thread gives an empty path; a zombie gives
+    /// The executable's path (`readlink /proc/PID/exe`), the exact bytes, with a ` (deleted)`
+    /// suffix removed when the file is gone, as psutil does (decided without looking the path
+    /// up: the held file's link count, from `statx(2)` on the `exe` magic link with
+    /// `AT_STATX_DONT_SYNC`, says whether it was deleted). A kernel thread gives an empty path; a zombie gives
     /// [`Error::ZombieProcess`]. When the link may not be read (another user's process), the
     /// first argument is used if it is an absolute path to an executable file, as psutil guesses;
     /// otherwise [`Error::AccessDenied`].
@@ -99,28 +149,27 @@ impl Process {
         usable.then_some(path)
     }
 
-    /// The working directory (`readlink /proc/PID/cwd`); empty for a kernel thread, as in psutil.
+    /// The working directory (`readlink /proc/PID/cwd`), the exact bytes; empty for a kernel
+    /// thread, as in psutil.
     pub fn cwd(&self) -> Result<PathBuf> {
         self.link_path("cwd")
     }
 
     /// Reads a `/proc/PID` symlink the psutil way: cut at the first NUL; ` (deleted)` stripped
-    /// when the path does not exist; ENOENT on a live, non-zombie process gives an empty path.
+    /// when the file is gone (`strip_deleted`, which never looks the path up); ENOENT on a
+    /// live, non-zombie process gives an empty path.
     fn link_path(&self, name: &str) -> Result<PathBuf> {
         match self.readlink(name) {
             Ok(mut bytes) => {
                 if let Some(nul) = bytes.iter().position(|&b| b == 0) {
                     bytes.truncate(nul);
                 }
-                let mut path = PathBuf::from(OsString::from_vec(bytes));
-                if let Some(stripped) = path
-                    .to_str()
-                    .and_then(|s| s.strip_suffix(" (deleted)"))
-                    .filter(|_| !path.exists())
-                {
-                    path = PathBuf::from(stripped);
+                if bytes.ends_with(DELETED) {
+                    let nlink = held_file(&self.dir, name).map(|st| st.stx_nlink);
+                    let keep = strip_deleted(&bytes, nlink).len();
+                    bytes.truncate(keep);
                 }
-                Ok(path)
+                Ok(PathBuf::from(OsString::from_vec(bytes)))
             }
             Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ESRCH)) => {
                 match self.error_for(name, e) {
@@ -173,8 +222,14 @@ impl Process {
     }
 
     /// The regular files the process has open, in descriptor order: each `/proc/PID/fd/N` link
-    /// that is an absolute path to a regular file (as `stat` sees it from here, like psutil), with
-    /// the offset and flags of `/proc/PID/fdinfo/N`. Descriptors closed meanwhile are skipped.
+    /// that is an absolute path to a regular file, with the offset and flags of
+    /// `/proc/PID/fdinfo/N`. Descriptors closed meanwhile are skipped. Paths are the exact bytes.
+    ///
+    /// psutil `stat`s each path by name to see a regular file; that lookup hangs for good on a
+    /// FUSE mount whose server stopped answering, and names another file when the path was
+    /// replaced. Here the type is the held file's, from `statx(2)` on the `fd/N` magic link
+    /// with `AT_STATX_DONT_SYNC`, so its filesystem is not asked: it cannot block, and it describes
+    /// the very file the descriptor holds.
     pub fn open_files(&self) -> Result<Vec<OpenFile>> {
         let fds = self
             .list_numbers("fd")
@@ -192,7 +247,8 @@ impl Process {
                 Err(Error::Io { .. }) => continue,
                 Err(e) => return Err(e),
             };
-            if !path.is_absolute() || !std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+            if !path.is_absolute() || !held_file(&self.dir, &link).is_some_and(|st| is_regular(&st))
+            {
                 continue;
             }
             let info = format!("fdinfo/{fd}");
@@ -234,6 +290,19 @@ pub(crate) fn file_mode(flags: u32) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deleted_suffix_follows_the_held_file() {
+        assert_eq!(strip_deleted(b"/tmp/x (deleted)", Some(0)), b"/tmp/x");
+        assert_eq!(
+            strip_deleted(b"/tmp/x (deleted)", Some(1)),
+            b"/tmp/x (deleted)",
+            "a file really named so keeps its name"
+        );
+        assert_eq!(strip_deleted(b"/tmp/x (deleted)", None), b"/tmp/x");
+        assert_eq!(strip_deleted(b"/tmp/x", Some(0)), b"/tmp/x");
+        assert_eq!(strip_deleted(b"/tmp/\xff (deleted)", None), b"/tmp/\xff");
+    }
 
     #[test]
     fn modes_follow_psutil() {

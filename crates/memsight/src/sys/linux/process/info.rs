@@ -1,6 +1,7 @@
 //! Everything about one process in one record: psutil's `as_dict()`.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
@@ -16,8 +17,18 @@ use crate::sys::process::{
 pub struct Child {
     /// The child's pid.
     pub pid: u32,
-    /// The child's name (`None` if it could not be read).
+    /// The child's name (`None` if it could not be read). Lossy.
     pub name: Option<String>,
+    /// The exact bytes of the name. Serialized as `name_bytes`, only when not UTF-8.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "name_bytes",
+            skip_serializing_if = "crate::sys::exact::utf8_or_none",
+            serialize_with = "crate::sys::exact::ser::opt_bytes"
+        )
+    )]
+    pub name_os: Option<OsString>,
 }
 
 /// Every field psutil's `as_dict()` fills, plus `rlimit`, `children` and `page_faults`, read in
@@ -33,14 +44,38 @@ pub struct ProcessInfo {
     pub pid: u32,
     /// [`Process::ppid`].
     pub ppid: Option<u32>,
-    /// [`Process::name`].
+    /// [`Process::name`]. Lossy.
     pub name: Option<String>,
-    /// [`Process::exe`].
+    /// [`Process::name_os`]: the exact bytes. Serialized as `name_bytes`, only when not UTF-8.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "name_bytes",
+            skip_serializing_if = "crate::sys::exact::utf8_or_none",
+            serialize_with = "crate::sys::exact::ser::opt_bytes"
+        )
+    )]
+    pub name_os: Option<OsString>,
+    /// [`Process::exe`]: the exact bytes. Serialized as `exe`, the path decoded as UTF-8 (U+FFFD
+    /// for bytes that are not), and `exe_bytes` only when it is not UTF-8.
+    #[cfg_attr(feature = "serde", serde(flatten, serialize_with = "exe_field"))]
     pub exe: Option<PathBuf>,
-    /// [`Process::cwd`].
+    /// [`Process::cwd`]: the exact bytes, serialized as `cwd` (and `cwd_bytes`) as `exe` is.
+    #[cfg_attr(feature = "serde", serde(flatten, serialize_with = "cwd_field"))]
     pub cwd: Option<PathBuf>,
-    /// [`Process::cmdline`].
+    /// [`Process::cmdline`]. Lossy.
     pub cmdline: Option<Vec<String>>,
+    /// [`Process::cmdline_os`]: the exact bytes of each argument. Serialized as `cmdline_bytes`
+    /// (an array of byte arrays), only when an argument is not UTF-8.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "cmdline_bytes",
+            skip_serializing_if = "crate::sys::exact::all_utf8_or_none",
+            serialize_with = "crate::sys::exact::ser::list_bytes"
+        )
+    )]
+    pub cmdline_os: Option<Vec<OsString>>,
     /// [`Process::create_time`], seconds since the epoch.
     pub create_time: Option<f64>,
     /// [`Process::status`].
@@ -59,7 +94,8 @@ pub struct ProcessInfo {
     pub uids: Option<Uids>,
     /// [`Process::gids`].
     pub gids: Option<Gids>,
-    /// [`Process::terminal`]; `None` also when there is no terminal.
+    /// [`Process::terminal`]; `None` also when there is no terminal. Serialized as `exe` is.
+    #[cfg_attr(feature = "serde", serde(flatten, serialize_with = "terminal_field"))]
     pub terminal: Option<PathBuf>,
     /// [`Process::cpu_affinity`].
     pub cpu_affinity: Option<Vec<u32>>,
@@ -75,8 +111,19 @@ pub struct ProcessInfo {
     pub memory_percent: Option<f64>,
     /// [`Process::memory_maps`], grouped by path as psutil's `as_dict`.
     pub memory_maps: Option<Vec<MemoryMap>>,
-    /// [`Process::environ`]; never another user's (the kernel denies it).
+    /// [`Process::environ`]; never another user's (the kernel denies it). Lossy.
     pub environ: Option<BTreeMap<String, String>>,
+    /// [`Process::environ_os`]: the exact bytes. Serialized as `environ_bytes`, an array of
+    /// `[key, value]` byte-array pairs, only when a key or value is not UTF-8.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "environ_bytes",
+            skip_serializing_if = "crate::sys::exact::map_utf8_or_none",
+            serialize_with = "crate::sys::exact::ser::map_bytes"
+        )
+    )]
+    pub environ_os: Option<BTreeMap<OsString, OsString>>,
     /// [`Process::io_counters`]; `None` (and not in `access_denied`) on a kernel without task
     /// I/O accounting, which has no `/proc/PID/io`.
     pub io_counters: Option<IoCounters>,
@@ -97,6 +144,13 @@ pub struct ProcessInfo {
     /// The fields above that could not be read (access denied, or refused for a zombie).
     pub access_denied: Vec<&'static str>,
 }
+
+#[cfg(feature = "serde")]
+crate::sys::exact::ser::path_field!(exe_field, "exe");
+#[cfg(feature = "serde")]
+crate::sys::exact::ser::path_field!(cwd_field, "cwd");
+#[cfg(feature = "serde")]
+crate::sys::exact::ser::path_field!(terminal_field, "terminal");
 
 /// Collects one field: denial and zombie refusal leave it `None` and named; an unsupported
 /// field is left out silently (psutil drops NotImplementedError); a gone process ends the record.
@@ -133,13 +187,22 @@ impl Process {
     pub fn info(&self) -> Result<ProcessInfo> {
         self.oneshot(|p| {
             let mut c = Collector { denied: Vec::new() };
+            let ppid = c.take("ppid", p.ppid())?;
+            let name_os = c.take("name", p.name_os())?;
+            let exe = c.take("exe", p.exe())?;
+            let cwd = c.take("cwd", p.cwd())?;
+            let cmdline_os = c.take("cmdline", p.cmdline_os())?;
             Ok(ProcessInfo {
                 pid: p.pid(),
-                ppid: c.take("ppid", p.ppid())?,
-                name: c.take("name", p.name())?,
-                exe: c.take("exe", p.exe())?,
-                cwd: c.take("cwd", p.cwd())?,
-                cmdline: c.take("cmdline", p.cmdline())?,
+                ppid,
+                name: name_os.as_ref().map(crate::sys::exact::lossy),
+                name_os,
+                exe,
+                cwd,
+                cmdline: cmdline_os
+                    .as_ref()
+                    .map(|args| args.iter().map(crate::sys::exact::lossy).collect()),
+                cmdline_os,
                 create_time: c.take("create_time", p.create_time())?,
                 status: c.take("status", p.status())?,
                 nice: c.take("nice", p.nice())?,
@@ -157,7 +220,8 @@ impl Process {
                 memory_full_info: c.take("memory_full_info", p.memory_full_info())?,
                 memory_percent: c.take("memory_percent", p.memory_percent(MemType::Rss))?,
                 memory_maps: c.take("memory_maps", p.memory_maps(true))?,
-                environ: c.take("environ", p.environ())?,
+                environ: None,
+                environ_os: c.take("environ", p.environ_os())?,
                 io_counters: c.take("io_counters", p.io_counters())?,
                 num_ctx_switches: c.take("num_ctx_switches", p.num_ctx_switches())?,
                 open_files: c.take("open_files", p.open_files())?,
@@ -169,14 +233,26 @@ impl Process {
                     .map(|all| all.into_iter().map(|(r, l)| (r.name(), l)).collect()),
                 children: c.take("children", p.children(false))?.map(|kids| {
                     kids.iter()
-                        .map(|k| Child {
-                            pid: k.pid(),
-                            name: k.name().ok(),
+                        .map(|k| {
+                            let name_os = k.name_os().ok();
+                            Child {
+                                pid: k.pid(),
+                                name: name_os.as_ref().map(crate::sys::exact::lossy),
+                                name_os,
+                            }
                         })
                         .collect()
                 }),
                 page_faults: c.take("page_faults", p.page_faults())?,
                 access_denied: std::mem::take(&mut c.denied),
+            })
+            .map(|mut info| {
+                info.environ = info.environ_os.as_ref().map(|env| {
+                    env.iter()
+                        .map(|(k, v)| (crate::sys::exact::lossy(k), crate::sys::exact::lossy(v)))
+                        .collect()
+                });
+                info
             })
         })
     }

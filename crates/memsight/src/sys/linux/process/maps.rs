@@ -2,16 +2,19 @@
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::sys::process::Process;
+use crate::sys::process::files::{DELETED, held_file, strip_deleted};
 use crate::sys::procfs::smaps::{self, SmapsEntry};
 
 /// One memory mapping of a process (or, grouped, every mapping of one path), from
 /// `/proc/PID/smaps`. Sizes are bytes. psutil's `pmmap_ext` (`pmmap_grouped` when grouped).
 ///
 /// `addr` and `perms` are empty strings in grouped records, and are then left out of the serde
-/// output, so grouped JSON has exactly psutil's `pmmap_grouped` keys.
+/// output, so grouped JSON has exactly psutil's `pmmap_grouped` keys. Serialized, `path_os`
+/// appears as `path_bytes` (its exact bytes) only when the path is not UTF-8.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct MemoryMap {
@@ -23,8 +26,21 @@ pub struct MemoryMap {
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "String::is_empty"))]
     pub perms: String,
     /// The mapped file, a pseudo-path (`[heap]`, `[stack]`, `[vdso]`), or `[anon]` for anonymous
-    /// memory. A ` (deleted)` suffix is removed unless a file with that literal name exists.
+    /// memory. A ` (deleted)` suffix is removed when the mapped file is gone (decided without
+    /// looking the path up: see [`Process::memory_maps`]). Lossy: bytes that are not UTF-8 become
+    /// U+FFFD; `path_os` holds the exact bytes.
     pub path: String,
+    /// [`path`](Self::path) as the exact bytes the kernel printed (after the same ` (deleted)`
+    /// rule). Exact. Serialized as `path_bytes`, only when not UTF-8.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "path_bytes",
+            skip_serializing_if = "crate::sys::exact::IsUtf8::is_utf8",
+            serialize_with = "crate::sys::exact::ser::bytes"
+        )
+    )]
+    pub path_os: PathBuf,
     /// The sizes, flattened: their keys follow `path` in JSON, and `map.rss` reads them through
     /// `Deref`.
     #[cfg_attr(feature = "serde", serde(flatten))]
@@ -85,8 +101,15 @@ impl std::ops::Deref for MemoryMap {
 impl Process {
     /// The process's memory mappings from `/proc/PID/smaps` (cached inside
     /// [`oneshot`](Self::oneshot)), in address order; with `grouped`, one record per path with the
-    /// sizes summed, in first-seen order and with empty `addr`/`perms`. psutil's rules: paths keep
-    /// their spaces, a missing path is `[anon]`, missing keys are 0, an empty `VmFlags:` is fine.
+    /// sizes summed, in first-seen order and with empty `addr`/`perms` (grouped by the exact
+    /// path bytes). psutil's rules: paths keep their spaces, a missing path is `[anon]`, missing
+    /// keys are 0, an empty `VmFlags:` is fine.
+    ///
+    /// A path ending in ` (deleted)` loses the suffix when the mapped file has no link left, as
+    /// `statx(2)` of `/proc/PID/map_files/START-END` sees it without asking the file's filesystem;
+    /// psutil instead looks the literal path up, which hangs for good on a FUSE mount whose server
+    /// stopped answering. Where `map_files` may not be followed (it needs `CAP_SYS_ADMIN`), the
+    /// suffix is taken as the kernel's mark of an unlinked file and removed.
     ///
     /// A kernel thread has no mappings (an empty list); a zombie gives
     /// [`Error::ZombieProcess`]; another user's process gives [`Error::AccessDenied`]. This is the
@@ -106,17 +129,26 @@ impl Process {
                 name: None,
             });
         }
-        let maps = entries.into_iter().map(to_map);
+        let maps = entries.into_iter().map(|e| {
+            let nlink = if e.path.ends_with(DELETED) {
+                map_files_name(&e.addr)
+                    .and_then(|name| held_file(&self.dir, &name))
+                    .map(|st| st.stx_nlink)
+            } else {
+                None
+            };
+            to_map(e, nlink)
+        });
         if !grouped {
             return Ok(maps.collect());
         }
         let mut groups: Vec<MemoryMap> = Vec::new();
-        let mut index: std::collections::HashMap<String, usize> = Default::default();
+        let mut index: std::collections::HashMap<PathBuf, usize> = Default::default();
         for map in maps {
-            match index.get(&map.path) {
+            match index.get(&map.path_os) {
                 Some(&i) => groups[i].sizes.add(&map.sizes),
                 None => {
-                    index.insert(map.path.clone(), groups.len());
+                    index.insert(map.path_os.clone(), groups.len());
                     groups.push(MemoryMap {
                         addr: String::new(),
                         perms: String::new(),
@@ -129,24 +161,47 @@ impl Process {
     }
 }
 
-const DELETED: &[u8] = b" (deleted)";
+/// The `/proc/PID/map_files` entry of a mapping whose smaps address is `addr`
+/// (`00400000-00452000`): the kernel names it without zero padding (`400000-452000`).
+fn map_files_name(addr: &[u8]) -> Option<String> {
+    let addr = std::str::from_utf8(addr).ok()?;
+    let (start, end) = addr.split_once('-')?;
+    let start = u64::from_str_radix(start, 16).ok()?;
+    let end = u64::from_str_radix(end, 16).ok()?;
+    Some(format!("map_files/{start:x}-{end:x}"))
+}
 
-fn to_map(e: SmapsEntry) -> MemoryMap {
-    let path = match &e.path[..] {
-        b"" => "[anon]".to_string(),
-        path => {
-            let path = match path.strip_suffix(DELETED) {
-                // psutil #759: keep the suffix only if a file by that literal name exists.
-                Some(stripped) if std::fs::metadata(OsStr::from_bytes(path)).is_err() => stripped,
-                _ => path,
-            };
-            String::from_utf8_lossy(path).into_owned()
-        }
+/// One record from one smaps block; `nlink` is the mapped file's link count when it was read
+/// (only for a path ending in ` (deleted)`).
+fn to_map(e: SmapsEntry, nlink: Option<u32>) -> MemoryMap {
+    let path: &[u8] = match &e.path[..] {
+        b"" => b"[anon]",
+        path => strip_deleted(path, nlink),
     };
     MemoryMap {
         addr: String::from_utf8_lossy(&e.addr).into_owned(),
         perms: String::from_utf8_lossy(&e.perms).into_owned(),
-        path,
+        path: String::from_utf8_lossy(path).into_owned(),
+        path_os: PathBuf::from(OsStr::from_bytes(path)),
         sizes: e.sizes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_files_names_are_unpadded() {
+        assert_eq!(
+            map_files_name(b"00400000-00452000").as_deref(),
+            Some("map_files/400000-452000")
+        );
+        assert_eq!(
+            map_files_name(b"7f3a1c000000-7f3a1c021000").as_deref(),
+            Some("map_files/7f3a1c000000-7f3a1c021000")
+        );
+        assert_eq!(map_files_name(b"zz-1"), None);
+        assert_eq!(map_files_name(b"12"), None);
     }
 }

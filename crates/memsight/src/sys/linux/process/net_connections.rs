@@ -2,7 +2,9 @@
 //! socket tables `/proc/PID/net/{tcp,tcp6,udp,udp6,unix}` (the process's own network namespace).
 
 use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
 use std::net::{IpAddr, SocketAddr};
+use std::os::unix::ffi::OsStrExt;
 
 use crate::error::{Error, Result};
 use crate::sys::process::Process;
@@ -162,6 +164,8 @@ pub enum Address {
     /// An IPv4 or IPv6 address and port.
     Inet(SocketAddr),
     /// A UNIX socket path (`@name` for the abstract namespace; empty when unbound or unknown).
+    /// Lossy: bytes that are not UTF-8 become U+FFFD; [`Connection::laddr_os`] holds the exact
+    /// bytes of a local path.
     Unix(String),
     /// No address: an unconnected socket's remote end, or port 0 (psutil's empty tuple).
     None,
@@ -283,8 +287,20 @@ pub struct Connection {
     /// `SOCK_STREAM`, `SOCK_DGRAM`, ... (psutil's `type`).
     #[cfg_attr(feature = "serde", serde(rename = "type"))]
     pub kind: SocketType,
-    /// The local address (`[]` when the port is 0, as psutil).
+    /// The local address (`[]` when the port is 0, as psutil). Lossy for a UNIX path.
     pub laddr: Address,
+    /// For a UNIX socket, the exact bytes of its bound path (`/proc/PID/net/unix`; empty when
+    /// unbound); `None` for the other families. Exact. Serialized as `laddr_bytes`, only when
+    /// not UTF-8.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "laddr_bytes",
+            skip_serializing_if = "crate::sys::exact::utf8_or_none",
+            serialize_with = "crate::sys::exact::ser::opt_bytes"
+        )
+    )]
+    pub laddr_os: Option<OsString>,
     /// The remote address (`[]` when not connected; `""` for UNIX sockets).
     pub raddr: Address,
     /// The TCP state; `NONE` for UDP and UNIX.
@@ -360,7 +376,8 @@ fn collect(
                     fd,
                     family,
                     kind: SocketType::from_number(socket.kind),
-                    laddr: Address::Unix(socket.path.clone()),
+                    laddr: Address::Unix(String::from_utf8_lossy(&socket.path).into_owned()),
+                    laddr_os: Some(OsStr::from_bytes(&socket.path).to_owned()),
                     raddr: Address::Unix(String::new()),
                     status: ConnectionStatus::None,
                 });
@@ -378,6 +395,7 @@ fn collect(
                     family,
                     kind,
                     laddr: inet_address(socket.local),
+                    laddr_os: None,
                     raddr: inet_address(socket.remote),
                     status,
                 });

@@ -2,6 +2,8 @@
 //! VMS with its owner and command line, read as cheaply as the kernel allows and on every core.
 
 use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{Error, Result};
@@ -18,10 +20,33 @@ pub struct ProcessMemory {
     /// The owner: the login name of the uid that owns `/proc/PID` (see
     /// [`Process::owner_uid`]), or that uid as decimal text when it has no name.
     pub username: String,
-    /// The process name, as [`Process::name`] gives it.
+    /// The process name, as [`Process::name`] gives it (lossy: U+FFFD for bytes that are not
+    /// UTF-8).
     pub name: String,
-    /// The command line, as [`Process::cmdline`] gives it.
+    /// The exact bytes of the name, as [`Process::name_os`] gives them. Serialized as
+    /// `name_bytes`, only when not UTF-8.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "name_bytes",
+            skip_serializing_if = "crate::sys::exact::IsUtf8::is_utf8",
+            serialize_with = "crate::sys::exact::ser::bytes"
+        )
+    )]
+    pub name_os: OsString,
+    /// The command line, as [`Process::cmdline`] gives it (lossy).
     pub cmdline: Vec<String>,
+    /// The exact bytes of each argument, as [`Process::cmdline_os`] gives them. Serialized as
+    /// `cmdline_bytes` (an array of byte arrays), only when an argument is not UTF-8.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "cmdline_bytes",
+            skip_serializing_if = "crate::sys::exact::all_utf8",
+            serialize_with = "crate::sys::exact::ser::list"
+        )
+    )]
+    pub cmdline_os: Vec<OsString>,
     /// Unique set size (smaps_rollup `Private_*`), as in [`MemoryFullInfo::uss`](crate::MemoryFullInfo::uss).
     pub uss: u64,
     /// Proportional set size (smaps_rollup `Pss`).
@@ -217,9 +242,13 @@ impl ProcFs {
         }
         // The owner of /proc/PID (one fstat of the held descriptor; `status` is not read).
         let uid = process.owner_uid()?;
-        let args = process.read_file("cmdline", cmdline::parse)?;
-        let comm = process.read_file("comm", |data| Ok(identity::comm_name(data)))?;
-        let name = identity::extended_name(comm, &args);
+        let args_os = process.read_file("cmdline", |data| {
+            Ok(cmdline::split(data)
+                .map(|a| OsStr::from_bytes(a).to_owned())
+                .collect::<Vec<_>>())
+        })?;
+        let comm = process.read_file("comm", |data| Ok(identity::comm_bytes(data).to_vec()))?;
+        let name_os = OsString::from_vec(identity::extended_name(comm, &args_os));
         let username = names
             .entry(uid)
             .or_insert_with(|| user::user_name(uid).unwrap_or_else(|| uid.to_string()))
@@ -227,8 +256,13 @@ impl ProcFs {
         Ok(Some(ProcessMemory {
             pid,
             username,
-            name,
-            cmdline: args,
+            name: name_os.to_string_lossy().into_owned(),
+            name_os,
+            cmdline: args_os
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+            cmdline_os: args_os,
             uss: footprint.uss,
             pss: footprint.pss,
             swap: footprint.swap,
