@@ -63,13 +63,37 @@ fn no_wait() -> AtFlags {
     AtFlags::STATX_DONT_SYNC | AtFlags::NO_AUTOMOUNT
 }
 
+/// The type and link count of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Held {
+    /// `st_mode`'s file type bits (`S_IFMT`).
+    pub(crate) kind: u32,
+    /// `st_nlink`: the names left for it (0 once deleted).
+    pub(crate) nlink: u32,
+}
+
 /// The type and link count of the file behind a `/proc/PID` magic link (`fd/N`, `exe`, `cwd`,
 /// `map_files/START-END`), from `statx(2)` on the link itself with [`no_wait`]. Following a magic
 /// link jumps to the file the kernel holds open: no path is looked up, so no directory of another
 /// filesystem is entered, and with `AT_STATX_DONT_SYNC` the file's own filesystem is not asked
-/// either. This is why no path taken from the target is ever `stat`ed by name.
-pub(crate) fn held_file(dir: &std::os::fd::OwnedFd, link: &str) -> Option<rustix::fs::Statx> {
-    rustix::fs::statx(dir, link, no_wait(), StatxFlags::TYPE | StatxFlags::NLINK).ok()
+/// either. This is why no path taken from the target is ever `stat`ed by name. Kernels before
+/// 4.11 have no `statx`: there `fstatat(2)` of the magic link is used, which still enters no
+/// directory but may ask a network or FUSE filesystem for fresh attributes.
+pub(crate) fn held_file(dir: &std::os::fd::OwnedFd, link: &str) -> Option<Held> {
+    match rustix::fs::statx(dir, link, no_wait(), StatxFlags::TYPE | StatxFlags::NLINK) {
+        Ok(st) => Some(Held {
+            kind: u32::from(st.stx_mode) & libc::S_IFMT,
+            nlink: st.stx_nlink,
+        }),
+        Err(rustix::io::Errno::NOSYS) => {
+            let st = rustix::fs::statat(dir, link, AtFlags::NO_AUTOMOUNT).ok()?;
+            Some(Held {
+                kind: st.st_mode & libc::S_IFMT,
+                nlink: u32::try_from(st.st_nlink).unwrap_or(u32::MAX),
+            })
+        }
+        Err(_) => None,
+    }
 }
 
 /// Whether a path the kernel printed for the file held at `link` should lose its ` (deleted)`
@@ -89,9 +113,9 @@ pub(crate) fn strip_deleted(path: &[u8], nlink: Option<u32>) -> &[u8] {
     }
 }
 
-/// Whether a `statx` mode is a regular file.
-fn is_regular(st: &rustix::fs::Statx) -> bool {
-    u32::from(st.stx_mode) & libc::S_IFMT == libc::S_IFREG
+/// Whether the held file is a regular file.
+fn is_regular(held: &Held) -> bool {
+    held.kind == libc::S_IFREG
 }
 
 impl Process {
@@ -165,7 +189,7 @@ impl Process {
                     bytes.truncate(nul);
                 }
                 if bytes.ends_with(DELETED) {
-                    let nlink = held_file(&self.dir, name).map(|st| st.stx_nlink);
+                    let nlink = held_file(&self.dir, name).map(|h| h.nlink);
                     let keep = strip_deleted(&bytes, nlink).len();
                     bytes.truncate(keep);
                 }

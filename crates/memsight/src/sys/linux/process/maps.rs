@@ -133,7 +133,7 @@ impl Process {
             let nlink = if e.path.ends_with(DELETED) {
                 map_files_name(&e.addr)
                     .and_then(|name| held_file(&self.dir, &name))
-                    .map(|st| st.stx_nlink)
+                    .map(|h| h.nlink)
             } else {
                 None
             };
