@@ -429,14 +429,42 @@ def _engine_options(warmup_times, times, retries, tolerance, checkers):
 # --- the report
 
 
-def format_run_line(idx, deltas, calls, byte_metrics=_PSLEAK_MEM + ("maps_anon",)):
+# Which leaking metric a run line's avg/call shows, first found first: exact figures before
+# page-granular ones (rss, uss), so a missing Py_DECREF reads as blocks, not as RSS pages.
+_VERDICT_ORDER = ("heap", "mmap", "maps_anon", "py_blocks", "vms", "maps", "uss", "rss")
+
+
+def _per_call(delta, calls):
+    """``delta / calls`` with at most two decimals and no trailing zeros (``+1``, ``+3.25``)."""
+    text = f"{delta / calls:+.2f}".rstrip("0").rstrip(".")
+    return "+0" if text in ("+", "-", "-0") else text
+
+
+def format_run_line(idx, deltas, calls, byte_metrics=_PSLEAK_MEM + ("maps_anon",),
+                    verdict_metric=None):
     """psleak's run line for one batch (``deltas``: ``(metric, change)`` pairs): the metrics that
-    grew, and growth per call of the largest of the ``byte_metrics`` among them."""
+    grew, then growth per call of ``verdict_metric`` (the metric that made the verdict) in its own
+    unit, ``B`` for the ``byte_metrics`` (``avg/call=+1 py_blocks``, ``avg/call=+1040 B heap``);
+    without one, of the largest byte metric that grew, in bytes (psleak's form)."""
     grew = [(k, v) for k, v in deltas if v > 0]
     parts = " | ".join(f"{k}={'+' + str(v):<6}" for k, v in grew)
-    byte_growth = [v for k, v in grew if k in byte_metrics]
-    avg = max(byte_growth) // calls if byte_growth and calls else 0
-    return f"Run #{idx:>2}: {parts:<50} (calls={calls:>4}, avg/call=+{avg})"
+    if verdict_metric is not None:
+        delta = dict(deltas).get(verdict_metric, 0)
+        unit = " B" if verdict_metric in byte_metrics else ""
+        avg = f"{_per_call(delta, calls) if calls else '+0'}{unit} {verdict_metric}"
+    else:
+        byte_growth = [v for k, v in grew if k in byte_metrics]
+        avg = "+" + str(max(byte_growth) // calls if byte_growth and calls else 0)
+    return f"Run #{idx:>2}: {parts:<50} (calls={calls:>4}, avg/call={avg})"
+
+
+def _verdict_metric(metrics):
+    """The leaking metric a failed check's run lines show (``_VERDICT_ORDER``), or None."""
+    leaking = [m[0] for m in metrics if m[7]]
+    for name in _VERDICT_ORDER:
+        if name in leaking:
+            return name
+    return leaking[0] if leaking else None
 
 
 def _figures(res):
@@ -504,9 +532,11 @@ class MemoryLeakTestCase(unittest.TestCase):
 
     def call(self, fun):
         """Calls ``fun`` once (a hook subclasses may override)."""
+        __tracebackhide__ = True  # pytest shows the caller's line, not the harness
         return fun()
 
     def _validate(self, warmup_times, times, retries, tolerance, trim_callback):
+        __tracebackhide__ = True  # pytest shows the caller's line, not the harness
         _check_type("warmup_times", warmup_times, int)
         _check_type("times", times, int)
         _check_type("retries", retries, int)
@@ -535,6 +565,7 @@ class MemoryLeakTestCase(unittest.TestCase):
         """Calls ``fun(*args)`` repeatedly and raises a memsight.leak.Error (an AssertionError)
         if memory keeps growing or a resource stays open. Keyword arguments override the class
         attributes of the same name."""
+        __tracebackhide__ = True  # pytest shows the caller's line, not the harness
         pick = lambda v, default: default if v is None else v  # noqa: E731
         warmup_times = pick(warmup_times, self.warmup_times)
         times = pick(times, self.times)
@@ -561,7 +592,8 @@ class MemoryLeakTestCase(unittest.TestCase):
                 raise cls(count, qualname(fun), extras or res["items"], report=_figures(res))
         if res["error"] == "memory":
             in_bytes = tuple(m[0] for m in res["metrics"] if m[8])
-            runs = [format_run_line(i, d, n, in_bytes)
+            shown = _verdict_metric(res["metrics"])
+            runs = [format_run_line(i, d, n, in_bytes, shown)
                     for i, (n, d) in enumerate(res["batches"], 1)]
             msg = (f"memory kept increasing after {len(runs)} runs ({res['calls']} calls)\n"
                    + "\n".join(runs))
@@ -574,10 +606,12 @@ class MemoryLeakTestCase(unittest.TestCase):
     def execute_w_exc(self, exc, fun, *args, **kwargs):
         """Like execute(), for a function that must raise ``exc`` on every call (its error path
         is what is checked); fails if a call does not raise it."""
+        __tracebackhide__ = True  # pytest shows the caller's line, not the harness
         if args:
             fun = functools.partial(fun, *args)
 
         def call():
+            __tracebackhide__ = True  # pytest shows the caller's line, not the harness
             try:
                 self.call(fun)
             except exc:
@@ -590,6 +624,7 @@ class MemoryLeakTestCase(unittest.TestCase):
 
 def _generated(test_name, name, fun, execute_kwargs):
     def test(self):
+        __tracebackhide__ = True  # pytest shows the caller's line, not the harness
         self.execute(fun, **execute_kwargs)
 
     test.__name__ = test.__qualname__ = test_name
@@ -600,6 +635,7 @@ def _generated(test_name, name, fun, execute_kwargs):
 def _run(call, name, opts, checkers, trim_callback, collector, verbosity, plot_dir):
     """The engine's check with the Python probes: the trim (callback, stdio, linecache, gc) runs
     before every sample, as the first probe's preparation."""
+    __tracebackhide__ = True  # pytest shows the caller's line, not the harness
 
     def prepare():
         if trim_callback is not None:
