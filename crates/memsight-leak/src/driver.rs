@@ -15,6 +15,7 @@ use crate::plot::PLOT_DIR_ENV;
 use crate::policy::{Budget, Decision, PROBE_WINDOWS, Policy, Rules};
 use crate::report::{LeakError, LeakReason, Outcome, Report, Verdict, summarise};
 use crate::sampler::{Probe, ProbeHandle, Sampler, quiesce};
+use crate::sites::{SiteHooks, SiteHooksHandle};
 
 const MIB: u64 = 1024 * 1024;
 /// The default wall-clock budget of a check.
@@ -54,6 +55,8 @@ pub struct LeakTest {
     verbosity: u8,
     probes: Vec<ProbeHandle>,
     plot_dir: Option<PathBuf>,
+    sites: bool,
+    site_hooks: Vec<SiteHooksHandle>,
 }
 
 impl Default for LeakTest {
@@ -85,6 +88,8 @@ impl LeakTest {
             verbosity: 0,
             probes: Vec::new(),
             plot_dir: None,
+            sites: true,
+            site_hooks: Vec::new(),
         }
     }
 
@@ -196,6 +201,21 @@ impl LeakTest {
     /// metrics and judged by the same policy: see [`Probe`].
     pub fn probe(mut self, probe: impl Probe + 'static) -> Self {
         self.probes.push(ProbeHandle::new(probe));
+        self
+    }
+
+    /// Whether a leak verdict on the native heap, mmap, USS, RSS or a probe is followed by the
+    /// attribution phase that names the allocation sites ([`crate::sites`]; default true).
+    /// Off, a failed check costs no extra calls.
+    pub fn sites(mut self, on: bool) -> Self {
+        self.sites = on;
+        self
+    }
+
+    /// Adds a front end's allocator hooks (Python's PEP 445 domains, say), installed for the
+    /// attribution phase only: see [`SiteHooks`].
+    pub fn site_hooks(mut self, hooks: impl SiteHooks + 'static) -> Self {
+        self.site_hooks.push(SiteHooksHandle::new(hooks));
         self
     }
 
@@ -543,6 +563,44 @@ impl LeakTest {
             let (sites, note) = attribute(n, &mut f);
             report.allocation_sites = sites;
             report.notes.extend(note);
+        }
+        // 6. Native allocation sites: where do the leaked C-heap (or front-end) blocks come
+        //    from? A few more batches with the allocators hooked.
+        if self.sites
+            && matches!(verdict, Verdict::Leak(_))
+            && report
+                .metrics
+                .iter()
+                .any(|m| m.leaking && m.metric.has_sites())
+            && !budget.exceeded(&prev)
+        {
+            let limits = crate::sites::phase::Limits {
+                batch: policy.batch_size(),
+                batches: 8,
+                max_calls: budget.affordable(&prev).min(
+                    self.call_budget
+                        .saturating_sub(calls)
+                        .max(policy.batch_size() * 8),
+                ),
+                deadline: Instant::now()
+                    + self
+                        .time_budget
+                        .saturating_sub(start.elapsed())
+                        .min(self.time_budget / 4),
+            };
+            #[cfg(not(windows))]
+            let mut g = || {
+                let ok = f();
+                if rustix::process::getpid() != pid {
+                    exit_forked_child();
+                }
+                ok
+            };
+            #[cfg(windows)]
+            let mut g = &mut f;
+            let found = crate::sites::phase::run(&mut g, &self.site_hooks, limits);
+            report.leak_sites = found.sites;
+            report.notes.extend(found.notes);
         }
         if matches!(verdict, Verdict::Leak(_))
             && let Some(dir) = self.plot_dir.clone().or_else(|| {

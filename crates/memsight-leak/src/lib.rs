@@ -173,6 +173,7 @@ mod proc_self;
 mod proc_self;
 mod report;
 mod sampler;
+pub mod sites;
 mod stats;
 #[cfg(not(windows))]
 mod tcache;
