@@ -107,7 +107,8 @@ _MIN_BLOCK = 16
 class Error(AssertionError):
     """Base class of every memsight.leak failure (psleak.Error)."""
 
-    #: memsight's full report (the engine's text), or None.
+    #: memsight's figures (a :class:`Report`: the text, with ``sites`` and the figures as
+    #: attributes), or None.
     report = None
 
     def __str__(self):
@@ -467,11 +468,53 @@ def _verdict_metric(metrics):
     return leaking[0] if leaking else None
 
 
+class Report(str):
+    """memsight's report of a check: the text printed after psleak's message (a ``str``), with
+    what it says as attributes, each JSON-serialisable (``to_dict()``):
+
+    - ``verdict``: ``"clean"``, ``"bounded"`` or ``"leak"``; ``calls``; ``elapsed`` (s);
+    - ``metrics``: one dict per metric that moved (``name``, ``per_call``, ``ci``, ``total``,
+      ``grew``, ``batches``, ``leaking``, ``unit``: ``"B"`` or ``""``);
+    - ``sites``: the leaking allocation sites, most bytes per call first, found by a few more
+      batches of calls after a leak verdict with the allocators hooked (Linux): each a dict with
+      ``bytes_per_call``, ``bytes_per_call_ci``, ``blocks_per_call``, ``grew``, ``batches``,
+      ``calls``, ``live_bytes``, ``live_blocks``, ``domain`` (``malloc``, ``mmap``, ``py_raw``,
+      ``py_mem``, ``py_obj``), ``allocator``, ``frames`` (innermost first: ``function``, ``file``
+      (full path), ``line``, ``object``, ``offset``, ``kind``: ``user``, ``system``,
+      ``runtime``, ``harness``) and ``site`` (the index in ``frames`` of the innermost frame of
+      the user's code, the place of the leak; None when no frame is the user's);
+    - ``notes``: what the report notes (what was not measured and why).
+    """
+
+    verdict = None
+    calls = 0
+    elapsed = 0.0
+    metrics = ()
+    sites = ()
+    notes = ()
+
+    def to_dict(self):
+        """The attributes above as a dict (``json.dumps`` takes it), with ``text``."""
+        return {"verdict": self.verdict, "calls": self.calls, "elapsed": self.elapsed,
+                "metrics": list(self.metrics), "sites": list(self.sites),
+                "notes": list(self.notes), "text": str(self)}
+
+
+def _site_section(res):
+    """The "leaking sites" lines of a failed check (none when no site was found)."""
+    lines = res.get("site_lines") or []
+    if not lines:
+        return []
+    return (["  leaking sites (live bytes that grew with every batch; caches that stopped "
+             "growing are left out):"] + [f"    {line}" for line in lines])
+
+
 def _figures(res):
-    """memsight's per-call figures: one line per metric that moved."""
+    """memsight's per-call figures: one line per metric that moved, as a :class:`Report`."""
     lines = [f"memsight: {res['verdict'].upper()} after {res.get('calls', 0)} calls "
              f"({res.get('warmup_calls', 0)} warm-up + {len(res.get('batches', []))} batches) "
              f"in {res.get('elapsed', 0.0) * 1e3:.1f} ms"]
+    metrics = []
     for name, per_call, lo, hi, total, grew, batches, leaking, is_bytes in res.get("metrics", []):
         if total == 0 and grew == 0 and not leaking:
             continue
@@ -479,8 +522,18 @@ def _figures(res):
         lines.append(f"  {'* ' if leaking else '  '}{name:<10} {per_call:+.3f}{unit}/call "
                      f"(95% CI {lo:+.3f}..{hi:+.3f}), total {total:+}{unit}, "
                      f"grew in {grew}/{batches} batches")
+        metrics.append({"name": name, "per_call": per_call, "ci": [lo, hi], "total": total,
+                        "grew": grew, "batches": batches, "leaking": bool(leaking),
+                        "unit": unit.strip()})
     lines.extend(f"  note: {n}" for n in res.get("notes", []))
-    return "\n".join(lines)
+    report = Report("\n".join(lines))
+    report.verdict = res.get("verdict")
+    report.calls = res.get("calls", 0)
+    report.elapsed = res.get("elapsed", 0.0)
+    report.metrics = metrics
+    report.sites = list(res.get("sites") or [])
+    report.notes = list(res.get("notes", []))
+    return report
 
 
 # --- the test case
@@ -595,8 +648,8 @@ class MemoryLeakTestCase(unittest.TestCase):
             shown = _verdict_metric(res["metrics"])
             runs = [format_run_line(i, d, n, in_bytes, shown)
                     for i, (n, d) in enumerate(res["batches"], 1)]
-            msg = (f"memory kept increasing after {len(runs)} runs ({res['calls']} calls)\n"
-                   + "\n".join(runs))
+            msg = "\n".join([f"memory kept increasing in {qualname(fun)!r} after {len(runs)} "
+                             f"runs ({res['calls']} calls)", *_site_section(res), *runs])
             raise MemoryLeakError(msg, report=_figures(res))
         if res["error"] == "setup":
             raise RuntimeError(res["text"])
