@@ -189,7 +189,7 @@ fn leak_check<'py>(
         test.check_err(|| {
             Python::with_gil(|py| match call.call0(py) {
                 Ok(_) => Err(()),
-                Err(e) if memsight_leak::sites::is_recording() => {
+                Err(e) if crate::pymem::installed() => {
                     keep(&late, e);
                     // The phase ends on a call that did not fail (the `false` of check_err).
                     Err(())

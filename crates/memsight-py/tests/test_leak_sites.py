@@ -6,8 +6,10 @@ and ``re.compile`` with cycling keys, a Python thread started and joined) pass.
 The whole module runs again under ``PYTHONMALLOC=malloc`` in a subprocess with a timeout
 (``test_corpus_under_pythonmalloc_malloc``), which is also the watchdog for a hang."""
 
+import faulthandler
 import functools
 import importlib
+import json
 import os
 import re
 import subprocess
@@ -16,6 +18,7 @@ import threading
 
 import pytest
 
+from memsight import _native
 from memsight.leak import MemoryLeakError, MemoryLeakTestCase
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "leaksites"))
@@ -23,6 +26,25 @@ import corpus  # noqa: E402
 
 # The subprocess rerun (and a hang anywhere in it) is bounded by this.
 WATCHDOG_S = 600
+# A hung test (a deadlock in an allocator hook) ends the process with every thread's stack.
+TEST_WATCHDOG_S = 300
+KEPT = []
+
+
+@pytest.fixture(autouse=True)
+def watchdog():
+    faulthandler.dump_traceback_later(TEST_WATCHDOG_S, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.fixture
+def allocators_restored():
+    """The interpreter's allocators are the same after the test as before, and unwrapped."""
+    before = _native.pymem_allocators()
+    yield
+    assert not _native.pymem_wrapped()
+    assert _native.pymem_allocators() == before
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +115,4 @@ def test_corpus_under_pythonmalloc_malloc():
                          timeout=WATCHDOG_S)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
     assert " passed" in out.stdout
+

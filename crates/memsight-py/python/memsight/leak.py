@@ -48,6 +48,11 @@ psleak's knobs, mapped onto the engine:
                    ``c_threads``: OS threads; ``py_threads``; ``gcgarbage``; ``children``
                    (memsight's own); ``handles``: Windows only, ignored here.
 ``verbosity``      1: a progress line per batch on stderr; 2: every warm-up piece and window.
+``sites``          memsight's own: after a memory leak verdict (Linux), a few more batches of
+                   calls with the C allocators and Python's (PEP 445) hooked name the
+                   allocation stacks whose live bytes grew with the calls, as
+                   ``function (file.c:LINE)`` under the message's first line and in
+                   ``report.sites``; ``False`` skips them (no extra calls).
 ``plot_dir``       memsight's own: a directory where a failed memory check draws its batches
                    (growth per batch, the fitted slope and its interval) as ``NAME.svg``;
                    ``None`` (the default) leaves it to ``MEMSIGHT_LEAK_PLOT_DIR``, if set.
@@ -559,6 +564,9 @@ class MemoryLeakTestCase(unittest.TestCase):
     verbosity = 0
     # Where a failed memory check is drawn as SVG (None: $MEMSIGHT_LEAK_PLOT_DIR, if set).
     plot_dir = None
+    # After a memory leak verdict, name the allocation sites (a few more batches of calls with
+    # the allocators hooked; Linux). False: the verdict alone, no extra calls.
+    sites = True
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -637,7 +645,7 @@ class MemoryLeakTestCase(unittest.TestCase):
             return
         with _Collector(checkers.gcgarbage) as collector:
             res = _run(call, qualname(fun), opts, checkers, trim_callback, collector,
-                       self.verbosity, self.plot_dir)
+                       self.verbosity, self.plot_dir, bool(self.sites))
             if res["error"] == "unclosed":
                 extras = _culprits(res["metric"], call, GCDebugger)
                 count = len(extras) or res["count"]
@@ -685,7 +693,7 @@ def _generated(test_name, name, fun, execute_kwargs):
     return test
 
 
-def _run(call, name, opts, checkers, trim_callback, collector, verbosity, plot_dir):
+def _run(call, name, opts, checkers, trim_callback, collector, verbosity, plot_dir, sites=True):
     """The engine's check with the Python probes: the trim (callback, stdio, linecache, gc) runs
     before every sample, as the first probe's preparation."""
     __tracebackhide__ = True  # pytest shows the caller's line, not the harness
@@ -714,4 +722,4 @@ def _run(call, name, opts, checkers, trim_callback, collector, verbosity, plot_d
         call_budget=opts["call_budget"], checkers=opts["checkers"],
         tolerance=opts["tolerance"], probes=[tuple(p) for p in probes],
         verbosity=min(int(verbosity), 255),
-        plot_dir=None if plot_dir is None else os.fspath(plot_dir))
+        plot_dir=None if plot_dir is None else os.fspath(plot_dir), sites=sites)

@@ -126,6 +126,7 @@ class MemoryLeakTestCase(unittest.TestCase):
     checkers: ClassVar[Checkers]
     verbosity: ClassVar[int]
     plot_dir: ClassVar[Optional[Union[str, "os.PathLike[str]"]]]
+    sites: ClassVar[bool]
     def __init_subclass__(cls, **kwargs: Any) -> None: ...
     @classmethod
     def auto_generate(cls) -> Dict[str, LeakTest]: ...
