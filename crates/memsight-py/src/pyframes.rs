@@ -9,10 +9,17 @@
 //! into a table that holds a strong reference to the code object until [`clear`], so `resolve`
 //! (run after the phase, outside every hook) can read the file and function names.
 //!
+//! On CPython 3.11+ reading a frame may create its frame object, and creating an object may start
+//! a cyclic collection, which runs finalizers: Python code inside an allocator, in the middle
+//! of whatever C code allocated. The collector is switched off around the walk
+//! (`PyGC_Disable`/`PyGC_Enable`, 3.10+, looked up at import; 3.9 creates no frame objects
+//! there).
+//!
 //! The frame functions used (`PyFrame_GetCode`, `PyFrame_GetBack`) are exported by CPython
 //! 3.9+, in the limited API since 3.10 and 3.11; they are declared here.
 
 use std::collections::{HashMap, HashSet};
+use std::os::raw::c_int;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use memsight_leak::sites::{self, ExtraFrames, FrameKind, SiteFrame};
@@ -23,8 +30,8 @@ unsafe extern "C" {
     fn PyEval_GetFrame() -> *mut ffi::PyObject;
     fn PyFrame_GetCode(frame: *mut ffi::PyObject) -> *mut ffi::PyObject;
     fn PyFrame_GetBack(frame: *mut ffi::PyObject) -> *mut ffi::PyObject;
-    fn PyFrame_GetLineNumber(frame: *mut ffi::PyObject) -> std::os::raw::c_int;
-    fn PyGILState_Check() -> std::os::raw::c_int;
+    fn PyFrame_GetLineNumber(frame: *mut ffi::PyObject) -> c_int;
+    fn PyGILState_Check() -> c_int;
 }
 
 /// Python frames kept per allocation, innermost first: the caller of the C function and a few
@@ -41,6 +48,54 @@ struct Table {
 }
 
 static TABLE: Mutex<Option<Table>> = Mutex::new(None);
+
+/// `PyGC_Disable` and `PyGC_Enable` (CPython 3.10+), looked up once at import (not inside a
+/// hook: the lookup may allocate).
+#[derive(Clone, Copy)]
+struct GcSwitch {
+    disable: unsafe extern "C" fn() -> c_int,
+    enable: unsafe extern "C" fn() -> c_int,
+}
+
+static GC_SWITCH: OnceLock<Option<GcSwitch>> = OnceLock::new();
+
+#[cfg(target_os = "linux")]
+fn find_gc_switch() -> Option<GcSwitch> {
+    unsafe extern "C" {
+        fn dlsym(
+            handle: *mut std::ffi::c_void,
+            symbol: *const std::ffi::c_char,
+        ) -> *mut std::ffi::c_void;
+    }
+    // SAFETY: RTLD_DEFAULT (null on glibc and musl) searches the loaded objects; the names are
+    // NUL-terminated.
+    let (d, e) = unsafe {
+        (
+            dlsym(std::ptr::null_mut(), c"PyGC_Disable".as_ptr()),
+            dlsym(std::ptr::null_mut(), c"PyGC_Enable".as_ptr()),
+        )
+    };
+    if d.is_null() || e.is_null() {
+        return None;
+    }
+    // SAFETY: both are CPython's `int PyGC_Disable(void)` and `int PyGC_Enable(void)`.
+    unsafe {
+        Some(GcSwitch {
+            disable: std::mem::transmute::<*mut std::ffi::c_void, unsafe extern "C" fn() -> c_int>(
+                d,
+            ),
+            enable: std::mem::transmute::<*mut std::ffi::c_void, unsafe extern "C" fn() -> c_int>(
+                e,
+            ),
+        })
+    }
+}
+
+/// Elsewhere allocation sites are not recorded, so frames are never captured.
+#[cfg(not(target_os = "linux"))]
+fn find_gc_switch() -> Option<GcSwitch> {
+    None
+}
 
 /// The token for `(code, line)`; `code` is a new reference, given to the table or released.
 ///
@@ -71,8 +126,11 @@ fn capture(out: &mut [usize]) -> usize {
     if unsafe { PyGILState_Check() } == 0 {
         return 0;
     }
+    let gc = GC_SWITCH.get().copied().flatten();
     sites::untracked(|| {
         let mut n = 0;
+        // SAFETY: the GIL is held; PyGC_Disable only clears a flag and returns the old one.
+        let was_on = gc.is_some_and(|g| unsafe { (g.disable)() } != 0);
         // SAFETY: the GIL is held (checked above); PyEval_GetFrame returns a borrowed frame or
         // null, PyFrame_GetBack and PyFrame_GetCode new references, each released below or
         // handed to the table.
@@ -91,6 +149,10 @@ fn capture(out: &mut [usize]) -> usize {
                 frame = back;
             }
             ffi::Py_XDECREF(frame);
+        }
+        if let (true, Some(g)) = (was_on, gc) {
+            // SAFETY: the GIL is held; the collector was on before the walk.
+            unsafe { (g.enable)() };
         }
         n
     })
@@ -167,5 +229,6 @@ pub(crate) fn clear(_py: Python<'_>) {
 
 /// Makes memsight-leak add Python frames to every recorded stack.
 pub(crate) fn register() {
+    GC_SWITCH.get_or_init(find_gc_switch);
     sites::set_extra_frames(Some(ExtraFrames { capture, resolve }));
 }
