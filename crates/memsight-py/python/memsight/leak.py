@@ -69,8 +69,15 @@ that one pass, 3 runs of 3).
 A failure message keeps psleak's form (``memory kept increasing ...`` with one ``Run #`` line per
 batch; ``detected 1 unclosed file descriptor after calling 'fun' 1 time:`` with the culprits,
 found by one more call bracketed by listings) and adds memsight's figures: growth per call with
-its 95% interval, total, in how many batches it grew. The exception's ``report`` attribute is
-memsight's full report.
+its 95% interval, total, in how many batches it grew. A ``Run #`` line's ``avg/call`` is the
+growth of the metric that made the verdict, in its own unit (``+1 py_blocks``, ``+528 B heap``).
+After a memory leak verdict (Linux; ``sites``) the message's second line starts the leaking
+allocation sites, most bytes per call first, each as ``+1,024 B/call, 1 block/call
+leak_helper (myext.c:41) <- build (myext.c:77) <- test_fun (test_myext.py:12)``: the innermost
+frame of the user's code (C or Python) with the allocator or CPython function it called before
+it. The exception's ``report`` attribute is memsight's :class:`Report`: its text, and its
+figures and sites as JSON-serialisable attributes. Under pytest the harness's own frames are
+hidden from the traceback (``__tracebackhide__``).
 """
 
 import collections.abc
