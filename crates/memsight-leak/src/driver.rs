@@ -587,6 +587,8 @@ impl LeakTest {
                         .time_budget
                         .saturating_sub(start.elapsed())
                         .min(self.time_budget / 4),
+                // A Rust-heap leak already has its sites from CountingAlloc's stacks.
+                skip_rust: !report.allocation_sites.is_empty(),
             };
             #[cfg(not(windows))]
             let mut g = || {

@@ -23,8 +23,38 @@
 //! Other operating systems compile this module and report that allocation sites are
 //! Linux-only: [`unsupported`] says why, and the recording functions do nothing there.
 
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+mod got;
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+mod hooks;
 pub(crate) mod phase;
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+mod rank;
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+mod record;
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+mod session;
 mod site;
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+mod stack;
 
 pub use site::{FrameKind, LeakSite, SiteFrame};
 
@@ -49,6 +79,24 @@ pub enum Domain {
 }
 
 impl Domain {
+    /// The domain stored as `d as u8` (an unknown value reads as `Malloc`).
+    #[cfg_attr(
+        not(all(
+            target_os = "linux",
+            any(target_arch = "x86_64", target_arch = "aarch64")
+        )),
+        allow(dead_code)
+    )]
+    pub(crate) fn from_index(d: u8) -> Domain {
+        match d {
+            1 => Domain::Mmap,
+            2 => Domain::PyRaw,
+            3 => Domain::PyMem,
+            4 => Domain::PyObj,
+            _ => Domain::Malloc,
+        }
+    }
+
     /// The allocator function a block of this domain is named after in reports (`malloc`,
     /// `mmap`, `PyMem_RawMalloc`, `PyMem_Malloc`, `PyObject_Malloc`).
     pub fn allocator(self) -> &'static str {
@@ -224,21 +272,41 @@ mod imp {
     any(target_arch = "x86_64", target_arch = "aarch64")
 ))]
 mod imp {
-    //! Linux: skeleton; the recorder, GOT patching and hooks follow.
-    use super::{Domain, ExtraFrames, GotEntry};
+    //! Linux: the recorder, the GOT hooks.
+    use super::{Domain, ExtraFrames, GotEntry, record};
 
     pub(super) const UNSUPPORTED: Option<&str> = None;
-    pub(super) fn record_alloc(_: usize, _: usize, _: Domain, _: &'static str) {}
-    pub(super) fn record_free(_: usize, _: Domain) {}
-    pub(super) fn record_realloc(_: usize, _: usize, _: usize, _: Domain) {}
+    pub(super) fn record_alloc(ptr: usize, size: usize, domain: Domain, via: &'static str) {
+        record::record_alloc(ptr, size, domain, record::via(via));
+    }
+    pub(super) fn record_free(ptr: usize, domain: Domain) {
+        if domain == Domain::Mmap {
+            // Without a length: the whole mapping recorded there.
+            record::record_unmap(ptr, usize::MAX);
+        } else {
+            record::record_free(ptr, domain);
+        }
+    }
+    pub(super) fn record_realloc(old: usize, new: usize, size: usize, domain: Domain) {
+        record::record_free(old, domain);
+        record::record_alloc(new, size, domain, record::via(domain.allocator()));
+    }
     pub(super) fn untracked<R>(f: impl FnOnce() -> R) -> R {
-        f()
+        record::untracked(f)
     }
     pub(super) fn is_recording() -> bool {
-        false
+        record::is_recording()
     }
-    pub(super) fn set_extra_frames(_: Option<ExtraFrames>) {}
-    pub(super) fn got_entries(_: &str) -> Vec<GotEntry> {
-        Vec::new()
+    pub(super) fn set_extra_frames(extra: Option<ExtraFrames>) {
+        match extra {
+            Some(x) => record::set_extra(
+                x.capture as *const () as usize,
+                x.resolve as *const () as usize,
+            ),
+            None => record::set_extra(0, 0),
+        }
+    }
+    pub(super) fn got_entries(symbol: &str) -> Vec<GotEntry> {
+        super::got::entries(symbol)
     }
 }

@@ -17,6 +17,9 @@ pub(crate) struct Limits {
     pub(crate) max_calls: u64,
     /// The phase stops its batches here.
     pub(crate) deadline: Instant,
+    /// Leave out stacks through Rust's global allocator (their sites come from
+    /// `CountingAlloc`'s tracking).
+    pub(crate) skip_rust: bool,
 }
 
 /// What the phase found.
@@ -51,32 +54,189 @@ pub(crate) fn run(f: &mut dyn FnMut() -> bool, hooks: &[SiteHooksHandle], limits
         found.notes.push(why.to_owned());
         return found;
     }
-    let mut front = FrontEnd {
-        installed: Vec::new(),
-    };
-    for h in hooks {
-        match h.install() {
-            Ok(()) => front.installed.push(h),
-            Err(e) => found
-                .notes
-                .push(format!("allocator hooks not installed: {e}")),
-        }
-    }
-    'batches: for _ in 0..limits.batches {
-        for _ in 0..limits.batch {
-            if found.calls >= limits.max_calls || Instant::now() >= limits.deadline {
-                break 'batches;
-            }
-            found.calls += 1;
-            if !matches!(catch_unwind(AssertUnwindSafe(&mut *f)), Ok(true)) {
-                found.notes.push(format!(
-                    "allocation sites: call {} of the attribution phase panicked or failed",
-                    found.calls
-                ));
-                break 'batches;
-            }
-        }
-    }
-    drop(front);
+    imp::run(f, hooks, limits, &mut found);
     found
+}
+
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+)))]
+mod imp {
+    use super::*;
+    pub(super) fn run(
+        _: &mut dyn FnMut() -> bool,
+        _: &[SiteHooksHandle],
+        _: Limits,
+        _: &mut Found,
+    ) {
+    }
+}
+
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+mod imp {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::sites::record::{self, Live};
+    use crate::sites::stack::{Symboliser, cut_at_harness, via_rust_allocator};
+    use crate::sites::{Domain, FrameKind, rank, session};
+
+    pub(super) fn run(
+        f: &mut dyn FnMut() -> bool,
+        hooks: &[SiteHooksHandle],
+        limits: Limits,
+        found: &mut Found,
+    ) {
+        let session = match session::Session::start() {
+            Ok(s) => s,
+            Err(e) => {
+                found
+                    .notes
+                    .push(format!("allocation sites not recorded: {e}"));
+                return;
+            }
+        };
+        let mut front = FrontEnd {
+            installed: Vec::new(),
+        };
+        for h in hooks {
+            match h.install() {
+                Ok(()) => front.installed.push(h),
+                Err(e) => found
+                    .notes
+                    .push(format!("allocator hooks not installed: {e}")),
+            }
+        }
+        let mut snaps: Vec<Vec<Live>> = (0..=limits.batches)
+            .map(|_| Vec::with_capacity(record::MAX_STACKS))
+            .collect();
+        let mut calls = Vec::with_capacity(limits.batches);
+        record::snapshot(&mut snaps[0]);
+        'batches: for b in 0..limits.batches {
+            let mut n = 0u64;
+            record::arm(true);
+            while n < limits.batch {
+                if found.calls >= limits.max_calls || Instant::now() >= limits.deadline {
+                    break;
+                }
+                found.calls += 1;
+                n += 1;
+                if !matches!(catch_unwind(AssertUnwindSafe(&mut *f)), Ok(true)) {
+                    record::arm(false);
+                    found.notes.push(format!(
+                        "allocation sites from {} batch(es) only: call {} of the attribution \
+                         phase panicked or failed",
+                        b, found.calls
+                    ));
+                    break 'batches;
+                }
+            }
+            record::arm(false);
+            if n == 0 {
+                break;
+            }
+            calls.push(n);
+            record::snapshot(&mut snaps[b + 1]);
+            if n < limits.batch {
+                break;
+            }
+        }
+        drop(front);
+        let snaps = &snaps[..=calls.len()];
+        // Judge every stack seen at the last snapshot; copy the named ones out before the
+        // session ends (it empties the tables).
+        let mut named = Vec::new();
+        if let Some(last) = snaps.last() {
+            let index: Vec<HashMap<u32, (i64, i64)>> = snaps
+                .iter()
+                .map(|s| s.iter().map(|l| (l.stack, (l.bytes, l.blocks))).collect())
+                .collect();
+            for l in last {
+                let series = |pick: fn(&(i64, i64)) -> i64| -> Vec<i64> {
+                    index
+                        .iter()
+                        .map(|m| m.get(&l.stack).map_or(0, pick))
+                        .collect()
+                };
+                let bytes = series(|v| v.0);
+                let blocks = series(|v| v.1);
+                if let Some(j) = rank::judge(&calls, &bytes, &blocks)
+                    && let Some(st) = record::stack(l.stack)
+                {
+                    named.push((j, *l, st));
+                }
+            }
+        }
+        let dropped = record::dropped();
+        drop(session);
+        if dropped > 0 {
+            found.notes.push(format!(
+                "allocation sites: {dropped} allocation(s) not recorded (the tables were full)"
+            ));
+        }
+        named.sort_by(|a, b| b.0.bytes.0.total_cmp(&a.0.bytes.0));
+        let total_calls: u64 = calls.iter().sum();
+        let mut sym = Symboliser::new();
+        let resolve = record::extra_resolve();
+        for (j, live, st) in named {
+            let mut frames = Vec::new();
+            for &ip in &st.ips[..st.len as usize] {
+                frames.extend(sym.frames(ip));
+            }
+            cut_at_harness(&mut frames);
+            if limits.skip_rust && via_rust_allocator(&frames) {
+                continue;
+            }
+            if let Some(resolve) = resolve {
+                for &t in &st.extra[..st.extra_len as usize] {
+                    frames.extend(resolve(t));
+                }
+            }
+            let site = frames.iter().position(|f| f.kind == FrameKind::User);
+            found.sites.push(LeakSite {
+                bytes_per_call: j.bytes.0,
+                bytes_per_call_ci: (j.bytes.1, j.bytes.2),
+                blocks_per_call: j.blocks,
+                grew: j.grew,
+                batches: calls.len(),
+                calls: total_calls,
+                live_bytes: live.bytes.max(0) as u64,
+                live_blocks: live.blocks.max(0) as u64,
+                domain: Domain::from_index(st.domain),
+                allocator: record::VIA
+                    .get(usize::from(st.via))
+                    .copied()
+                    .unwrap_or("")
+                    .to_owned(),
+                frames,
+                site,
+            });
+            if found.sites.len() == 10 {
+                break;
+            }
+        }
+        if found.sites.is_empty() {
+            found.notes.push(format!(
+                "allocation sites: no allocation stack's live bytes grew with the calls over \
+                 {total_calls} attribution call(s) in {} batch(es): the growth is not from the \
+                 hooked allocators (a statically linked allocator, memory kept inside libc, \
+                 pages touched in existing mappings)",
+                calls.len()
+            ));
+        } else if found
+            .sites
+            .iter()
+            .any(|s| s.site_frame().is_some_and(|f| !f.has_line()))
+        {
+            found.notes.push(
+                "allocation sites: some frames have no debug info (built without -g): shown as \
+                 function (object+offset)"
+                    .to_owned(),
+            );
+        }
+    }
 }
