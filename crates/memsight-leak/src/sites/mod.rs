@@ -193,8 +193,22 @@ pub trait SiteHooks: Send {
 
 /// A front end's hooks, shared so that [`LeakTest`](crate::LeakTest) stays `Clone`.
 #[derive(Clone)]
+#[cfg_attr(
+    not(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )),
+    allow(dead_code)
+)]
 pub(crate) struct SiteHooksHandle(pub(crate) Arc<Mutex<dyn SiteHooks>>);
 
+#[cfg_attr(
+    not(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )),
+    allow(dead_code)
+)]
 impl SiteHooksHandle {
     pub(crate) fn new(h: impl SiteHooks + 'static) -> SiteHooksHandle {
         SiteHooksHandle(Arc::new(Mutex::new(h)))

@@ -1,13 +1,19 @@
 //! The attribution phase: after a leak verdict, a few more batches of calls with allocations
 //! recorded, a snapshot of live bytes per stack after each, and the stacks that grew named.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Instant;
 
 use super::{LeakSite, SiteHooksHandle};
 
 /// How much the attribution phase may do.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(
+    not(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )),
+    allow(dead_code)
+)]
 pub(crate) struct Limits {
     /// Calls per batch.
     pub(crate) batch: u64,
@@ -24,6 +30,13 @@ pub(crate) struct Limits {
 
 /// What the phase found.
 #[derive(Debug, Default)]
+#[cfg_attr(
+    not(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )),
+    allow(dead_code)
+)]
 pub(crate) struct Found {
     /// The stacks whose live bytes grew with the calls, most bytes per call first.
     pub(crate) sites: Vec<LeakSite>,
@@ -33,24 +46,12 @@ pub(crate) struct Found {
     pub(crate) calls: u64,
 }
 
-/// Front-end hooks in for as long as this lives: uninstalled on drop (panics included).
-struct FrontEnd<'a> {
-    installed: Vec<&'a SiteHooksHandle>,
-}
-
-impl Drop for FrontEnd<'_> {
-    fn drop(&mut self) {
-        for h in self.installed.iter().rev() {
-            h.uninstall();
-        }
-    }
-}
-
 /// Runs the phase: `f` is the tested function (false: it did not fail when it had to, which
 /// ends the phase early like a panic).
 pub(crate) fn run(f: &mut dyn FnMut() -> bool, hooks: &[SiteHooksHandle], limits: Limits) -> Found {
     let mut found = Found::default();
     if let Some(why) = super::unsupported() {
+        let _ = (hooks, limits);
         found.notes.push(why.to_owned());
         return found;
     }
@@ -79,11 +80,25 @@ mod imp {
 ))]
 mod imp {
     use std::collections::HashMap;
+    use std::panic::{AssertUnwindSafe, catch_unwind};
 
     use super::*;
     use crate::sites::record::{self, Live};
     use crate::sites::stack::{Symboliser, cut_at_harness, via_rust_allocator};
     use crate::sites::{Domain, FrameKind, rank, session};
+
+    /// Front-end hooks in for as long as this lives: uninstalled on drop (panics included).
+    struct FrontEnd<'a> {
+        installed: Vec<&'a SiteHooksHandle>,
+    }
+
+    impl Drop for FrontEnd<'_> {
+        fn drop(&mut self) {
+            for h in self.installed.iter().rev() {
+                h.uninstall();
+            }
+        }
+    }
 
     pub(super) fn run(
         f: &mut dyn FnMut() -> bool,
