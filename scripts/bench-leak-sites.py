@@ -16,6 +16,12 @@ call-phase time from ``--durations``; per tool the wall time of the run.
 - psleak: ``MemoryLeakTestCase.execute(fun)`` with its defaults, under ``PYTHONMALLOC=malloc``
   (it skips every memory test without it); it names no site.
 
+Then the attribution phase's cost on two allocation-heavy leaking functions (a Python one: 100
+small objects made and freed per call, one kept; a C one: 100 ``malloc``+``free`` pairs through
+the extension, then ``malloc_helper``): wall time of ``execute()`` with and without sites (best
+of 5), the phase's calls (``report.sites[0]["calls"]``), and its time per call against the
+verdict phase's (the slowdown while tracked).
+
 Usage: scripts/bench-leak-sites.py VENV   (VENV: a venv with memsight installed; memray,
 pytest-memray and psleak 0.1.6 are installed into it from PyPI). Prints a Markdown table.
 """
@@ -170,6 +176,7 @@ def main():
                               text=True).stdout
     with tempfile.TemporaryDirectory() as work:
         build = corpus.build(os.path.join(work))
+        costs = {alloc: cost(venv, build, alloc == "malloc") for alloc in ("pymalloc", "malloc")}
         runs = [
             ("memsight.leak", "memsight", [], {}, True),
             ("memsight.leak PYTHONMALLOC=malloc", "memsight", [], {"PYTHONMALLOC": "malloc"}, True),
@@ -210,6 +217,64 @@ def main():
              for c in corpus.LEAKS]
     print(f"\nattribution phase (memsight.leak minus 'no sites', per leak): "
           f"{min(extra):+.3f} .. {max(extra):+.3f} s, sum {sum(extra):+.2f} s")
+    for alloc, text in costs.items():
+        print(f"\ntracking cost, allocator {alloc} (best of 5):\n{text.rstrip()}")
+
+
+COST = r"""
+import sys, time
+sys.path.insert(0, sys.argv[1])
+import leaksites
+from memsight.leak import MemoryLeakError, MemoryLeakTestCase
+
+KEPT = []
+
+def py_heavy():
+    KEPT.append([bytes(64) for _ in range(100)][0])
+
+def c_heavy():
+    for _ in range(100):
+        leaksites.malloc_free()
+    leaksites.malloc_helper()
+
+for name, fun in (("python", py_heavy), ("c", c_heavy)):
+    best = {}
+    for sites in (False, True):
+        class Case(MemoryLeakTestCase):
+            def runTest(self):
+                pass
+        Case.sites = sites
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            try:
+                Case().execute(fun)
+            except MemoryLeakError as e:
+                report = e.report
+            times.append(time.perf_counter() - t0)
+        best[sites] = (min(times), report)
+    plain, rep = best[False]
+    tracked, rep_s = best[True]
+    calls = rep_s.sites[0]["calls"] if rep_s.sites else 0
+    per_call = plain / rep.calls
+    extra = tracked - plain
+    print(f"{name}: verdict {plain * 1e3:.1f} ms ({rep.calls} calls, {per_call * 1e6:.1f} us/call); "
+          f"with sites {tracked * 1e3:.1f} ms: +{extra * 1e3:.1f} ms for {calls} attribution "
+          f"calls ({extra / calls * 1e6 if calls else 0:.1f} us/call, "
+          f"{extra / calls / per_call if calls else 0:.2f}x the verdict phase's per call)")
+"""
+
+
+def cost(venv, build, malloc):
+    env = dict(os.environ)
+    env.pop("PYTHONMALLOC", None)
+    if malloc:
+        env["PYTHONMALLOC"] = "malloc"
+    out = subprocess.run([os.path.join(venv, "bin", "python"), "-c", COST, build], env=env,
+                         capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise SystemExit(out.stderr[-3000:])
+    return out.stdout
 
 
 if __name__ == "__main__":

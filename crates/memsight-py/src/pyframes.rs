@@ -38,10 +38,19 @@ unsafe extern "C" {
 /// of its callers (the harness's own frames among them, marked and skipped when printed).
 const DEPTH: usize = 6;
 
-/// Interned `(code object address, line)`s: a token is an index into `frames`.
+/// Where in a code object a frame is: its line, or (CPython 3.11+) the offset of its last
+/// instruction, turned into a line only when a token is resolved: computing a line walks the
+/// code's location table, the largest cost of a capture.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Pos {
+    Line(u32),
+    Lasti(i32),
+}
+
+/// Interned `(code object address, position)`s: a token is an index into `frames`.
 struct Table {
-    frames: Vec<(usize, u32)>,
-    index: HashMap<(usize, u32), usize>,
+    frames: Vec<(usize, Pos)>,
+    index: HashMap<(usize, Pos), usize>,
     /// The code objects referred to, each with one strong reference (owned: released by
     /// `clear`, with the GIL held), so an address is never reused while its token lives.
     codes: HashSet<usize>,
@@ -53,40 +62,73 @@ static TABLE: Mutex<Option<Table>> = Mutex::new(None);
 /// hook: the lookup may allocate).
 #[derive(Clone, Copy)]
 struct GcSwitch {
-    disable: unsafe extern "C" fn() -> c_int,
-    enable: unsafe extern "C" fn() -> c_int,
+    disable: GcFlag,
+    enable: GcFlag,
 }
 
 static GC_SWITCH: OnceLock<Option<GcSwitch>> = OnceLock::new();
 
+/// `PyFrame_GetLasti` (3.11+) and `PyCode_Addr2Line`, looked up once at import: with both, a
+/// capture keeps the instruction offset and the line is computed at resolve time.
+#[derive(Clone, Copy)]
+struct Lasti {
+    get: GetLasti,
+    line: Addr2Line,
+}
+
+static LASTI: OnceLock<Option<Lasti>> = OnceLock::new();
+
+/// The address of an interpreter function by name, or null.
 #[cfg(target_os = "linux")]
-fn find_gc_switch() -> Option<GcSwitch> {
+fn lookup(name: &std::ffi::CStr) -> *mut std::ffi::c_void {
     unsafe extern "C" {
         fn dlsym(
             handle: *mut std::ffi::c_void,
             symbol: *const std::ffi::c_char,
         ) -> *mut std::ffi::c_void;
     }
-    // SAFETY: RTLD_DEFAULT (null on glibc and musl) searches the loaded objects; the names are
+    // SAFETY: RTLD_DEFAULT (null on glibc and musl) searches the loaded objects; the name is
     // NUL-terminated.
-    let (d, e) = unsafe {
-        (
-            dlsym(std::ptr::null_mut(), c"PyGC_Disable".as_ptr()),
-            dlsym(std::ptr::null_mut(), c"PyGC_Enable".as_ptr()),
-        )
-    };
+    unsafe { dlsym(std::ptr::null_mut(), name.as_ptr()) }
+}
+
+type GetLasti = unsafe extern "C" fn(*mut ffi::PyObject) -> c_int;
+type Addr2Line = unsafe extern "C" fn(*mut ffi::PyObject, c_int) -> c_int;
+type GcFlag = unsafe extern "C" fn() -> c_int;
+
+#[cfg(target_os = "linux")]
+fn find_lasti() -> Option<Lasti> {
+    let (g, l) = (lookup(c"PyFrame_GetLasti"), lookup(c"PyCode_Addr2Line"));
+    if g.is_null() || l.is_null() {
+        return None;
+    }
+    // SAFETY: CPython's `int PyFrame_GetLasti(PyFrameObject *)` and
+    // `int PyCode_Addr2Line(PyCodeObject *, int)`.
+    unsafe {
+        Some(Lasti {
+            get: std::mem::transmute::<*mut std::ffi::c_void, GetLasti>(g),
+            line: std::mem::transmute::<*mut std::ffi::c_void, Addr2Line>(l),
+        })
+    }
+}
+
+/// Elsewhere allocation sites are not recorded, so frames are never captured.
+#[cfg(not(target_os = "linux"))]
+fn find_lasti() -> Option<Lasti> {
+    None
+}
+
+#[cfg(target_os = "linux")]
+fn find_gc_switch() -> Option<GcSwitch> {
+    let (d, e) = (lookup(c"PyGC_Disable"), lookup(c"PyGC_Enable"));
     if d.is_null() || e.is_null() {
         return None;
     }
     // SAFETY: both are CPython's `int PyGC_Disable(void)` and `int PyGC_Enable(void)`.
     unsafe {
         Some(GcSwitch {
-            disable: std::mem::transmute::<*mut std::ffi::c_void, unsafe extern "C" fn() -> c_int>(
-                d,
-            ),
-            enable: std::mem::transmute::<*mut std::ffi::c_void, unsafe extern "C" fn() -> c_int>(
-                e,
-            ),
+            disable: std::mem::transmute::<*mut std::ffi::c_void, GcFlag>(d),
+            enable: std::mem::transmute::<*mut std::ffi::c_void, GcFlag>(e),
         })
     }
 }
@@ -97,11 +139,11 @@ fn find_gc_switch() -> Option<GcSwitch> {
     None
 }
 
-/// The token for `(code, line)`; `code` is a new reference, given to the table or released.
+/// The token for `(code, pos)`; `code` is a new reference, given to the table or released.
 ///
 /// # Safety
 /// The GIL is held; `code` is a valid new reference.
-unsafe fn intern(code: *mut ffi::PyObject, line: u32) -> usize {
+unsafe fn intern(code: *mut ffi::PyObject, pos: Pos) -> usize {
     let mut t = TABLE.lock().unwrap_or_else(PoisonError::into_inner);
     let t = t.get_or_insert_with(|| Table {
         frames: Vec::new(),
@@ -114,8 +156,8 @@ unsafe fn intern(code: *mut ffi::PyObject, line: u32) -> usize {
         unsafe { ffi::Py_DECREF(code) };
     }
     let next = t.frames.len();
-    *t.index.entry((addr, line)).or_insert_with(|| {
-        t.frames.push((addr, line));
+    *t.index.entry((addr, pos)).or_insert_with(|| {
+        t.frames.push((addr, pos));
         next
     })
 }
@@ -127,6 +169,7 @@ fn capture(out: &mut [usize]) -> usize {
         return 0;
     }
     let gc = GC_SWITCH.get().copied().flatten();
+    let lasti = LASTI.get().copied().flatten();
     sites::untracked(|| {
         let mut n = 0;
         // SAFETY: the GIL is held; PyGC_Disable only clears a flag and returns the old one.
@@ -138,10 +181,13 @@ fn capture(out: &mut [usize]) -> usize {
             let mut frame = PyEval_GetFrame();
             ffi::Py_XINCREF(frame);
             while !frame.is_null() && n < out.len().min(DEPTH) {
-                let line = u32::try_from(PyFrame_GetLineNumber(frame)).unwrap_or(0);
+                let pos = match lasti {
+                    Some(l) => Pos::Lasti((l.get)(frame)),
+                    None => Pos::Line(u32::try_from(PyFrame_GetLineNumber(frame)).unwrap_or(0)),
+                };
                 let code = PyFrame_GetCode(frame);
                 if !code.is_null() {
-                    out[n] = intern(code, line);
+                    out[n] = intern(code, pos);
                     n += 1;
                 }
                 let back = PyFrame_GetBack(frame);
@@ -160,7 +206,7 @@ fn capture(out: &mut [usize]) -> usize {
 
 /// The frame a token stands for, read with the GIL (taken here).
 fn resolve(token: usize) -> Option<SiteFrame> {
-    let (addr, line) = {
+    let (addr, pos) = {
         let t = TABLE.lock().unwrap_or_else(PoisonError::into_inner);
         *t.as_ref()?.frames.get(token)?
     };
@@ -168,6 +214,15 @@ fn resolve(token: usize) -> Option<SiteFrame> {
         // SAFETY: the table holds a strong reference to the code object at `addr` until
         // `clear`, which needs the GIL we hold.
         let code = unsafe { Bound::from_borrowed_ptr(py, addr as *mut ffi::PyObject) };
+        let line = match (pos, LASTI.get().copied().flatten()) {
+            (Pos::Line(line), _) => line,
+            // SAFETY: the GIL is held; `code` is a live code object; a negative offset (a frame
+            // not started) gives the first line or -1, mapped to no line.
+            (Pos::Lasti(i), Some(l)) => {
+                u32::try_from(unsafe { (l.line)(addr as _, i) }).unwrap_or(0)
+            }
+            (Pos::Lasti(_), None) => 0,
+        };
         let file: Option<String> = code.getattr("co_filename").ok()?.extract().ok();
         let function: Option<String> = code
             .getattr("co_qualname")
@@ -230,5 +285,6 @@ pub(crate) fn clear(_py: Python<'_>) {
 /// Makes memsight-leak add Python frames to every recorded stack.
 pub(crate) fn register() {
     GC_SWITCH.get_or_init(find_gc_switch);
+    LASTI.get_or_init(find_lasti);
     sites::set_extra_frames(Some(ExtraFrames { capture, resolve }));
 }
