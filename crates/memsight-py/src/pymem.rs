@@ -95,8 +95,13 @@ static SAVED: Saved = Saved([
     UnsafeCell::new(PyMemAllocatorEx::EMPTY),
     UnsafeCell::new(PyMemAllocatorEx::EMPTY),
 ]);
-/// Whether wrappers are set: a second `install` is refused rather than wrap the wrappers.
+/// Whether the attribution window is open (between `install` and `uninstall`).
 static INSTALLED: AtomicBool = AtomicBool::new(false);
+/// Per domain: memsight's wrapper is in the domain's allocator chain. Normally the same as
+/// INSTALLED; it stays set when something wrapped the domain over memsight's wrapper inside
+/// the window (`tracemalloc.start()` in the tested function), which `uninstall` must then leave
+/// in place: taking ours out would cut theirs off.
+static WRAPPED: [AtomicBool; 3] = [const { AtomicBool::new(false) }; 3];
 
 /// The recorder's domain for a wrapper's `D` (the index into `DOMAINS`).
 const fn domain(d: usize) -> Domain {
@@ -189,33 +194,72 @@ fn wrappers<const D: usize>(saved: *mut PyMemAllocatorEx) -> PyMemAllocatorEx {
     }
 }
 
-/// Wraps the three domains' allocators (saving the current ones); `false` if wrappers are
-/// already set (a check inside a check), which changes nothing.
+/// Whether the allocator domain `i` has now is memsight's wrapper (its `ctx` is our saved slot).
+///
+/// # Safety
+/// The GIL must be held.
+unsafe fn ours(i: usize) -> bool {
+    // SAFETY: the caller holds the GIL.
+    unsafe { current(DOMAINS[i]) }.ctx == SAVED.0[i].get().cast()
+}
+
+/// Sets domain `i`'s saved allocator back (ours must be the current one).
+///
+/// # Safety
+/// The GIL must be held.
+unsafe fn restore(i: usize) {
+    // SAFETY: the GIL is held; SAVED[i] holds what was set before ours.
+    unsafe { PyMem_SetAllocator(DOMAINS[i], SAVED.0[i].get()) };
+    WRAPPED[i].store(false, Ordering::SeqCst);
+}
+
+/// Wraps the three domains' allocators (saving the current ones). `false`, changing nothing,
+/// when the window is already open (a check inside a check) or when a domain still holds a
+/// wrapper of ours under someone else's from an earlier window (it cannot be saved again: its
+/// calls would come back to itself). A wrapper of ours left on top from an earlier window (the
+/// other hook since removed, as `tracemalloc.stop()` does) is taken out first.
 ///
 /// # Safety
 /// The GIL must be held.
 pub(crate) unsafe fn install() -> bool {
-    if INSTALLED.swap(true, Ordering::SeqCst) {
+    if INSTALLED.load(Ordering::SeqCst) {
         return false;
     }
+    for (i, w) in WRAPPED.iter().enumerate() {
+        // SAFETY: the GIL is held.
+        if w.load(Ordering::SeqCst) && !unsafe { ours(i) } {
+            return false;
+        }
+    }
+    for (i, w) in WRAPPED.iter().enumerate() {
+        if w.load(Ordering::SeqCst) {
+            // SAFETY: the GIL is held, and ours is on top (checked above).
+            unsafe { restore(i) };
+        }
+    }
+    INSTALLED.store(true, Ordering::SeqCst);
     let mut set = [
         wrappers::<0>(SAVED.0[0].get()),
         wrappers::<1>(SAVED.0[1].get()),
         wrappers::<2>(SAVED.0[2].get()),
     ];
     for (i, &d) in DOMAINS.iter().enumerate() {
-        // SAFETY: the GIL is held and no wrapper reads SAVED[i] (INSTALLED was false; a
-        // wrapper of an earlier window still running on a thread without the GIL reads the
-        // same allocator being written back).
+        // SAFETY: the GIL is held and no wrapper of ours is set (a wrapper of an earlier window
+        // still running on a thread without the GIL reads the same allocator being written
+        // back).
         unsafe { *SAVED.0[i].get() = current(d) };
         // SAFETY: the GIL is held; the wrapper calls the saved allocator, which keeps owning
         // every block (PEP 445's hook pattern).
         unsafe { PyMem_SetAllocator(d, &mut set[i]) };
+        WRAPPED[i].store(true, Ordering::SeqCst);
     }
     true
 }
 
-/// Sets the saved allocators back; nothing if no wrapper is set.
+/// Closes the window: sets the saved allocators back in every domain where memsight's wrapper
+/// is still the current allocator; where another hook was set over it, ours stays in the chain
+/// (it only passes calls through once the window is closed) and is taken out by the next
+/// `install` if that hook is gone by then.
 ///
 /// # Safety
 /// The GIL must be held.
@@ -223,14 +267,17 @@ pub(crate) unsafe fn uninstall() {
     if !INSTALLED.load(Ordering::SeqCst) {
         return;
     }
-    for (i, &d) in DOMAINS.iter().enumerate() {
-        // SAFETY: the GIL is held; SAVED[i] holds what was set before `install`.
-        unsafe { PyMem_SetAllocator(d, SAVED.0[i].get()) };
+    for (i, w) in WRAPPED.iter().enumerate() {
+        // SAFETY: the GIL is held.
+        if w.load(Ordering::SeqCst) && unsafe { ours(i) } {
+            // SAFETY: the GIL is held; ours is on top.
+            unsafe { restore(i) };
+        }
     }
     INSTALLED.store(false, Ordering::SeqCst);
 }
 
-/// Whether wrappers are set now.
+/// Whether the attribution window is open (memsight's wrappers set by `install`).
 pub(crate) fn installed() -> bool {
     INSTALLED.load(Ordering::SeqCst)
 }
@@ -245,7 +292,11 @@ impl SiteHooks for PyAllocatorHooks {
         if Python::with_gil(|_| unsafe { install() }) {
             Ok(())
         } else {
-            Err("Python's allocators are already wrapped (a check inside a check)".into())
+            Err(
+                "Python's allocators are wrapped already (a check inside a check, or a hook set \
+                 over memsight's in an earlier check, such as tracemalloc started there)"
+                    .into(),
+            )
         }
     }
 

@@ -231,3 +231,32 @@ def test_fork_and_allocating_thread_during_attribution(leaksites, allocators_res
     assert forked and all(status == 0 for status in forked)
     function, file, line = corpus.site("calloc")
     assert (function, file, line) in placed(e.value.report), str(e.value)
+
+
+def test_tracemalloc_started_in_the_phase(leaksites):
+    # tracemalloc, started by the tested function inside the attribution phase, wraps Python's
+    # allocators over memsight's: the phase's end leaves its hooks working; once it is stopped,
+    # the next check takes memsight's leftover wrapper out, names its site again, and leaves the
+    # interpreter's own allocators.
+    import tracemalloc
+
+    if tracemalloc.is_tracing():
+        pytest.skip("tracemalloc is on for the whole run")
+    original = _native.pymem_allocators()
+
+    def leak_and_trace():
+        leaksites.list_no_decref()
+        if _native.pymem_wrapped() and not tracemalloc.is_tracing():
+            tracemalloc.start()
+
+    try:
+        with pytest.raises(MemoryLeakError):
+            Case().execute(leak_and_trace)
+        assert tracemalloc.is_tracing() and not _native.pymem_wrapped()
+        assert tracemalloc.get_traced_memory()[0] > 0
+    finally:
+        tracemalloc.stop()
+    with pytest.raises(MemoryLeakError) as e:
+        Case().execute(leaksites.list_no_decref)
+    assert placed(e.value.report)[0] == corpus.site("list_no_decref"), str(e.value)
+    assert _native.pymem_allocators() == original
