@@ -7,34 +7,81 @@
 //! library opened after its first use (a test's C library, a Python extension) would have no
 //! names.
 //!
-//! An object file read for its debug info stays in memory for the rest of the process (a
-//! cache keyed by path, size and modification time): a second failed check, or a report
-//! with many stacks, does not read it again.
+//! Object files are mapped read-only, not read into the heap (a test binary's debug info is
+//! tens of megabytes), only while a report is made: the parsed DWARF and the pages go when the
+//! [`Symboliser`] drops. Keeping them for the next failed check would save its parse (about a
+//! quarter of a second for a test binary) but leave megabytes in RSS, which a check with a
+//! memory budget must not do.
+#![allow(unsafe_code)]
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
 
 use addr2line::gimli;
 use object::{Object as _, ObjectSection as _};
 
 use super::{FrameKind, SiteFrame};
 
+/// Slices of a [`Mapping`]: `'static` within this module only, where every borrower is
+/// dropped before its mapping (see [`Debug`]).
 type Reader = gimli::EndianSlice<'static, gimli::RunTimeEndian>;
 
-/// Object files read so far, by `(path, size, modified)`.
-type Cache = HashMap<(String, u64, Option<std::time::SystemTime>), Option<Box<Debug>>>;
-static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
+/// A file mapped read-only, unmapped on drop.
+struct Mapping {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+impl Mapping {
+    fn open(path: &str) -> Option<Mapping> {
+        let file = std::fs::File::open(path).ok()?;
+        let len = usize::try_from(file.metadata().ok()?.len()).ok()?;
+        if len == 0 {
+            return None;
+        }
+        use std::os::fd::AsRawFd as _;
+        // SAFETY: a private read-only mapping of a file we opened; checked before use. The
+        // descriptor may close afterwards: the mapping keeps the file.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        (ptr != libc::MAP_FAILED).then_some(Mapping { ptr, len })
+    }
+
+    /// The bytes, for as long as the owner of this mapping keeps it.
+    fn bytes(&self) -> &'static [u8] {
+        // SAFETY: `len` readable bytes at `ptr` until drop; callers keep every borrow inside a
+        // `Debug` that drops its borrowers before this mapping.
+        unsafe { std::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: our own mapping, no longer borrowed (see `Debug`'s field order).
+        unsafe { libc::munmap(self.ptr, self.len) };
+    }
+}
 
 /// What one object file gives: its DWARF (if any) and its symbols (address, name), sorted.
+/// Fields drop in order: the DWARF context, which borrows the mappings, before them.
 struct Debug {
     dwarf: Option<addr2line::Context<Reader>>,
     symbols: Vec<(u64, String)>,
+    _maps: Vec<Mapping>,
 }
 
 /// Turns return addresses into frames; caches every object file it reads.
 pub(crate) struct Symboliser {
     /// Loaded objects: path, load bias, mapped ranges.
     objects: Vec<super::got::Segments>,
+    debug: HashMap<String, Option<Debug>>,
 }
 
 impl Symboliser {
@@ -50,7 +97,10 @@ impl Symboliser {
                 (name, base, ranges)
             })
             .collect();
-        Symboliser { objects }
+        Symboliser {
+            objects,
+            debug: HashMap::new(),
+        }
     }
 
     /// The frames of one return address, innermost (inlined) first.
@@ -73,8 +123,11 @@ impl Symboliser {
             }];
         };
         let svma = probe.wrapping_sub(base) as u64;
-        let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
-        let debug = cached(&mut cache, &path);
+        let debug = self
+            .debug
+            .entry(path.clone())
+            .or_insert_with(|| load(&path))
+            .as_ref();
         let mut out = Vec::new();
         if let Some(Debug {
             dwarf: Some(ctx), ..
@@ -140,23 +193,12 @@ fn demangle(name: &str) -> String {
     }
 }
 
-/// The debug info of the object file at `path`, read once per process.
-fn cached<'c>(cache: &'c mut Option<Cache>, path: &str) -> Option<&'c Debug> {
-    let meta = std::fs::metadata(path).ok()?;
-    let key = (path.to_owned(), meta.len(), meta.modified().ok());
-    cache
-        .get_or_insert_with(HashMap::new)
-        .entry(key)
-        .or_insert_with(|| load(path).map(Box::new))
-        .as_deref()
-}
-
 /// Reads an object file's DWARF and symbols (its build-id debug file's DWARF when it has none
-/// of its own). `None` when the file cannot be read. The file's bytes stay in memory for the
-/// process's life (the cache keeps what borrows them).
+/// of its own). `None` when the file cannot be read.
 fn load(path: &str) -> Option<Debug> {
-    let data: &'static [u8] = Box::leak(std::fs::read(path).ok()?.into_boxed_slice());
-    let file = object::File::parse(data).ok()?;
+    let map = Mapping::open(path)?;
+    let file = object::File::parse(map.bytes()).ok()?;
+    let mut maps = vec![];
     let mut symbols: Vec<(u64, String)> = file
         .symbol_map()
         .symbols()
@@ -171,13 +213,19 @@ fn load(path: &str) -> Option<Debug> {
     {
         let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
         let debug_path = format!("/usr/lib/debug/.build-id/{}/{}.debug", &hex[..2], &hex[2..]);
-        if let Ok(d) = std::fs::read(debug_path)
-            && let Ok(f) = object::File::parse(&*Box::leak(d.into_boxed_slice()))
+        if let Some(m) = Mapping::open(&debug_path)
+            && let Ok(f) = object::File::parse(m.bytes())
         {
             dwarf = dwarf_of(&f);
+            maps.push(m);
         }
     }
-    Some(Debug { dwarf, symbols })
+    maps.push(map);
+    Some(Debug {
+        dwarf,
+        symbols,
+        _maps: maps,
+    })
 }
 
 /// The DWARF of `file`, when it has line tables that are not compressed.
