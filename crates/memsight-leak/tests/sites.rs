@@ -461,3 +461,27 @@ fn second_check_is_clean() {
     assert!(r.passed(), "{r}");
     assert_eq!(got_now(), before);
 }
+
+#[test]
+fn the_plot_shows_the_cumulative_growth_and_the_sites() {
+    let leak = fun("site_calloc");
+    let dir = tempfile::tempdir().unwrap();
+    let plots = dir.path().to_path_buf();
+    let r = within_watchdog("plot", move || {
+        LeakTest::new()
+            .name("plotted_site")
+            .plot_dir(plots)
+            // SAFETY: a `void f(void)` of libsites.
+            .check(move || unsafe { leak() })
+    });
+    let r = leak_report(r);
+    let svg = std::fs::read_to_string(dir.path().join("plotted_site.svg")).unwrap();
+    let line = marker_line(SITES_C, "calloc");
+    assert!(svg.contains("leaking sites:"), "{svg}");
+    assert!(
+        svg.contains(&format!("site_calloc (sites.c:{line})")),
+        "{svg}"
+    );
+    assert!(svg.contains("growth so far, after each batch"), "{svg}");
+    assert!(!r.leak_sites.is_empty());
+}

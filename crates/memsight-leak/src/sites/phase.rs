@@ -79,11 +79,10 @@ mod imp {
     any(target_arch = "x86_64", target_arch = "aarch64")
 ))]
 mod imp {
-    use std::collections::HashMap;
     use std::panic::{AssertUnwindSafe, catch_unwind};
 
     use super::*;
-    use crate::sites::record::{self, Live};
+    use crate::sites::record::{self, HIST, Stack};
     use crate::sites::stack::{Symboliser, cut_at_harness, via_rust_allocator};
     use crate::sites::{Domain, FrameKind, rank, session};
 
@@ -154,12 +153,10 @@ mod imp {
                     .push(format!("allocator hooks not installed: {e}")),
             }
         }
-        let mut snaps: Vec<Vec<Live>> = (0..=limits.batches)
-            .map(|_| Vec::with_capacity(record::MAX_STACKS))
-            .collect();
-        let mut calls = Vec::with_capacity(limits.batches);
-        record::snapshot(&mut snaps[0]);
-        'batches: for b in 0..limits.batches {
+        let batches = limits.batches.min(HIST - 1);
+        let mut calls = Vec::with_capacity(batches);
+        record::snapshot(0);
+        'batches: for b in 0..batches {
             let mut n = 0u64;
             record::arm(true);
             while n < limits.batch {
@@ -183,37 +180,41 @@ mod imp {
                 break;
             }
             calls.push(n);
-            record::snapshot(&mut snaps[b + 1]);
+            record::snapshot(b + 1);
             if n < limits.batch {
                 break;
             }
         }
         drop(front);
-        let snaps = &snaps[..=calls.len()];
-        // Judge every stack seen at the last snapshot; copy the named ones out before the
-        // session ends (it empties the tables).
-        let mut named = Vec::new();
-        if let Some(last) = snaps.last() {
-            let index: Vec<HashMap<u32, (i64, i64)>> = snaps
-                .iter()
-                .map(|s| s.iter().map(|l| (l.stack, (l.bytes, l.blocks))).collect())
-                .collect();
-            for l in last {
-                let series = |pick: fn(&(i64, i64)) -> i64| -> Vec<i64> {
-                    index
-                        .iter()
-                        .map(|m| m.get(&l.stack).map_or(0, pick))
-                        .collect()
-                };
-                let bytes = series(|v| v.0);
-                let blocks = series(|v| v.1);
-                if let Some(j) = rank::judge(&calls, &bytes, &blocks)
-                    && let Some(st) = record::stack(l.stack)
-                {
-                    named.push((j, *l, st));
-                }
+        // Judge every stack under the recorder's lock, keeping the 16 growing fastest in an
+        // array on this stack: nothing here allocates, so the heap the next check measures
+        // is as the phase found it.
+        let mut best: [Option<(rank::Judged, Stack)>; 16] = [None; 16];
+        let k = calls.len() + 1;
+        record::for_each_stack(|st| {
+            let mut bytes = [0i64; HIST];
+            let mut blocks = [0i64; HIST];
+            for (i, h) in st.hist[..k].iter().enumerate() {
+                bytes[i] = h[0];
+                blocks[i] = h[1];
             }
-        }
+            let Some(j) = rank::judge(&calls, &bytes[..k], &blocks[..k]) else {
+                return;
+            };
+            // Into a free slot, else over the slowest kept if this one grows faster.
+            let slot = best.iter().position(Option::is_none).or_else(|| {
+                let (i, slowest) = best
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, b)| b.map(|b| (i, b.0.bytes.0)))
+                    .min_by(|a, b| a.1.total_cmp(&b.1))?;
+                (slowest < j.bytes.0).then_some(i)
+            });
+            if let Some(i) = slot {
+                best[i] = Some((j, *st));
+            }
+        });
+        let mut named: Vec<(rank::Judged, Stack)> = best.iter().flatten().copied().collect();
         let dropped = record::dropped();
         drop(session);
         if dropped > 0 {
@@ -222,17 +223,18 @@ mod imp {
             ));
         }
         named.sort_by(|a, b| b.0.bytes.0.total_cmp(&a.0.bytes.0));
+        let live = |st: &Stack| st.hist[k - 1];
         let total_calls: u64 = calls.iter().sum();
         let stacks: Vec<Vec<usize>> = named
             .iter()
-            .map(|(_, _, st)| st.ips[..st.len as usize].to_vec())
+            .map(|(_, st)| st.ips[..st.len as usize].to_vec())
             .collect();
         let resolved = symbolise_apart(stacks);
         // What reading debug info freed goes back to the system (the thread's arena too), so
         // the report's own work does not stay in RSS.
         let _ = memsight::heap::trim();
         let resolve = record::extra_resolve();
-        for ((j, live, st), mut frames) in named.into_iter().zip(resolved) {
+        for ((j, st), mut frames) in named.into_iter().zip(resolved) {
             cut_at_harness(&mut frames);
             if limits.skip_rust && via_rust_allocator(&frames) {
                 continue;
@@ -250,8 +252,8 @@ mod imp {
                 grew: j.grew,
                 batches: calls.len(),
                 calls: total_calls,
-                live_bytes: live.bytes.max(0) as u64,
-                live_blocks: live.blocks.max(0) as u64,
+                live_bytes: live(&st)[0].max(0) as u64,
+                live_blocks: live(&st)[1].max(0) as u64,
                 domain: Domain::from_index(st.domain),
                 allocator: record::VIA
                     .get(usize::from(st.via))

@@ -3,6 +3,9 @@
 
 use crate::stats::slope_ci;
 
+/// The most snapshots a series may have (the recorder's history).
+const MAX_POINTS: usize = super::record::HIST;
+
 /// A stack judged to leak.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Judged {
@@ -22,23 +25,30 @@ pub(crate) struct Judged {
 /// leaks (a block every few hundred calls), in at least two batches of the second half with
 /// one in its last quarter and a slope above zero over that half alone. A cache that filled
 /// and stopped fails both: its second half is flat.
+///
+/// Runs under the recorder's lock: it never allocates (the points live on the stack).
 pub(crate) fn judge(calls: &[u64], bytes: &[i64], blocks: &[i64]) -> Option<Judged> {
     let n = calls.len();
-    if n < 3 || bytes.len() != n + 1 || blocks.len() != n + 1 {
+    if n < 3 || n + 1 > MAX_POINTS || bytes.len() != n + 1 || blocks.len() != n + 1 {
         return None;
     }
-    let mut x = Vec::with_capacity(n + 1);
+    let mut x = [0f64; MAX_POINTS];
+    let mut y = [0f64; MAX_POINTS];
+    let mut yb = [0f64; MAX_POINTS];
+    let mut grew_at = [false; MAX_POINTS];
     let mut c = 0u64;
-    x.push(0.0);
-    for &k in calls {
-        c += k;
-        x.push(c as f64);
+    for i in 0..=n {
+        if i > 0 {
+            c += calls[i - 1];
+            grew_at[i - 1] = bytes[i] > bytes[i - 1];
+        }
+        x[i] = c as f64;
+        y[i] = bytes[i] as f64;
+        yb[i] = blocks[i] as f64;
     }
-    let y: Vec<f64> = bytes.iter().map(|&b| b as f64).collect();
-    let yb: Vec<f64> = blocks.iter().map(|&b| b as f64).collect();
-    let grew_at: Vec<bool> = bytes.windows(2).map(|w| w[1] > w[0]).collect();
+    let (x, y, yb, grew_at) = (&x[..=n], &y[..=n], &yb[..=n], &grew_at[..n]);
     let grew = grew_at.iter().filter(|&&g| g).count();
-    let (slope, lo, hi) = slope_ci(&x, &y);
+    let (slope, lo, hi) = slope_ci(x, y);
     if lo <= 0.0 || slope <= 0.0 {
         return None;
     }
@@ -50,7 +60,7 @@ pub(crate) fn judge(calls: &[u64], bytes: &[i64], blocks: &[i64]) -> Option<Judg
         && slope_ci(&x[half..], &y[half..]).1 > 0.0;
     (steady || sparse).then(|| Judged {
         bytes: (slope, lo, hi),
-        blocks: slope_ci(&x, &yb).0,
+        blocks: slope_ci(x, yb).0,
         grew,
     })
 }

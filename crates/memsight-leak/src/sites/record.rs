@@ -17,6 +17,9 @@ pub(crate) const DEPTH: usize = 48;
 const STACKS: usize = 1 << 14;
 /// Live blocks a session can hold (a power of two; kept at most 3/4 full).
 const BLOCKS: usize = 1 << 19;
+/// Snapshots of live bytes and blocks kept per stack: before the first attribution batch and
+/// after each of at most `HIST - 1`.
+pub(crate) const HIST: usize = 9;
 
 /// One distinct stack and the live blocks allocated from it.
 #[derive(Clone, Copy)]
@@ -32,6 +35,8 @@ pub(crate) struct Stack {
     pub(crate) extra: [usize; MAX_EXTRA_FRAMES],
     pub(crate) live_bytes: i64,
     pub(crate) live_blocks: i64,
+    /// `[live bytes, live blocks]` at each snapshot (zero before the stack was first seen).
+    pub(crate) hist: [[i64; 2]; HIST],
 }
 
 /// One live block: its key (address with the domain in the top byte; 0: free) and size.
@@ -57,7 +62,8 @@ struct Tables {
 // Each struct is plain data laid out as written: the mapping is zero-filled and read as such.
 const _: () = assert!(std::mem::size_of::<Block>() == 24);
 const _: () = assert!(std::mem::offset_of!(Block, stack) == 16);
-const _: () = assert!(std::mem::size_of::<Stack>() == 24 + 8 * DEPTH + 8 * MAX_EXTRA_FRAMES + 16);
+const _: () =
+    assert!(std::mem::size_of::<Stack>() == 24 + 8 * DEPTH + 8 * MAX_EXTRA_FRAMES + 16 + 16 * HIST);
 
 /// The functions a block can come from, by the index stored in [`Stack::via`].
 pub(crate) const VIA: [&str; 15] = [
@@ -413,47 +419,40 @@ fn intern(t: &mut Locked, ips: &[usize], extra: &[usize], domain: Domain, via: u
     None
 }
 
-/// Live bytes and blocks of one stack at a snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Live {
-    pub(crate) stack: u32,
-    pub(crate) bytes: i64,
-    pub(crate) blocks: i64,
+/// Snapshot `k`: every stack's live bytes and blocks now, kept in the stack's history. No
+/// allocation.
+pub(crate) fn snapshot(k: usize) {
+    if k >= HIST {
+        return;
+    }
+    let _inside = Inside::enter();
+    let Some(t) = lock() else {
+        return;
+    };
+    let n = t.0.n_used;
+    for j in 0..n {
+        let i = t.0.used[j] as usize;
+        let s = &mut t.0.stacks[i];
+        s.hist[k] = [s.live_bytes, s.live_blocks];
+    }
 }
 
-/// Appends every stack's live bytes and blocks to `out` (cleared first).
-pub(crate) fn snapshot(out: &mut Vec<Live>) {
-    out.clear();
+/// Calls `f` with every stack, under the tables' lock: `f` must not allocate or free (a hook
+/// on this thread would wait for the lock it holds).
+pub(crate) fn for_each_stack(mut f: impl FnMut(&Stack)) {
     let _inside = Inside::enter();
     let Some(t) = lock() else {
         return;
     };
     for &i in &t.0.used[..t.0.n_used] {
-        let s = &t.0.stacks[i as usize];
-        if out.len() < out.capacity() {
-            out.push(Live {
-                stack: i,
-                bytes: s.live_bytes,
-                blocks: s.live_blocks,
-            });
-        }
+        f(&t.0.stacks[i as usize]);
     }
-}
-
-/// A copy of stack slot `i`.
-pub(crate) fn stack(i: u32) -> Option<Stack> {
-    let _inside = Inside::enter();
-    let t = lock()?;
-    t.0.stacks.get(i as usize).copied()
 }
 
 /// Allocations dropped for want of room in this session.
 pub(crate) fn dropped() -> u64 {
     DROPPED.load(Relaxed)
 }
-
-/// Stacks in the table now (capacity for snapshots).
-pub(crate) const MAX_STACKS: usize = STACKS;
 
 /// Starts a session: maps the tables the first time, empties them, looks frees up from now.
 /// Allocations are recorded once [`arm`]ed. Fails only when the tables cannot be mapped.
@@ -566,10 +565,13 @@ mod tests {
                 record_free(p, Domain::Malloc);
             }
         }
-        let mut snap = Vec::with_capacity(MAX_STACKS);
-        snapshot(&mut snap);
-        let bytes: i64 = snap.iter().map(|l| l.bytes).sum();
-        let blocks: i64 = snap.iter().map(|l| l.blocks).sum();
+        snapshot(0);
+        let (mut bytes, mut blocks) = (0, 0);
+        for_each_stack(|s| {
+            assert_eq!(s.hist[0], [s.live_bytes, s.live_blocks]);
+            bytes += s.live_bytes;
+            blocks += s.live_blocks;
+        });
         assert_eq!(blocks, kept.len() as i64 + 1);
         assert_eq!(bytes, kept.len() as i64 * 10 + 7);
         // Every kept block is still found (removal kept the probe runs whole).
