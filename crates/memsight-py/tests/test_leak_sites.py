@@ -260,3 +260,15 @@ def test_tracemalloc_started_in_the_phase(leaksites):
         Case().execute(leaksites.list_no_decref)
     assert placed(e.value.report)[0] == corpus.site("list_no_decref"), str(e.value)
     assert _native.pymem_allocators() == original
+
+
+def test_plot_caption_names_the_site(leaksites, tmp_path, allocators_restored):
+    function, file, line = corpus.site("malloc_helper")
+
+    class Plotted(Case):
+        plot_dir = tmp_path
+
+    with pytest.raises(MemoryLeakError):
+        Plotted().execute(leaksites.malloc_helper)
+    (svg,) = tmp_path.glob("*.svg")
+    assert f"{function} ({file}:{line})" in svg.read_text()
