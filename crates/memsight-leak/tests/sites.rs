@@ -49,6 +49,11 @@ fn cc(args: &[&str]) {
 /// first, renamed into place: concurrent test processes). The source stays: the debug info
 /// names it.
 fn build(dir: &Path, name: &str, src: &str, extra: &[&str]) {
+    build_with(dir, name, src, "-g", extra);
+}
+
+/// [`build`] with `debug` (`-g`, or `-g0` for none).
+fn build_with(dir: &Path, name: &str, src: &str, debug: &str, extra: &[&str]) {
     let so = dir.join(format!("lib{name}.so"));
     if so.exists() {
         return;
@@ -59,7 +64,7 @@ fn build(dir: &Path, name: &str, src: &str, extra: &[&str]) {
     std::fs::write(&tmp_c, src).unwrap();
     std::fs::rename(&tmp_c, &c).unwrap();
     let tmp = dir.join(format!("tmp-{pid}.so"));
-    let mut args = vec!["-g", "-O0", "-shared", "-fPIC", "-pthread", "-o"];
+    let mut args = vec![debug, "-O0", "-shared", "-fPIC", "-pthread", "-o"];
     args.push(tmp.to_str().unwrap());
     args.push(c.to_str().unwrap());
     args.extend(extra);
@@ -71,7 +76,7 @@ fn build(dir: &Path, name: &str, src: &str, extra: &[&str]) {
 fn lib() -> &'static Lib {
     static LIB: OnceLock<Lib> = OnceLock::new();
     LIB.get_or_init(|| {
-        let h = hash(&["-g -O0 v2", SITES_C, DEP_C, LATE_C]);
+        let h = hash(&["-g -O0 v3", SITES_C, DEP_C, LATE_C]);
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("sites-{h:016x}"));
         std::fs::create_dir_all(&dir).unwrap();
         build(&dir, "sites_dep", DEP_C, &[]);
@@ -79,6 +84,7 @@ fn lib() -> &'static Lib {
         let ldir = format!("-L{}", dir.display());
         build(&dir, "sites", SITES_C, &[&ldir, "-lsites_dep", &rpath]);
         build(&dir, "sites_late", LATE_C, &[]);
+        build_with(&dir, "sites_nodebug", LATE_C, "-g0", &[]);
         let path = CString::new(dir.join("libsites.so").to_str().unwrap()).unwrap();
         // SAFETY: dlopen of a library just built; it has no constructors.
         let handle = unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
@@ -484,4 +490,36 @@ fn the_plot_shows_the_cumulative_growth_and_the_sites() {
     );
     assert!(svg.contains("growth so far, after each batch"), "{svg}");
     assert!(!r.leak_sites.is_empty());
+}
+
+#[test]
+fn without_debug_info_the_site_is_a_function_and_an_offset() {
+    let path = CString::new(lib().dir.join("libsites_nodebug.so").to_str().unwrap()).unwrap();
+    // SAFETY: dlopen of a library just built (no constructors).
+    let h = unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+    assert!(!h.is_null());
+    let f = sym(h, "late_leak");
+    let r = within_watchdog("nodebug", move || {
+        // SAFETY: `void late_leak(void)`.
+        LeakTest::new()
+            .name("nodebug")
+            .check(move || unsafe { f() })
+    });
+    let r = leak_report(r);
+    let site = r.leak_sites.first().unwrap_or_else(|| panic!("{r}"));
+    let f = site.site_frame().unwrap_or_else(|| panic!("{r}"));
+    assert_eq!(f.function.as_deref(), Some("late_leak"), "{r}");
+    assert_eq!((f.file.as_deref(), f.line), (None, None), "{r}");
+    assert!(
+        f.object
+            .as_deref()
+            .is_some_and(|o| o.ends_with("libsites_nodebug.so"))
+            && f.offset > 0,
+        "{r}"
+    );
+    assert!(
+        r.to_string().contains("late_leak (libsites_nodebug.so+0x"),
+        "{r}"
+    );
+    assert!(r.notes.iter().any(|n| n.contains("no debug info")), "{r}");
 }

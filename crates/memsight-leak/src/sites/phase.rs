@@ -153,6 +153,9 @@ mod imp {
                     .push(format!("allocator hooks not installed: {e}")),
             }
         }
+        // Stack walks on this thread end here: what is outer is the harness.
+        let here = 0u8;
+        record::stop_walks_at(std::ptr::from_ref(&here) as usize);
         let batches = limits.batches.min(HIST - 1);
         let mut calls = Vec::with_capacity(batches);
         record::snapshot(0);
@@ -186,6 +189,7 @@ mod imp {
             }
         }
         drop(front);
+        record::stop_walks_at(0);
         // Judge every stack under the recorder's lock, keeping the 16 growing fastest in an
         // array on this stack: nothing here allocates, so the heap the next check measures
         // is as the phase found it.

@@ -129,6 +129,15 @@ static EXTRA_RESOLVE: AtomicUsize = AtomicUsize::new(0);
 thread_local! {
     /// Depth of recorder or `untracked` code on this thread: nothing is recorded while > 0.
     static DEPTH_IN: Cell<u32> = const { Cell::new(0) };
+    /// The harness's stack pointer around the tested function's call on this thread (0: none):
+    /// the walk stops at frames outer to it (the harness and the test runner).
+    static STOP_SP: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Stops this thread's stack walks at the caller of the function running now (its frames
+/// and those outer to it are the harness's), until [`stop_walks_at`] with 0.
+pub(crate) fn stop_walks_at(sp: usize) {
+    let _ = STOP_SP.try_with(|s| s.set(sp));
 }
 
 /// This thread inside recorder code, until dropped.
@@ -236,12 +245,18 @@ pub(crate) fn record_alloc(ptr: usize, size: usize, domain: Domain, via: u8) {
     };
     let mut ips = [0usize; DEPTH];
     let mut len = 0usize;
+    let stop = STOP_SP.try_with(Cell::get).unwrap_or(0);
     // SAFETY: a walk of this thread's own stack with libgcc's _Unwind_Backtrace (thread-safe,
     // no allocation on the dl_iterate_phdr path); "unsynchronized" skips only the backtrace
     // crate's global lock, which must not be taken inside an allocator. The closure writes
     // into the array on this frame, bounded by DEPTH.
     unsafe {
         backtrace::trace_unsynchronized(|frame| {
+            // The stack grows down: a frame above the harness's stack pointer is outside the
+            // tested function (walking the test runner's frames costs as much as the rest).
+            if stop != 0 && frame.sp() as usize > stop {
+                return false;
+            }
             ips[len] = frame.ip() as usize;
             len += 1;
             len < DEPTH
