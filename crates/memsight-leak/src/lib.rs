@@ -85,7 +85,12 @@
 //!   installed: after the verdict the function is called 32 more times with a stack recorded for
 //!   every allocation ([`memsight::heap::CountingAlloc::start_tracking`]); the stacks of the blocks
 //!   still live are grouped and printed without allocator and standard-library frames, e.g.
-//!   `my_crate::cache::insert at src/cache.rs:48:33`. C allocations have no stacks.
+//!   `my_crate::cache::insert at src/cache.rs:48:33`.
+//! - `leaking sites` for a leak on the native heap, mmap, USS, RSS or a probe (Linux): after the
+//!   verdict the function runs 8 more batches with the C allocators' GOT entries pointed at
+//!   memsight's hooks, and the allocation stacks whose live bytes grew with the calls are named,
+//!   e.g. `+40 B/call, 1 block/call   sites_dep_alloc (sites_dep.c:8) <- site_dep (sites.c:43)`;
+//!   caches that fill and stop are left out. See [`sites`] and [`Report::leak_sites`].
 //!
 //! An fd or thread leak names the culprits first: `* 71 -> /dev/null`, `* 19945 (worker)`.
 //! A passing check returns the same [`Report`] (`Display` prints it) with the verdict
@@ -173,6 +178,7 @@ mod proc_self;
 mod proc_self;
 mod report;
 mod sampler;
+pub mod sites;
 mod stats;
 #[cfg(not(windows))]
 mod tcache;

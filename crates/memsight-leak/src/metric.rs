@@ -171,6 +171,23 @@ impl Metric {
         matches!(self, Metric::Rss | Metric::Uss)
     }
 
+    /// Whether a leak on this metric is followed by the native allocation-site phase
+    /// ([`crate::sites`]): the native heap, mmap, USS, RSS, VMS, anonymous mappings and byte or
+    /// count probes. Not the Rust heap (its sites come from `CountingAlloc`'s own tracking) nor
+    /// resources (named by their items).
+    pub fn has_sites(self) -> bool {
+        match self {
+            Metric::HeapUsed
+            | Metric::MmapUsed
+            | Metric::Uss
+            | Metric::Rss
+            | Metric::Vms
+            | Metric::MapsAnon => true,
+            Metric::Probe(p) => p.kind != ProbeKind::Resource,
+            _ => false,
+        }
+    }
+
     /// Fds, threads, child processes and [`ProbeKind::Resource`] probes: resources compared
     /// with a settle, reported by name on failure.
     pub fn is_resource(self) -> bool {

@@ -1,6 +1,8 @@
-//! The picture of a failed check: for each metric that made the verdict, its growth in every
-//! batch, the growth the fitted slope predicts for that batch (slope x calls) and the band of
-//! its 95% confidence interval, as one SVG file.
+//! The picture of a failed check: for each metric that made the verdict, its cumulative growth
+//! against the calls made (one point after each batch), the fitted line (the per-call slope the
+//! report gives) and the band of its 95% confidence interval, as one SVG file, with the leaking
+//! allocation sites in the caption. Cumulative rather than per batch: batches grow while
+//! something grows, so growth per batch would rise in steps and look as if it levelled off.
 //!
 //! Drawn with plotters' SVG backend. Every piece of text is drawn as a plain SVG `<text>`
 //! element (no caption, no legend box), so nothing needs a font's metrics: the picture is the
@@ -156,12 +158,19 @@ fn clean(s: &str) -> String {
 pub(crate) fn render(report: &Report) -> Result<String, String> {
     let metrics = drawn(report);
     let panels = metrics.len().max(1) as u32;
-    let height = TITLE_HEIGHT + panels * PANEL_HEIGHT;
+    let caption = caption(report);
+    let caption_height = if caption.is_empty() {
+        0
+    } else {
+        16 + 18 * caption.len() as u32
+    };
+    let height = TITLE_HEIGHT + panels * PANEL_HEIGHT + caption_height;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let (top, rest) = root.split_vertically(TITLE_HEIGHT);
+        let (rest, bottom) = rest.split_vertically(panels * PANEL_HEIGHT);
         let title = format!(
             "memsight-leak: {} — {}",
             clean(&report.name),
@@ -197,15 +206,35 @@ pub(crate) fn render(report: &Report) -> Result<String, String> {
         {
             panel(area, r, &batches_of(report, r.metric)).map_err(|e| e.to_string())?;
         }
+        // The caption last: the title stays the document's first text.
+        for (i, line) in caption.iter().enumerate() {
+            bottom
+                .draw(&Text::new(
+                    clean(line),
+                    (12, 8 + 18 * i as i32),
+                    ("monospace", 13).into_font(),
+                ))
+                .map_err(|e| e.to_string())?;
+        }
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(svg)
 }
 
+/// The caption: the leaking allocation sites (at most 5), as the report prints them.
+fn caption(report: &Report) -> Vec<String> {
+    if report.leak_sites.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec!["leaking sites:".to_owned()];
+    lines.extend(report.leak_sites.iter().take(5).map(|s| format!("  {s}")));
+    lines
+}
+
 type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 type DrawResult = Result<(), DrawingAreaErrorKind<std::io::Error>>;
 
-/// One metric: a heading, the growth of each batch, the fit and its interval.
+/// One metric: a heading, its cumulative growth against calls, the fit and its interval.
 fn panel(area: &Area<'_>, r: &MetricReport, batches: &[Batch]) -> DrawResult {
     let m = r.metric;
     let unit = if m.is_bytes() { " B" } else { "" };
@@ -229,35 +258,37 @@ fn panel(area: &Area<'_>, r: &MetricReport, batches: &[Batch]) -> DrawResult {
         ));
     }
 
-    // Batch i (1-based) at x = i: its growth, and what the fit predicts for its calls.
-    let n = batches.len() as i64;
-    let growth: Vec<(i64, f64)> = (1..)
-        .zip(batches)
-        .map(|(i, b)| (i, b.delta(m) as f64))
-        .collect();
-    let at = |slope: f64| -> Vec<(i64, f64)> {
-        (1..)
-            .zip(batches)
-            .map(|(i, b)| (i, slope * b.calls as f64))
-            .collect()
+    // After batch i: the calls made so far and the growth so far (from 0 at 0).
+    let (xs, ys) = crate::policy::series(batches, m);
+    let total_calls = xs.last().copied().unwrap_or(0.0);
+    let growth: Vec<(f64, f64)> = xs.iter().copied().zip(ys.iter().copied()).collect();
+    // The fitted line passes through the points' centre; the band turns about it with the
+    // interval's slopes.
+    let nf = xs.len() as f64;
+    let (mx, my) = (xs.iter().sum::<f64>() / nf, ys.iter().sum::<f64>() / nf);
+    let line = |slope: f64| -> Vec<(f64, f64)> {
+        vec![
+            (0.0, my - slope * mx),
+            (total_calls, my + slope * (total_calls - mx)),
+        ]
     };
-    let fit = at(r.per_call);
+    let fit = line(r.per_call);
     let bounded = r.ci.0.is_finite() && r.ci.1.is_finite();
     let (lo, hi) = if bounded {
-        (at(r.ci.0), at(r.ci.1))
+        (line(r.ci.0), line(r.ci.1))
     } else {
         (Vec::new(), Vec::new())
     };
 
-    let ys = growth.iter().chain(&fit).chain(&lo).chain(&hi).map(|p| p.1);
-    let (mut y0, mut y1) = ys.fold((0f64, 0f64), |(a, b), y| (a.min(y), b.max(y)));
+    let all = growth.iter().chain(&fit).chain(&lo).chain(&hi).map(|p| p.1);
+    let (mut y0, mut y1) = all.fold((0f64, 0f64), |(a, b), y| (a.min(y), b.max(y)));
     // Byte axes are drawn in one unit (K, M, ...) so that ticks are round numbers of it.
     let (scale, symbol) = if m.is_bytes() {
         axis_unit(y0.abs().max(y1.abs()))
     } else {
         (1.0, "")
     };
-    let scaled = |v: Vec<(i64, f64)>| -> Vec<(i64, f64)> {
+    let scaled = |v: Vec<(f64, f64)>| -> Vec<(f64, f64)> {
         v.into_iter().map(|(x, y)| (x, y / scale)).collect()
     };
     let (growth, fit, lo, hi) = (scaled(growth), scaled(fit), scaled(lo), scaled(hi));
@@ -267,34 +298,28 @@ fn panel(area: &Area<'_>, r: &MetricReport, batches: &[Batch]) -> DrawResult {
     y1 += pad;
 
     let x_desc = if m.is_resource() {
-        "batch (1-2: the one-call windows)"
+        "calls (the first two: the one-call windows)"
     } else {
-        "batch"
+        "calls"
     };
-    let y_desc = format!("growth of {} in the batch", m.name());
+    let y_desc = format!("growth of {} so far", m.name());
     let mut chart = ChartBuilder::on(&body)
         .margin_left(12)
         .margin_right(24)
         .margin_bottom(8)
         .x_label_area_size(44)
         .y_label_area_size(80)
-        .build_cartesian_2d(0..n + 1, y0..y1)?;
+        .build_cartesian_2d(0.0..total_calls.max(1.0) * 1.02, y0..y1)?;
     chart
         .configure_mesh()
-        .x_labels((n as usize + 2).min(16))
+        .x_labels(10)
         // Counts tick at whole numbers where the axis is short.
         .y_labels(if m.is_bytes() {
             8
         } else {
             ((y1 - y0).ceil() as usize + 1).clamp(2, 8)
         })
-        .x_label_formatter(&|x| {
-            if (1..=n).contains(x) {
-                x.to_string()
-            } else {
-                String::new()
-            }
-        })
+        .x_label_formatter(&|x| count(x.round()))
         .y_label_formatter(&|y| {
             if *y == 0.0 || symbol.is_empty() {
                 count(*y)
@@ -310,7 +335,7 @@ fn panel(area: &Area<'_>, r: &MetricReport, batches: &[Batch]) -> DrawResult {
         .draw()?;
 
     if bounded {
-        let band: Vec<(i64, f64)> = lo.iter().chain(hi.iter().rev()).copied().collect();
+        let band: Vec<(f64, f64)> = lo.iter().chain(hi.iter().rev()).copied().collect();
         chart.draw_series(std::iter::once(Polygon::new(band, FIT.mix(0.15).filled())))?;
     }
     chart.draw_series(LineSeries::new(fit, FIT.stroke_width(2)))?;
@@ -325,10 +350,14 @@ fn panel(area: &Area<'_>, r: &MetricReport, batches: &[Batch]) -> DrawResult {
     let mut x = 12;
     let y = 36;
     let entries = [
-        (SERIES.to_rgba(), "growth in the batch".to_owned(), false),
+        (
+            SERIES.to_rgba(),
+            "growth so far, after each batch".to_owned(),
+            false,
+        ),
         (
             FIT.to_rgba(),
-            format!("fit: {:+.3}{unit}/call x calls in the batch", r.per_call),
+            format!("fit: {:+.3}{unit}/call", r.per_call),
             false,
         ),
         (

@@ -119,6 +119,12 @@ pub struct Report {
     /// For a Rust-heap leak with `CountingAlloc` installed: where the leaked blocks come from
     /// (most blocks first), from a few extra calls made after the verdict (not in `calls`).
     pub allocation_sites: Vec<AllocationSite>,
+    /// For a leak on the native heap, mmap, USS, RSS or a probe: the allocation stacks whose
+    /// live bytes grew with the number of calls in the attribution phase (a few batches run
+    /// after the verdict with the C allocators hooked, not counted in `calls`), most bytes per
+    /// call first. Empty when none grew, and where sites are not supported
+    /// ([`crate::sites::unsupported`]; a note says so).
+    pub leak_sites: Vec<crate::sites::LeakSite>,
 }
 
 impl Report {
@@ -189,6 +195,16 @@ impl fmt::Display for Report {
                 r.batches
             );
             writeln!(f, "{line}")?;
+        }
+        if !self.leak_sites.is_empty() {
+            writeln!(
+                f,
+                "  leaking sites (live bytes that grew with every batch; caches that stopped \
+                 growing are left out):"
+            )?;
+            for site in &self.leak_sites {
+                writeln!(f, "    {site}")?;
+            }
         }
         if self.first_call != (0, 0) {
             writeln!(
@@ -336,12 +352,12 @@ pub(crate) fn summarise(policy: &Policy, o: Outcome) -> Report {
         tcache: o.tcache,
         notes: o.notes,
         allocation_sites: Vec::new(),
+        leak_sites: Vec::new(),
     }
 }
 
-/// A failed check. Implements `Display` (the full report) and `std::error::Error`, so
-/// `LeakTest::new().check(f).unwrap()` prints everything in a failing test.
-#[derive(Debug)]
+/// A failed check. Implements `Display` (the full report) and `std::error::Error`; `Debug`
+/// prints the same report, so `LeakTest::new().check(f).unwrap()` shows it in a failing test.
 #[non_exhaustive]
 pub enum LeakError {
     /// Memory kept growing: the report says which metric, by how much per call.
@@ -491,6 +507,14 @@ impl fmt::Display for LeakError {
             }
             LeakError::Setup(why) => write!(f, "leak check could not run: {why}"),
         }
+    }
+}
+
+impl fmt::Debug for LeakError {
+    /// The report, as `Display` prints it: `.unwrap()` on a failed check shows what leaked
+    /// rather than the structure's fields.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

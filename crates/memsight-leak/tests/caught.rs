@@ -150,7 +150,12 @@ fn one_mib_per_call_stops_within_the_memory_budget() {
         grown >> 20
     );
     assert!(r.calls <= 256, "{}", r.calls);
-    assert!((per_call(r, Metric::Rss) - 1048576.0).abs() < 1.0, "{r}");
+    // RSS is exact but for the harness's own pages: the first run of a code path faults in 16
+    // pages of its text at once (the kernel's fault-around, 64 KiB), which over the shrinking
+    // batches of this leak can move the slope by a few hundred bytes per call. USS and the
+    // address space are exact.
+    assert!((per_call(r, Metric::Rss) - 1048576.0).abs() < 1024.0, "{r}");
+    assert!((per_call(r, Metric::Vms) - 1048576.0).abs() < 1.0, "{r}");
 }
 
 #[test]
@@ -163,8 +168,10 @@ fn a_smaller_memory_budget_stops_sooner() {
         .check(f)
         .unwrap_err();
     let grown = me.memory_info().unwrap().rss - before;
-    // The budget counts from the harness's first sample; allow 1 MiB for the harness itself.
-    assert!(grown <= 33 << 20, "RSS grew {} MiB\n{err}", grown >> 20);
+    // The budget counts from the harness's first sample; allow 2 MiB for the harness itself
+    // and the C library loaded on first use (1.7-1.8 MiB measured). The last call may bring
+    // the growth to the budget exactly: 32 MiB from 32 calls of 1 MiB.
+    assert!(grown <= 34 << 20, "RSS grew {} MiB\n{err}", grown >> 20);
     assert!(matches!(
         err.report().unwrap().verdict,
         Verdict::Leak(LeakReason::MemoryBudget | LeakReason::Persistent)

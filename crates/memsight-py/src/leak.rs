@@ -125,9 +125,11 @@ type ProbeSpec = (String, String, PyObject, Option<PyObject>, u64);
 /// `error` (`None`, `memory`, `unclosed`, `did_not_fail`, `setup`, `fd_closed`), `metric` and
 /// `count` and `items` for an unclosed resource, `text` (the full report), `calls`,
 /// `warmup_calls`, `elapsed` (s), `metrics` (`(name, per_call, ci_lo, ci_hi, total, grew,
-/// batches, leaking, is_bytes)`), `batches` (`(calls, [(name, delta)])`), `notes`.
+/// batches, leaking, is_bytes)`), `batches` (`(calls, [(name, delta)])`), `notes`, `sites`
+/// (the leaking allocation sites as dicts: memsight-leak's `LeakSite`, frames included) and
+/// `site_lines` (each as the report prints it). `sites=False` skips the attribution phase.
 #[pyfunction]
-#[pyo3(signature = (call, name, *, warmup, batch, max_batch, call_budget, checkers, tolerance, probes, verbosity, plot_dir = None))]
+#[pyo3(signature = (call, name, *, warmup, batch, max_batch, call_budget, checkers, tolerance, probes, verbosity, plot_dir = None, sites = true))]
 #[allow(clippy::too_many_arguments)]
 fn leak_check<'py>(
     py: Python<'py>,
@@ -142,6 +144,7 @@ fn leak_check<'py>(
     probes: Vec<ProbeSpec>,
     verbosity: u8,
     plot_dir: Option<std::path::PathBuf>,
+    sites: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let mut checked = Checkers::none();
     for c in &checkers {
@@ -171,13 +174,26 @@ fn leak_check<'py>(
             raised: raised.clone(),
         });
     }
+    if sites {
+        test = test.site_hooks(crate::pymem::PyAllocatorHooks);
+    } else {
+        test = test.sites(false);
+    }
     let stop: Raised = Arc::new(Mutex::new(None));
+    // An exception raised by a call of the attribution phase (after the verdict): the phase
+    // ends, the verdict stands, and the report says what was raised.
+    let late: Raised = Arc::new(Mutex::new(None));
     let res = py.allow_threads(|| {
         // check_err: a call that "succeeds" (returns Ok) ends the check; here that is a call
         // that raised.
         test.check_err(|| {
             Python::with_gil(|py| match call.call0(py) {
                 Ok(_) => Err(()),
+                Err(e) if crate::pymem::installed() => {
+                    keep(&late, e);
+                    // The phase ends on a call that did not fail (the `false` of check_err).
+                    Err(())
+                }
                 Err(e) => {
                     keep(&stop, e);
                     Ok(())
@@ -185,6 +201,8 @@ fn leak_check<'py>(
             })
         })
     });
+    crate::pyframes::clear(py);
+    let late = late.lock().unwrap_or_else(PoisonError::into_inner).take();
     let taken = stop.lock().unwrap_or_else(PoisonError::into_inner).take();
     if let Some(e) = taken {
         return Err(e);
@@ -232,6 +250,21 @@ fn leak_check<'py>(
     } else {
         d.set_item("verdict", "leak")?;
     }
+    if let Some(e) = late {
+        let note = format!(
+            "a call of the attribution phase raised {}; the sites come from the calls before it",
+            e.value(py)
+                .repr()
+                .map_or_else(|_| "an exception".into(), |r| r.to_string())
+        );
+        match d.get_item("notes")? {
+            Some(notes) => notes.call_method1("append", (note,))?,
+            None => {
+                d.set_item("notes", vec![note])?;
+                d.as_any().clone()
+            }
+        };
+    }
     Ok(d)
 }
 
@@ -273,10 +306,34 @@ fn fill(py: Python<'_>, d: &Bound<'_, PyDict>, r: &Report) -> PyResult<()> {
     }
     d.set_item("batches", batches)?;
     d.set_item("notes", r.notes.clone())?;
+    d.set_item("sites", crate::topy::to_py(py, &r.leak_sites)?)?;
+    let lines: Vec<String> = r.leak_sites.iter().map(|s| s.to_string()).collect();
+    d.set_item("site_lines", lines)?;
     Ok(())
 }
 
-/// Adds `memsight._native.leak_check`.
+/// The allocator each Python allocator domain (RAW, MEM, OBJ) has now, as the five addresses of
+/// its `PyMemAllocatorEx` (`ctx`, `malloc`, `calloc`, `realloc`, `free`): for tests that the
+/// attribution phase set them back.
+#[pyfunction]
+fn pymem_allocators(_py: Python<'_>) -> Vec<[usize; 5]> {
+    crate::pymem::DOMAINS
+        .iter()
+        // SAFETY: the GIL is held (the `Python` token).
+        .map(|&d| unsafe { crate::pymem::current(d) }.addresses())
+        .collect()
+}
+
+/// Whether memsight's allocator wrappers are set now (only inside an attribution phase).
+#[pyfunction]
+fn pymem_wrapped() -> bool {
+    crate::pymem::installed()
+}
+
+/// Adds `memsight._native.leak_check` and the allocator test hooks.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    crate::pyframes::register();
+    m.add_function(wrap_pyfunction!(pymem_allocators, m)?)?;
+    m.add_function(wrap_pyfunction!(pymem_wrapped, m)?)?;
     m.add_function(wrap_pyfunction!(leak_check, m)?)
 }

@@ -8,6 +8,8 @@ use pyo3::prelude::*;
 mod errors;
 mod leak;
 mod process;
+mod pyframes;
+mod pymem;
 mod system;
 mod topy;
 

@@ -262,3 +262,37 @@ def test_clean_corpus_passes(name):
                     "PYTHONMALLOC=malloc (leak.py's doc); exact under pymalloc")
     for _ in range(3):
         T().execute(CLEAN[name])
+
+
+def test_run_line_shows_the_verdict_metric_in_its_unit():
+    from memsight.leak import format_run_line
+
+    # Only the interpreter's blocks grew: psleak's form said avg/call=+0 (bytes of nothing).
+    line = format_run_line(1, [("rss", 8192), ("py_blocks", 200)], 200,
+                           ("heap", "rss"), "py_blocks")
+    assert line.endswith("(calls= 200, avg/call=+1 py_blocks)"), line
+    line = format_run_line(2, [("heap", 13280)], 200, ("heap", "rss"), "heap")
+    assert line.endswith("(calls= 200, avg/call=+66.4 B heap)"), line
+    # The verdict metric did not move in this batch: +0 in its unit, not another metric's.
+    line = format_run_line(3, [("rss", 4096)], 800, ("heap", "rss"), "py_blocks")
+    assert line.endswith("avg/call=+0 py_blocks)"), line
+    # psleak's own form without a verdict metric.
+    assert format_run_line(4, [("heap", 1040)], 1).endswith("avg/call=+1040)")
+
+
+def test_report_is_text_with_json_figures():
+    class Case(MemoryLeakTestCase):
+        def runTest(self):
+            pass
+
+    kept = []
+    with pytest.raises(MemoryLeakError) as e:
+        Case().execute(lambda: kept.append([1, 2]))
+    report = e.value.report
+    assert isinstance(report, str) and report.startswith("memsight: LEAK")
+    data = json.loads(json.dumps(report.to_dict()))
+    assert data["verdict"] == "leak" and data["calls"] > 0 and data["text"] == report
+    leaking = {m["name"]: m["unit"] for m in data["metrics"] if m["leaking"]}
+    assert leaking and all(unit == ("" if name == "py_blocks" else "B")
+                           for name, unit in leaking.items()), leaking
+    assert data["sites"] and data["sites"] == json.loads(json.dumps(report.sites)), str(e.value)

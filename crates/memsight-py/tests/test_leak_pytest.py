@@ -61,3 +61,47 @@ def test_marker_fails_a_leaking_body(pytester):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*MemoryLeakError: memory kept increasing*"])
+
+
+def test_failure_shows_the_test_line_not_the_harness(pytester):
+    # pytest prints the source of every frame of the traceback: memsight.leak's own frames are
+    # hidden (__tracebackhide__), so the user's line and the report are what is shown.
+    pytester.makepyfile("""
+        import pytest
+        from memsight.leak import MemoryLeakTestCase
+        KEPT = []
+
+        def leaky():
+            KEPT.append([1, 2, 3])
+
+        def test_fixture(leaks):
+            leaks(leaky)  # the fixture's line
+
+        @pytest.mark.leaks()
+        def test_marker():
+            KEPT.append([4, 5, 6])
+
+        class TestCase(MemoryLeakTestCase):
+            def test_unittest(self):
+                self.execute(leaky)  # the unittest line
+
+        def test_bad_option(leaks):
+            leaks(leaky, times=1)  # the bad option's line
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=4)
+    out = result.stdout.str()
+    assert out.count("MemoryLeakError: memory kept increasing") == 3, out
+    assert "leaks(leaky)  # the fixture's line" in out
+    assert "self.execute(leaky)  # the unittest line" in out
+    assert "leaks(leaky, times=1)  # the bad option's line" in out
+    assert "times must be >= 2" in out
+    # No line of the harness's source, and no frame in its files.
+    import memsight.leak
+    import memsight.pytest_plugin
+    for mod in (memsight.leak, memsight.pytest_plugin):
+        with open(mod.__file__) as f:
+            source = [line.strip() for line in f if len(line.strip()) > 12]
+        shown = [line for line in source if f"    {line}" in out]
+        assert shown == [], shown[:5]
+    assert "leak.py:" not in out and "pytest_plugin.py:" not in out, out

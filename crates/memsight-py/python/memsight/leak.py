@@ -48,6 +48,11 @@ psleak's knobs, mapped onto the engine:
                    ``c_threads``: OS threads; ``py_threads``; ``gcgarbage``; ``children``
                    (memsight's own); ``handles``: Windows only, ignored here.
 ``verbosity``      1: a progress line per batch on stderr; 2: every warm-up piece and window.
+``sites``          memsight's own: after a memory leak verdict (Linux), a few more batches of
+                   calls with the C allocators and Python's (PEP 445) hooked name the
+                   allocation stacks whose live bytes grew with the calls, as
+                   ``function (file.c:LINE)`` under the message's first line and in
+                   ``report.sites``; ``False`` skips them (no extra calls).
 ``plot_dir``       memsight's own: a directory where a failed memory check draws its batches
                    (growth per batch, the fitted slope and its interval) as ``NAME.svg``;
                    ``None`` (the default) leaves it to ``MEMSIGHT_LEAK_PLOT_DIR``, if set.
@@ -64,8 +69,15 @@ that one pass, 3 runs of 3).
 A failure message keeps psleak's form (``memory kept increasing ...`` with one ``Run #`` line per
 batch; ``detected 1 unclosed file descriptor after calling 'fun' 1 time:`` with the culprits,
 found by one more call bracketed by listings) and adds memsight's figures: growth per call with
-its 95% interval, total, in how many batches it grew. The exception's ``report`` attribute is
-memsight's full report.
+its 95% interval, total, in how many batches it grew. A ``Run #`` line's ``avg/call`` is the
+growth of the metric that made the verdict, in its own unit (``+1 py_blocks``, ``+528 B heap``).
+After a memory leak verdict (Linux; ``sites``) the message's second line starts the leaking
+allocation sites, most bytes per call first, each as ``+1,024 B/call, 1 block/call
+leak_helper (myext.c:41) <- build (myext.c:77) <- test_fun (test_myext.py:12)``: the innermost
+frame of the user's code (C or Python) with the allocator or CPython function it called before
+it. The exception's ``report`` attribute is memsight's :class:`Report`: its text, and its
+figures and sites as JSON-serialisable attributes. Under pytest the harness's own frames are
+hidden from the traceback (``__tracebackhide__``).
 """
 
 import collections.abc
@@ -107,7 +119,8 @@ _MIN_BLOCK = 16
 class Error(AssertionError):
     """Base class of every memsight.leak failure (psleak.Error)."""
 
-    #: memsight's full report (the engine's text), or None.
+    #: memsight's figures (a :class:`Report`: the text, with ``sites`` and the figures as
+    #: attributes), or None.
     report = None
 
     def __str__(self):
@@ -429,21 +442,91 @@ def _engine_options(warmup_times, times, retries, tolerance, checkers):
 # --- the report
 
 
-def format_run_line(idx, deltas, calls, byte_metrics=_PSLEAK_MEM + ("maps_anon",)):
+# Which leaking metric a run line's avg/call shows, first found first: exact figures before
+# page-granular ones (rss, uss), so a missing Py_DECREF reads as blocks, not as RSS pages.
+_VERDICT_ORDER = ("heap", "mmap", "maps_anon", "py_blocks", "vms", "maps", "uss", "rss")
+
+
+def _per_call(delta, calls):
+    """``delta / calls`` with at most two decimals and no trailing zeros (``+1``, ``+3.25``)."""
+    text = f"{delta / calls:+.2f}".rstrip("0").rstrip(".")
+    return "+0" if text in ("+", "-", "-0") else text
+
+
+def format_run_line(idx, deltas, calls, byte_metrics=_PSLEAK_MEM + ("maps_anon",),
+                    verdict_metric=None):
     """psleak's run line for one batch (``deltas``: ``(metric, change)`` pairs): the metrics that
-    grew, and growth per call of the largest of the ``byte_metrics`` among them."""
+    grew, then growth per call of ``verdict_metric`` (the metric that made the verdict) in its own
+    unit, ``B`` for the ``byte_metrics`` (``avg/call=+1 py_blocks``, ``avg/call=+1040 B heap``);
+    without one, of the largest byte metric that grew, in bytes (psleak's form)."""
     grew = [(k, v) for k, v in deltas if v > 0]
     parts = " | ".join(f"{k}={'+' + str(v):<6}" for k, v in grew)
-    byte_growth = [v for k, v in grew if k in byte_metrics]
-    avg = max(byte_growth) // calls if byte_growth and calls else 0
-    return f"Run #{idx:>2}: {parts:<50} (calls={calls:>4}, avg/call=+{avg})"
+    if verdict_metric is not None:
+        delta = dict(deltas).get(verdict_metric, 0)
+        unit = " B" if verdict_metric in byte_metrics else ""
+        avg = f"{_per_call(delta, calls) if calls else '+0'}{unit} {verdict_metric}"
+    else:
+        byte_growth = [v for k, v in grew if k in byte_metrics]
+        avg = "+" + str(max(byte_growth) // calls if byte_growth and calls else 0)
+    return f"Run #{idx:>2}: {parts:<50} (calls={calls:>4}, avg/call={avg})"
+
+
+def _verdict_metric(metrics):
+    """The leaking metric a failed check's run lines show (``_VERDICT_ORDER``), or None."""
+    leaking = [m[0] for m in metrics if m[7]]
+    for name in _VERDICT_ORDER:
+        if name in leaking:
+            return name
+    return leaking[0] if leaking else None
+
+
+class Report(str):
+    """memsight's report of a check: the text printed after psleak's message (a ``str``), with
+    what it says as attributes, each JSON-serialisable (``to_dict()``):
+
+    - ``verdict``: ``"clean"``, ``"bounded"`` or ``"leak"``; ``calls``; ``elapsed`` (s);
+    - ``metrics``: one dict per metric that moved (``name``, ``per_call``, ``ci``, ``total``,
+      ``grew``, ``batches``, ``leaking``, ``unit``: ``"B"`` or ``""``);
+    - ``sites``: the leaking allocation sites, most bytes per call first, found by a few more
+      batches of calls after a leak verdict with the allocators hooked (Linux): each a dict with
+      ``bytes_per_call``, ``bytes_per_call_ci``, ``blocks_per_call``, ``grew``, ``batches``,
+      ``calls``, ``live_bytes``, ``live_blocks``, ``domain`` (``malloc``, ``mmap``, ``py_raw``,
+      ``py_mem``, ``py_obj``), ``allocator``, ``frames`` (innermost first: ``function``, ``file``
+      (full path), ``line``, ``object``, ``offset``, ``kind``: ``user``, ``system``,
+      ``runtime``, ``harness``) and ``site`` (the index in ``frames`` of the innermost frame of
+      the user's code, the place of the leak; None when no frame is the user's);
+    - ``notes``: what the report notes (what was not measured and why).
+    """
+
+    verdict = None
+    calls = 0
+    elapsed = 0.0
+    metrics = ()
+    sites = ()
+    notes = ()
+
+    def to_dict(self):
+        """The attributes above as a dict (``json.dumps`` takes it), with ``text``."""
+        return {"verdict": self.verdict, "calls": self.calls, "elapsed": self.elapsed,
+                "metrics": list(self.metrics), "sites": list(self.sites),
+                "notes": list(self.notes), "text": str(self)}
+
+
+def _site_section(res):
+    """The "leaking sites" lines of a failed check (none when no site was found)."""
+    lines = res.get("site_lines") or []
+    if not lines:
+        return []
+    return (["  leaking sites (live bytes that grew with every batch; caches that stopped "
+             "growing are left out):"] + [f"    {line}" for line in lines])
 
 
 def _figures(res):
-    """memsight's per-call figures: one line per metric that moved."""
+    """memsight's per-call figures: one line per metric that moved, as a :class:`Report`."""
     lines = [f"memsight: {res['verdict'].upper()} after {res.get('calls', 0)} calls "
              f"({res.get('warmup_calls', 0)} warm-up + {len(res.get('batches', []))} batches) "
              f"in {res.get('elapsed', 0.0) * 1e3:.1f} ms"]
+    metrics = []
     for name, per_call, lo, hi, total, grew, batches, leaking, is_bytes in res.get("metrics", []):
         if total == 0 and grew == 0 and not leaking:
             continue
@@ -451,8 +534,18 @@ def _figures(res):
         lines.append(f"  {'* ' if leaking else '  '}{name:<10} {per_call:+.3f}{unit}/call "
                      f"(95% CI {lo:+.3f}..{hi:+.3f}), total {total:+}{unit}, "
                      f"grew in {grew}/{batches} batches")
+        metrics.append({"name": name, "per_call": per_call, "ci": [lo, hi], "total": total,
+                        "grew": grew, "batches": batches, "leaking": bool(leaking),
+                        "unit": unit.strip()})
     lines.extend(f"  note: {n}" for n in res.get("notes", []))
-    return "\n".join(lines)
+    report = Report("\n".join(lines))
+    report.verdict = res.get("verdict")
+    report.calls = res.get("calls", 0)
+    report.elapsed = res.get("elapsed", 0.0)
+    report.metrics = metrics
+    report.sites = list(res.get("sites") or [])
+    report.notes = list(res.get("notes", []))
+    return report
 
 
 # --- the test case
@@ -478,6 +571,9 @@ class MemoryLeakTestCase(unittest.TestCase):
     verbosity = 0
     # Where a failed memory check is drawn as SVG (None: $MEMSIGHT_LEAK_PLOT_DIR, if set).
     plot_dir = None
+    # After a memory leak verdict, name the allocation sites (a few more batches of calls with
+    # the allocators hooked; Linux). False: the verdict alone, no extra calls.
+    sites = True
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -504,9 +600,11 @@ class MemoryLeakTestCase(unittest.TestCase):
 
     def call(self, fun):
         """Calls ``fun`` once (a hook subclasses may override)."""
+        __tracebackhide__ = True  # pytest shows the caller's line, not the harness
         return fun()
 
     def _validate(self, warmup_times, times, retries, tolerance, trim_callback):
+        __tracebackhide__ = True  # pytest shows the caller's line, not the harness
         _check_type("warmup_times", warmup_times, int)
         _check_type("times", times, int)
         _check_type("retries", retries, int)
@@ -535,6 +633,7 @@ class MemoryLeakTestCase(unittest.TestCase):
         """Calls ``fun(*args)`` repeatedly and raises a memsight.leak.Error (an AssertionError)
         if memory keeps growing or a resource stays open. Keyword arguments override the class
         attributes of the same name."""
+        __tracebackhide__ = True  # pytest shows the caller's line, not the harness
         pick = lambda v, default: default if v is None else v  # noqa: E731
         warmup_times = pick(warmup_times, self.warmup_times)
         times = pick(times, self.times)
@@ -553,7 +652,7 @@ class MemoryLeakTestCase(unittest.TestCase):
             return
         with _Collector(checkers.gcgarbage) as collector:
             res = _run(call, qualname(fun), opts, checkers, trim_callback, collector,
-                       self.verbosity, self.plot_dir)
+                       self.verbosity, self.plot_dir, bool(self.sites))
             if res["error"] == "unclosed":
                 extras = _culprits(res["metric"], call, GCDebugger)
                 count = len(extras) or res["count"]
@@ -561,10 +660,11 @@ class MemoryLeakTestCase(unittest.TestCase):
                 raise cls(count, qualname(fun), extras or res["items"], report=_figures(res))
         if res["error"] == "memory":
             in_bytes = tuple(m[0] for m in res["metrics"] if m[8])
-            runs = [format_run_line(i, d, n, in_bytes)
+            shown = _verdict_metric(res["metrics"])
+            runs = [format_run_line(i, d, n, in_bytes, shown)
                     for i, (n, d) in enumerate(res["batches"], 1)]
-            msg = (f"memory kept increasing after {len(runs)} runs ({res['calls']} calls)\n"
-                   + "\n".join(runs))
+            msg = "\n".join([f"memory kept increasing in {qualname(fun)!r} after {len(runs)} "
+                             f"runs ({res['calls']} calls)", *_site_section(res), *runs])
             raise MemoryLeakError(msg, report=_figures(res))
         if res["error"] == "setup":
             raise RuntimeError(res["text"])
@@ -574,10 +674,12 @@ class MemoryLeakTestCase(unittest.TestCase):
     def execute_w_exc(self, exc, fun, *args, **kwargs):
         """Like execute(), for a function that must raise ``exc`` on every call (its error path
         is what is checked); fails if a call does not raise it."""
+        __tracebackhide__ = True  # pytest shows the caller's line, not the harness
         if args:
             fun = functools.partial(fun, *args)
 
         def call():
+            __tracebackhide__ = True  # pytest shows the caller's line, not the harness
             try:
                 self.call(fun)
             except exc:
@@ -590,6 +692,7 @@ class MemoryLeakTestCase(unittest.TestCase):
 
 def _generated(test_name, name, fun, execute_kwargs):
     def test(self):
+        __tracebackhide__ = True  # pytest shows the caller's line, not the harness
         self.execute(fun, **execute_kwargs)
 
     test.__name__ = test.__qualname__ = test_name
@@ -597,9 +700,10 @@ def _generated(test_name, name, fun, execute_kwargs):
     return test
 
 
-def _run(call, name, opts, checkers, trim_callback, collector, verbosity, plot_dir):
+def _run(call, name, opts, checkers, trim_callback, collector, verbosity, plot_dir, sites=True):
     """The engine's check with the Python probes: the trim (callback, stdio, linecache, gc) runs
     before every sample, as the first probe's preparation."""
+    __tracebackhide__ = True  # pytest shows the caller's line, not the harness
 
     def prepare():
         if trim_callback is not None:
@@ -625,4 +729,4 @@ def _run(call, name, opts, checkers, trim_callback, collector, verbosity, plot_d
         call_budget=opts["call_budget"], checkers=opts["checkers"],
         tolerance=opts["tolerance"], probes=[tuple(p) for p in probes],
         verbosity=min(int(verbosity), 255),
-        plot_dir=None if plot_dir is None else os.fspath(plot_dir))
+        plot_dir=None if plot_dir is None else os.fspath(plot_dir), sites=sites)

@@ -15,8 +15,17 @@ __all__ = [
 
 _Tolerance = Union[int, Dict[str, int]]
 
+class Report(str):
+    verdict: Optional[str]
+    calls: int
+    elapsed: float
+    metrics: List[Dict[str, Any]]
+    sites: List[Dict[str, Any]]
+    notes: List[str]
+    def to_dict(self) -> Dict[str, Any]: ...
+
 class Error(AssertionError):
-    report: Optional[str]
+    report: Optional[Report]
 
 class UnclosedResourceError(Error):
     resource_name: ClassVar[str]
@@ -105,7 +114,8 @@ class pchild(NamedTuple):
 def qualname(obj: Any) -> str: ...
 def warm_caches() -> None: ...
 def format_run_line(idx: int, deltas: List[Tuple[str, int]], calls: int,
-                    byte_metrics: Tuple[str, ...] = ...) -> str: ...
+                    byte_metrics: Tuple[str, ...] = ...,
+                    verdict_metric: Optional[str] = ...) -> str: ...
 
 class MemoryLeakTestCase(unittest.TestCase):
     warmup_times: ClassVar[int]
@@ -116,6 +126,7 @@ class MemoryLeakTestCase(unittest.TestCase):
     checkers: ClassVar[Checkers]
     verbosity: ClassVar[int]
     plot_dir: ClassVar[Optional[Union[str, "os.PathLike[str]"]]]
+    sites: ClassVar[bool]
     def __init_subclass__(cls, **kwargs: Any) -> None: ...
     @classmethod
     def auto_generate(cls) -> Dict[str, LeakTest]: ...

@@ -44,10 +44,12 @@ class Leaks:
 
     def __call__(self, fun, *args, **kwargs):
         """Calls ``fun(*args)`` repeatedly; raises a memsight.leak.Error on a leak."""
+        __tracebackhide__ = True  # pytest shows the caller's line, not the harness
         self._case.execute(fun, *args, **{**self._defaults, **kwargs})
 
     def raises(self, exc, fun, *args, **kwargs):
         """Like calling the fixture, for a function that must raise ``exc`` on every call."""
+        __tracebackhide__ = True  # pytest shows the caller's line, not the harness
         self._case.execute_w_exc(exc, fun, *args, **{**self._defaults, **kwargs})
 
 
@@ -68,6 +70,7 @@ def leaks(request):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem):
+    __tracebackhide__ = True  # pytest shows the caller's line, not the harness
     kwargs = _marker_kwargs(pyfuncitem)
     if kwargs is None or "leaks" in pyfuncitem.fixturenames:
         return None
@@ -75,6 +78,7 @@ def pytest_pyfunc_call(pyfuncitem):
     body = pyfuncitem.obj
 
     def run():
+        __tracebackhide__ = True  # pytest shows the caller's line, not the harness
         body(**funcargs)
 
     run.__qualname__ = pyfuncitem.name
