@@ -173,7 +173,7 @@ mod proc_self;
 mod proc_self;
 mod report;
 mod sampler;
-mod stats;
+pub mod stats;
 #[cfg(not(windows))]
 mod tcache;
 #[cfg(windows)]
