@@ -137,8 +137,14 @@ mod tests {
         assert_eq!(action(key(KeyCode::Char('c')), 20), Action::Cgroups);
         assert_eq!(action(key(KeyCode::PageDown), 20), Action::Move(20));
         assert_eq!(action(key(KeyCode::Char('<')), 20), Action::SortStep(-1));
-        assert_eq!(action(key(KeyCode::Char('R')), 20), Action::Sort(SortKey::Rss));
-        assert_eq!(action(key(KeyCode::Char('M')), 20), Action::Sort(SortKey::Uss));
+        assert_eq!(
+            action(key(KeyCode::Char('R')), 20),
+            Action::Sort(SortKey::Rss)
+        );
+        assert_eq!(
+            action(key(KeyCode::Char('M')), 20),
+            Action::Sort(SortKey::Uss)
+        );
         assert_eq!(action(key(KeyCode::Char('Z')), 20), Action::None);
     }
 

@@ -49,7 +49,8 @@ pub struct Args {
     /// Reverse the sort order.
     #[arg(short = 'r', long)]
     reverse: bool,
-    /// Only processes whose name or command line holds this text (case-insensitive).
+    /// Only processes whose name or command line holds this text (case-insensitive; the viewer
+    /// itself is then left out).
     #[arg(long, value_name = "TEXT")]
     filter: Option<String>,
     /// Only processes owned by this user (a name or a uid).
@@ -239,6 +240,7 @@ pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result
             user: args.user.clone(),
             tree: args.tree,
             cgroups: args.cgroups,
+            myself: (procfs.proc_root() == std::path::Path::new("/proc")).then(std::process::id),
         },
     };
     let delay = Duration::from_secs_f64(args.delay);

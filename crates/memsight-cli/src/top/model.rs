@@ -105,7 +105,8 @@ pub const MIN_SPAN: f64 = 10.0;
 pub fn growth(points: &[(f64, f64)], floor: f64) -> Option<Growth> {
     let (&(t0, _), &(tn, _)) = (points.first()?, points.last()?);
     let span = tn - t0;
-    if points.len() < MIN_POINTS || !(span >= MIN_SPAN) {
+    // A NaN span (non-finite times) fails the comparison too.
+    if points.len() < MIN_POINTS || span.partial_cmp(&MIN_SPAN).is_none_or(|o| o.is_lt()) {
         return None;
     }
     let x: Vec<f64> = points.iter().map(|p| p.0 - t0).collect();
@@ -203,10 +204,7 @@ impl History {
 
     /// The growth verdict of `pid` (see [`growth`]).
     pub fn growth(&self, pid: u32, floor: f64) -> Option<Growth> {
-        let points: Vec<(f64, f64)> = self
-            .samples(pid)
-            .map(|s| (s.t, s.tracked as f64))
-            .collect();
+        let points: Vec<(f64, f64)> = self.samples(pid).map(|s| (s.t, s.tracked as f64)).collect();
         growth(&points, floor)
     }
 }
@@ -313,6 +311,9 @@ pub struct View {
     pub tree: bool,
     /// One row per memory cgroup, with its members' totals.
     pub cgroups: bool,
+    /// The viewer's own pid, hidden while a filter is set: its command line holds the text
+    /// given to `--filter`.
+    pub myself: Option<u32>,
 }
 
 impl View {
@@ -327,6 +328,9 @@ impl View {
         }
         if self.filter.is_empty() {
             return true;
+        }
+        if self.myself == Some(p.pid) {
+            return false;
         }
         let needle = self.filter.to_lowercase();
         p.name.to_lowercase().contains(&needle)
@@ -381,9 +385,7 @@ impl View {
                 SortKey::Growth => {
                     let g = |r: &Row| r.growth.map_or(f64::NEG_INFINITY, |g| g.per_minute);
                     // Suspects first, then the fastest growth.
-                    b.suspect()
-                        .cmp(&a.suspect())
-                        .then(g(b).total_cmp(&g(a)))
+                    b.suspect().cmp(&a.suspect()).then(g(b).total_cmp(&g(a)))
                 }
                 // Unknown (denied) sizes sort after every known one.
                 _ => size(b).cmp(&size(a)),
@@ -456,7 +458,8 @@ pub fn group_by_cgroup(rows: Vec<Row>) -> Vec<Row> {
             members: 0,
             denied: 0,
         });
-        let add = |a: Option<u64>, b: Option<u64>| Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0)));
+        let add =
+            |a: Option<u64>, b: Option<u64>| Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0)));
         let p = &r.proc;
         g.proc.uss = add(g.proc.uss, p.uss);
         g.proc.pss = add(g.proc.pss, p.pss);
@@ -589,8 +592,13 @@ mod tests {
         Proc {
             pid,
             ppid: Some(ppid),
-            username: if pid % 2 == 0 { "root" } else { "alice" }.to_owned(),
-            uid: if pid % 2 == 0 { 0 } else { 1000 },
+            username: if pid.is_multiple_of(2) {
+                "root"
+            } else {
+                "alice"
+            }
+            .to_owned(),
+            uid: if pid.is_multiple_of(2) { 0 } else { 1000 },
             name: name.to_owned(),
             cmdline: vec![format!("/usr/bin/{name}"), "--flag".to_owned()],
             uss: Some(uss),
@@ -672,6 +680,9 @@ mod tests {
         assert_eq!(pids(&v.rows(&sample(), &none)), [10, 11]);
         v.filter = "--flag".to_owned();
         assert_eq!(v.rows(&sample(), &none).len(), 5);
+        v.myself = Some(12);
+        assert_eq!(v.rows(&sample(), &none).len(), 4);
+        v.myself = None;
         v.filter.clear();
         v.user = Some("alice".to_owned());
         assert_eq!(pids(&v.rows(&sample(), &none)), [11, 1, 13]);
@@ -739,7 +750,9 @@ mod tests {
         assert!(!s1.suspect());
         assert_eq!(pids(&rows), [0, 0, 0]);
         assert_eq!(
-            rows.iter().map(|r| r.proc.name.as_str()).collect::<Vec<_>>(),
+            rows.iter()
+                .map(|r| r.proc.name.as_str())
+                .collect::<Vec<_>>(),
             ["/slice1", "/slice0", "/slice2"]
         );
         assert_eq!(s1.command(), "/slice1 (3 processes)");

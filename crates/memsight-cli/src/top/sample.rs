@@ -59,7 +59,11 @@ pub fn processes(procfs: &ProcFs, threads: usize) -> anyhow::Result<Vec<Proc>> {
             cgroup: None,
         })
         .collect();
-    procs.extend(scan.access_denied.into_iter().filter_map(|pid| denied(procfs, pid)));
+    procs.extend(
+        scan.access_denied
+            .into_iter()
+            .filter_map(|pid| denied(procfs, pid)),
+    );
     Ok(procs)
 }
 

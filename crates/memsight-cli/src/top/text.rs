@@ -105,7 +105,12 @@ pub fn columns(width: Option<usize>, sort: SortKey) -> Vec<Col> {
     let Some(width) = width else {
         return cols;
     };
-    let fixed = |cols: &[Col]| cols.iter().map(|c| c.width() + 1).sum::<usize>();
+    let fixed = |cols: &[Col]| {
+        cols.iter()
+            .filter(|&&c| c != Col::Command)
+            .map(|c| c.width() + 1)
+            .sum::<usize>()
+    };
     for drop in [Col::Peak, Col::Swap, Col::Epss, Col::User] {
         if fixed(&cols) + MIN_COMMAND <= width {
             break;
@@ -259,7 +264,11 @@ pub fn footer(rows: &[Row], root: bool) -> String {
         } else {
             format!("{denied} processes")
         };
-        let hint = if root { "" } else { "; run as root to see them" };
+        let hint = if root {
+            ""
+        } else {
+            "; run as root to see them"
+        };
         parts.push(format!("{what} denied (d: RSS only{hint})"));
     }
     parts.join(", ")
@@ -274,6 +283,7 @@ mod tests {
     fn columns_fit_80_and_keep_the_sort_column() {
         let cols = columns(Some(80), SortKey::Uss);
         assert!(!cols.contains(&Col::Peak) && !cols.contains(&Col::Swap));
+        assert!(cols.contains(&Col::Epss) && cols.contains(&Col::User));
         let line = title_line(&cols, SortKey::Uss, false);
         assert!(line.len() + MIN_COMMAND <= 80 + "COMMAND".len(), "{line}");
         assert!(columns(Some(80), SortKey::PeakRss).contains(&Col::Peak));

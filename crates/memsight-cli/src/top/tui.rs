@@ -141,13 +141,7 @@ impl App {
     }
 
     /// Handles a key; true to quit.
-    fn key(
-        &mut self,
-        key: event::KeyEvent,
-        top: &mut Top,
-        rows: &[Row],
-        page: usize,
-    ) -> bool {
+    fn key(&mut self, key: event::KeyEvent, top: &mut Top, rows: &[Row], page: usize) -> bool {
         match self.mode {
             Mode::Filter | Mode::User => {
                 let editing_filter = self.mode == Mode::Filter;
@@ -377,11 +371,11 @@ fn draw(s: &mut Screen, app: &App, top: &Top, frame: &Frame, rows: &[Row]) {
 
     let footer = match app.mode {
         Mode::Filter => format!("Filter (name or command): {}_", sanitize(&app.typed)),
-        Mode::User => format!("User (name or uid, empty for all): {}_", sanitize(&app.typed)),
-        _ => format!(
-            "{}  ? help  q quit",
-            text::footer(rows, is_root())
+        Mode::User => format!(
+            "User (name or uid, empty for all): {}_",
+            sanitize(&app.typed)
         ),
+        _ => format!("{}  ? help  q quit", text::footer(rows, is_root())),
     };
     s.render_widget(Paragraph::new(footer), foot);
 }
@@ -437,17 +431,20 @@ fn draw_detail(s: &mut Screen, area: Rect, app: &App, top: &Top, pid: u32) {
     s.render_widget(
         Sparkline::default()
             .block(Block::bordered().title(format!("USS: {}", range(&uss))))
-            .data(&tail(lift(&uss))),
+            .data(tail(lift(&uss))),
         spark_uss,
     );
     s.render_widget(
         Sparkline::default()
             .block(Block::bordered().title(format!("PSS: {}", range(&pss))))
-            .data(&tail(lift(&pss))),
+            .data(tail(lift(&pss))),
         spark_pss,
     );
     let mut lines = vec![Line::from(Span::styled(
-        format!("{:>8} {:>8} {:>8} {:>8}  {}", "RSS", "PSS", "PRIVATE", "SWAP", "PATH (maps grouped)"),
+        format!(
+            "{:>8} {:>8} {:>8} {:>8}  {}",
+            "RSS", "PSS", "PRIVATE", "SWAP", "PATH (maps grouped)"
+        ),
         Style::new().add_modifier(Modifier::REVERSED),
     ))];
     if let Some(d) = &app.detail {

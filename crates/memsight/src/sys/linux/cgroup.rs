@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ParseError, Result};
-use crate::sys::procfs::cgroup::{self as files, CgroupMount};
 use crate::sys::process::Process;
+use crate::sys::procfs::cgroup::{self as files, CgroupMount};
 use crate::sys::procfs::{ProcFs, parse_file};
 
 pub use crate::sys::procfs::cgroup::{MemoryPressure, Pressure};
@@ -64,6 +64,14 @@ impl Process {
     /// controller when there is one, else the v2 unified hierarchy's (`0::`); `None` when the
     /// file has neither. One small read, readable for every user's processes; a zombie's file is
     /// still there. [`ProcFs::cgroup_memory_of`] reads the cgroup's figures as well.
+    ///
+    /// ```
+    /// let me = memsight::Process::current()?;
+    /// if let Some(path) = me.memory_cgroup()? {
+    ///     assert!(path.starts_with('/'));
+    /// }
+    /// # Ok::<(), memsight::Error>(())
+    /// ```
     pub fn memory_cgroup(&self) -> Result<Option<String>> {
         let membership = self.read_file("cgroup", files::parse_membership)?;
         Ok(membership.v1_memory.or(membership.v2))
