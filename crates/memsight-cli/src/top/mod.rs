@@ -12,7 +12,7 @@ mod text;
 mod tui;
 
 use std::collections::HashSet;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::ValueEnum;
@@ -245,6 +245,11 @@ pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result
     };
     let delay = Duration::from_secs_f64(args.delay);
     if !args.batch {
+        if !std::io::stdout().is_terminal() {
+            anyhow::bail!(
+                "the full-screen view needs a terminal on standard output; -b prints frames as text"
+            );
+        }
         return tui::run(&mut top, delay);
     }
     let mut shown = 0u64;
