@@ -535,3 +535,95 @@ fn processes_exiting_mid_refresh_drop_out_silently() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.matches("memsight top - ").count(), 5);
 }
+
+#[test]
+fn header_shows_the_cgroup_limit_and_pressure_or_na() {
+    let dir = tempfile::tempdir().unwrap();
+    support::copy_tree(&support::fixture("cgroup-v2"), dir.path());
+    let (proc_root, sys_root) = (dir.path().join("proc"), dir.path().join("sys"));
+    let frame = || {
+        let out = memsight()
+            .arg("--procfs")
+            .arg(&proc_root)
+            .arg("--sysfs")
+            .arg(&sys_root)
+            .args(["top", "-b", "-n", "1"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // No /proc/pressure (a kernel without PSI): n/a, and the fixture cgroup's 128 MiB limit.
+    let text = frame();
+    assert!(text.contains("PSI:  some n/a, full n/a"), "{text}");
+    assert!(
+        text.contains(
+            "Cgroup: 128.0M limit, 64.0M used (50.0%), 56.0M working set, /kubepods/pod1/ctr"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("Mem:  976.6M total"), "{text}");
+    std::fs::create_dir(proc_root.join("pressure")).unwrap();
+    std::fs::write(
+        proc_root.join("pressure/memory"),
+        "some avg10=1.25 avg60=0.50 avg300=0.10 total=123\nfull avg10=0.75 avg60=0.25 avg300=0.05 total=45\n",
+    )
+    .unwrap();
+    let text = frame();
+    assert!(
+        text.contains("PSI:  some avg10 1.25% avg60 0.50%, full avg10 0.75% avg60 0.25%"),
+        "{text}"
+    );
+}
+
+#[test]
+fn denied_rows_show_rss_with_a_marker_and_the_footer_counts_them() {
+    support::require_root("running memsight as nobody through setpriv");
+    let tag = tag("denied");
+    let child = hog(16, &tag);
+    let pid = u64::from(child.0.id());
+    let as_nobody = |args: &[&str]| {
+        let out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_memsight"))
+            .args(["top", "-b", "-n", "1", "--filter", &tag])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let frame: Value = serde_json::from_str(&as_nobody(&["--json"])).unwrap();
+    let p = frame["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pid"].as_u64() == Some(pid))
+        .unwrap_or_else(|| panic!("{frame}"));
+    assert!(p["uss"].is_null() && p["pss"].is_null(), "{p}");
+    assert!(p["rss"].as_u64().unwrap() >= 16 << 20, "{p}");
+    assert!(
+        frame["access_denied"]
+            .as_array()
+            .unwrap()
+            .contains(&pid.into())
+    );
+    let text = as_nobody(&[]);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{pid:>7}")))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains(" d "), "{line}");
+    assert!(
+        text.contains("1 process denied (d: RSS only; run as root to see them)"),
+        "{text}"
+    );
+}
