@@ -215,6 +215,31 @@ fn screen_shows_the_header_and_a_childs_uss_as_ps_does() {
         cells[2]
     );
     assert!(shown >= 64.0 * 1048576.0, "{shown}");
+    // Enter: the child's detail (info's memory rows, maps by path, USS/PSS sparklines).
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("the detail", |x| {
+        x.contains(&format!("Process {pid}")) && x.contains("[heap]")
+    });
+    for part in [
+        "memory-ex  peak_rss=",
+        "memory-full uss=",
+        "USS: now",
+        "PSS: now",
+        "PATH (maps grouped)",
+    ] {
+        assert!(screen.contains(part), "no {part:?} in:\n{screen}");
+    }
+    // Back, `p` pauses, `?` helps.
+    t.keys(&["Escape"]);
+    t.wait_for("the table again", |x| row_of(x, pid).is_some());
+    t.keys(&["p"]);
+    t.wait_for("paused", |x| {
+        x.contains("PAUSED") && row_of(x, pid).is_some()
+    });
+    t.keys(&["?"]);
+    t.wait_for("the help", |x| {
+        x.contains("leak suspect") && x.contains("Keys:")
+    });
 }
 
 #[test]

@@ -7,7 +7,7 @@ use super::model::SortKey;
 /// What a key asks for in the table.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Action {
-    /// Leave (`q`, Ctrl-C, Esc on the table).
+    /// Leave (`q`, Ctrl-C; not Esc, which leaves the detail and help pages).
     Quit,
     /// Move the selection by this many rows.
     Move(isize),
@@ -47,7 +47,7 @@ pub fn action(key: KeyEvent, page: usize) -> Action {
         };
     }
     match key.code {
-        KeyCode::Char('q') | KeyCode::Esc => Action::Quit,
+        KeyCode::Char('q') => Action::Quit,
         KeyCode::Up | KeyCode::Char('k') => Action::Move(-1),
         KeyCode::Down | KeyCode::Char('j') => Action::Move(1),
         KeyCode::PageUp => Action::Move(-page),
@@ -135,6 +135,7 @@ mod tests {
             Action::Quit
         );
         assert_eq!(action(key(KeyCode::Char('c')), 20), Action::Cgroups);
+        assert_eq!(action(key(KeyCode::Esc), 20), Action::None);
         assert_eq!(action(key(KeyCode::PageDown), 20), Action::Move(20));
         assert_eq!(action(key(KeyCode::Char('<')), 20), Action::SortStep(-1));
         assert_eq!(
