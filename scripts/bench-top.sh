@@ -15,9 +15,11 @@
 # - htop-tui: `htop -d D*10` in the same window, its htoprc showing PID USER VIRT RES PSS SWAP
 #   PSSWP S Command and sorted by PSS (htop has no batch mode; this is the nearest equivalent).
 # Batch CPU is user + system time of the whole run (GNU time) over its R frames, start-up
-# included; full-screen CPU is utime + stime of the viewer (/proc/PID/stat) over the refreshes
-# its run time allows (R + 1: the first frame comes at once). Peak RSS is GNU time's %M for
-# batch, VmHWM for the full-screen viewers. Each figure is the median of ROUNDS runs (default 3).
+# included (ms per refresh). Full-screen CPU is utime + stime of the viewer (/proc/PID/stat)
+# over its R x D seconds on screen (ms per second: on a loaded machine a refresh can take longer
+# than D, and neither viewer says how many it drew, so per second is the figure that holds).
+# Peak RSS is GNU time's %M for batch, VmHWM for the full-screen viewers. Each figure is the
+# median of ROUNDS runs (default 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,27 +53,29 @@ batch() {
   awk -v r="$REFRESHES" '{printf "%.1f %d\n", ($1 + $2) * 1000 / r, $3}' "$work/time"
 }
 
-# One full-screen run in tmux: prints "cpu_ms_per_refresh peak_rss_kib".
+# One full-screen run in tmux: prints "cpu_ms_per_second peak_rss_kib".
 tui() {
   tmux -S "$work/tmux.sock" -f /dev/null new-session -d -x 200 -y 50 "$@"
   local pid
   pid=$(tmux -S "$work/tmux.sock" display-message -p '#{pane_pid}')
-  sleep "$(awk -v r="$REFRESHES" -v d="$DELAY" 'BEGIN {print r * d + d / 2}')"
+  local seconds
+  seconds=$(awk -v r="$REFRESHES" -v d="$DELAY" 'BEGIN {print r * d}')
+  sleep "$seconds"
   local ticks hwm
   ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
   tmux -S "$work/tmux.sock" kill-server 2>/dev/null || true
   sleep 0.3
-  awk -v t="$ticks" -v hz="$CLK_TCK" -v r="$REFRESHES" -v m="$hwm" \
-    'BEGIN {printf "%.1f %d\n", t * 1000 / hz / (r + 1), m}'
+  awk -v t="$ticks" -v hz="$CLK_TCK" -v s="$seconds" -v m="$hwm" \
+    'BEGIN {printf "%.1f %d\n", t * 1000 / hz / s, m}'
 }
 
 htoprc="$work/htoprc"
 htop_delay=$(awk -v d="$DELAY" 'BEGIN {printf "%d", d * 10}')
 
 echo "memsight top benchmark, $(date -u +%F), $(nproc) CPUs, kernel $(uname -r), $("$BIN" --version)"
-echo "refreshes=$REFRESHES delay=${DELAY}s rounds=$ROUNDS (medians)"
-printf '%-8s %-16s %12s %12s %8s\n' procs viewer "cpu ms/ref" "peak RSS" "ratio"
+echo "refreshes=$REFRESHES delay=${DELAY}s rounds=$ROUNDS (medians), load $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-8s %-16s %10s %-8s %12s %8s\n' procs viewer cpu unit "peak RSS" "ratio"
 for count in "${COUNTS[@]}"; do
   while [ "$(procs)" -lt "$count" ]; do
     sleep 3600 &
@@ -98,11 +102,11 @@ for count in "${COUNTS[@]}"; do
   done
   for viewer in memsight-batch top-batch memsight-tui htop-tui; do
     case $viewer in
-      *-batch) peer=top-batch ;;
-      *) peer=htop-tui ;;
+      *-batch) peer=top-batch unit=ms/ref ;;
+      *) peer=htop-tui unit=ms/s ;;
     esac
     ratio=$(awk -v a="${cpu[$viewer]}" -v b="${cpu[$peer]}" 'BEGIN {if (b > 0) printf "%.2fx", a / b; else print "-"}')
-    printf '%-8s %-16s %12s %10s KiB %8s\n' "$n" "$viewer" "${cpu[$viewer]}" "${rss[$viewer]}" "$ratio"
+    printf '%-8s %-16s %10s %-8s %8s KiB %8s\n' "$n" "$viewer" "${cpu[$viewer]}" "$unit" "${rss[$viewer]}" "$ratio"
   done
   unset cpu rss
 done
