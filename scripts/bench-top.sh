@@ -19,7 +19,8 @@
 # over its R x D seconds on screen (ms per second: on a loaded machine a refresh can take longer
 # than D, and neither viewer says how many it drew, so per second is the figure that holds).
 # Peak RSS is GNU time's %M for batch, VmHWM for the full-screen viewers. Each figure is the
-# median of ROUNDS runs (default 3).
+# median of ROUNDS runs (default 3), the viewers taken in turn in each round; the procs column
+# gives the fewest and most processes seen at the start of a measurement.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,7 +45,12 @@ cleanup() {
 trap cleanup EXIT
 
 CLK_TCK=$(getconf CLK_TCK)
-procs() { ls -d /proc/[0-9]* 2>/dev/null | wc -l; }
+# Processes now (a glob, not ls: a process that exits between the glob and ls's stat would fail
+# the pipeline and end the script under pipefail).
+procs() {
+  local all=(/proc/[0-9]*)
+  echo "${#all[@]}"
+}
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # One batch run: prints "cpu_ms_per_refresh peak_rss_kib".
@@ -75,17 +81,18 @@ htop_delay=$(awk -v d="$DELAY" 'BEGIN {printf "%d", d * 10}')
 
 echo "memsight top benchmark, $(date -u +%F), $(nproc) CPUs, kernel $(uname -r), $("$BIN" --version)"
 echo "refreshes=$REFRESHES delay=${DELAY}s rounds=$ROUNDS (medians), load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-8s %-16s %10s %-8s %12s %8s\n' procs viewer cpu unit "peak RSS" "ratio"
+printf '%-12s %-16s %10s %-8s %12s %8s\n' procs viewer cpu unit "peak RSS" "ratio"
 for count in "${COUNTS[@]}"; do
   while [ "$(procs)" -lt "$count" ]; do
     sleep 3600 &
     sleepers+=($!)
   done
-  n=$(procs)
-  declare -A cpu=() rss=()
-  for viewer in memsight-batch top-batch memsight-tui htop-tui; do
-    cpus=() rsss=()
-    for _ in $(seq "$ROUNDS"); do
+  declare -A cpus=() rsss=()
+  counts=()
+  # Round-robin, so that every viewer meets the same machine (other work comes and goes).
+  for _ in $(seq "$ROUNDS"); do
+    for viewer in memsight-batch top-batch memsight-tui htop-tui; do
+      counts+=("$(procs)")
       case $viewer in
         memsight-batch) out=$(batch "$BIN" top -b -n "$REFRESHES" -d "$DELAY") ;;
         top-batch) out=$(batch top -b -n "$REFRESHES" -d "$DELAY" -w 512) ;;
@@ -95,10 +102,14 @@ for count in "${COUNTS[@]}"; do
           printf 'fields=0 48 38 39 118 119 120 2 1\nsort_key=118\nsort_direction=-1\n' >"$htoprc"
           out=$(tui env HTOPRC="$htoprc" htop -d "$htop_delay") ;;
       esac
-      cpus+=("${out% *}") rsss+=("${out#* }")
+      cpus[$viewer]+="${out% *} " rsss[$viewer]+="${out#* } "
     done
-    cpu[$viewer]=$(printf '%s\n' "${cpus[@]}" | median)
-    rss[$viewer]=$(printf '%s\n' "${rsss[@]}" | median)
+  done
+  n="$(printf '%s\n' "${counts[@]}" | sort -n | head -1)-$(printf '%s\n' "${counts[@]}" | sort -n | tail -1)"
+  declare -A cpu=() rss=()
+  for viewer in memsight-batch top-batch memsight-tui htop-tui; do
+    cpu[$viewer]=$(printf '%s\n' ${cpus[$viewer]} | median)
+    rss[$viewer]=$(printf '%s\n' ${rsss[$viewer]} | median)
   done
   for viewer in memsight-batch top-batch memsight-tui htop-tui; do
     case $viewer in
@@ -106,7 +117,7 @@ for count in "${COUNTS[@]}"; do
       *) peer=htop-tui unit=ms/s ;;
     esac
     ratio=$(awk -v a="${cpu[$viewer]}" -v b="${cpu[$peer]}" 'BEGIN {if (b > 0) printf "%.2fx", a / b; else print "-"}')
-    printf '%-8s %-16s %10s %-8s %8s KiB %8s\n' "$n" "$viewer" "${cpu[$viewer]}" "$unit" "${rss[$viewer]}" "$ratio"
+    printf '%-12s %-16s %10s %-8s %8s KiB %8s\n' "$n" "$viewer" "${cpu[$viewer]}" "$unit" "${rss[$viewer]}" "$ratio"
   done
-  unset cpu rss
+  unset cpu rss cpus rsss
 done
