@@ -260,10 +260,11 @@ fn sort_keys_reorder_and_the_filter_hides_others() {
     // Sorted by USS: the big one first.
     let screen = t.wait_for("both children", both);
     assert!(position(&screen, b) < position(&screen, s), "{screen}");
-    // `N`: by pid, the small one (started first) first.
+    // `N`: by pid, the smaller pid first (the small one's, unless pids wrapped in between).
     t.keys(&["N"]);
+    let (first, second) = (s.min(b), s.max(b));
     let screen = t.wait_for("pid order", |x| {
-        both(x) && position(x, s) < position(x, b) && x.contains("PID*")
+        both(x) && position(x, first) < position(x, second) && x.contains("PID*")
     });
     assert!(screen.contains("PID*"));
     // `<` and `>` walk the columns: from PID, `>` twice is USS again.
@@ -431,7 +432,10 @@ fn a_steady_grower_is_flagged_a_jump_and_an_oscillation_never() {
         &format!("{tag}-wave"),
     );
     let (g, j, w) = (grower.0.id(), jumper.0.id(), wave.0.id());
-    let frames = json_frames(&["-d", "1", "--filter", &tag], 40);
+    // Only these three (`-p`): a refresh stays short however many processes the machine runs,
+    // so the 30 s bound measures the verdict, not the scan.
+    let pids = format!("{g},{j},{w}");
+    let frames = json_frames(&["-d", "1", "-p", &pids], 40);
     assert_eq!(frames.len(), 40);
     let first = frames
         .iter()
@@ -447,7 +451,8 @@ fn a_steady_grower_is_flagged_a_jump_and_an_oscillation_never() {
         .unwrap();
     // About 60 MiB a minute.
     let rate = row["growth"].as_f64().unwrap() / 1048576.0;
-    assert!((30.0..=90.0).contains(&rate), "{rate} MiB/min");
+    // (A starved child grows slower than it means to: a wide bound.)
+    assert!((15.0..=120.0).contains(&rate), "{rate} MiB/min");
     for f in &frames {
         assert!(!suspect_in(f, j), "the 200 MiB jump was flagged: {f}");
         assert!(!suspect_in(f, w), "the oscillation was flagged: {f}");

@@ -56,6 +56,9 @@ pub struct Args {
     /// Only processes owned by this user (a name or a uid).
     #[arg(short = 'u', long, value_name = "USER")]
     user: Option<String>,
+    /// Only these processes (comma-separated pids), like `top -p`: a refresh then reads only them.
+    #[arg(short = 'p', long, value_name = "PID,...", value_delimiter = ',')]
+    pid: Vec<u32>,
     /// Start in tree mode (children under their parents).
     #[arg(short = 't', long)]
     tree: bool,
@@ -163,6 +166,8 @@ pub struct Frame {
 /// The state both modes share: where to read, the history, the view.
 struct Top<'a> {
     procfs: &'a ProcFs,
+    /// `-p`'s pids (empty: every process).
+    pids: Vec<u32>,
     threads: usize,
     start: Instant,
     history: History,
@@ -174,7 +179,7 @@ impl Top<'_> {
     /// Reads a frame and adds it to the history.
     fn refresh(&mut self) -> anyhow::Result<Frame> {
         let header = sample::header(self.procfs)?;
-        let procs = sample::processes(self.procfs, self.threads)?;
+        let procs = sample::processes(self.procfs, &self.pids, self.threads)?;
         let elapsed = self.start.elapsed().as_secs_f64();
         self.history.record(elapsed, &procs);
         Ok(Frame {
@@ -227,8 +232,12 @@ fn is_root() -> bool {
 
 /// Runs `memsight top`.
 pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result<()> {
+    let mut pids = args.pid.clone();
+    pids.sort_unstable();
+    pids.dedup();
     let mut top = Top {
         procfs,
+        pids,
         threads: args.threads.map_or(0, usize::from),
         start: Instant::now(),
         history: History::new(args.window),

@@ -36,9 +36,14 @@ pub fn header(procfs: &ProcFs) -> anyhow::Result<Header> {
 
 /// Every process with user memory: the scan's USS, PSS, SwapPss, swap and RSS (read on the
 /// scan's threads), and for those whose smaps_rollup is denied, RSS, owner and command only.
-/// Processes that exit meanwhile are left out; so are kernel threads and zombies.
-pub fn processes(procfs: &ProcFs, threads: usize) -> anyhow::Result<Vec<Proc>> {
-    let pids = procfs.pids()?;
+/// Processes that exit meanwhile are left out; so are kernel threads and zombies. `only` (when
+/// not empty) names the pids to read, in ascending order.
+pub fn processes(procfs: &ProcFs, only: &[u32], threads: usize) -> anyhow::Result<Vec<Proc>> {
+    let pids = if only.is_empty() {
+        procfs.pids()?
+    } else {
+        only.to_vec()
+    };
     let scan = procfs.memory_scan_on(&pids, threads);
     let mut procs: Vec<Proc> = scan
         .processes
