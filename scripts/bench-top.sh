@@ -83,9 +83,12 @@ echo "memsight top benchmark, $(date -u +%F), $(nproc) CPUs, kernel $(uname -r),
 echo "refreshes=$REFRESHES delay=${DELAY}s rounds=$ROUNDS (medians), load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-12s %-16s %10s %-8s %12s %8s\n' procs viewer cpu unit "peak RSS" "ratio"
 for count in "${COUNTS[@]}"; do
+  # In batches: counting /proc after every fork would be quadratic.
   while [ "$(procs)" -lt "$count" ]; do
-    sleep 3600 &
-    sleepers+=($!)
+    for _ in $(seq $((count - $(procs)))); do
+      sleep 3600 &
+      sleepers+=($!)
+    done
   done
   declare -A cpus=() rsss=()
   counts=()
