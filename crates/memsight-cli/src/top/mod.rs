@@ -40,7 +40,8 @@ pub struct Args {
     /// With -b: one JSON object per frame and line: `time`, `elapsed`, `mem`, `swap`, `cgroup`,
     /// `pressure`, `processes` (pid, ppid, username, name, cmdline, cgroup, uss, pss, swap_pss,
     /// epss, swap, rss, peak_rss in bytes; growth, growth_low, growth_high in bytes per minute;
-    /// suspect), `access_denied` and `suspects` (pids).
+    /// suspect), `access_denied` and `suspects` (pids). Always one entry per process, even with
+    /// -c.
     #[arg(long, requires = "batch")]
     json: bool,
     /// The column to sort by at start (keys change it).
@@ -252,6 +253,8 @@ pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result
             myself: (procfs.proc_root() == std::path::Path::new("/proc")).then(std::process::id),
         },
     };
+    // JSON lists processes, each with its cgroup: the sums are the reader's to make.
+    top.view.cgroups &= !args.json;
     let delay = Duration::from_secs_f64(args.delay);
     if !args.batch {
         if !std::io::stdout().is_terminal() {

@@ -424,7 +424,9 @@ fn draw_detail(s: &mut Screen, area: Rect, app: &App, top: &Top, pid: u32) {
     // The sparkline's floor is the series' minimum, so a slow climb shows.
     let lift = |v: &[u64]| {
         let lo = v.iter().copied().min().unwrap_or(0);
-        v.iter().map(|x| x - lo + 1).collect::<Vec<u64>>()
+        v.iter()
+            .map(|x| (x - lo).saturating_add(1))
+            .collect::<Vec<u64>>()
     };
     let width = usize::from(area.width.saturating_sub(2));
     let tail = |v: Vec<u64>| v[v.len().saturating_sub(width)..].to_vec();
