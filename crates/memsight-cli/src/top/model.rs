@@ -163,11 +163,13 @@ pub struct Sample {
 }
 
 /// Every process's samples over the last `window` seconds. A process that is gone at a refresh
-/// is forgotten (its pid may come back as another process).
+/// is forgotten, and a pid that comes back under another name starts afresh (it is another
+/// process: a reused pid, or an exec).
 #[derive(Debug, Default)]
 pub struct History {
     window: f64,
-    series: HashMap<u32, VecDeque<Sample>>,
+    /// Per pid: the name it had, and its samples.
+    series: HashMap<u32, (String, VecDeque<Sample>)>,
 }
 
 impl History {
@@ -184,7 +186,11 @@ impl History {
         let alive: HashSet<u32> = procs.iter().map(|p| p.pid).collect();
         self.series.retain(|pid, _| alive.contains(pid));
         for p in procs {
-            let s = self.series.entry(p.pid).or_default();
+            let (name, s) = self.series.entry(p.pid).or_default();
+            if *name != p.name {
+                p.name.clone_into(name);
+                s.clear();
+            }
             s.push_back(Sample {
                 t,
                 tracked: p.tracked(),
@@ -199,7 +205,7 @@ impl History {
 
     /// The samples of `pid`, oldest first.
     pub fn samples(&self, pid: u32) -> impl Iterator<Item = &Sample> {
-        self.series.get(&pid).into_iter().flatten()
+        self.series.get(&pid).into_iter().flat_map(|(_, s)| s)
     }
 
     /// The growth verdict of `pid` (see [`growth`]).
@@ -586,6 +592,13 @@ mod tests {
         assert_eq!(s.first(), Some(&19.0));
         assert_eq!(s.last(), Some(&29.0));
         assert_eq!(h.samples(2).count(), 0);
+        // The pid now names another program: its history starts again.
+        let other = Proc {
+            name: "other".to_owned(),
+            ..p(1, 5)
+        };
+        h.record(30.0, &[other]);
+        assert_eq!(h.samples(1).count(), 1);
     }
 
     fn proc(pid: u32, ppid: u32, uss: u64, name: &str) -> Proc {
