@@ -28,6 +28,9 @@ command -v wrk >/dev/null || serve_packages+=(wrk)
 # smem: a peer of `memsight ps` in scripts/bench-ps.py.
 command -v smem >/dev/null || serve_packages+=(smem)
 command -v prometheus-process-exporter >/dev/null || serve_packages+=(prometheus-process-exporter)
+# memsight top: tmux drives its full-screen tests like a person; htop is a peer in its benchmark.
+command -v tmux >/dev/null || serve_packages+=(tmux)
+command -v htop >/dev/null || serve_packages+=(htop)
 if [ ${#serve_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     # The tests run their own Prometheus on loopback: keep the packages' daemons from starting.

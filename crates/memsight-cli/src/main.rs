@@ -26,6 +26,7 @@ cfg_if::cfg_if! {
         mod size;
         #[cfg(feature = "serve")]
         mod serve;
+        mod top;
         mod user;
         /// What every command reads the OS through: the `/proc` and `/sys` roots.
         type Host = memsight::linux::ProcFs;
@@ -94,6 +95,8 @@ enum LinuxCommand {
     /// Prometheus exporter: system, cgroup and per-process memory on /metrics (Linux only).
     #[cfg(feature = "serve")]
     Serve(serve::Args),
+    /// Live view of memory with leak suspects named, like top and htop (Linux only).
+    Top(top::Args),
 }
 
 #[cfg(target_os = "linux")]
@@ -106,6 +109,7 @@ impl LinuxCommand {
             LinuxCommand::Cgroups(args) => cgroups::run(args, procfs, out).map(|()| 0),
             #[cfg(feature = "serve")]
             LinuxCommand::Serve(args) => serve::run(args, procfs, out).map(|()| 0),
+            LinuxCommand::Top(args) => top::run(args, procfs, out).map(|()| 0),
         }
     }
 }

@@ -179,7 +179,7 @@ mod proc_self;
 mod report;
 mod sampler;
 pub mod sites;
-mod stats;
+pub mod stats;
 #[cfg(not(windows))]
 mod tcache;
 #[cfg(windows)]

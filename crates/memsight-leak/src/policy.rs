@@ -6,13 +6,10 @@
 use crate::metric::{Checkers, Metric, SLOTS};
 use crate::report::{Batch, LeakReason, Verdict};
 use crate::sampler::Sample;
-use crate::stats::slope_ci;
+use crate::stats::{SUSTAINED_GREW as LEAK_GREW, SUSTAINED_WINDOW as LEAK_WINDOW, slope_ci};
 
 /// Batches kept per check: preallocated so that recording a batch never allocates.
 pub(crate) const MAX_BATCHES: usize = 512;
-/// The sign-test window: a leak needs growth in LEAK_GREW of the last LEAK_WINDOW batches.
-const LEAK_WINDOW: usize = 8;
-const LEAK_GREW: usize = 7;
 /// One-call windows for resources between the warm-up and the batches.
 pub(crate) const PROBE_WINDOWS: usize = 2;
 

@@ -1,4 +1,14 @@
-//! Least-squares slope with a 95% confidence interval.
+//! The statistics behind a leak verdict, shared with other front ends (`memsight top` judges a
+//! process's growth with them): a least-squares slope with its 95% confidence interval, and the
+//! sign-test window that makes a growth *sustained*.
+
+/// The sign-test window: growth is sustained when the figure grew in at least [`SUSTAINED_GREW`]
+/// of the last `SUSTAINED_WINDOW` steps (batches of calls for the harness, equal slices of time
+/// for a live process), so that one jump, or a level with noise around it, is never a leak.
+pub const SUSTAINED_WINDOW: usize = 8;
+
+/// How many of the [`SUSTAINED_WINDOW`] steps must have grown.
+pub const SUSTAINED_GREW: usize = 7;
 
 /// Two-sided 95% Student t quantiles for 1..=30 degrees of freedom.
 const T95: [f64; 30] = [
@@ -15,9 +25,10 @@ fn t95(df: usize) -> f64 {
     }
 }
 
-/// Slope of `y` against `x` and its 95% interval `(slope, low, high)`. With fewer than three
-/// points the interval is unbounded unless the points lie exactly on a line.
-pub(crate) fn slope_ci(x: &[f64], y: &[f64]) -> (f64, f64, f64) {
+/// Least-squares slope of `y` against `x` (in `y` units per `x` unit) and its two-sided 95%
+/// Student-t interval, as `(slope, low, high)`. With fewer than three points the interval is
+/// unbounded unless the points lie exactly on a line; so is it when every `x` is equal.
+pub fn slope_ci(x: &[f64], y: &[f64]) -> (f64, f64, f64) {
     let n = x.len().min(y.len());
     if n < 2 {
         return (0.0, f64::NEG_INFINITY, f64::INFINITY);

@@ -53,6 +53,11 @@ pub struct ProcessMemory {
     pub pss: u64,
     /// Swapped-out memory (smaps_rollup `Swap`).
     pub swap: u64,
+    /// The proportional share of swapped-out memory (smaps_rollup `SwapPss`, kernel 4.3+; 0
+    /// before): `pss + swap_pss` is htop's EPSS, the footprint with swap counted fairly. Not in
+    /// `memsight ps --json`, whose keys are psutil's.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub swap_pss: u64,
     /// Resident set size (statm `resident` × page size), as in [`MemoryInfo::rss`](crate::MemoryInfo::rss).
     pub rss: u64,
     /// Virtual memory size (statm `size` × page size), as in [`MemoryInfo::vms`](crate::MemoryInfo::vms).
@@ -266,6 +271,7 @@ impl ProcFs {
             uss: footprint.uss,
             pss: footprint.pss,
             swap: footprint.swap,
+            swap_pss: footprint.swap_pss,
             rss: statm.resident.saturating_mul(page_size()),
             vms: statm.size.saturating_mul(page_size()),
             uid,

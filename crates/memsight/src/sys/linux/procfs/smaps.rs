@@ -8,7 +8,8 @@ use crate::sys::procfs::text::{numbered_lines, parse_u64};
 
 /// USS, PSS and swap in bytes, summed over every block of the file. psutil's rules (#1222):
 /// `uss` = every `Private_*` line (Private_Clean + Private_Dirty + Private_Hugetlb), `pss` = `Pss:`
-/// only (not `Pss_Anon`, `Pss_File`, `SwapPss`...), `swap` = `Swap:` only (never `SwapPss`).
+/// only (not `Pss_Anon`, `Pss_File`, `SwapPss`...), `swap` = `Swap:` only (never `SwapPss`);
+/// `swap_pss` = `SwapPss:` (htop's EPSS is `pss + swap_pss`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Footprint {
     /// Unique set size: memory private to the process, bytes.
@@ -17,9 +18,11 @@ pub(crate) struct Footprint {
     pub pss: u64,
     /// Swapped-out memory, bytes.
     pub swap: u64,
+    /// The proportional share of swapped-out memory (`SwapPss:`, kernel 4.3+; 0 before), bytes.
+    pub swap_pss: u64,
 }
 
-/// Sums the `Private_*`, `Pss:` and `Swap:` lines of `smaps_rollup` or `smaps`. Headers and other
+/// Sums the `Private_*`, `Pss:`, `Swap:` and `SwapPss:` lines of `smaps_rollup` or `smaps`. Headers and other
 /// lines (including `VmFlags:` and non-numeric ones) are skipped; a used line whose value is not a
 /// number is an error. Allocates nothing.
 pub(crate) fn footprint(data: &[u8]) -> Result<Footprint, ParseError> {
@@ -31,6 +34,8 @@ pub(crate) fn footprint(data: &[u8]) -> Result<Footprint, ParseError> {
             &mut total.pss
         } else if line.starts_with(b"Swap:") {
             &mut total.swap
+        } else if line.starts_with(b"SwapPss:") {
+            &mut total.swap_pss
         } else {
             continue;
         };
@@ -161,6 +166,7 @@ VmFlags: rd ex
         assert_eq!(f.uss, (6 + 7 + 14) * 1024);
         assert_eq!(f.pss, 3 * 1024);
         assert_eq!(f.swap, 15 * 1024);
+        assert_eq!(f.swap_pss, 16 * 1024);
     }
 
     #[test]
@@ -187,6 +193,7 @@ Locked:                0 kB
         assert_eq!(f.uss, (524 + 204) * 1024);
         assert_eq!(f.pss, 722 * 1024);
         assert_eq!(f.swap, 8 * 1024);
+        assert_eq!(f.swap_pss, 4 * 1024);
         assert_eq!(footprint(b"").unwrap(), Footprint::default());
         assert!(footprint(b"Pss: many kB\n").is_err());
     }
