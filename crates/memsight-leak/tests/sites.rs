@@ -523,3 +523,19 @@ fn without_debug_info_the_site_is_a_function_and_an_offset() {
     );
     assert!(r.notes.iter().any(|n| n.contains("no debug info")), "{r}");
 }
+
+#[test]
+fn a_rust_heap_leak_keeps_its_rust_sites_and_gets_no_duplicate() {
+    let r = within_watchdog("rust", || {
+        LeakTest::new().name("rust_box").check(|| {
+            std::hint::black_box(Box::leak(Box::new([7u8; 48])));
+        })
+    });
+    let r = leak_report(r);
+    assert!(!r.allocation_sites.is_empty(), "{r}");
+    assert!(r.leak_sites.is_empty(), "named twice:\n{r}");
+    assert!(
+        !r.notes.iter().any(|n| n.contains("allocation sites")),
+        "{r}"
+    );
+}
