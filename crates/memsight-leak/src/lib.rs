@@ -130,7 +130,9 @@
 //! # Front ends
 //! The sequence (driver), the sampling, the decision policy (pure, unit-tested on synthetic
 //! batch series), attribution and the report are separate modules; a front end (a Python one,
-//! say) adds its own figures through the [`Probe`] trait and gets the same verdicts.
+//! say) adds its own figures through the [`Probe`] trait and gets the same verdicts, and its
+//! own allocators' blocks to the allocation sites through [`sites::SiteHooks`]
+//! ([`LeakTest::site_hooks`]) and [`sites::record_alloc`].
 //!
 //! # Threads and test runners
 //! The native heap, fds, threads and RSS belong to the whole process. Run leak tests under
