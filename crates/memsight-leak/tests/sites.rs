@@ -539,3 +539,23 @@ fn a_rust_heap_leak_keeps_its_rust_sites_and_gets_no_duplicate() {
         "{r}"
     );
 }
+
+#[test]
+fn a_leak_every_100_calls_is_named() {
+    let c = common::clib();
+    let every = c.leak_every;
+    let r = within_watchdog("sparse", move || {
+        LeakTest::new()
+            .name("every_100")
+            // SAFETY: leak_every takes a size and a period and touches only what it allocates.
+            .check(move || unsafe { every(24, 100) })
+    });
+    let r = leak_report(r);
+    let f = r
+        .leak_sites
+        .first()
+        .and_then(|s| s.site_frame())
+        .unwrap_or_else(|| panic!("not named:\n{r}"));
+    assert_eq!(f.function.as_deref(), Some("leak_malloc"), "{r}");
+    assert!((r.leak_sites[0].bytes_per_call - 0.24).abs() < 0.05, "{r}");
+}
