@@ -61,8 +61,8 @@
 //! memory leak detected: LEAK: growth persisted in 'c_malloc_1_every_10' after 3139 calls (65 warm-up + 8 batches) in 3.1 ms
 //!   * heap       +3.227 B/call (95% CI +3.203..+3.252), total +9920 B, grew in 8/8 batches
 //!     rss        +2.908 B/call (95% CI +2.148..+3.667), total +8192 B, grew in 2/8 batches
-//! Batch # 1: heap=+416                                          (calls= 128, avg/call=+3.25)
-//! Batch # 2: heap=+448                                          (calls= 128, avg/call=+3.50)
+//! Batch # 1: heap=+416                                          (calls= 128, avg/call=+3.25 B heap)
+//! Batch # 2: heap=+448                                          (calls= 128, avg/call=+3.50 B heap)
 //! ...
 //! ```
 //! - The first line: the verdict, the function, calls made (first call and warm-up included),
@@ -79,7 +79,8 @@
 //! - `note: plot written to DIR/NAME.svg`: the failed check drawn, when asked with
 //!   [`LeakTest::plot_dir`] or the `MEMSIGHT_LEAK_PLOT_DIR` environment variable.
 //! - `Probe #` lines: the two one-call windows for fds and threads; `Batch #` lines: psleak's
-//!   run table, one line per batch with every metric that changed.
+//!   run table, one line per batch with every metric that changed; `avg/call` is the growth per
+//!   call of the first metric that made the verdict, in its unit and named.
 //!
 //! - `allocated at (N live blocks, B bytes):` for a Rust-heap leak with `CountingAlloc`
 //!   installed: after the verdict the function is called 32 more times with a stack recorded for
@@ -129,7 +130,9 @@
 //! # Front ends
 //! The sequence (driver), the sampling, the decision policy (pure, unit-tested on synthetic
 //! batch series), attribution and the report are separate modules; a front end (a Python one,
-//! say) adds its own figures through the [`Probe`] trait and gets the same verdicts.
+//! say) adds its own figures through the [`Probe`] trait and gets the same verdicts, and its
+//! own allocators' blocks to the allocation sites through [`sites::SiteHooks`]
+//! ([`LeakTest::site_hooks`]) and [`sites::record_alloc`].
 //!
 //! # Threads and test runners
 //! The native heap, fds, threads and RSS belong to the whole process. Run leak tests under

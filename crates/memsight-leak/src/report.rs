@@ -240,31 +240,40 @@ impl fmt::Display for Report {
             )?;
         }
         // psleak's run table: `Run #N: k=+v | ... (calls=N, avg/call=+X)`, here per batch, with
-        // avg/call taken from the largest byte metric rather than the first one.
+        // avg/call taken from the first metric that made the verdict, in its own unit and named
+        // (`avg/call=+1.00 py_blocks`: a count probe's growth does not read as +0 bytes), else
+        // from the largest byte metric.
+        let shown = self.metrics.iter().find(|r| r.leaking).map(|r| r.metric);
         for (i, b) in self.batches.iter().enumerate() {
             let parts: Vec<String> = self
                 .columns()
                 .filter(|&m| b.delta(m) != 0)
                 .map(|m| format!("{}={:+}", m.name(), b.delta(m)))
                 .collect();
-            let avg = self
-                .columns()
-                .filter(|m| m.is_bytes())
-                .map(|m| b.delta(m))
-                .max()
-                .unwrap_or(0);
+            let total = match shown {
+                Some(m) => b.delta(m),
+                None => self
+                    .columns()
+                    .filter(|m| m.is_bytes())
+                    .map(|m| b.delta(m))
+                    .max()
+                    .unwrap_or(0),
+            };
             let avg = if b.calls > 0 {
-                avg as f64 / b.calls as f64
+                total as f64 / b.calls as f64
             } else {
                 0.0
             };
+            let avg = match shown {
+                Some(m) => format!("{avg:+.2}{} {}", unit(m), m.name()),
+                None => format!("{avg:+.2}"),
+            };
             writeln!(
                 f,
-                "Batch #{:>2}: {:<50} (calls={:>4}, avg/call={:+.2})",
+                "Batch #{:>2}: {:<50} (calls={:>4}, avg/call={avg})",
                 i + 1,
                 parts.join(" | "),
                 b.calls,
-                avg
             )?;
         }
         Ok(())
@@ -525,3 +534,15 @@ impl std::error::Error for LeakError {}
 const FDS: &str = "file descriptor";
 #[cfg(windows)]
 const FDS: &str = "handle";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_an_error_is_its_report() {
+        let e = LeakError::Setup("no /proc".to_owned());
+        assert_eq!(format!("{e:?}"), format!("{e}"));
+        assert_eq!(format!("{e:?}"), "leak check could not run: no /proc");
+    }
+}

@@ -523,3 +523,39 @@ fn without_debug_info_the_site_is_a_function_and_an_offset() {
     );
     assert!(r.notes.iter().any(|n| n.contains("no debug info")), "{r}");
 }
+
+#[test]
+fn a_rust_heap_leak_keeps_its_rust_sites_and_gets_no_duplicate() {
+    let r = within_watchdog("rust", || {
+        LeakTest::new().name("rust_box").check(|| {
+            std::hint::black_box(Box::leak(Box::new([7u8; 48])));
+        })
+    });
+    let r = leak_report(r);
+    assert!(!r.allocation_sites.is_empty(), "{r}");
+    assert!(r.leak_sites.is_empty(), "named twice:\n{r}");
+    assert!(
+        !r.notes.iter().any(|n| n.contains("allocation sites")),
+        "{r}"
+    );
+}
+
+#[test]
+fn a_leak_every_100_calls_is_named() {
+    let c = common::clib();
+    let every = c.leak_every;
+    let r = within_watchdog("sparse", move || {
+        LeakTest::new()
+            .name("every_100")
+            // SAFETY: leak_every takes a size and a period and touches only what it allocates.
+            .check(move || unsafe { every(24, 100) })
+    });
+    let r = leak_report(r);
+    let f = r
+        .leak_sites
+        .first()
+        .and_then(|s| s.site_frame())
+        .unwrap_or_else(|| panic!("not named:\n{r}"));
+    assert_eq!(f.function.as_deref(), Some("leak_malloc"), "{r}");
+    assert!((r.leak_sites[0].bytes_per_call - 0.24).abs() < 0.05, "{r}");
+}

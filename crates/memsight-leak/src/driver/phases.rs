@@ -153,6 +153,30 @@ type FdId = i32;
 #[cfg(windows)]
 type FdId = String;
 
+/// Calls per attribution batch: enough for the leak to add about 4 blocks to each (its rate
+/// from the verdict: a byte metric's growth per call counted in 32-byte chunks, a count's as
+/// is), between 16 and the verdict's last batch size. A leak of a block or more a call needs 16
+/// calls a batch, not 512 (128 calls in all instead of 4,096); one chunk every 100 calls
+/// keeps the verdict's batches.
+pub(super) fn site_batch(report: &Report, largest: u64) -> u64 {
+    let blocks_per_call = report
+        .metrics
+        .iter()
+        .filter(|m| m.leaking && m.metric.has_sites() && m.per_call > 0.0)
+        .map(|m| {
+            if m.metric.is_bytes() {
+                m.per_call / 32.0
+            } else {
+                m.per_call
+            }
+        })
+        .fold(0.0f64, f64::max);
+    if blocks_per_call <= 0.0 {
+        return largest;
+    }
+    ((4.0 / blocks_per_call).ceil() as u64).clamp(16.min(largest), largest.max(1))
+}
+
 /// The names of resources before the windows, to name the new ones after a failure.
 #[derive(Default)]
 pub(super) struct Baselines {
@@ -450,8 +474,11 @@ impl<'t, F: FnMut() -> bool> Check<'t, F> {
                 .max(self.policy.batch_size() * batches),
         );
         crate::sites::phase::Limits {
-            // Batches shrink so that all of them fit what the memory budget still affords.
-            batch: self.policy.batch_size().min(max_calls / batches).max(1),
+            // Batches shrink so that all of them fit what the memory budget still affords, and
+            // to what the leak's rate needs (a few blocks a batch).
+            batch: site_batch(report, self.policy.batch_size())
+                .min(max_calls / batches)
+                .max(1),
             batches: batches as usize,
             max_calls,
             deadline: Instant::now()
@@ -606,6 +633,50 @@ impl<'t, F: FnMut() -> bool> Check<'t, F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attribution_batches_fit_the_leaks_rate() {
+        use crate::report::MetricReport;
+        let t = LeakTest::new().sites(false);
+        let s = setup(&t).unwrap();
+        let c = Check::new(&t, "x".to_owned(), || true, s, Instant::now());
+        let metric = |m: Metric, per_call: f64| MetricReport {
+            metric: m,
+            total: 1,
+            per_call,
+            ci: (per_call, per_call),
+            blocks_per_call: None,
+            grew: 8,
+            batches: 8,
+            leaking: true,
+        };
+        let mut r = crate::report::summarise(
+            &c.policy,
+            crate::report::Outcome {
+                name: "x".to_owned(),
+                verdict: Verdict::Leak(crate::LeakReason::Persistent),
+                unclosed: None,
+                calls: 1,
+                warmup_calls: 1,
+                elapsed: Duration::ZERO,
+                checked: c.checked,
+                first_call: (0, 0),
+                tcache: false,
+                notes: Vec::new(),
+            },
+        );
+        r.metrics = vec![metric(Metric::HeapUsed, 64.0)];
+        assert_eq!(site_batch(&r, 512), 16);
+        // One 32-byte chunk every 100 calls: 400 calls for 4 of them.
+        r.metrics = vec![metric(Metric::HeapUsed, 0.32)];
+        assert_eq!(site_batch(&r, 512), 400);
+        r.metrics = vec![metric(Metric::HeapUsed, 0.01)];
+        assert_eq!(site_batch(&r, 512), 512);
+        // The Rust heap has its own sites: it does not set the rate.
+        r.metrics = vec![metric(Metric::RustHeap, 64.0)];
+        assert_eq!(site_batch(&r, 512), 512);
+        assert_eq!(site_batch(&r, 4), 4);
+    }
 
     #[test]
     fn time_room_scales_with_the_time_a_call_takes() {

@@ -238,9 +238,11 @@ mod imp {
         // the report's own work does not stay in RSS.
         let _ = memsight::heap::trim();
         let resolve = record::extra_resolve();
+        let mut rust_only = 0;
         for ((j, st), mut frames) in named.into_iter().zip(resolved) {
             cut_at_harness(&mut frames);
             if limits.skip_rust && via_rust_allocator(&frames) {
+                rust_only += 1;
                 continue;
             }
             if let Some(resolve) = resolve {
@@ -271,7 +273,9 @@ mod imp {
                 break;
             }
         }
-        if found.sites.is_empty() && calls.len() < 3 {
+        if found.sites.is_empty() && rust_only > 0 {
+            // Only Rust allocations grew: the Rust-heap sites above already name them.
+        } else if found.sites.is_empty() && calls.len() < 3 {
             found.notes.push(format!(
                 "allocation sites: not named, {total_calls} attribution call(s) in {} batch(es) \
                  were all the memory and time budgets left (3 batches are needed)",
