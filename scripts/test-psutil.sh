@@ -83,9 +83,14 @@ one_run() { # LABEL VENVDIR USER
     fi
     echo "== psutil $version's tests on memsight: $label"
     "$py" -c 'import sys; print(sys.executable)'
-    if out=$(cd "$dir" && "${cmd[@]}" 2>&1); then :; else status=1; fi
+    if out=$(cd "$dir" && "${cmd[@]}" 2>&1); then :; else
+        status=1
+        # The whole output of a failed run, for reading after the work directory is gone.
+        printf '%s\n' "$out" > "${TMPDIR:-/tmp}/test-psutil-$label.log"
+        echo "(whole output: ${TMPDIR:-/tmp}/test-psutil-$label.log)"
+    fi
     printf '%s\n' "$out" | grep -E '^(FAILED|ERROR)' || true
-    summary+=("$label: $(printf '%s\n' "$out" | tail -1)")
+    summary+=("$label: $(printf '%s\n' "$out" | grep -E '[0-9]+ (passed|failed)' | tail -1)")
 }
 one_run root-pie "$work/venv-pie" root "$@"
 one_run nobody-pie "$work/venv-pie" nobody "$@"

@@ -39,3 +39,4 @@ cd "$venv"
 "$venv/bin/python" -m pytest -q -p no:cacheprovider "$crate/tests" "$@"
 "$here/scripts/test-psleak.sh" "$venv"
 "$here/scripts/test-psutil.sh" "$venv" # psutil's own suite: root and nobody, PIE and non-PIE
+"$here/scripts/test-publish.sh" "$venv" # crates and sdist package, the wheel is manylinux2014

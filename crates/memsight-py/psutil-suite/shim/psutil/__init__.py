@@ -53,7 +53,12 @@ def _send_signal(self, sig):
 def _wait(self, timeout=None):
     if timeout is not None and timeout < 0:
         raise ValueError("timeout must be a positive integer")
-    return _psposix.wait_pid(self.pid, timeout)
+    try:
+        return _psposix.wait_pid(self.pid, timeout)
+    except TimeoutExpired as e:
+        # psutil's Process.wait names the process in the exception.
+        e.pid, e.name = self.pid, self._name
+        raise
 
 
 # Added to memsight.Process itself, so that the processes memsight makes (children(),
@@ -146,6 +151,9 @@ _here.__class__ = _Module
 # Names memsight defines are read through, not copied, so that a test's change to one (or
 # memsight's own) is seen by both.
 for _n in list(vars(_here)):
+    # Modules this file uses (os, signal, ...) stay its own, even when memsight imports them too.
+    if isinstance(vars(_here)[_n], types.ModuleType):
+        continue
     if _n in vars(memsight) and _n not in ("__doc__", "__name__", "__all__",
                                             "__file__", "__path__", "__package__",
                                             "__loader__", "__spec__", "__builtins__",
