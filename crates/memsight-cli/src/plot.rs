@@ -155,6 +155,7 @@ pub fn read_csv(bytes: &[u8]) -> anyhow::Result<Vec<Sample>> {
                 current.push(ProcessSample {
                     pid: pid.parse().map_err(|_| anyhow!("not a pid: {pid}"))?,
                     name: name.clone(),
+                    name_bytes: None,
                     memory: figures,
                 });
             }
@@ -422,6 +423,7 @@ mod tests {
                         ProcessSample {
                             pid: 10,
                             name: "x, \"y\"".into(),
+                            name_bytes: None,
                             memory: Figures {
                                 rss: (i + 1) << 20,
                                 vms: 8 << 20,
@@ -433,6 +435,7 @@ mod tests {
                         ProcessSample {
                             pid: 11,
                             name: "child".into(),
+                            name_bytes: None,
                             memory: Figures {
                                 rss: 1 << 20,
                                 vms: 4 << 20,

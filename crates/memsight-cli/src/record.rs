@@ -394,6 +394,7 @@ mod tests {
                 ProcessSample {
                     pid: 7,
                     name: "a,\"b\"".into(),
+                    name_bytes: None,
                     memory: Figures {
                         rss: 100,
                         vms: 200,
@@ -405,6 +406,7 @@ mod tests {
                 ProcessSample {
                     pid: 9,
                     name: "sh".into(),
+                    name_bytes: None,
                     memory: Figures {
                         rss: 10,
                         vms: 20,

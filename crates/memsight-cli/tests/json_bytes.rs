@@ -223,7 +223,7 @@ fn cgroups_json_is_whole_with_exact_bytes() {
 }
 
 #[test]
-fn record_jsonl_is_valid() {
+fn record_jsonl_and_summary_carry_exact_names() {
     let kid_dir = tempfile::tempdir().unwrap();
     let sleep = ["/usr/bin/sleep", "/bin/sleep"]
         .into_iter()
@@ -247,10 +247,27 @@ fn record_jsonl_is_valid() {
     for line in text.lines() {
         let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
         for p in v["processes"].as_array().unwrap() {
-            names.push(p["name"].as_str().unwrap().to_owned());
+            let exact = p.get("name_bytes").map(bytes);
+            names.push((p["name"].as_str().unwrap().to_owned(), exact));
         }
     }
-    assert!(names.iter().any(|n| n == "sl\u{fffd}eep"), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .any(|(n, b)| n == "sl\u{fffd}eep" && b.as_deref() == Some(b"sl\xffeep")),
+        "{names:?}"
+    );
+    // A UTF-8 name has no sibling.
+    assert!(
+        names
+            .iter()
+            .all(|(n, b)| n.contains('\u{fffd}') == b.is_some())
+    );
+    // The summary's peaks name the process the same way.
+    let peak = &summary["peaks"][0];
+    if peak["name"] == "sl\u{fffd}eep" {
+        assert_eq!(bytes(&peak["name_bytes"]), b"sl\xffeep");
+    }
 }
 
 #[test]

@@ -23,7 +23,9 @@
 //! # Ok::<(), memsight::Error>(())
 //! ```
 
+use std::ffi::OsString;
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -45,6 +47,14 @@ pub struct ProcessSample {
     /// The process name ([`Process::name`]), read when the sampler first saw the process and
     /// again about once a second.
     pub name: String,
+    /// The exact bytes of the name ([`Process::name_os`]) when they are not UTF-8 (`name` then
+    /// holds them with U+FFFD); `None` when `name` is exact. Serialized as `name_bytes`, an
+    /// array of integers 0-255, only when present.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub name_bytes: Option<Vec<u8>>,
     /// Its memory figures (`rss` and `vms` from `/proc/PID/statm`, `uss`, `pss` and `swap` from
     /// `/proc/PID/smaps_rollup`).
     #[cfg_attr(feature = "serde", serde(flatten))]
@@ -188,8 +198,11 @@ pub struct Peak {
     pub time: f64,
     /// The pid of the process holding the largest part of the peak (0 for an empty sample).
     pub pid: u32,
-    /// That process's name.
+    /// That process's name (lossy: U+FFFD for bytes that are not UTF-8).
     pub name: String,
+    /// Its exact bytes when they are not UTF-8, as [`ProcessSample::name_bytes`].
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub name_bytes: Option<Vec<u8>>,
     /// That process's own value of the metric in the peak sample, in bytes.
     pub process_bytes: u64,
 }
@@ -245,6 +258,7 @@ impl Summary {
                 time: s.time,
                 pid: top.map_or(0, |(p, _)| p.pid),
                 name: top.map(|(p, _)| p.name.clone()).unwrap_or_default(),
+                name_bytes: top.and_then(|(p, _)| p.name_bytes.clone()),
                 process_bytes: top.map_or(0, |(_, v)| v),
             });
         }
@@ -276,7 +290,8 @@ impl Summary {
 #[derive(Debug)]
 struct Followed {
     process: Process,
-    name: String,
+    /// The exact name ([`Process::name_os`]).
+    name: OsString,
 }
 
 /// Follows one process (and with [`Sampler::children`] its descendants) and reads their memory.
@@ -312,7 +327,7 @@ impl Sampler {
     /// A sampler of `root` alone, every [`DEFAULT_INTERVAL`], reading USS, PSS and swap. Its
     /// clock (every [`Sample::time`]) starts now.
     pub fn new(root: Process) -> Sampler {
-        let name = root.name().unwrap_or_default();
+        let name = root.name_os().unwrap_or_default();
         let now = Instant::now();
         Sampler {
             root: Followed {
@@ -386,7 +401,7 @@ impl Sampler {
         let names_every = (1.0 / self.interval.as_secs_f64()).round().max(1.0) as u64;
         if self.taken > 0 && self.taken.is_multiple_of(names_every) {
             for f in std::iter::once(&mut self.root).chain(self.followed.iter_mut()) {
-                if let Ok(name) = f.process.name() {
+                if let Ok(name) = f.process.name_os() {
                     f.name = name;
                 }
             }
@@ -454,7 +469,7 @@ impl Sampler {
         if self.is_followed(process.pid()) {
             return;
         }
-        let name = process.name().unwrap_or_default();
+        let name = process.name_os().unwrap_or_default();
         self.followed.push(Followed { process, name });
     }
 }
@@ -481,7 +496,13 @@ fn read_into(f: &Followed, fast: bool, out: &mut Sample, n: &mut usize) -> bool 
     }
     let slot = &mut out.processes[*n];
     slot.pid = f.process.pid();
-    slot.name.clone_from(&f.name);
+    slot.name.clear();
+    slot.name.push_str(&f.name.to_string_lossy());
+    slot.name_bytes = f
+        .name
+        .to_str()
+        .is_none()
+        .then(|| f.name.as_bytes().to_vec());
     slot.memory = Figures {
         rss,
         vms,
@@ -552,6 +573,7 @@ mod tests {
         ProcessSample {
             pid,
             name: format!("p{pid}"),
+            name_bytes: None,
             memory: Figures {
                 rss,
                 vms: rss.saturating_mul(2),
