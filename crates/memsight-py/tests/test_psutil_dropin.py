@@ -126,14 +126,35 @@ def test_open_files_leaves_out_a_file_not_reachable_by_path(tmp_path):
         f.close()
 
 
-def test_cmdline_of_a_child_just_started_is_its_argv():
-    # Popen returns once execve has closed the child's CLOEXEC pipe, before the kernel has
-    # copied the new arguments; on a loaded machine that window lasts tens of milliseconds.
+def test_name_and_cmdline_of_a_child_just_started_are_its_own(tmp_path):
+    # Popen returns once execve has closed the child's CLOEXEC pipe, before the kernel has set
+    # the new comm and copied the new arguments; on a loaded machine that window lasts tens of
+    # milliseconds, and the child showed its parent's name and an empty command line.
+    exe = tmp_path / "memsight-child"
+    exe.symlink_to(sys.executable)
+    argv = [str(exe), "-c", "import time; time.sleep(5)"]
     for _ in range(10):
-        p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+        p = subprocess.Popen(argv)
         try:
-            assert memsight.Process(p.pid).cmdline() == [
-                sys.executable, "-c", "import time; time.sleep(5)"]
+            proc = memsight.Process(p.pid)
+            assert proc.name() == "memsight-child"
+            assert proc.cmdline() == argv
         finally:
             p.kill()
             p.wait()
+
+
+def test_pid_exists_is_false_for_a_thread_id():
+    import threading
+
+    done = threading.Event()
+    t = threading.Thread(target=done.wait)
+    t.start()
+    try:
+        assert t.native_id != os.getpid()
+        assert not memsight.pid_exists(t.native_id)
+        assert t.native_id not in memsight.pids()
+        assert memsight.pid_exists(os.getpid())
+    finally:
+        done.set()
+        t.join()

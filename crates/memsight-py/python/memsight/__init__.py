@@ -235,11 +235,21 @@ def pids():
 
 
 def pid_exists(pid):
-    """Whether a process with this pid exists (a zombie does, a thread id does not). A pid
-    outside the kernel's range is False, where psutil raises OverflowError."""
-    if pid < 0:
+    """Whether a process with this pid exists (a zombie does, a thread id does not:
+    ``/proc/PID/status``'s Tgid, as psutil checks). A pid outside the kernel's range is False,
+    where psutil raises OverflowError."""
+    if pid < 0 or not _native.pid_exists(pid, PROCFS_PATH):
         return False
-    return _native.pid_exists(pid, PROCFS_PATH)
+    # /proc/TID opens too for a thread id that is not a process: psutil's Tgid check tells them
+    # apart, and so does this one.
+    try:
+        with open("%s/%d/status" % (PROCFS_PATH, pid), "rb") as f:
+            for line in f:
+                if line.startswith(b"Tgid:"):
+                    return int(line.split()[1]) == pid
+    except OSError:
+        pass
+    return pid in pids()
 
 
 def boot_time():
