@@ -76,7 +76,7 @@ one_run() { # LABEL VENVDIR USER
     cp -a "$run" "$dir"
     local cmd=(env PYTHONPATH="$dir/shim" PYTHONDONTWRITEBYTECODE=1 HOME="$dir"
                LD_LIBRARY_PATH="$LD_LIBRARY_PATH" ${PYTHONHOME:+PYTHONHOME="$PYTHONHOME"}
-               "$py" -m pytest -q -p no:cacheprovider --timeout 120 -rfE "${files[@]}" "$@")
+               "$py" -m pytest -q -p no:cacheprovider --timeout 900 -rfE "${files[@]}" "$@")
     if [ "$user" != root ]; then
         chown -R "$user" "$dir"
         cmd=(setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups "${cmd[@]}")

@@ -153,6 +153,8 @@ def test_pid_exists_is_false_for_a_thread_id():
     try:
         assert t.native_id != os.getpid()
         assert not memsight.pid_exists(t.native_id)
+        # ... yet a handle on it works, as psutil's Process(tid) does.
+        assert memsight.Process(t.native_id).as_dict()["pid"] == t.native_id
         assert t.native_id not in memsight.pids()
         assert memsight.pid_exists(os.getpid())
     finally:
