@@ -2,7 +2,8 @@
 # The memsight Python package (crates/memsight-py, its own cargo workspace: an extension module
 # links against the interpreter only when loaded, so the root workspace's cargo test must not
 # try to link it): rustfmt and clippy, then the wheel built by maturin, installed with pip into
-# a fresh venv, `import memsight` there, and the pytest suite against psutil 7.2.2.
+# a fresh venv, `import memsight` there, the pytest suite against psutil 7.2.2, psleak's suite
+# against memsight.leak, and psutil's own suite against memsight (scripts/test-psutil.sh).
 # The wheel is manylinux2014 (glibc 2.17+): maturin links it with zig against glibc 2.17's
 # symbols (the `ziglang` package from PyPI), so it loads on any glibc Rust's std supports.
 # Needs python3 (3.9+) with venv, and PyPI the first time (maturin, ziglang, pytest, psutil; pip
@@ -37,3 +38,5 @@ cd "$venv"
 "$venv/bin/python" -c 'import memsight; print(memsight.virtual_memory())'
 "$venv/bin/python" -m pytest -q -p no:cacheprovider "$crate/tests" "$@"
 "$here/scripts/test-psleak.sh" "$venv"
+"$here/scripts/test-psutil.sh" "$venv" # psutil's own suite: root and nobody, PIE and non-PIE
+"$here/scripts/test-publish.sh" "$venv" # crates and sdist package, the wheel is manylinux2014

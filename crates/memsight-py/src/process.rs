@@ -8,16 +8,16 @@
 //! `process_iter(attrs)` reads those getters of every process ahead, in parallel without the GIL
 //! ([`prefetch`]): each process then answers its next call of a getter from what was read.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
 use serde::Serialize;
 
-use crate::errors::{IntoPyResult, bad_arg, to_pyerr};
-use crate::topy::to_py;
+use crate::errors::{IntoPyResult, bad_arg};
+use crate::topy::{Fs, FsMap, to_py};
 
 /// Results kept inside a `oneshot()` scope, by getter name; `depth` counts nested scopes.
 /// `ahead` holds what [`prefetch`] read, each result given out once, to the getter's next call.
@@ -161,14 +161,24 @@ fn connection_kind(kind: &str) -> PyResult<memsight::process::ConnectionKind> {
 
 /// The `#[pymethods]` block: the getters without arguments are generated (name, doc), the rest
 /// written out.
+/// A getter's reading: the library method of the same name, or the one given in brackets.
+macro_rules! read_with {
+    ($getter:ident) => {
+        |p: &memsight::Process| p.$getter()
+    };
+    ($getter:ident, $read:expr) => {
+        $read
+    };
+}
+
 macro_rules! process_methods {
-    ([$($getter:ident: $doc:literal,)*] $($rest:tt)*) => {
+    ([$($getter:ident $([$read:expr])?: $doc:literal,)*] $($rest:tt)*) => {
         #[pymethods]
         impl PyProcess {
             $(
                 #[doc = $doc]
                 fn $getter(&self, py: Python<'_>) -> PyResult<PyObject> {
-                    self.get(py, stringify!($getter), |p| p.$getter())
+                    self.get(py, stringify!($getter), read_with!($getter $(, $read)?))
                 }
             )*
             $($rest)*
@@ -177,19 +187,26 @@ macro_rules! process_methods {
         /// The getter without arguments called `name`, if there is one.
         fn reader(name: &str) -> Option<Reader> {
             match name {
-                $(stringify!($getter) => Some((stringify!($getter), |p| pending(p.$getter()))),)*
+                $(stringify!($getter) => Some((stringify!($getter), |p| {
+                    pending(read_with!($getter $(, $read)?)(p))
+                })),)*
                 _ => None,
             }
         }
     };
 }
 
+/// The exact bytes of a path or string, for Python's `os.fsdecode` rule ([`Fs`]).
+fn fs(value: impl Into<std::ffi::OsString>) -> Fs {
+    Fs(value.into())
+}
+
 process_methods! {
     [
-        name: "The process name: `/proc/PID/stat`'s comm, extended from the command line when the kernel cut it at 15 characters.",
-        exe: "The executable's path (`/proc/PID/exe`).",
-        cmdline: "The command line (`/proc/PID/cmdline`), as a list.",
-        cwd: "The working directory (`/proc/PID/cwd`).",
+        name [|p: &memsight::Process| p.name_os().map(fs)]: "The process name: `/proc/PID/stat`'s comm, extended from the command line when the kernel cut it at 15 characters.",
+        exe [|p: &memsight::Process| p.exe().map(fs)]: "The executable's path (`/proc/PID/exe`).",
+        cmdline [|p: &memsight::Process| p.cmdline_os().map(|a| a.into_iter().map(fs).collect::<Vec<_>>())]: "The command line (`/proc/PID/cmdline`), as a list.",
+        cwd [|p: &memsight::Process| p.cwd().map(fs)]: "The working directory (`/proc/PID/cwd`).",
         create_time: "When the process started, seconds since the epoch (boot time + stat's starttime).",
         ppid: "The parent's pid (`/proc/PID/stat`).",
         status: "The state, one of the `STATUS_*` strings (`/proc/PID/stat`).",
@@ -208,28 +225,22 @@ process_methods! {
         open_files: "`popenfile` for each regular file open (`/proc/PID/fd`, `fdinfo`).",
         threads: "`pthread(id, user_time, system_time)` for each thread (`/proc/PID/task`).",
         page_faults: "`ppagefaults(minor, major)` (`/proc/PID/stat`).",
-        environ: "The environment (`/proc/PID/environ`), as a dict.",
+        environ [|p: &memsight::Process| p.environ_os().map(FsMap)]: "The environment (`/proc/PID/environ`), as a dict.",
         memory_info: "`pmem` in bytes, from `/proc/PID/statm` (pages × page size).",
         memory_info_ex: "psutil 8's `pmem_ex` in bytes (`/proc/PID/status` and statm).",
         memory_footprint: "psutil 8's `pfootprint(uss, pss, swap)` in bytes (`/proc/PID/smaps_rollup`).",
         memory_full_info: "`pfullmem`: memory_info plus uss, pss, swap, in bytes (statm and smaps_rollup).",
     ]
 
+    /// Opens `pid` (the calling process when None) under `procfs_path` (`/proc` when None).
+    /// The Python class checks the pid's range first, as psutil does.
     #[new]
-    #[pyo3(signature = (pid = None))]
-    fn new(py: Python<'_>, pid: Option<i64>) -> PyResult<PyProcess> {
-        let pid = match pid {
-            None => std::process::id(),
-            Some(p) if p < 0 => {
-                return Err(PyValueError::new_err(format!(
-                    "pid must be a positive integer (got {p})"
-                )));
-            }
-            Some(p) => u32::try_from(p).map_err(|_| {
-                to_pyerr(py, memsight::Error::NoSuchProcess { pid: u32::MAX, name: None })
-            })?,
-        };
-        let inner = py.allow_threads(|| memsight::Process::new(pid)).py(py)?;
+    #[pyo3(signature = (pid = None, procfs_path = None))]
+    fn new(py: Python<'_>, pid: Option<u32>, procfs_path: Option<PathBuf>) -> PyResult<PyProcess> {
+        let procfs = crate::system::procfs(procfs_path);
+        let inner = py
+            .allow_threads(|| procfs.process(pid.unwrap_or_else(std::process::id)))
+            .py(py)?;
         Ok(PyProcess::wrap(inner))
     }
 

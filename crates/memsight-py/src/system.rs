@@ -1,6 +1,9 @@
 //! The system-wide functions: psutil's memory, disk, network and boot figures, the native heap,
 //! and memsight's own cgroup and whole-system scan. Each releases the GIL while it reads.
 
+use std::path::PathBuf;
+
+use memsight::linux::ProcFs;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -17,16 +20,24 @@ where
     to_py(py, &record)
 }
 
-/// `svmem`: system memory in bytes, as procps `free` (`/proc/meminfo`).
-#[pyfunction]
-fn virtual_memory(py: Python<'_>) -> PyResult<PyObject> {
-    read(py, memsight::virtual_memory)
+/// The procfs root a call reads: psutil's `PROCFS_PATH` as the Python layer passes it at call
+/// time (`/proc` when not given).
+pub fn procfs(root: Option<PathBuf>) -> ProcFs {
+    root.map_or_else(ProcFs::default, ProcFs::new)
 }
 
-/// `sswap`: swap in bytes (`/proc/meminfo`, `/proc/vmstat` for sin/sout).
+/// `svmem`: system memory in bytes, as procps `free` (`PROCFS/meminfo`).
 #[pyfunction]
-fn swap_memory(py: Python<'_>) -> PyResult<PyObject> {
-    read(py, memsight::swap_memory)
+#[pyo3(signature = (procfs_path = None))]
+fn virtual_memory(py: Python<'_>, procfs_path: Option<PathBuf>) -> PyResult<PyObject> {
+    read(py, || procfs(procfs_path).virtual_memory())
+}
+
+/// `sswap`: swap in bytes (`PROCFS/meminfo`, `PROCFS/vmstat` for sin/sout).
+#[pyfunction]
+#[pyo3(signature = (procfs_path = None))]
+fn swap_memory(py: Python<'_>, procfs_path: Option<PathBuf>) -> PyResult<PyObject> {
+    read(py, || procfs(procfs_path).swap_memory())
 }
 
 /// `pheap(heap_used, mmap_used)`: the C allocator's figures for this process, in bytes
@@ -42,29 +53,39 @@ fn heap_trim(py: Python<'_>) -> PyResult<bool> {
     py.allow_threads(memsight::heap::trim).py(py)
 }
 
-/// Every pid, ascending (`/proc`).
+/// Every pid, ascending (`PROCFS`).
 #[pyfunction]
-fn pids(py: Python<'_>) -> PyResult<Vec<u32>> {
-    py.allow_threads(memsight::pids).py(py)
+#[pyo3(signature = (procfs_path = None))]
+fn pids(py: Python<'_>, procfs_path: Option<PathBuf>) -> PyResult<Vec<u32>> {
+    py.allow_threads(|| procfs(procfs_path).pids()).py(py)
 }
 
-/// Whether a process with this pid exists now (a zombie does).
+/// Whether a process with this pid exists now (a zombie does; a thread id does not). A pid
+/// outside the kernel's range (negative, or above `u32::MAX`) does not exist.
 #[pyfunction]
-fn pid_exists(py: Python<'_>, pid: i64) -> bool {
-    u32::try_from(pid).is_ok_and(|pid| py.allow_threads(|| memsight::Process::new(pid).is_ok()))
+#[pyo3(signature = (pid, procfs_path = None))]
+fn pid_exists(py: Python<'_>, pid: &Bound<'_, PyAny>, procfs_path: Option<PathBuf>) -> bool {
+    pid.extract::<u32>()
+        .is_ok_and(|pid| py.allow_threads(|| procfs(procfs_path).process(pid).is_ok()))
 }
 
-/// When the system booted, seconds since the epoch (`/proc/stat` btime).
+/// When the system booted, seconds since the epoch (`PROCFS/stat` btime).
 #[pyfunction]
-fn boot_time(py: Python<'_>) -> PyResult<f64> {
-    py.allow_threads(memsight::boot_time).py(py)
+#[pyo3(signature = (procfs_path = None))]
+fn boot_time(py: Python<'_>, procfs_path: Option<PathBuf>) -> PyResult<f64> {
+    py.allow_threads(|| procfs(procfs_path).boot_time()).py(py)
 }
 
-/// `sdiskio` for all disks, or a dict of them by name when `perdisk` (`/proc/diskstats`).
+/// `sdiskio` for all disks, or a dict of them by name when `perdisk` (`PROCFS/diskstats`).
 #[pyfunction]
-#[pyo3(signature = (perdisk = false, nowrap = true))]
-fn disk_io_counters(py: Python<'_>, perdisk: bool, nowrap: bool) -> PyResult<PyObject> {
-    read(py, || memsight::disk_io_counters(perdisk, nowrap))
+#[pyo3(signature = (perdisk = false, nowrap = true, procfs_path = None))]
+fn disk_io_counters(
+    py: Python<'_>,
+    perdisk: bool,
+    nowrap: bool,
+    procfs_path: Option<PathBuf>,
+) -> PyResult<PyObject> {
+    read(py, || procfs(procfs_path).disk_io_counters(perdisk, nowrap))
 }
 
 /// `{nic: [snicaddr, ...]}`, the family as a number (`getifaddrs`).
@@ -131,5 +152,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add(name, value)?;
     }
     m.add("AF_LINK", c::AF_LINK)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

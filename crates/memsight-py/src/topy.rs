@@ -9,7 +9,16 @@
 //! `MemoryMap` has no `addr`/`perms`, so it becomes `pmmap_grouped`, an ungrouped one
 //! `pmmap_ext`); fields psutil lacks are dropped. A struct with no registered tuple becomes a
 //! dict. A unit enum variant becomes its serde name (`"sleeping"`), a tuple a tuple.
+//!
+//! Bytes from the kernel that may not be UTF-8 (paths, names, arguments, environment) become
+//! `str` exactly as psutil makes them, `os.fsdecode` (the filesystem encoding with
+//! surrogateescape), so they round-trip to the OS: an [`Fs`] value (serialized as bytes), and a
+//! record's `KEY_bytes` field (memsight's rule for a `KEY` that is not UTF-8: its exact bytes),
+//! which replaces `KEY`'s lossy string.
 
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::sync::Mutex;
 
 use pyo3::IntoPyObjectExt;
@@ -45,6 +54,61 @@ pub fn register_type(rust_name: String, cls: Bound<'_, PyType>) -> PyResult<()> 
         class: cls.unbind(),
     });
     Ok(())
+}
+
+/// Bytes from the kernel, made a `str` by `os.fsdecode`'s rule (see the module doc).
+pub struct Fs(pub OsString);
+
+impl Serialize for Fs {
+    fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(self.0.as_bytes())
+    }
+}
+
+/// A map of [`Fs`] keys and values (`environ`): a dict of `str`.
+pub struct FsMap(pub BTreeMap<OsString, OsString>);
+
+impl Serialize for FsMap {
+    fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(&Fs(k.clone()), &Fs(v.clone()))?;
+        }
+        map.end()
+    }
+}
+
+/// `os.fsdecode(bytes)`: the filesystem encoding with surrogateescape (what PyO3 does for an
+/// `OsStr` on Unix).
+fn fsdecode(py: Python<'_>, bytes: &[u8]) -> Out {
+    Ok(OsStr::from_bytes(bytes).into_py_any(py)?)
+}
+
+/// The `str` form of a `KEY_bytes` value: a list of byte values (a string), a list of those
+/// (`cmdline`), or a list of `[key, value]` pairs of those (`environ`, a dict).
+fn decode_exact(py: Python<'_>, value: &Bound<'_, PyAny>) -> Out {
+    if let Ok(bytes) = value.extract::<Vec<u8>>() {
+        return fsdecode(py, &bytes);
+    }
+    if let Ok(list) = value.extract::<Vec<Vec<u8>>>() {
+        let items = list
+            .iter()
+            .map(|b| fsdecode(py, b))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(PyList::new(py, items)?.into_any().unbind());
+    }
+    let pairs: Vec<(Vec<u8>, Vec<u8>)> = value.extract()?;
+    let dict = PyDict::new(py);
+    for (k, v) in pairs {
+        dict.set_item(fsdecode(py, &k)?, fsdecode(py, &v)?)?;
+    }
+    Ok(dict.into_any().unbind())
+}
+
+/// `KEY` for a field named `KEY_bytes`.
+fn exact_of(key: &str) -> Option<&str> {
+    key.strip_suffix("_bytes")
 }
 
 /// Converts any serializable record to a Python object (see the module doc).
@@ -141,6 +205,19 @@ impl<'py> Record<'py> {
     fn done(self) -> Out {
         let py = self.py;
         let mut fields = self.fields;
+        // A `KEY_bytes` list beside a `KEY` replaces `KEY`'s lossy string with the exact one
+        // (`read_bytes`, a number with no `read` beside it, is a field like any other).
+        while let Some(i) = fields.iter().position(|(k, v)| {
+            exact_of(k).is_some_and(|base| fields.iter().any(|(f, _)| *f == base))
+                && v.bind(py).is_instance_of::<PyList>()
+        }) {
+            let (key, exact) = fields.swap_remove(i);
+            let base = exact_of(key).unwrap_or(key);
+            let decoded = decode_exact(py, exact.bind(py))?;
+            if let Some(field) = fields.iter_mut().find(|(k, _)| *k == base) {
+                field.1 = decoded;
+            }
+        }
         // The chosen tuple's class and its values in its field order, built under the lock
         // (no Python code runs while it is held: only tuples are made).
         let chosen = {
@@ -225,7 +302,7 @@ impl<'py> ser::Serializer for ToPy<'py> {
         self.obj(v)
     }
     fn serialize_bytes(self, v: &[u8]) -> Out {
-        self.obj(v)
+        fsdecode(self.py, v)
     }
     fn serialize_none(self) -> Out {
         Ok(self.py.None())
@@ -365,11 +442,26 @@ impl ser::SerializeMap for Map<'_> {
         Ok(())
     }
     fn end(self) -> Out {
+        // A `KEY_bytes` entry replaces `KEY`'s lossy string with the exact one.
+        let py = self.dict.py();
+        let exact: Vec<(String, Bound<'_, PyAny>)> = self
+            .dict
+            .iter()
+            .filter_map(|(k, v)| {
+                let k = k.extract::<String>().ok()?;
+                let base = exact_of(&k)?;
+                let beside = self.dict.contains(base).ok()? && v.is_instance_of::<PyList>();
+                beside.then(|| (base.to_owned(), v))
+            })
+            .collect();
+        for (base, bytes) in exact {
+            self.dict.set_item(&base, decode_exact(py, &bytes)?)?;
+            self.dict.del_item(format!("{base}_bytes"))?;
+        }
         // A struct with a flattened field (`#[serde(flatten)]`: MemoryFullInfo's `memory`, a
         // map's `sizes`) arrives as a map keyed by its field names: it becomes the registered
         // tuple whose fields are exactly those keys, if there is one (a plain dict such as
         // environ's matches none).
-        let py = self.dict.py();
         let keys: Option<Vec<String>> = self
             .dict
             .keys()

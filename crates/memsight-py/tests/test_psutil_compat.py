@@ -549,7 +549,7 @@ def test_vanished_pid_raises_no_such_process_like_psutil():
     with pytest.raises(memsight.NoSuchProcess) as e:
         memsight.Process(child.pid)
     assert e.value.pid == child.pid and isinstance(e.value, memsight.Error)
-    assert "process no longer exists" in str(e.value)
+    assert "process PID not found" in str(e.value)  # psutil's message at construction
 
 
 def test_handle_on_an_exited_process_raises_no_such_process_like_psutil():

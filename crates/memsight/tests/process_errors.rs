@@ -1,5 +1,6 @@
 //! The error model: pid reuse never reads the new process, vanished pids, and (as `nobody`)
-//! AccessDenied for root's smaps_rollup and environ while memory_info still works.
+//! AccessDenied for root's smaps_rollup and environ while memory_info still works, and
+//! ZombieProcess for the exe of root's zombie.
 #![cfg(target_os = "linux")] // /proc, ptrace modes, psutil oracles: see windows.rs for Windows
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
@@ -110,6 +111,19 @@ fn as_nobody_side() {
     denied(p.environ().map(drop)).unwrap();
     denied(p.memory_percent(memsight::MemType::Uss).map(drop)).unwrap();
     assert!(p.memory_percent(memsight::MemType::Rss).unwrap() > 0.0);
+    // Another user's zombie: its exe link is refused (ptrace) and its command line is gone, so
+    // exe() answers ZombieProcess, as psutil's guess from the command line does.
+    let zombie: u32 = std::env::var("MEMSIGHT_NOBODY_ZOMBIE")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let z = Process::new(zombie).unwrap();
+    assert!(
+        matches!(z.exe(), Err(Error::ZombieProcess { pid, .. }) if pid == zombie),
+        "{:?}",
+        z.exe()
+    );
+    assert!(matches!(z.cmdline(), Err(Error::ZombieProcess { .. })));
     // Listing works, and every process can be opened.
     let all: Vec<_> = memsight::process_iter().collect();
     assert!(all.iter().all(Result::is_ok));
@@ -120,6 +134,16 @@ fn as_nobody_side() {
 #[test]
 fn nobody_gets_access_denied_for_root() {
     let root_kid = Kid::spawn(Command::new("sleep").arg("100"));
+    // A zombie of root's: a child that exited and is not waited for until the end.
+    let mut zombie = Command::new("true").spawn().unwrap();
+    let zombie_pid = zombie.id();
+    process_support::wait_until("the child is a zombie", || {
+        std::fs::read_to_string(format!("/proc/{zombie_pid}/stat")).is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        })
+    });
     // The test binary may sit under a directory nobody cannot enter: run a 0755 copy.
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -136,9 +160,11 @@ fn nobody_gets_access_denied_for_root() {
             "--test-threads=1",
         ])
         .env("MEMSIGHT_NOBODY_TARGET", root_kid.pid().to_string())
+        .env("MEMSIGHT_NOBODY_ZOMBIE", zombie_pid.to_string())
         .current_dir(dir.path())
         .output()
         .unwrap();
+    zombie.wait().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.contains("NOBODY-SIDE-RAN"),

@@ -11,6 +11,8 @@ seconds. The native code releases the GIL while it reads the kernel.
 
 import contextlib
 import enum
+import os
+import stat
 import resource as _resource
 import socket
 from collections import namedtuple
@@ -20,7 +22,11 @@ from ._native import (  # noqa: F401 (re-exported)
     AF_LINK, AIX, BSD, FREEBSD, LINUX, MACOS, NETBSD, OPENBSD, POSIX, SUNOS, WINDOWS,
 )
 
+__version__ = _native.__version__
+version_info = tuple(int(n) for n in __version__.split("."))
+
 __all__ = [
+    "__version__", "version_info",
     # exceptions
     "Error", "NoSuchProcess", "ZombieProcess", "AccessDenied",
     # system
@@ -35,6 +41,8 @@ __all__ = [
 ]
 
 OSX = MACOS
+# Where procfs is mounted, read at each call (as psutil's): set it to a host's /proc bind-mounted
+# in a container, for one.
 PROCFS_PATH = "/proc"
 
 STATUS_RUNNING = "running"
@@ -203,12 +211,12 @@ smemscan = namedtuple("smemscan", "processes access_denied errors")
 
 def virtual_memory():
     """System memory in bytes, as procps ``free`` (``/proc/meminfo``): psutil's ``svmem``."""
-    return _native.virtual_memory()
+    return _native.virtual_memory(PROCFS_PATH)
 
 
 def swap_memory():
     """Swap in bytes (``/proc/meminfo``; sin/sout from ``/proc/vmstat``): ``sswap``."""
-    return _native.swap_memory()
+    return _native.swap_memory(PROCFS_PATH)
 
 
 def heap_info():
@@ -223,23 +231,36 @@ def heap_trim():
 
 def pids():
     """Every pid, ascending (``/proc``)."""
-    return _native.pids()
+    return _native.pids(PROCFS_PATH)
 
 
 def pid_exists(pid):
-    """Whether a process with this pid exists (a zombie does)."""
-    return _native.pid_exists(pid)
+    """Whether a process with this pid exists (a zombie does, a thread id does not:
+    ``/proc/PID/status``'s Tgid, as psutil checks). A pid outside the kernel's range is False,
+    where psutil raises OverflowError."""
+    if pid < 0 or not _native.pid_exists(pid, PROCFS_PATH):
+        return False
+    # /proc/TID opens too for a thread id that is not a process: psutil's Tgid check tells them
+    # apart, and so does this one.
+    try:
+        with open("%s/%d/status" % (PROCFS_PATH, pid), "rb") as f:
+            for line in f:
+                if line.startswith(b"Tgid:"):
+                    return int(line.split()[1]) == pid
+    except OSError:
+        pass
+    return pid in pids()
 
 
 def boot_time():
     """When the system booted, seconds since the epoch (``/proc/stat`` btime)."""
-    return _native.boot_time()
+    return _native.boot_time(PROCFS_PATH)
 
 
 def disk_io_counters(perdisk=False, nowrap=True):
     """``sdiskio`` summed over the physical disks, or ``{name: sdiskio}`` when *perdisk*
     (``/proc/diskstats``; times in ms, bytes in bytes)."""
-    return _native.disk_io_counters(perdisk, nowrap)
+    return _native.disk_io_counters(perdisk, nowrap, PROCFS_PATH)
 
 
 def _family(n):
@@ -277,6 +298,22 @@ class Process(_native.Process):
     The handle is tied to the process it opened: once that process has exited, every getter
     raises NoSuchProcess even if its pid has been reused.
     """
+
+    def __new__(cls, pid=None):
+        # psutil's checks and messages: the pid given is the one the error carries.
+        if pid is not None:
+            if not isinstance(pid, int):
+                raise TypeError("pid must be an integer (got %r)" % (pid,))
+            if pid < 0:
+                raise ValueError("pid must be a positive integer (got %s)" % pid)
+            if pid > _PID_MAX:
+                raise NoSuchProcess(pid, msg="process PID out of range")
+        try:
+            return super().__new__(cls, pid, PROCFS_PATH)
+        except ZombieProcess:
+            raise
+        except NoSuchProcess:
+            raise NoSuchProcess(pid, msg="process PID not found") from None
 
     def __eq__(self, other):
         return isinstance(other, _native.Process) and self._same(other)
@@ -367,6 +404,15 @@ class Process(_native.Process):
             raise ValueError("invalid resource %r" % (resource,))
         return tuple(RLIM_INFINITY if v is None else v for v in self._rlimit(name))
 
+    def open_files(self):
+        """``popenfile`` for each regular file open (``/proc/PID/fd``, ``fdinfo``) that is
+        reachable by its path, as psutil lists them: a deleted file, or one made with
+        ``O_TMPFILE``, is left out."""
+        try:
+            return [f for f in super().open_files() if _isfile_strict(f.path)]
+        except PermissionError:
+            raise AccessDenied(self.pid) from None
+
     def net_connections(self, kind="inet"):
         """``pconn`` for each socket of *kind* (``/proc/PID/fd`` and ``/proc/net``)."""
         out = []
@@ -410,12 +456,26 @@ class Process(_native.Process):
         return out
 
 
+def _isfile_strict(path):
+    """psutil's test: a regular file at *path* (stat follows links); PermissionError raises."""
+    try:
+        st = os.stat(path)
+    except PermissionError:
+        raise
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode)
+
+
 def _socktype(n):
     try:
         return socket.SocketKind(n)
     except ValueError:
         return n
 
+
+# The largest pid the kernel can hand out (pid_t is a C int); psutil's range check.
+_PID_MAX = 2**31 - 1
 
 # psutil's rule: every public getter but these.
 _AS_DICT_EXCLUDED = {"as_dict", "oneshot", "parent", "parents", "children", "rlimit",
@@ -445,7 +505,7 @@ def process_iter(attrs=None, ad_value=None):
             attrs = _AS_DICT_ATTRS
         _check_attrs(attrs)
     procs = []
-    for pid in _native.pids():
+    for pid in _native.pids(PROCFS_PATH):
         try:
             procs.append(Process(pid))
         except NoSuchProcess:
@@ -455,10 +515,28 @@ def process_iter(attrs=None, ad_value=None):
     for p in procs:
         if attrs is not None:
             try:
-                p.info = p._read_attrs(attrs, explicit, ad_value)
+                p.info = p.as_dict(attrs if explicit else None, ad_value)
             except NoSuchProcess:
                 continue
         yield p
 
 
+def _process_iter_cache_clear():
+    """psutil's ``process_iter.cache_clear()``: memsight keeps no Process between calls
+    (each call opens every process afresh), so there is nothing to forget."""
+
+
+process_iter.cache_clear = _process_iter_cache_clear
+
+
 del _i, _n, _v
+
+# The named tuples and the helper modules stay importable (``from memsight import pmem``) but
+# out of ``dir()`` and ``__all__``, as psutil keeps them in a private module.
+_PRIVATE = {n for n, v in globals().items()
+            if isinstance(v, type) and issubclass(v, tuple) and hasattr(v, "_fields")}
+_PRIVATE |= {"contextlib", "enum", "os", "socket", "stat", "namedtuple"}
+
+
+def __dir__():
+    return sorted(n for n in globals() if n not in _PRIVATE)

@@ -20,6 +20,8 @@ SUNOS: bool
 AIX: bool
 AF_LINK: int
 PROCFS_PATH: str
+__version__: str
+version_info: Tuple[int, ...]
 
 STATUS_RUNNING: str
 STATUS_SLEEPING: str

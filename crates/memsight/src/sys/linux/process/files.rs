@@ -153,24 +153,35 @@ impl Process {
     /// otherwise [`Error::AccessDenied`].
     pub fn exe(&self) -> Result<PathBuf> {
         match self.link_path("exe") {
+            // A zombie's command line is gone, so psutil's guess raises ZombieProcess there: the
+            // same answer another user's zombie gets from an unprivileged caller.
             Err(Error::AccessDenied { pid, path }) => self
-                .exe_from_cmdline()
+                .exe_from_cmdline()?
                 .ok_or(Error::AccessDenied { pid, path }),
             Ok(path) if path.as_os_str().is_empty() => {
-                Ok(self.exe_from_cmdline().unwrap_or_default())
+                Ok(self.exe_from_cmdline().ok().flatten().unwrap_or_default())
             }
             other => other,
         }
     }
 
-    /// psutil's guess: `cmdline[0]` when it is absolute, a regular file and executable by us.
-    fn exe_from_cmdline(&self) -> Option<PathBuf> {
-        let first = self.cmdline().ok()?.into_iter().next()?;
+    /// psutil's guess: `cmdline[0]` (its exact bytes) when it is absolute, a regular file and
+    /// executable by us. A zombie gives [`Error::ZombieProcess`], as its command line does; any
+    /// other unreadable command line gives no guess.
+    fn exe_from_cmdline(&self) -> Result<Option<PathBuf>> {
+        let args = match self.cmdline_os() {
+            Ok(args) => args,
+            Err(e @ Error::ZombieProcess { .. }) => return Err(e),
+            Err(_) => return Ok(None),
+        };
+        let Some(first) = args.into_iter().next() else {
+            return Ok(None);
+        };
         let path = PathBuf::from(first);
         let usable = path.is_absolute()
             && path.is_file()
             && rustix::fs::access(&path, rustix::fs::Access::EXEC_OK).is_ok();
-        usable.then_some(path)
+        Ok(usable.then_some(path))
     }
 
     /// The working directory (`readlink /proc/PID/cwd`), the exact bytes; empty for a kernel
