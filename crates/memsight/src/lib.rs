@@ -39,6 +39,11 @@ pub mod process;
 pub mod record;
 mod sys;
 
+// The pure parsers, for the fuzz targets in fuzz/ only: not part of the API.
+#[cfg(all(feature = "fuzzing", target_os = "linux"))]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use error::{Error, Result};
 pub use process::{
     MemType, MemoryFootprint, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, Process, pids,

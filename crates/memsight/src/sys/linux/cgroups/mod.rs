@@ -6,8 +6,8 @@
 //! module does the I/O: it finds the cgroup mounts in `<proc root>/self/mountinfo`, rebases them
 //! under the sysfs root of the [`ProcFs`], and walks the directories.
 
-mod name;
-mod stat;
+pub(crate) mod name;
+pub(crate) mod stat;
 
 use std::ffi::{OsStr, OsString};
 use std::io;
