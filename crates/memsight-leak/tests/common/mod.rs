@@ -3,6 +3,8 @@
 
 pub mod child;
 mod settle;
+// tests/windows.rs never calls it.
+#[allow(unused_imports)]
 pub use settle::settle_harness;
 #[cfg(not(windows))]
 pub mod clib;
