@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Wait up to 10 minutes for another apt/dpkg (unattended-upgrades, a second setup) to let go of
+# the dpkg lock, instead of failing at once.
+apt_get() { apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+
 apt_packages=(procps util-linux iproute2 python3-venv python3-dev time gcc libc6-dev)
 missing=()
 for pkg in "${apt_packages[@]}"; do
@@ -11,8 +15,8 @@ for pkg in "${apt_packages[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    apt_get update -qq
+    DEBIAN_FRONTEND=noninteractive apt_get install -y -qq "${missing[@]}" >/dev/null
   else
     echo "setup: please install: ${missing[*]}" >&2
   fi
@@ -39,8 +43,8 @@ if [ ${#serve_packages[@]} -gt 0 ]; then
       no_policy=1
       printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
     fi
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${serve_packages[@]}" >/dev/null
+    apt_get update -qq
+    DEBIAN_FRONTEND=noninteractive apt_get install -y -qq --no-install-recommends "${serve_packages[@]}" >/dev/null
     if [ "$no_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
   else
     echo "setup: please install: ${serve_packages[*]}" >&2

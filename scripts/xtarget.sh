@@ -30,6 +30,9 @@ DEFAULT_TARGETS=(x86_64-pc-windows-gnu x86_64-apple-darwin aarch64-apple-darwin 
 DEBS=(rustc-web cargo-web libstd-rust-web-1.96 libstd-rust-web-dev rust-web-src rust-web-clippy)
 RUST_VER=1.96.0+dfsg1-1~deb12u2
 
+# Wait up to 10 minutes for the dpkg lock (another install running) instead of failing at once.
+APT=(apt-get -o DPkg::Lock::Timeout=600)
+
 log() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 
 setup_env() {
@@ -40,6 +43,10 @@ setup_env() {
     export RUSTC_BOOTSTRAP=1                 # allow -Z build-std on a stable compiler
     export CARGO_HOME=${CARGO_HOME:-$XT/cargo-home}
     export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$XT/target}
+    # Line tables only (file:line in backtraces and leak reports, no variable info): the cross
+    # target dirs are mostly debug info, and nothing here runs a debugger.
+    export CARGO_PROFILE_DEV_DEBUG=${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}
+    export CARGO_PROFILE_TEST_DEBUG=${CARGO_PROFILE_TEST_DEBUG:-line-tables-only}
     # Windows: mingw-w64 linker (dlltool is also needed by `check`, for std's raw-dylib imports)
     export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
     export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=$XT/wine-runner.sh
@@ -124,17 +131,19 @@ cmd_setup() {
        [ "$(dpkg-query -W -f='${Status}\n' "${pkgs[@]}" 2>/dev/null | grep -c 'ok installed')" = "${#pkgs[@]}" ]; then
         :   # all there already
     else
-        apt-get update -qq >/dev/null 2>&1 || true
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+        "${APT[@]}" update -qq >/dev/null 2>&1 || true
+        DEBIAN_FRONTEND=noninteractive "${APT[@]}" install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
     fi
     if [ ! -x "$R/bin/rustc" ]; then
         log "unpacking Debian rustc-web $RUST_VER into $XT/rust196"
         # the pinned version first; if the archive has moved on, its current one (all from one source build)
         (cd "$XT/debs" && { apt-get download "${DEBS[@]/%/=$RUST_VER}" 2>/dev/null ||
-            { apt-get update -qq >/dev/null 2>&1; apt-get download "${DEBS[@]/%/=$RUST_VER}" 2>/dev/null; } ||
+            { "${APT[@]}" update -qq >/dev/null 2>&1; apt-get download "${DEBS[@]/%/=$RUST_VER}" 2>/dev/null; } ||
             apt-get download "${DEBS[@]}"; })
         for f in "$XT"/debs/*.deb; do dpkg -x "$f" "$XT/rust196"; done
     fi
+    # The debs are only needed once they are unpacked (114 MB).
+    rm -f "$XT"/debs/*.deb
     write_helpers
     [ -f "$XT/wineshim/bcryptprimitives.dll" ] || x86_64-w64-mingw32-gcc -O2 -shared -s -o "$XT/wineshim/bcryptprimitives.dll" \
         "$XT/wineshim/bcryptprimitives.c" "$XT/wineshim/bcryptprimitives.def" -ladvapi32
@@ -149,6 +158,8 @@ cmd_setup_zig() {
         (cd "$XT/zig" && pip download ziglang --no-deps -d . >/dev/null &&
          python3 -m zipfile -e ziglang-*.whl . && chmod +x ziglang/zig)
     fi
+    # The wheel is only needed once it is unpacked (97 MB).
+    rm -f "$XT"/zig/ziglang-*.whl
     "$XT/zig/ziglang/zig" version
 }
 

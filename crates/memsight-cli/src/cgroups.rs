@@ -4,14 +4,16 @@
 
 use std::io::Write;
 
-use memsight::linux::{Cgroup, MemoryPressure, ProcFs};
+use memsight::linux::{Cgroup, MemoryPressure, ProcFs, UnreadableCgroup};
 
 /// What `memsight cgroups` sorts by (largest first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SortKey {
     /// Memory charged to the cgroup, page cache included.
     Usage,
-    /// Usage minus inactive page cache, as the kubelet computes it.
+    /// Usage minus inactive page cache, as the kubelet computes it (`working_set`, the JSON
+    /// key, is accepted too).
+    #[value(alias = "working_set")]
     WorkingSet,
     /// The limit in force (own or inherited); unlimited last.
     Limit,
@@ -45,7 +47,8 @@ pub struct Args {
 
 /// Runs `memsight cgroups`.
 pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result<()> {
-    let mut all = procfs.cgroups_to_depth(args.depth.unwrap_or(usize::MAX))?;
+    let walk = procfs.cgroups_walk(args.depth.unwrap_or(usize::MAX))?;
+    let mut all = walk.cgroups;
     let pressure = procfs.memory_pressure()?;
     let key = |c: &Cgroup| sort_value(c, args.sort);
     if args.tree {
@@ -57,6 +60,7 @@ pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result
     if args.json {
         let body = Output {
             cgroups: &all,
+            unreadable: &walk.unreadable,
             pressure,
         };
         serde_json::to_writer(&mut *out, &body)?;
@@ -73,7 +77,13 @@ pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result
     let header = [
         "Procs", "Usage", "WorkSet", "Limit", "%Lim", "Anon", "File", "Swap",
     ];
-    let rows: Vec<([String; 8], String)> = all.iter().map(|c| row(c, args.tree)).collect();
+    // With --tree, a hierarchy's root (shown on v1 only: the v2 root has no memory files) is the
+    // top level and its children are indented under it.
+    let root_shown = |version: u8| all.iter().any(|c| c.depth == 0 && c.version == version);
+    let rows: Vec<([String; 8], String)> = all
+        .iter()
+        .map(|c| row(c, args.tree.then(|| indent(c, root_shown(c.version)))))
+        .collect();
     let mut widths = header.map(str::len);
     for (figures, _) in &rows {
         for (w, cell) in widths.iter_mut().zip(figures) {
@@ -84,13 +94,45 @@ pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result
     for (figures, cgroup) in &rows {
         write_line(out, figures, &widths, cgroup)?;
     }
+    if all.iter().any(|c| c.version == 1 && c.depth == 0) {
+        writeln!(out, "{V1_ROOT_NOTE}")?;
+    }
+    // The table first: a reader that has gone away ends us quietly, footer and all.
+    out.flush()?;
+    if let Some(first) = walk.unreadable.first() {
+        // On stderr, as ps reports the processes it was denied.
+        let n = walk.unreadable.len();
+        eprintln!(
+            "memsight: warning: {n} cgroup{} could not be read and {} left out (first: {}: {})",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "is" } else { "are" },
+            sanitize(&first.path),
+            first.error
+        );
+    }
     Ok(())
+}
+
+/// Printed under the table when the cgroup v1 root is in it.
+const V1_ROOT_NOTE: &str = "Note: the cgroup v1 root (/) shows the kernel's own figures for it \
+(page counts of the whole machine), not a charge counter like its children's: a child can show \
+more than /.";
+
+/// Levels to indent `c` by in `--tree`: its depth, less one when its hierarchy's root is not
+/// shown (on v2, where the top-level cgroups are then the first level).
+fn indent(c: &Cgroup, root_shown: bool) -> usize {
+    if root_shown {
+        c.depth
+    } else {
+        c.depth.saturating_sub(1)
+    }
 }
 
 /// The `--json` document.
 #[derive(serde::Serialize)]
 struct Output<'a> {
     cgroups: &'a [Cgroup],
+    unreadable: &'a [UnreadableCgroup],
     pressure: Option<MemoryPressure>,
 }
 
@@ -143,14 +185,13 @@ fn tree_order(all: Vec<Cgroup>, key: impl Fn(&Cgroup) -> f64) -> Vec<Cgroup> {
     order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
-/// The figures of `c`, and its path (indented last component with `--tree`) with its human name
-/// in parentheses where one exists and says more than the path.
-fn row(c: &Cgroup, tree: bool) -> ([String; 8], String) {
+/// The figures of `c`, and its path (with `--tree`, its last component indented by `tree`
+/// levels) with its human name in brackets where one exists and says more than the path.
+fn row(c: &Cgroup, tree: Option<usize>) -> ([String; 8], String) {
     let last = c.path.rsplit('/').next().unwrap_or(&c.path);
-    let mut cgroup = if tree && c.depth > 0 {
-        format!("{}{}", "  ".repeat(c.depth - 1), sanitize(last))
-    } else {
-        sanitize(&c.path)
+    let mut cgroup = match tree {
+        Some(levels) if c.depth > 0 => format!("{}{}", "  ".repeat(levels), sanitize(last)),
+        _ => sanitize(&c.path),
     };
     if let Some(name) = c.name.as_deref().filter(|&n| n != last) {
         cgroup.push_str(&format!(" [{}]", sanitize(name)));

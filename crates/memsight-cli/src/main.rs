@@ -114,8 +114,28 @@ impl LinuxCommand {
     }
 }
 
-fn main() -> ExitCode {
+/// Parses the command line. `--procfs`/`--sysfs` are global (accepted before or after the
+/// command, and so listed in every command's help, saying they are not plot's) but mean nothing
+/// to `plot`, which reads a recording file: giving them to it is a usage error.
+fn parse() -> Cli {
     let cli = Cli::parse();
+    #[cfg(target_os = "linux")]
+    if matches!(cli.command, Command::Linux(LinuxCommand::Plot(_)))
+        && (cli.roots.procfs.is_some() || cli.roots.sysfs.is_some())
+    {
+        use clap::CommandFactory;
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--procfs and --sysfs mean nothing to plot: it reads a recording file",
+            )
+            .exit();
+    }
+    cli
+}
+
+fn main() -> ExitCode {
+    let cli = parse();
     if !output::stdout_is_open() {
         let _ = writeln!(
             io::stderr(),

@@ -12,10 +12,11 @@ use memsight::linux::ProcFs;
 /// The `--procfs` and `--sysfs` options, shared by every subcommand.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Roots {
-    /// Read procfs from DIR instead of /proc. DIR must hold `meminfo`, `self` or a process directory.
+    /// Read procfs from DIR instead of /proc. DIR must hold `meminfo`, `self` or a process directory
+    /// (every command but plot, which reads a recording).
     #[arg(long, global = true, value_name = "DIR", value_parser = procfs_root)]
     pub procfs: Option<PathBuf>,
-    /// Read sysfs (cgroups) from DIR instead of /sys. DIR must hold `fs`.
+    /// Read sysfs (cgroups) from DIR instead of /sys. DIR must hold `fs` (every command but plot).
     #[arg(long, global = true, value_name = "DIR", value_parser = sysfs_root)]
     pub sysfs: Option<PathBuf>,
 }

@@ -50,6 +50,27 @@ fn cgroup_column(text: &str) -> Vec<String> {
 }
 
 #[test]
+fn v1_tree_indents_children_under_the_root_and_says_what_the_root_figures_are() {
+    let text = stdout(&run(&fixture("cgroups-v1-hybrid"), &["--tree"]));
+    let rows = cgroup_column(&text);
+    let short: Vec<&str> = rows.iter().map(|r| r.split(" [").next().unwrap()).collect();
+    assert_eq!(short[0], "/", "{text}");
+    assert_eq!(short[1], "  docker", "{text}");
+    assert!(short[2].starts_with("    4f3c"), "{text}");
+    assert!(short[3].starts_with("      child"), "{text}");
+    assert!(
+        text.lines()
+            .last()
+            .unwrap()
+            .starts_with("Note: the cgroup v1 root (/) shows the kernel's own figures"),
+        "{text}"
+    );
+    // Not on v2, where the root is not listed.
+    let v2 = stdout(&run(&fixture("cgroups-v2-kubernetes"), &["--tree"]));
+    assert!(!v2.contains("Note:"), "{v2}");
+}
+
+#[test]
 fn tree_indents_by_hierarchy_with_names_and_siblings_by_working_set() {
     let text = stdout(&run(&fixture("cgroups-v2-kubernetes"), &["--tree"]));
     assert!(
@@ -85,6 +106,14 @@ fn tree_indents_by_hierarchy_with_names_and_siblings_by_working_set() {
             "Procs", "Usage", "WorkSet", "Limit", "%Lim", "Anon", "File", "Swap", "Cgroup"
         ]
     );
+}
+
+#[test]
+fn sort_takes_working_set_with_a_dash_or_an_underscore() {
+    let root = fixture("cgroups-v2-systemd");
+    let dash = stdout(&run(&root, &["--sort", "working-set"]));
+    assert_eq!(stdout(&run(&root, &["--sort", "working_set"])), dash);
+    assert_eq!(stdout(&run(&root, &[])), dash, "the default");
 }
 
 #[test]

@@ -111,6 +111,7 @@ fn kubernetes_fixture_series_carry_every_figure() {
         (format!("memsight_cgroup_processes{{{pod}}}"), 0),
         ("memsight_cgroups{state=\"exported\"}".to_owned(), 10),
         ("memsight_cgroups{state=\"left_out\"}".to_owned(), 0),
+        ("memsight_cgroups{state=\"unreadable\"}".to_owned(), 0),
     ] {
         assert_eq!(sample(&body, &series), Some(value as f64), "{series}");
     }
@@ -222,6 +223,81 @@ fn long_cgroup_paths_give_bounded_distinct_label_values() {
     for p in &paths {
         assert!(p.len() <= 256, "{} bytes", p.len());
     }
+}
+
+/// A chain of `levels` one-letter cgroups (each a copy of sshd.service's files) under
+/// system.slice/sshd.service of the systemd fixture copied to `root`: made with `mkdirat` and
+/// `openat` since the deepest paths are past PATH_MAX.
+fn deep_chain(root: &Path, levels: usize) {
+    use rustix::fs::{Mode, OFlags, mkdirat, open, openat};
+    copy_tree(&fixture("cgroups-v2-systemd"), root);
+    let unit = root.join("sys/fs/cgroup/system.slice/sshd.service");
+    let files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&unit)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| {
+            let name = e.file_name().into_string().unwrap();
+            (name, std::fs::read(e.path()).unwrap())
+        })
+        .collect();
+    let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let mut dir = open(&unit, dir_flags, Mode::empty()).unwrap();
+    for _ in 0..levels {
+        mkdirat(&dir, "a", Mode::from_raw_mode(0o755)).unwrap();
+        dir = openat(&dir, "a", dir_flags, Mode::empty()).unwrap();
+        for (name, data) in &files {
+            let f = openat(
+                &dir,
+                name.as_str(),
+                OFlags::WRONLY | OFlags::CREATE | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o644),
+            )
+            .unwrap();
+            assert_eq!(rustix::io::write(&f, data).unwrap(), data.len());
+        }
+    }
+}
+
+#[test]
+fn a_chain_of_2100_cgroups_past_path_max_is_exported_without_overflowing_the_stack() {
+    // Serve's walk ran on a runtime worker's stack, a frame per level: 1,900 levels overflowed
+    // it (abort), and paths past PATH_MAX failed the whole walk (no cgroup series at all).
+    let shm = Path::new("/dev/shm");
+    let dir = if shm.is_dir() {
+        tempfile::tempdir_in(shm)
+    } else {
+        tempfile::tempdir()
+    }
+    .unwrap();
+    deep_chain(dir.path(), 2100);
+    // The walk reads all 1,900 levels; only 50 cgroups are exported (their series are what
+    // takes a debug build's scan seconds on a loaded machine), the rest are counted.
+    let (_ex, addr) = exporter(
+        dir.path(),
+        &[
+            "--cgroup-depth",
+            "1900",
+            "--cgroup-max",
+            "50",
+            "--scrape-timeout",
+            "600",
+        ],
+    );
+    let body = metrics(addr);
+    let state = |s: &str| sample(&body, &format!("memsight_cgroups{{state=\"{s}\"}}")).unwrap();
+    assert_eq!(state("exported"), 50.0);
+    assert_eq!(state("unreadable"), 0.0);
+    // The systemd fixture's own cgroups down to sshd.service (at depth 2), and 1,898 levels of
+    // the chain below it, the deepest past PATH_MAX.
+    let walked = state("exported") + state("left_out");
+    assert!(walked >= 1898.0 + 3.0, "{walked} walked");
+    assert!(
+        body.lines()
+            .filter(|l| l.starts_with("memsight_cgroup_processes{"))
+            .count()
+            == 50
+    );
 }
 
 #[test]

@@ -34,6 +34,7 @@ fn memory_report(err: LeakError) -> Report {
 
 #[test]
 fn leaked_error_that_captures_a_backtrace_is_reported_not_deadlocked() {
+    common::settle_harness();
     // An anyhow::Error-like value: it captures a backtrace when made, and is leaked.
     let r = within_watchdog("leaked backtrace", || {
         LeakTest::new().name("leaked_error").check(|| {
@@ -76,6 +77,7 @@ fn assert_report_after_a_panic(res: Result<Report, LeakError>) {
 
 #[test]
 fn panic_during_attribution_returns_the_report_and_ends_tracking() {
+    common::settle_harness();
     let res = within_watchdog("panic in attribution", leaks_then_panics_in_attribution);
     assert_report_after_a_panic(res);
     // Allocations from here on are not tracked (no 50x slowdown): a new session starts empty
@@ -87,6 +89,7 @@ fn panic_during_attribution_returns_the_report_and_ends_tracking() {
 
 #[test]
 fn panic_with_rust_backtrace_during_attribution_returns_the_report() {
+    common::settle_harness();
     if common::child::is_child() {
         // In the child, RUST_BACKTRACE=1: the panic hook captures and prints a backtrace while
         // the allocator is tracking.

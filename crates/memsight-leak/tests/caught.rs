@@ -31,6 +31,7 @@ fn per_call(r: &Report, m: Metric) -> f64 {
 
 #[test]
 fn rust_box_leak_16_bytes_per_call() {
+    common::settle_harness();
     let (err, r) = leak("rust_box_leak_16");
     assert!(matches!(err, LeakError::Memory(_)));
     assert_eq!(r.verdict, Verdict::Leak(LeakReason::Persistent));
@@ -45,6 +46,7 @@ fn rust_box_leak_16_bytes_per_call() {
 
 #[test]
 fn c_malloc_16_per_call() {
+    common::settle_harness();
     let (_, r) = leak("c_malloc_16");
     assert!((per_call(&r, Metric::HeapUsed) - 32.0).abs() < 0.1, "{r}");
     // Not Rust's allocation: the Rust heap stays flat.
@@ -53,6 +55,7 @@ fn c_malloc_16_per_call() {
 
 #[test]
 fn c_malloc_1_byte_every_10th_call() {
+    common::settle_harness();
     let (_, r) = leak("c_malloc_1_every_10");
     let b = per_call(&r, Metric::HeapUsed);
     assert!((b - 3.2).abs() < 0.05, "{b}\n{r}");
@@ -60,6 +63,7 @@ fn c_malloc_1_byte_every_10th_call() {
 
 #[test]
 fn c_malloc_1_byte_every_100th_call() {
+    common::settle_harness();
     let (_, r) = leak("c_malloc_1_every_100");
     let b = per_call(&r, Metric::HeapUsed);
     assert!((b - 0.32).abs() < 0.05, "{b}\n{r}");
@@ -67,6 +71,7 @@ fn c_malloc_1_byte_every_100th_call() {
 
 #[test]
 fn c_malloc_1024_every_64th_call_despite_tcache() {
+    common::settle_harness();
     // psleak misses this one: glibc's tcache hides the 1040-byte chunks from mallinfo2.
     let (_, r) = leak("c_malloc_1024_every_64");
     assert!(r.tcache, "this test is about the default, tcache on");
@@ -76,6 +81,7 @@ fn c_malloc_1024_every_64th_call_despite_tcache() {
 
 #[test]
 fn raw_mmap_4k_per_call() {
+    common::settle_harness();
     // A raw mmap is invisible to mallinfo2: the mappings and VMS show it.
     let (_, r) = leak("c_mmap_4k");
     assert_eq!(per_call(&r, Metric::MapsAnon), 4096.0);
@@ -85,6 +91,7 @@ fn raw_mmap_4k_per_call() {
 
 #[test]
 fn fd_per_call_is_named() {
+    common::settle_harness();
     let f = scenarios::make("c_fd", common::clib()).unwrap();
     let err = LeakTest::new().name("c_fd").check(f).unwrap_err();
     let LeakError::UnclosedFds { count, fds, report } = &err else {
@@ -100,6 +107,7 @@ fn fd_per_call_is_named() {
 
 #[test]
 fn thread_per_call_is_named() {
+    common::settle_harness();
     let f = scenarios::make("c_thread", common::clib()).unwrap();
     let err = LeakTest::new().name("c_thread").check(f).unwrap_err();
     let LeakError::UnclosedThreads {
@@ -119,6 +127,7 @@ fn thread_per_call_is_named() {
 
 #[test]
 fn c_leak_only_on_a_worker_thread() {
+    common::settle_harness();
     // malloc(64) on a short-lived joined pthread: a non-main arena, still summed by mallinfo2.
     let (_, r) = leak("c_worker_thread_malloc_64");
     assert!((per_call(&r, Metric::HeapUsed) - 80.0).abs() < 0.1, "{r}");
@@ -126,6 +135,7 @@ fn c_leak_only_on_a_worker_thread() {
 
 #[test]
 fn rust_leak_only_on_a_worker_thread() {
+    common::settle_harness();
     // A long-lived worker leaks 24 bytes per job; Threads::All counts every thread's allocations.
     let (_, r) = leak("rust_worker_thread_leak");
     assert!((per_call(&r, Metric::RustHeap) - 24.0).abs() < 1e-6, "{r}");
@@ -135,6 +145,7 @@ fn rust_leak_only_on_a_worker_thread() {
 
 #[test]
 fn one_mib_per_call_stops_within_the_memory_budget() {
+    common::settle_harness();
     // psleak let this grow to about 22 GiB. Measure the damage independently from statm.
     let me = memsight::Process::current().unwrap();
     let before = me.memory_info().unwrap();
@@ -160,6 +171,7 @@ fn one_mib_per_call_stops_within_the_memory_budget() {
 
 #[test]
 fn a_smaller_memory_budget_stops_sooner() {
+    common::settle_harness();
     let me = memsight::Process::current().unwrap();
     let before = me.memory_info().unwrap().rss;
     let f = scenarios::make("c_mmap_1m_touched", common::clib()).unwrap();

@@ -7,6 +7,9 @@
 
 use std::hint::black_box;
 
+#[path = "common/settle.rs"]
+mod settle;
+
 use memsight::{MemType, Process};
 use memsight_leak::{LeakTest, Report};
 
@@ -18,6 +21,7 @@ fn clean<T>(name: &str, f: impl FnMut() -> memsight::Result<T>) -> Report {
 }
 
 fn clean_with<T>(t: LeakTest, name: &str, mut f: impl FnMut() -> memsight::Result<T>) -> Report {
+    settle::settle_harness();
     let r = t
         .name(name)
         .check(|| {

@@ -52,20 +52,24 @@ fn verdicts(part: usize, n: usize) {
 
 #[test]
 fn clean_verdicts_0_to_249() {
+    common::settle_harness();
     verdicts(0, 250);
 }
 
 #[test]
 fn clean_verdicts_250_to_499() {
+    common::settle_harness();
     verdicts(1, 250);
 }
 
 #[test]
 fn clean_verdicts_500_to_749() {
+    common::settle_harness();
     verdicts(2, 250);
 }
 
 #[test]
 fn clean_verdicts_750_to_999() {
+    common::settle_harness();
     verdicts(3, 250);
 }

@@ -44,6 +44,7 @@ fn error_text(test: &str, f: impl FnMut()) -> String {
 
 #[test]
 fn close_range_in_the_tested_function_is_reported_not_aborted() {
+    common::settle_harness();
     let out = error_text(
         "close_range_in_the_tested_function_is_reported_not_aborted",
         || {
@@ -62,6 +63,7 @@ fn close_range_in_the_tested_function_is_reported_not_aborted() {
 
 #[test]
 fn closing_and_reopening_fds_is_reported_not_misread() {
+    common::settle_harness();
     let out = error_text("closing_and_reopening_fds_is_reported_not_misread", || {
         for fd in 3..64 {
             // SAFETY: the scenario: close descriptors this function never opened...

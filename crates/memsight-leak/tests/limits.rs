@@ -14,6 +14,7 @@ use memsight_leak::{LeakError, LeakTest, Metric};
 
 #[test]
 fn time_budget_bounds_a_slow_function() {
+    common::settle_harness();
     let start = Instant::now();
     let r = LeakTest::new()
         .time_budget(Duration::from_secs(1))
@@ -30,6 +31,7 @@ fn time_budget_bounds_a_slow_function() {
 
 #[test]
 fn progress_lines_at_verbosity_1() {
+    common::settle_harness();
     if child::is_child() {
         LeakTest::new()
             .name("quiet_fn")
@@ -61,6 +63,7 @@ fn progress_lines_at_verbosity_1() {
 
 #[test]
 fn fork_without_wait_is_an_unclosed_child() {
+    common::settle_harness();
     let err = LeakTest::new()
         .name("fork_no_wait")
         .check(|| {
@@ -90,6 +93,7 @@ fn fork_without_wait_is_an_unclosed_child() {
 
 #[test]
 fn forked_child_returning_into_the_harness_exits() {
+    common::settle_harness();
     static WAITED: AtomicU64 = AtomicU64::new(0);
     static BAD: AtomicU64 = AtomicU64::new(0);
     let start = Instant::now();

@@ -12,6 +12,7 @@ use memsight_leak::{Checkers, LeakError, LeakReason, LeakTest, Metric, Threads, 
 
 #[test]
 fn check_err_passes_a_clean_error_path() {
+    common::settle_harness();
     let r = LeakTest::new()
         .check_err(|| "x".parse::<u32>().map_err(|e| e.to_string()))
         .unwrap();
@@ -20,6 +21,7 @@ fn check_err_passes_a_clean_error_path() {
 
 #[test]
 fn check_err_fails_when_a_call_succeeds() {
+    common::settle_harness();
     let mut n = 0;
     let err = LeakTest::new()
         .name("flaky")
@@ -40,6 +42,7 @@ fn check_err_fails_when_a_call_succeeds() {
 
 #[test]
 fn check_err_catches_a_leaky_error_path() {
+    common::settle_harness();
     let err = LeakTest::new()
         .check_err(|| -> Result<(), String> {
             Box::leak(Box::new([0u8; 40]));
@@ -68,6 +71,7 @@ fn noisy_neighbour() -> (Arc<AtomicBool>, std::thread::JoinHandle<()>) {
 
 #[test]
 fn calling_thread_mode_ignores_other_threads() {
+    common::settle_harness();
     let (stop, h) = noisy_neighbour();
     let clean = LeakTest::new()
         .threads(Threads::Calling)
@@ -87,6 +91,7 @@ fn calling_thread_mode_ignores_other_threads() {
 
 #[test]
 fn all_threads_mode_notes_other_threads() {
+    common::settle_harness();
     let (stop, h) = noisy_neighbour();
     let out = LeakTest::new()
         .checkers(Checkers::only(&[Metric::Fds]))
@@ -99,6 +104,7 @@ fn all_threads_mode_notes_other_threads() {
 
 #[test]
 fn checkers_and_tolerance() {
+    common::settle_harness();
     let c = common::clib();
     // 32 bytes per call in chunks: allowed by a per-batch tolerance above 512 × 32.
     // SAFETY: leak_malloc takes a size and touches only what it allocates.
@@ -122,6 +128,7 @@ fn checkers_and_tolerance() {
 
 #[test]
 fn sporadic_growth_at_the_call_budget() {
+    common::settle_harness();
     // One 64-byte block every 300 calls in fixed batches of 128: about 4 batches in 10 grow, so
     // neither 5 clean batches in a row nor 7 growing of 8 ever happen; at the call budget the
     // slope over the second half of the batches decides.
@@ -146,6 +153,7 @@ fn sporadic_growth_at_the_call_budget() {
 
 #[test]
 fn report_has_psleak_style_run_table_and_per_call_figures() {
+    common::settle_harness();
     let err = LeakTest::new()
         .name("leaky_fn")
         .check(|| {
@@ -175,6 +183,7 @@ fn report_has_psleak_style_run_table_and_per_call_figures() {
 
 #[test]
 fn the_harness_does_not_measure_itself() {
+    common::settle_harness();
     // An empty function: whatever the harness allocates, frees, maps or opens while sampling
     // would show here. Every exact metric must be exactly flat in every batch.
     let r = LeakTest::new().check(|| {}).unwrap();
@@ -202,6 +211,7 @@ fn leaky_helper_that_allocates() {
 
 #[test]
 fn rust_leak_report_names_where_it_was_allocated() {
+    common::settle_harness();
     let err = LeakTest::new()
         .check(leaky_helper_that_allocates)
         .unwrap_err();
@@ -255,6 +265,7 @@ impl memsight_leak::Probe for CallCount {
 
 #[test]
 fn a_probes_tolerance_and_preparation_apply() {
+    common::settle_harness();
     // +1 per call, batches of 64: caught at tolerance 0, a pass at tolerance 64 per batch.
     let run = |tolerance| {
         let prepared = Arc::new(std::sync::atomic::AtomicU64::new(0));

@@ -28,48 +28,57 @@ fn clean(name: &str) -> Report {
 
 #[test]
 fn vec_string_hashmap_churn() {
+    common::settle_harness();
     let r = clean("rust_vec_string_hashmap");
     assert!(r.checked.contains(Metric::RustHeap));
 }
 
 #[test]
 fn malloc_free_64_bytes() {
+    common::settle_harness();
     clean("c_malloc_free_64");
 }
 
 #[test]
 fn malloc_free_1_mib() {
+    common::settle_harness();
     clean("c_malloc_free_1m");
 }
 
 #[test]
 fn c_open_close() {
+    common::settle_harness();
     clean("c_open_close");
 }
 
 #[test]
 fn rust_file_open_close() {
+    common::settle_harness();
     clean("rust_file_open_close");
 }
 
 #[test]
 fn c_thread_spawn_join() {
+    common::settle_harness();
     clean("c_spawn_join");
 }
 
 #[test]
 fn rust_thread_spawn_join() {
+    common::settle_harness();
     // psleak fails 19 of 25 Python Thread.start()+join() runs.
     clean("rust_spawn_join");
 }
 
 #[test]
 fn oncelock_lazy_init() {
+    common::settle_harness();
     clean("rust_oncelock_lazy_init");
 }
 
 #[test]
 fn bounded_cache_of_1000_entries_passes_as_bounded() {
+    common::settle_harness();
     let f = scenarios::make("rust_bounded_cache_1000", common::clib()).unwrap();
     let r = LeakTest::new().check(f).unwrap();
     assert_eq!(r.verdict, Verdict::Bounded, "{r}");
@@ -89,6 +98,7 @@ fn bounded_cache_of_1000_entries_passes_as_bounded() {
 
 #[test]
 fn lazily_opened_fd_is_not_blamed() {
+    common::settle_harness();
     static LOG: OnceLock<std::fs::File> = OnceLock::new();
     let r = LeakTest::new()
         .check(|| {
@@ -102,6 +112,7 @@ fn lazily_opened_fd_is_not_blamed() {
 
 #[test]
 fn lazily_started_worker_thread_is_not_blamed() {
+    common::settle_harness();
     // A worker started on first use; each call hands it a job and waits for the answer.
     type Job = (u64, std::sync::mpsc::SyncSender<u64>);
     static POOL: OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Job>>> = OnceLock::new();

@@ -73,6 +73,7 @@ fn check_svg(path: &Path, r: &Report) -> String {
 
 #[test]
 fn a_rust_leak_is_drawn_into_the_option_s_directory() {
+    common::settle_harness();
     let dir = tempfile::tempdir().unwrap();
     let plots = dir.path().join("plots"); // created by the harness
     let err = LeakTest::new()
@@ -101,6 +102,7 @@ fn a_rust_leak_is_drawn_into_the_option_s_directory() {
 #[test]
 #[cfg(not(windows))]
 fn a_c_leak_is_drawn_into_the_environment_s_directory() {
+    common::settle_harness();
     if child::is_child() {
         let f = scenarios::make("c_malloc_16", common::clib()).unwrap();
         let err = LeakTest::new().name("c_malloc_16").check(f).unwrap_err();
@@ -152,6 +154,7 @@ fn a_c_leak_is_drawn_into_the_environment_s_directory() {
 
 #[test]
 fn a_passing_check_writes_nothing() {
+    common::settle_harness();
     let dir = tempfile::tempdir().unwrap();
     let plots = dir.path().join("plots");
     let r = LeakTest::new()
@@ -165,6 +168,7 @@ fn a_passing_check_writes_nothing() {
 
 #[test]
 fn an_unwritable_directory_is_a_note_not_a_panic() {
+    common::settle_harness();
     let dir = tempfile::tempdir().unwrap();
     // A directory under a regular file cannot be made, whoever runs the test (root too).
     let file = dir.path().join("file");

@@ -39,18 +39,21 @@ fn c_sweep() {
 
 #[test]
 fn c_leaks_k_bytes_every_m_calls_tcache_on() {
+    common::settle_harness();
     assert!(!memsight_leak::glibc_tcache_disabled());
     c_sweep();
 }
 
 #[test]
 fn c_leaks_k_bytes_every_m_calls_tcache_off() {
+    common::settle_harness();
     memsight_leak::disable_glibc_tcache().unwrap();
     c_sweep();
 }
 
 #[test]
 fn rust_leaks_k_bytes_every_m_calls_exact() {
+    common::settle_harness();
     for k in SIZES {
         for m in EVERY {
             let mut i = 0u64;

@@ -9,6 +9,7 @@ use memsight_leak::{LeakTest, Metric};
 
 #[test]
 fn reexecuted_without_tcache_and_exact() {
+    common::settle_harness();
     memsight_leak::disable_glibc_tcache().unwrap();
     // From here on we run in the re-executed process.
     assert!(memsight_leak::glibc_tcache_disabled());

@@ -21,6 +21,39 @@
 //! # Ok::<(), memsight::Error>(())
 //! ```
 //!
+//! Every process, as psutil's `process_iter()`. The iterator yields `Result<Process>`, and each
+//! read is a `Result` too: a process can exit, or deny access, between the listing and the read,
+//! so a tool skips those instead of stopping.
+//!
+//! ```
+//! let mut seen = 0;
+//! for p in memsight::process_iter() {
+//!     let Ok(p) = p else { continue }; // gone since the listing
+//!     let (Ok(name), Ok(mem)) = (p.name(), p.memory_info()) else {
+//!         continue; // exited or denied meanwhile
+//!     };
+//!     println!("{:>7} {:>12} {name}", p.pid(), mem.rss);
+//!     seen += 1;
+//! }
+//! assert!(seen > 0, "this process at least");
+//! ```
+//!
+//! The five processes with the most unique memory (USS: what exiting would free; reading it needs
+//! the right to read the process's `smaps`, so others' are skipped without root):
+//!
+//! ```
+//! let mut by_uss: Vec<(u64, u32, String)> = memsight::process_iter()
+//!     .filter_map(Result::ok)
+//!     .filter_map(|p| Some((p.memory_full_info().ok()?.uss, p.pid(), p.name().ok()?)))
+//!     .collect();
+//! by_uss.sort_unstable_by(|a, b| b.cmp(a));
+//! for (uss, pid, name) in by_uss.iter().take(5) {
+//!     println!("{pid:>7} {uss:>12} {name}");
+//! }
+//! # #[cfg(target_os = "linux")]
+//! assert!(by_uss.iter().any(|&(_, pid, _)| pid == std::process::id()));
+//! ```
+//!
 //! The public modules are OS-neutral and delegate to one backend per OS, chosen in one place
 //! (`sys`); what exists only on Linux (another `/proc` root, cgroups, `/proc/meminfo` lines) is in
 //! [`linux`].
@@ -38,6 +71,11 @@ pub mod process;
 #[cfg(target_os = "linux")]
 pub mod record;
 mod sys;
+
+// The pure parsers, for the fuzz targets in fuzz/ only: not part of the API.
+#[cfg(all(feature = "fuzzing", target_os = "linux"))]
+#[doc(hidden)]
+pub mod fuzzing;
 
 pub use error::{Error, Result};
 pub use process::{

@@ -18,7 +18,8 @@
 
 pub use crate::sys::cgroup::{CgroupMemory, MemoryPressure, Pressure, cgroup_memory};
 pub use crate::sys::cgroups::{
-    Cgroup, CgroupMemoryEvents, CgroupMemoryStat, StatKind, cgroups, memory_pressure,
+    Cgroup, CgroupMemoryEvents, CgroupMemoryStat, CgroupWalk, StatKind, UnreadableCgroup, cgroups,
+    memory_pressure,
 };
 pub use crate::sys::process::{IoClass, IoNice};
 pub use crate::sys::procfs::ProcFs;

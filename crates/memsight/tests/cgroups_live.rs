@@ -244,17 +244,27 @@ fn real_cgroups_anon_vs_page_cache_limits_and_stat_agree_with_the_kernel() {
         a.stat.file
     );
     assert!(a.working_set >= 64 * MIB, "{}", a.working_set);
-    // The file child: its 64 MiB are page cache, not anonymous.
+    // The file child: its memory is page cache, not anonymous. Written, synced pages are clean
+    // and the kernel may reclaim them at any time when the machine is short of memory (seen: 48
+    // of the 64 MiB left on a busy machine), so only a good part of them is required here; the
+    // figure itself was checked against the kernel's above.
     let f_file = f.stat.file.unwrap();
-    assert!(f_file >= 64 * MIB, "file {f_file}");
+    assert!(f_file >= 16 * MIB, "file {f_file}");
     assert!(
         f.stat.anon.unwrap() < 32 * MIB,
         "little anon: {:?}",
         f.stat.anon
     );
-    assert!(f.usage >= 64 * MIB);
-    // Hierarchical: the parent's figures include both children's.
-    assert!(p.usage >= 128 * MIB, "parent usage {}", p.usage);
+    assert!(f.usage >= f_file);
+    // Hierarchical: the parent's figures include both children's (read before them: reclaim
+    // meanwhile can only make the children's smaller).
+    assert!(
+        p.usage + 4 * MIB >= a.usage + f.usage,
+        "parent usage {} < {} + {}",
+        p.usage,
+        a.usage,
+        f.usage
+    );
     assert!(p.stat.anon.unwrap() >= a_anon.saturating_sub(MIB));
     assert!(p.stat.file.unwrap() >= f_file.saturating_sub(MIB));
     if let Some(swap) = a.swap {

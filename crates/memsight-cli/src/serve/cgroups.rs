@@ -48,6 +48,8 @@ pub struct Walked {
     pub cgroups: Vec<Cgroup>,
     /// Cgroups that matched but were over `--cgroup-max`.
     pub left_out: usize,
+    /// Cgroups the walk could not read (permission denied, out of descriptors), left out.
+    pub unreadable: usize,
     /// `/proc/pressure/memory`, when the kernel has PSI.
     pub pressure: Option<MemoryPressure>,
 }
@@ -66,11 +68,11 @@ pub fn scan(args: &CgroupArgs, procfs: &ProcFs, errors: &mut Errors) -> Walked {
             ..Walked::default()
         };
     }
-    let mut cgroups = match procfs.cgroups_to_depth(args.cgroup_depth) {
-        Ok(all) => all,
+    let (mut cgroups, unreadable) = match procfs.cgroups_walk(args.cgroup_depth) {
+        Ok(walk) => (walk.cgroups, walk.unreadable.len()),
         Err(_) => {
             errors.add(ErrorKind::System);
-            Vec::new()
+            (Vec::new(), 0)
         }
     };
     if let Some(re) = &args.cgroup_match {
@@ -86,6 +88,7 @@ pub fn scan(args: &CgroupArgs, procfs: &ProcFs, errors: &mut Errors) -> Walked {
     Walked {
         cgroups,
         left_out,
+        unreadable,
         pressure,
     }
 }
@@ -216,10 +219,11 @@ impl Collector for Series {
         gauges(
             enc,
             "memsight_cgroups",
-            "Memory cgroups found by the walk (down to --cgroup-depth, matching --cgroup-match): exported with per-cgroup series, or left out by --cgroup-max.",
+            "Memory cgroups found by the walk (down to --cgroup-depth, matching --cgroup-match): exported with per-cgroup series, left out by --cgroup-max, or unreadable (permission denied, out of descriptors; not matched against --cgroup-match).",
             vec![
                 (state("exported"), all.len() as u64),
                 (state("left_out"), walked.left_out as u64),
+                (state("unreadable"), walked.unreadable as u64),
             ],
         )?;
         let mut memory = Vec::new();

@@ -20,7 +20,6 @@ use memsight::linux::MeminfoUnit;
 
 use super::collect::{ErrorKind, Errors, Options, Snapshot};
 use super::group;
-use super::labels::{MAX_CGROUP_PATH, bounded};
 
 /// Counters that live across scans.
 #[derive(Debug, Clone, Copy, Default)]
@@ -304,7 +303,11 @@ impl SnapshotCollector {
                 "Always 1: the exporter's memory cgroup (path and version), exported when it has a memory limit.",
                 [(
                     [
-                        ("path", bounded(&cg.path, MAX_CGROUP_PATH)),
+                        // Cut as the per-cgroup series cut it, so the two join on `path`.
+                        (
+                            "path",
+                            super::cgroups::bounded(&cg.path, super::cgroups::PATH_LABEL_MAX),
+                        ),
                         ("version", cg.version.to_string()),
                     ],
                     1,

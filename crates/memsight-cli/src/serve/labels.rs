@@ -15,9 +15,6 @@ pub const MAX_USER: usize = 64;
 /// Longest `cmdline` label (`--cmdline` only), in bytes.
 pub const MAX_CMDLINE: usize = 256;
 
-/// Longest `path` label of `memsight_cgroup_info`, in bytes.
-pub const MAX_CGROUP_PATH: usize = 512;
-
 /// The kernel's longest comm, in bytes (`TASK_COMM_LEN` - 1).
 const COMM_LEN: usize = 15;
 

@@ -82,7 +82,8 @@ pub struct Args {
 
     /// Also label per-process series with the command line (cut to 256 bytes). Off by default:
     /// command lines can carry secrets. Environment variables are never exported. Other label
-    /// values are bounded too: name 128 bytes, user 64, cgroup path 512.
+    /// values are bounded too: name 128 bytes, user 64, cgroup path 256 (a longer path ends in `~`
+    /// and a hash of the whole, so two stay distinct).
     #[arg(long)]
     pub cmdline: bool,
 

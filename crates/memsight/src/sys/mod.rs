@@ -28,21 +28,23 @@ pub(crate) mod freebsd;
 #[cfg(target_os = "freebsd")]
 pub(crate) use freebsd::*;
 
-// The Windows conversions are pure: the Linux unit tests check them too.
-#[cfg(all(test, not(windows)))]
+// The Windows conversions are pure: the Linux unit tests check them too, and the fuzz targets
+// (feature `fuzzing`) run their byte parsers.
+#[cfg(all(any(test, feature = "fuzzing"), not(windows)))]
+#[cfg_attr(not(test), allow(dead_code))]
 #[path = "windows/records.rs"]
-mod windows_records;
+pub(crate) mod windows_records;
 
 // So are the macOS ones.
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(any(test, feature = "fuzzing"), target_os = "linux"))]
 #[path = "macos/pure/mod.rs"]
-mod macos_pure;
+pub(crate) mod macos_pure;
 
 // So are the FreeBSD ones (some records only the FreeBSD FFI side builds).
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(any(test, feature = "fuzzing"), target_os = "linux"))]
 #[allow(dead_code)]
 #[path = "freebsd/records/mod.rs"]
-mod freebsd_records;
+pub(crate) mod freebsd_records;
 
 #[cfg(not(any(
     target_os = "linux",

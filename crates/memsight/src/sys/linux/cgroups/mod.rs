@@ -6,15 +6,21 @@
 //! module does the I/O: it finds the cgroup mounts in `<proc root>/self/mountinfo`, rebases them
 //! under the sysfs root of the [`ProcFs`], and walks the directories.
 
-mod name;
-mod stat;
+pub(crate) mod name;
+pub(crate) mod stat;
 
+use std::ffi::{OsStr, OsString};
 use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use rustix::fs::{self, AtFlags, FileType, Mode, OFlags};
 
 use crate::error::{Error, ParseError, Result};
 use crate::sys::procfs::cgroup::{self as files, CgroupMount, MemoryPressure};
-use crate::sys::procfs::{ProcFs, parse_file};
+use crate::sys::procfs::{ProcFs, read_to_buffer, with_buffer};
 
 pub use stat::{CgroupMemoryEvents, CgroupMemoryStat, StatKind};
 
@@ -124,11 +130,38 @@ pub fn memory_pressure() -> Result<Option<MemoryPressure>> {
     ProcFs::default().memory_pressure()
 }
 
+/// What a walk of the memory cgroup hierarchies found: the cgroups it read, and those it could
+/// not (as `ps` counts the processes it was denied).
+#[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct CgroupWalk {
+    /// Every cgroup read, parents before children, siblings by name.
+    pub cgroups: Vec<Cgroup>,
+    /// Cgroups below a hierarchy's root that could not be read (permission denied, out of file
+    /// descriptors), with their descendants: left out of `cgroups`, each named here.
+    pub unreadable: Vec<UnreadableCgroup>,
+}
+
+/// A cgroup directory a walk could not read (see [`CgroupWalk::unreadable`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct UnreadableCgroup {
+    /// The cgroup's path in its hierarchy, as in [`Cgroup::path`].
+    pub path: String,
+    /// Why: the operating system's error message.
+    pub error: String,
+}
+
 impl ProcFs {
     /// Every memory cgroup under this view's sysfs root: the mounts come from
     /// `<proc root>/self/mountinfo` (the v1 hierarchy carrying `memory`, and the cgroup2 one),
     /// rebased under the sysfs root. On v2 a cgroup counts when it has `memory.current` (the root
-    /// has none and is left out). A cgroup removed while the walk runs is skipped.
+    /// has none and is left out). A cgroup removed while the walk runs is skipped, and so is one
+    /// that cannot be read ([`cgroups_walk`](Self::cgroups_walk) names those).
+    ///
+    /// Directories are opened relative to their parent's descriptor, so a cgroup whose path is
+    /// longer than `PATH_MAX` is read like any other, and the walk keeps its own stack, so a
+    /// hierarchy thousands of levels deep needs no deep call stack.
     pub fn cgroups(&self) -> Result<Vec<Cgroup>> {
         self.cgroups_to_depth(usize::MAX)
     }
@@ -136,15 +169,20 @@ impl ProcFs {
     /// [`cgroups`](Self::cgroups) down to `max_depth` levels below each hierarchy's root (0 gives
     /// the roots only); deeper directories are not read at all.
     pub fn cgroups_to_depth(&self, max_depth: usize) -> Result<Vec<Cgroup>> {
+        self.cgroups_walk(max_depth).map(|walk| walk.cgroups)
+    }
+
+    /// [`cgroups_to_depth`](Self::cgroups_to_depth), with the cgroups that could not be read.
+    /// An error reading a hierarchy's root, or a file the kernel wrote that does not parse, is
+    /// still an error.
+    pub fn cgroups_walk(&self, max_depth: usize) -> Result<CgroupWalk> {
         let mounts = self.parse_proc("self/mountinfo", files::parse_mounts)?;
-        let mut out = Vec::new();
+        let mut out = CgroupWalk::default();
         if let Some(mount) = mounts.v1_memory {
-            let walk = Walk::new(self, &mount, 1, max_depth);
-            walk.visit(walk.top.clone(), mount.root.clone(), 0, None, &mut out)?;
+            Walk::new(self, &mount, 1, max_depth).run(mount.root.clone(), &mut out)?;
         }
         if let Some(mount) = mounts.v2 {
-            let walk = Walk::new(self, &mount, 2, max_depth);
-            walk.visit(walk.top.clone(), mount.root.clone(), 0, None, &mut out)?;
+            Walk::new(self, &mount, 2, max_depth).run(mount.root.clone(), &mut out)?;
         }
         Ok(out)
     }
@@ -186,6 +224,18 @@ struct Walk {
     max_depth: usize,
 }
 
+/// A directory still to read: by name under its parent's open descriptor (shared by its
+/// siblings, closed when the last of them has been opened), or by path for a hierarchy's top.
+struct Pending {
+    parent: Option<Rc<OwnedFd>>,
+    name: OsString,
+    /// The full path under the sysfs root, for [`Cgroup::directory`] and error messages only.
+    dir: PathBuf,
+    path: String,
+    depth: usize,
+    parent_limit: Option<u64>,
+}
+
 /// What reading one directory gave.
 enum Read {
     /// A memory cgroup.
@@ -209,71 +259,101 @@ impl Walk {
         }
     }
 
-    fn visit(
-        &self,
-        dir: PathBuf,
-        path: String,
-        depth: usize,
-        parent_limit: Option<u64>,
-        out: &mut Vec<Cgroup>,
-    ) -> Result<()> {
-        let read = match self.version {
-            1 => self.v1(&dir, path.clone(), depth),
-            _ => self.v2(&dir, path.clone(), depth, parent_limit),
-        };
-        let effective_limit = match read? {
-            Read::Found(cgroup) => {
-                let limit = cgroup.effective_limit;
-                out.push(*cgroup);
-                limit
-            }
-            // The v2 root has no memory files but its children do; any other v2 directory
-            // without them has no memory controller, and neither can its children.
-            Read::NoMemory if depth == 0 => None,
-            Read::NoMemory | Read::Vanished => return Ok(()),
-        };
-        if depth >= self.max_depth {
-            return Ok(());
-        }
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if is_absent(&e) => return Ok(()),
-            Err(e) => return Err(Error::from_io(None, &dir, e)),
-        };
-        let mut children: Vec<(String, PathBuf)> = Vec::new();
-        for entry in entries {
-            let entry = match entry {
-                Ok(entry) => entry,
-                Err(e) if is_absent(&e) => return Ok(()),
-                Err(e) => return Err(Error::from_io(None, &dir, e)),
+    /// Depth first, parents before children, siblings by name, with an explicit stack.
+    fn run(&self, root_path: String, out: &mut CgroupWalk) -> Result<()> {
+        let mut stack = vec![Pending {
+            parent: None,
+            name: self.top.clone().into_os_string(),
+            dir: self.top.clone(),
+            path: root_path,
+            depth: 0,
+            parent_limit: None,
+        }];
+        while let Some(p) = stack.pop() {
+            // Below the root, what cannot be read is named and skipped; at the root it is the
+            // caller's error (no cgroup filesystem there, or no right to read it).
+            let skip = |e: Error, out: &mut CgroupWalk| -> Result<()> {
+                if p.depth == 0 {
+                    return Err(e);
+                }
+                out.unreadable.push(UnreadableCgroup {
+                    path: p.path.clone(),
+                    error: match &e {
+                        Error::Io { source, .. } => source.to_string(),
+                        Error::AccessDenied { .. } => "permission denied".to_owned(),
+                        other => other.to_string(),
+                    },
+                });
+                Ok(())
             };
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                children.push((
-                    entry.file_name().to_string_lossy().into_owned(),
-                    entry.path(),
-                ));
-            }
-        }
-        children.sort();
-        for (child, child_dir) in children {
-            let child_path = if path.ends_with('/') {
-                format!("{path}{child}")
-            } else {
-                format!("{path}/{child}")
+            let fd = match open_dir(p.parent.as_deref(), &p.name) {
+                Ok(fd) => fd,
+                Err(e) if is_absent(&e) => continue,
+                Err(e) => {
+                    skip(Error::from_io(None, &p.dir, e), out)?;
+                    continue;
+                }
             };
-            self.visit(child_dir, child_path, depth + 1, effective_limit, out)?;
+            let read = match self.version {
+                1 => self.v1(&fd, &p),
+                _ => self.v2(&fd, &p),
+            };
+            let read = match read {
+                Ok(read) => read,
+                Err(e @ (Error::Io { .. } | Error::AccessDenied { .. })) => {
+                    skip(e, out)?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let effective_limit = match read {
+                Read::Found(cgroup) => {
+                    let limit = cgroup.effective_limit;
+                    out.cgroups.push(*cgroup);
+                    limit
+                }
+                // The v2 root has no memory files but its children do; any other v2 directory
+                // without them has no memory controller, and neither can its children.
+                Read::NoMemory if p.depth == 0 => None,
+                Read::NoMemory | Read::Vanished => continue,
+            };
+            if p.depth >= self.max_depth {
+                continue;
+            }
+            let mut children = match child_dirs(&fd) {
+                Ok(children) => children,
+                Err(e) if is_absent(&e) => continue,
+                Err(e) => {
+                    skip(Error::from_io(None, &p.dir, e), out)?;
+                    continue;
+                }
+            };
+            children.sort();
+            let fd = Rc::new(fd);
+            // Reversed: the stack pops the first name first.
+            for child in children.into_iter().rev() {
+                let lossy = child.to_string_lossy();
+                let path = if p.path.ends_with('/') {
+                    format!("{}{lossy}", p.path)
+                } else {
+                    format!("{}/{lossy}", p.path)
+                };
+                stack.push(Pending {
+                    parent: Some(Rc::clone(&fd)),
+                    dir: p.dir.join(&child),
+                    name: child,
+                    path,
+                    depth: p.depth + 1,
+                    parent_limit: effective_limit,
+                });
+            }
         }
         Ok(())
     }
 
-    fn v2(
-        &self,
-        dir: &Path,
-        path: String,
-        depth: usize,
-        parent_limit: Option<u64>,
-    ) -> Result<Read> {
-        guard(dir, |dir| {
+    fn v2(&self, fd: &OwnedFd, p: &Pending) -> Result<Read> {
+        let (path, depth, parent_limit) = (p.path.clone(), p.depth, p.parent_limit);
+        guard(fd, p, |dir| {
             let Some(usage) = optional(dir, "memory.current", files::parse_value)? else {
                 return Ok(None);
             };
@@ -288,7 +368,7 @@ impl Walk {
                 name: name::human_name(&path),
                 path,
                 depth,
-                directory: dir.to_path_buf(),
+                directory: p.dir.clone(),
                 working_set: usage.saturating_sub(stat.inactive_file.unwrap_or(0)),
                 usage,
                 limit,
@@ -307,8 +387,9 @@ impl Walk {
         })
     }
 
-    fn v1(&self, dir: &Path, path: String, depth: usize) -> Result<Read> {
-        guard(dir, |dir| {
+    fn v1(&self, fd: &OwnedFd, p: &Pending) -> Result<Read> {
+        let (path, depth) = (p.path.clone(), p.depth);
+        guard(fd, p, |dir| {
             let usage = required(dir, "memory.usage_in_bytes", files::parse_value)?;
             let stat = required(dir, "memory.stat", stat::parse_v1)?;
             let own = required(dir, "memory.limit_in_bytes", files::parse_value)?;
@@ -321,7 +402,7 @@ impl Walk {
                 name: name::human_name(&path),
                 path,
                 depth,
-                directory: dir.to_path_buf(),
+                directory: p.dir.clone(),
                 working_set: usage.saturating_sub(stat.inactive_file.unwrap_or(0)),
                 usage,
                 limit,
@@ -352,12 +433,23 @@ impl Walk {
     }
 }
 
-/// Runs `read` on `dir`. A file or the directory gone (the cgroup was removed meanwhile) gives
-/// [`Read::Vanished`], and so does a read that succeeded on a directory that is gone after it (an
-/// optional file may have looked absent because of the removal). Every other error is returned.
-fn guard(dir: &Path, read: impl FnOnce(&Path) -> Result<Option<Cgroup>>) -> Result<Read> {
-    match read(dir) {
-        Ok(Some(cgroup)) if dir.exists() => Ok(Read::Found(Box::new(cgroup))),
+/// A cgroup directory open for reading its files by name.
+struct At<'a> {
+    fd: &'a OwnedFd,
+    dir: &'a Path,
+}
+
+/// Runs `read` on the directory open as `fd`. A file or the directory gone (the cgroup was
+/// removed meanwhile) gives [`Read::Vanished`], and so does a read that succeeded on a directory
+/// that is gone after it (an optional file may have looked absent because of the removal). Every
+/// other error is returned.
+fn guard(
+    fd: &OwnedFd,
+    p: &Pending,
+    read: impl FnOnce(&At<'_>) -> Result<Option<Cgroup>>,
+) -> Result<Read> {
+    match read(&At { fd, dir: &p.dir }) {
+        Ok(Some(cgroup)) if still_there(p) => Ok(Read::Found(Box::new(cgroup))),
         Ok(Some(_)) => Ok(Read::Vanished),
         Ok(None) => Ok(Read::NoMemory),
         Err(Error::Io { source, .. }) if is_absent(&source) => Ok(Read::Vanished),
@@ -365,21 +457,70 @@ fn guard(dir: &Path, read: impl FnOnce(&Path) -> Result<Option<Cgroup>>) -> Resu
     }
 }
 
+/// Whether the directory of `p` is still in its parent (by name, as it was opened).
+fn still_there(p: &Pending) -> bool {
+    let result = match &p.parent {
+        Some(parent) => fs::statat(parent, &p.name, AtFlags::empty()),
+        None => fs::stat(&p.dir),
+    };
+    !matches!(result, Err(e) if e == rustix::io::Errno::NOENT)
+}
+
+/// Opens a directory by name under `parent`, or by path without one.
+fn open_dir(parent: Option<&OwnedFd>, name: &OsStr) -> io::Result<OwnedFd> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let fd = match parent {
+        Some(parent) => fs::openat(parent, name, flags, Mode::empty()),
+        None => fs::open(name, flags, Mode::empty()),
+    };
+    fd.map_err(io::Error::from)
+}
+
+/// The names of the subdirectories of the directory open as `fd`, unsorted.
+fn child_dirs(fd: &OwnedFd) -> io::Result<Vec<OsString>> {
+    let mut dir = fs::Dir::read_from(fd)?;
+    let mut out = Vec::new();
+    while let Some(entry) = dir.read() {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        let is_dir = match entry.file_type() {
+            FileType::Directory => true,
+            FileType::Unknown => fs::statat(fd, entry.file_name(), AtFlags::SYMLINK_NOFOLLOW)
+                .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory),
+            _ => false,
+        };
+        if is_dir {
+            out.push(OsStr::from_bytes(name).to_os_string());
+        }
+    }
+    Ok(out)
+}
+
 fn required<T>(
-    dir: &Path,
+    at: &At<'_>,
     name: &str,
     parse: impl FnOnce(&[u8]) -> Result<T, ParseError>,
 ) -> Result<T> {
-    parse_file(&dir.join(name), parse)
+    let path = || at.dir.join(name);
+    with_buffer(|buf| {
+        let file = fs::openat(at.fd, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+            .map_err(|e| Error::from_io(None, path(), e.into()))?;
+        read_to_buffer(&mut std::fs::File::from(file), buf)
+            .map_err(|e| Error::from_io(None, path(), e))?;
+        parse(buf).map_err(|e| e.at(path()))
+    })
 }
 
 /// Reads a file the kernel may not have (older kernel, accounting off): `None` when absent.
 fn optional<T>(
-    dir: &Path,
+    at: &At<'_>,
     name: &str,
     parse: impl FnOnce(&[u8]) -> Result<T, ParseError>,
 ) -> Result<Option<T>> {
-    absent_is_none(required(dir, name, parse))
+    absent_is_none(required(at, name, parse))
 }
 
 #[cfg(test)]
@@ -396,17 +537,15 @@ mod tests {
     #[test]
     fn a_directory_that_is_gone_is_skipped_not_an_error() {
         let gone = Path::new("/nonexistent/memsight/cgroup");
-        let walk = Walk {
-            top: gone.to_path_buf(),
-            version: 2,
-            max_depth: 3,
-        };
-        let mut out = Vec::new();
-        walk.visit(gone.join("a"), "/a".into(), 1, None, &mut out)
-            .unwrap();
-        let walk = Walk { version: 1, ..walk };
-        walk.visit(gone.join("a"), "/a".into(), 1, None, &mut out)
-            .unwrap();
-        assert!(out.is_empty());
+        for version in [1, 2] {
+            let walk = Walk {
+                top: gone.to_path_buf(),
+                version,
+                max_depth: 3,
+            };
+            let mut out = CgroupWalk::default();
+            walk.run("/".into(), &mut out).unwrap();
+            assert_eq!(out, CgroupWalk::default());
+        }
     }
 }

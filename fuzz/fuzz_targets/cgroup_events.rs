@@ -1,0 +1,4 @@
+//! Fuzzes memsight's `cgroup_events` parser (see `memsight::fuzzing::PARSERS`).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| memsight::fuzzing::run("cgroup_events", data));
