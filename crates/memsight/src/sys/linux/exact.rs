@@ -57,6 +57,7 @@ pub(crate) fn all_utf8<T: AsRef<OsStr>>(value: &[T]) -> bool {
 }
 
 /// The exact bytes of a string from the kernel.
+#[cfg_attr(not(feature = "serde"), allow(dead_code))]
 pub(crate) fn bytes_of(value: &impl AsRef<OsStr>) -> &[u8] {
     value.as_ref().as_bytes()
 }
