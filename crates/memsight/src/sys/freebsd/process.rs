@@ -249,7 +249,7 @@ impl Process {
     /// `value / total RAM × 100` (unrounded): the [`MemType`] field of
     /// [`memory_info`](Self::memory_info) over `virtual_memory().total`.
     pub fn memory_percent(&self, memtype: MemType) -> Result<f64> {
-        let value = memtype.of(&self.memory_info()?);
+        let value = memtype.of(&self.memory_info()?)?;
         let total = super::system::virtual_memory()?.total;
         if total == 0 {
             return Err(Error::Unsupported("total RAM reads 0".to_string()));

@@ -320,7 +320,7 @@ mod user;
 
 pub use iter::{pids, process_iter};
 pub use maps::{MapSizes, MemoryMap};
-pub use memory::{MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx};
+pub use memory::{MemoryFullInfo, MemoryInfo, MemoryInfoEx};
 pub use scan::{MemoryScan, ProcessMemory, memory_scan};
 
 mod ctx_switches;
@@ -333,6 +333,7 @@ mod sched;
 mod stat;
 mod threads;
 
+pub(crate) use crate::neutral::{MemType, ProcessStatus};
 pub use ctx_switches::CtxSwitches;
 pub use files::{IoCounters, OpenFile};
 pub use info::{Child, ProcessInfo};
@@ -341,5 +342,5 @@ pub use net_connections::{
 };
 pub use rlimit::{Resource, Rlimit};
 pub use sched::{IoClass, IoNice};
-pub use stat::{CpuTimes, PageFaults, ProcessStatus};
+pub use stat::{CpuTimes, PageFaults};
 pub use threads::Thread;

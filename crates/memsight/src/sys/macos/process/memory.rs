@@ -264,6 +264,7 @@ impl Process {
     /// [`memory_info`](Self::memory_info), [`memory_info_ex`](Self::memory_info_ex) or
     /// [`memory_footprint`](Self::memory_footprint), over `hw.memsize`.
     pub fn memory_percent(&self, memtype: MemType) -> Result<f64> {
+        memtype.check_on(crate::neutral::Os::HERE)?;
         let value = match memtype {
             MemType::Uss => self.memory_footprint()?.uss,
             MemType::Rss => self.memory_info()?.rss,
