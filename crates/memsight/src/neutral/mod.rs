@@ -2,6 +2,9 @@
 //! drift apart and docs.rs shows one type whatever the build.
 
 mod memtype;
+#[cfg(unix)]
+pub(crate) mod name;
+pub(crate) mod numbers;
 mod status;
 
 pub use memtype::MemType;

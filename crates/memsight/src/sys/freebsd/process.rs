@@ -17,11 +17,12 @@ pub use super::records::process::{
     ProcessStatus,
 };
 use super::records::process::{
-    Kinfo, P_SYSTEM, SZOMB, TimeVal, cpu_times, descendants, extended_name, io_counters,
-    memory_info, process_error,
+    Kinfo, P_SYSTEM, SZOMB, TimeVal, cpu_times, descendants, io_counters, memory_info,
+    process_error,
 };
 use super::{sysctl_into, sysctl_vec, user};
 use crate::error::{Error, Result};
+use crate::neutral::name;
 use crate::process::{Gids, MemoryFootprint, Uids};
 
 /// Copies the fields memsight uses out of the kernel's `kinfo_proc`.
@@ -278,11 +279,11 @@ impl Process {
     /// (psutil's rule). Works for zombies.
     pub fn name(&self) -> Result<String> {
         let comm = String::from_utf8_lossy(&self.kinfo()?.comm).into_owned();
-        if comm.chars().count() < 15 {
+        if !name::may_be_cut(comm.as_bytes()) {
             return Ok(comm);
         }
         Ok(match self.cmdline() {
-            Ok(args) => extended_name(comm, &args),
+            Ok(args) => name::extended_name(comm, &args),
             Err(_) => comm,
         })
     }

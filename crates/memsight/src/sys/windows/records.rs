@@ -1,6 +1,7 @@
 //! The Windows records (psutil 8's Windows fields) and the pure conversions that fill them from raw
 //! API values. No FFI here: this module is also compiled into the Linux unit tests.
 
+use crate::neutral::numbers::{percent, round1};
 use std::collections::BTreeMap;
 
 /// System memory, in bytes: psutil 8's `virtual_memory()` on Windows, from
@@ -54,11 +55,6 @@ pub(crate) struct PerfPages {
     pub commit_limit: u64,
 }
 
-/// `x` rounded to one decimal, as Python's `round(x, 1)` on the exact binary value.
-pub(crate) fn round1(x: f64) -> f64 {
-    format!("{x:.1}").parse().unwrap_or(x)
-}
-
 /// psutil 8's `virtual_memory()` formulas.
 pub(crate) fn virtual_memory(p: &PerfPages) -> VirtualMemory {
     let ps = p.page_size;
@@ -68,11 +64,7 @@ pub(crate) fn virtual_memory(p: &PerfPages) -> VirtualMemory {
     VirtualMemory {
         total,
         available,
-        percent: if total == 0 {
-            0.0
-        } else {
-            round1(used as f64 / total as f64 * 100.0)
-        },
+        percent: percent(used, total),
         used,
         free: available,
         cached: p.system_cache.saturating_mul(ps),

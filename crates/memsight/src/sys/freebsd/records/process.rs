@@ -254,26 +254,6 @@ pub(crate) fn descendants(
     out
 }
 
-/// The length at which psutil's `name()` suspects a cut name (the POSIX rule: 15 characters).
-const CUT_NAME_LEN: usize = 15;
-
-/// psutil's POSIX `name()` rule: a command name of 15 characters or more is replaced by the base
-/// name of `args[0]` when that starts with it.
-pub(crate) fn extended_name(comm: String, args: &[String]) -> String {
-    if comm.chars().count() < CUT_NAME_LEN {
-        return comm;
-    }
-    let Some(first) = args.first() else {
-        return comm;
-    };
-    let base = first.rsplit('/').next().unwrap_or(first);
-    if base.starts_with(&comm) {
-        base.to_string()
-    } else {
-        comm
-    }
-}
-
 /// Maps the errno of a failed per-process call as psutil's `_psbsd.py:wrap_exceptions` does:
 /// `ESRCH` is [`Error::ZombieProcess`] when the process is a zombie, else
 /// [`Error::NoSuchProcess`]; `EPERM`/`EACCES` are [`Error::AccessDenied`]; anything else on pid 0
@@ -402,27 +382,6 @@ mod tests {
         assert_eq!(
             descendants(&[(0, 0, tv(0, 0))], 0, tv(0, 0), true),
             Vec::<u32>::new()
-        );
-    }
-
-    #[test]
-    fn long_names_take_the_base_name_of_argv0() {
-        let args = |a: &str| vec![a.to_string()];
-        assert_eq!(
-            extended_name(
-                "memsight-collec".into(),
-                &args("/usr/local/bin/memsight-collector")
-            ),
-            "memsight-collector"
-        );
-        assert_eq!(extended_name("short".into(), &args("/bin/other")), "short");
-        assert_eq!(
-            extended_name("fifteen-chars-x".into(), &args("/bin/unrelated")),
-            "fifteen-chars-x"
-        );
-        assert_eq!(
-            extended_name("fifteen-chars-x".into(), &[]),
-            "fifteen-chars-x"
         );
     }
 

@@ -1,7 +1,8 @@
 //! System memory and swap on FreeBSD: the records and psutil 8's formulas
 //! (`arch/freebsd/mem.c`) over the raw sysctl values, with two of psutil's FreeBSD figures fixed.
 
-use super::{pages, percent};
+use super::pages;
+use crate::neutral::numbers::percent_half_away;
 
 /// System memory, in bytes: psutil 8's `virtual_memory()` on FreeBSD, from `hw.physmem`, the
 /// `vm.stats.vm.v_*_count` page counts, `vfs.bufspace` and `vm.vmtotal`.
@@ -100,7 +101,7 @@ pub(crate) fn virtual_memory(c: &VmCounts) -> VirtualMemory {
     VirtualMemory {
         total,
         available,
-        percent: percent(total.saturating_sub(available), total),
+        percent: percent_half_away(total.saturating_sub(available), total),
         used: active.saturating_add(wired).saturating_add(cached),
         free,
         active,
@@ -175,7 +176,7 @@ pub(crate) fn swap_memory(c: &SwapCounts) -> SwapMemory {
         total,
         used,
         free: total - used,
-        percent: percent(used, total),
+        percent: percent_half_away(used, total),
         sin: pages_u(c.pages_in, c.page_size),
         sout: pages_u(c.pages_out, c.page_size),
     }

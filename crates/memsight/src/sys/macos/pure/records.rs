@@ -199,22 +199,6 @@ pub(crate) fn c_chars(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&bytes[..end]).into_owned()
 }
 
-/// psutil's rule for names cut by the kernel: the base name of `args[0]` if it starts with the
-/// cut name `comm`, else `comm`.
-pub(crate) fn extended_name(comm: String, args: &[String]) -> String {
-    match args.first() {
-        Some(first) => {
-            let base = first.rsplit('/').next().unwrap_or(first);
-            if base.starts_with(&comm) {
-                base.to_string()
-            } else {
-                comm
-            }
-        }
-        None => comm,
-    }
-}
-
 /// Groups maps by path in first-seen order, summing every numeric field (psutil's grouping).
 pub(crate) fn group_maps(maps: Vec<MemoryMap>) -> Vec<MemoryMap> {
     let mut out: Vec<MemoryMap> = Vec::new();
@@ -298,21 +282,6 @@ mod tests {
         assert_eq!(perms(0), "---");
         assert_eq!(c_chars(b"zsh\0\0junk"), "zsh");
         assert_eq!(c_chars(b"full"), "full");
-    }
-
-    #[test]
-    fn long_names_are_extended_from_the_first_argument() {
-        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let cut = "com.apple.WebKi".to_string();
-        assert_eq!(
-            extended_name(
-                cut.clone(),
-                &args(&["/S/L/com.apple.WebKit.WebContent", "-x"])
-            ),
-            "com.apple.WebKit.WebContent"
-        );
-        assert_eq!(extended_name(cut.clone(), &args(&["/bin/other"])), cut);
-        assert_eq!(extended_name(cut.clone(), &[]), cut);
     }
 
     #[test]
