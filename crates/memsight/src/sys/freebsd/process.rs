@@ -22,6 +22,7 @@ use super::records::process::{
 };
 use super::{sysctl_into, sysctl_vec, user};
 use crate::error::{Error, Result};
+use crate::neutral::maps::group_maps;
 use crate::neutral::name;
 use crate::process::{Gids, MemoryFootprint, Uids};
 
@@ -267,11 +268,7 @@ impl Process {
             .iter()
             .map(|e| buffers::memory_map(e, page_size))
             .collect();
-        Ok(if grouped {
-            buffers::group_maps(maps)
-        } else {
-            maps
-        })
+        Ok(if grouped { group_maps(maps) } else { maps })
     }
 
     /// The process name: the kernel's command name (`ki_comm`, at most 19 bytes); when that is 15

@@ -41,6 +41,7 @@ use super::records::{
 };
 use super::{cb, last_error, last_win_error, win_error};
 use crate::error::{Error, Result};
+use crate::neutral::maps::{GroupableMap, group_maps};
 use crate::process::MemoryFootprint;
 
 /// Memory figures of a process, in bytes: psutil 8's `pmem` on Windows, from
@@ -114,6 +115,23 @@ pub struct MemoryMap {
     /// 64 bits, where `QueryWorkingSetEx` refuses the process (Wine, for every process but the
     /// caller).
     pub rss: u64,
+}
+
+impl GroupableMap for MemoryMap {
+    type Key = String;
+
+    fn group_key(&self) -> &String {
+        &self.path
+    }
+
+    fn add(&mut self, m: &MemoryMap) {
+        self.rss = self.rss.saturating_add(m.rss);
+    }
+
+    fn forget_address(&mut self) {
+        self.addr.clear();
+        self.perms.clear();
+    }
 }
 
 /// Seconds a process spent on the CPU (`GetProcessTimes`). psutil's `pcputimes` on Windows.
@@ -737,27 +755,7 @@ impl Process {
                 _ => break,
             }
         }
-        if !grouped {
-            return Ok(maps);
-        }
-        let mut by_path: BTreeMap<String, u64> = BTreeMap::new();
-        let mut order = Vec::new();
-        for m in maps {
-            let slot = by_path.entry(m.path.clone()).or_insert_with(|| {
-                order.push(m.path.clone());
-                0
-            });
-            *slot += m.rss;
-        }
-        Ok(order
-            .into_iter()
-            .map(|path| MemoryMap {
-                rss: by_path.get(&path).copied().unwrap_or(0),
-                addr: String::new(),
-                perms: String::new(),
-                path,
-            })
-            .collect())
+        Ok(if grouped { group_maps(maps) } else { maps })
     }
 
     /// The executable's full path (`QueryFullProcessImageNameW`, Win32 form). pid 4 (System)

@@ -15,11 +15,12 @@ use super::super::ffi::{
 };
 use super::super::pure::errors::task_port_error;
 use super::super::pure::layout::ProcRegionInfo;
-use super::super::pure::records::{group_maps, perms};
+use super::super::pure::records::perms;
 use super::super::pure::uss::{self, Arch};
 use super::super::{errno, kernel_page_size, system};
 use super::{MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, Process};
 use crate::error::{Error, Result};
+use crate::neutral::maps::group_maps;
 use crate::process::MemoryFootprint;
 
 /// How long `task_for_pid` may take before memsight gives up with AccessDenied: the call can

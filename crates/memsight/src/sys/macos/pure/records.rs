@@ -116,6 +116,7 @@ pub struct OpenFile {
     pub fd: u32,
 }
 
+use crate::neutral::maps::GroupableMap;
 pub use crate::neutral::{MemType, ProcessStatus};
 
 /// psutil 8's `convert_status` (#2675, #783): `p_stat` alone is almost always `SRUN`, so a
@@ -199,38 +200,33 @@ pub(crate) fn c_chars(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&bytes[..end]).into_owned()
 }
 
-/// Groups maps by path in first-seen order, summing every numeric field (psutil's grouping).
-pub(crate) fn group_maps(maps: Vec<MemoryMap>) -> Vec<MemoryMap> {
-    let mut out: Vec<MemoryMap> = Vec::new();
-    let mut index = std::collections::HashMap::new();
-    for m in maps {
-        match index.get(&m.path) {
-            Some(&i) => {
-                let g: &mut MemoryMap = &mut out[i];
-                g.size = g.size.saturating_add(m.size);
-                g.rss = g.rss.saturating_add(m.rss);
-                g.private = g.private.saturating_add(m.private);
-                g.swap = g.swap.saturating_add(m.swap);
-                g.ref_count = g.ref_count.saturating_add(m.ref_count);
-                g.shadow_depth = g.shadow_depth.saturating_add(m.shadow_depth);
-            }
-            None => {
-                index.insert(m.path.clone(), out.len());
-                out.push(MemoryMap {
-                    addr: String::new(),
-                    perms: String::new(),
-                    ..m
-                });
-            }
-        }
+impl GroupableMap for MemoryMap {
+    type Key = String;
+
+    fn group_key(&self) -> &String {
+        &self.path
     }
-    out
+
+    fn add(&mut self, m: &MemoryMap) {
+        self.size = self.size.saturating_add(m.size);
+        self.rss = self.rss.saturating_add(m.rss);
+        self.private = self.private.saturating_add(m.private);
+        self.swap = self.swap.saturating_add(m.swap);
+        self.ref_count = self.ref_count.saturating_add(m.ref_count);
+        self.shadow_depth = self.shadow_depth.saturating_add(m.shadow_depth);
+    }
+
+    fn forget_address(&mut self) {
+        self.addr.clear();
+        self.perms.clear();
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::neutral::Os;
+    use crate::neutral::maps::group_maps;
 
     #[test]
     fn zombie_and_stopped_win_over_flags() {
