@@ -13,12 +13,11 @@ pub(crate) mod heap;
 pub(crate) mod process;
 pub(crate) mod records;
 pub(crate) mod system;
-#[path = "../linux/process/user.rs"]
-mod user;
 
 use std::ffi::{CStr, c_int};
 use std::io;
 
+use super::unix::user;
 use crate::error::{Error, Result};
 
 // The `libc` structs the records' byte offsets and sizes were written from (`<sys/user.h>`,

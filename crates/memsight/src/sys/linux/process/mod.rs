@@ -19,6 +19,7 @@ use rustix::fs::{Mode, OFlags};
 
 use crate::error::{Error, ParseError, Result};
 use crate::sys::procfs::{self, ProcFs, pid_stat};
+use crate::sys::unix::user;
 
 /// The files read inside a [`Process::oneshot`] scope, by name.
 type FileCache = Vec<(&'static str, Arc<[u8]>)>;
@@ -316,7 +317,6 @@ mod iter;
 mod maps;
 mod memory;
 mod scan;
-mod user;
 
 pub use iter::{pids, process_iter};
 pub use maps::{MapSizes, MemoryMap};

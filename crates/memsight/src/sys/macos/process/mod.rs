@@ -8,8 +8,6 @@
 mod files;
 mod info;
 mod memory;
-#[path = "../../linux/process/user.rs"]
-mod user;
 
 use super::pure::errors::{PidState, process_error};
 use super::pure::kinfo::{Kinfo, kinfo};
@@ -19,6 +17,7 @@ pub use super::pure::records::{
 };
 use super::{errno, sysctl};
 use crate::error::{Error, Result};
+use crate::sys::unix::user;
 
 /// A handle on one process (macOS): the pid and its start time. Equality is identity: same pid
 /// and start time.
