@@ -36,9 +36,30 @@ fn percent_rounded(part: u64, total: u64, round: fn(f64) -> f64) -> f64 {
     }
 }
 
+/// A sysctl integer as the kernel returned it: 4 bytes (`u_int`, or a 64-bit counter the kernel
+/// truncated for an old-size request) or 8 bytes (`u_long`, `uint64_t`, `counter_u64`), native
+/// byte order. Any other length is `None`. (macOS and FreeBSD; pure, so tested everywhere.)
+#[cfg(any(test, target_os = "macos", target_os = "freebsd"))]
+pub(crate) fn ne_uint(bytes: &[u8]) -> Option<u64> {
+    match bytes.len() {
+        4 => Some(u64::from(u32::from_ne_bytes(bytes.try_into().ok()?))),
+        8 => Some(u64::from_ne_bytes(bytes.try_into().ok()?)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sysctl_integers_are_4_or_8_bytes() {
+        assert_eq!(ne_uint(&7u32.to_ne_bytes()), Some(7));
+        assert_eq!(ne_uint(&(5u64 << 33).to_ne_bytes()), Some(5 << 33));
+        assert_eq!(ne_uint(&24_000_000u64.to_ne_bytes()), Some(24_000_000));
+        assert_eq!(ne_uint(&[1, 2]), None);
+        assert_eq!(ne_uint(&[]), None);
+    }
 
     #[test]
     fn percent_rounds_like_python() {

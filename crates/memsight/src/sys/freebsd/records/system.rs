@@ -186,17 +186,6 @@ fn pages_u(count: u64, page_size: u64) -> u64 {
     pages(i64::try_from(count).unwrap_or(i64::MAX), page_size)
 }
 
-/// A sysctl integer as the kernel returned it: 4 bytes (`u_int`, or a 64-bit counter the kernel
-/// truncated for an old-size request) or 8 bytes (`u_long`, `counter_u64`), native byte order.
-/// Any other length is `None`.
-pub(crate) fn ne_uint(bytes: &[u8]) -> Option<u64> {
-    match bytes.len() {
-        4 => Some(u64::from(u32::from_ne_bytes(bytes.try_into().ok()?))),
-        8 => Some(u64::from_ne_bytes(bytes.try_into().ok()?)),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,13 +278,5 @@ mod tests {
             ..SwapCounts::default()
         });
         assert_eq!((s.total, s.used, s.free, s.percent), (0, 0, 0, 0.0));
-    }
-
-    #[test]
-    fn sysctl_integers_of_either_width() {
-        assert_eq!(ne_uint(&7u32.to_ne_bytes()), Some(7));
-        assert_eq!(ne_uint(&(5u64 << 33).to_ne_bytes()), Some(5 << 33));
-        assert_eq!(ne_uint(&[1, 2]), None);
-        assert_eq!(ne_uint(&[]), None);
     }
 }

@@ -45,7 +45,7 @@ fn read_kinfo(pid: u32) -> Result<Option<Kinfo>> {
 /// Every process's `kinfo_proc` (`sysctl({CTL_KERN, KERN_PROC, KERN_PROC_ALL})`, retried while
 /// the table grows).
 fn all_kinfo() -> Result<Vec<Kinfo>> {
-    let buf = sysctl::read_bytes(&[libc::CTL_KERN, libc::KERN_PROC, libc::KERN_PROC_ALL, 0])
+    let buf = sysctl::sysctl_vec(&[libc::CTL_KERN, libc::KERN_PROC, libc::KERN_PROC_ALL, 0])
         .map_err(|e| sysctl::error("kern.proc.all", e))?;
     Ok(buf
         .chunks_exact(std::mem::size_of::<KinfoProc>())

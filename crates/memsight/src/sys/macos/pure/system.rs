@@ -103,16 +103,6 @@ pub(crate) fn vm_counts(words: &[i32]) -> VmCounts {
     }
 }
 
-/// An integer sysctl's value: 4 or 8 native-endian bytes (`hw.tbfrequency` is 8 on current
-/// kernels, 4 on some older ones); any other length is not an integer.
-pub(crate) fn sysctl_uint(b: &[u8]) -> Option<u64> {
-    match b.len() {
-        4 => Some(u64::from(u32::from_ne_bytes(b.try_into().ok()?))),
-        8 => Some(u64::from_ne_bytes(b.try_into().ok()?)),
-        _ => None,
-    }
-}
-
 /// psutil 8's `virtual_memory()` formulas (`arch/osx/mem.c`).
 pub(crate) fn virtual_memory(total: u64, c: &VmCounts, page_size: u64) -> VirtualMemory {
     let bytes = |pages: u64| pages.saturating_mul(page_size);
@@ -237,16 +227,5 @@ mod tests {
         assert_eq!(sw.sout, ((1 << 32) + 1) * 4096);
         let none = swap_memory(&SwapUsage::default(), &VmCounts::default(), 4096);
         assert_eq!(none.percent, 0.0);
-    }
-
-    #[test]
-    fn integer_sysctls_are_4_or_8_bytes() {
-        assert_eq!(sysctl_uint(&24_000_000u64.to_ne_bytes()), Some(24_000_000));
-        assert_eq!(
-            sysctl_uint(&1_000_000_000u32.to_ne_bytes()),
-            Some(1_000_000_000)
-        );
-        assert_eq!(sysctl_uint(&[1, 2]), None);
-        assert_eq!(sysctl_uint(&[]), None);
     }
 }
