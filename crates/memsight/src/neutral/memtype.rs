@@ -210,6 +210,15 @@ impl MemType {
     }
 }
 
+/// psutil's `memory_percent` arithmetic, every OS: `value / total × 100`, unrounded; a total of
+/// 0 (psutil raises `ValueError`) is [`Error::Unsupported`].
+pub(crate) fn percent_of_ram(value: u64, total: u64) -> Result<f64> {
+    if total == 0 {
+        return Err(Error::Unsupported("total RAM reads 0".to_string()));
+    }
+    Ok(value as f64 / total as f64 * 100.0)
+}
+
 impl std::str::FromStr for MemType {
     type Err = Error;
 
@@ -255,6 +264,13 @@ mod tests {
             e.contains("expected one of rss vms text data stack peak_rss)"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn percent_of_ram_is_unrounded_and_refuses_no_ram() {
+        assert_eq!(percent_of_ram(1, 3).ok(), Some(1.0 / 3.0 * 100.0));
+        assert_eq!(percent_of_ram(1, 8).ok(), Some(12.5));
+        assert!(matches!(percent_of_ram(1, 0), Err(Error::Unsupported(_))));
     }
 
     #[cfg(feature = "serde")]

@@ -9,6 +9,7 @@ pub(crate) mod numbers;
 mod status;
 
 pub use memtype::MemType;
+pub(crate) use memtype::percent_of_ram;
 pub use status::ProcessStatus;
 
 /// The operating systems memsight has a backend for: which [`MemType`] names each accepts is

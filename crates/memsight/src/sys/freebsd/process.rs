@@ -252,11 +252,7 @@ impl Process {
     /// [`memory_info`](Self::memory_info) over `virtual_memory().total`.
     pub fn memory_percent(&self, memtype: MemType) -> Result<f64> {
         let value = memtype.of(&self.memory_info()?)?;
-        let total = super::system::virtual_memory()?.total;
-        if total == 0 {
-            return Err(Error::Unsupported("total RAM reads 0".to_string()));
-        }
-        Ok(value as f64 / total as f64 * 100.0)
+        crate::neutral::percent_of_ram(value, super::system::virtual_memory()?.total)
     }
 
     /// The mappings (`kern.proc.vmmap.PID`, what libutil's `kinfo_getvmmap` reads), in address

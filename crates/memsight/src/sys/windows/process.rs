@@ -670,11 +670,7 @@ impl Process {
                 }
             }
         };
-        let total = super::system::virtual_memory()?.total;
-        if total == 0 {
-            return Err(Error::Unsupported("total RAM reads 0".to_string()));
-        }
-        Ok(value as f64 / total as f64 * 100.0)
+        crate::neutral::percent_of_ram(value, super::system::virtual_memory()?.total)
     }
 
     /// The regions that map a file (`VirtualQueryEx` from address 0, `GetMappedFileNameW` on

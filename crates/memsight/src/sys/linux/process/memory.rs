@@ -1,8 +1,8 @@
 //! Process memory: `statm` (memory_info), `status` (memory_info_ex), `smaps_rollup` or `smaps`
 //! (memory_full_info, memory_footprint) and memory_percent.
 
-use crate::error::{Error, Result};
-use crate::neutral::Os;
+use crate::error::Result;
+use crate::neutral::{Os, percent_of_ram};
 use crate::process::MemoryFootprint;
 use crate::sys::process::MemType;
 use crate::sys::process::Process;
@@ -121,7 +121,7 @@ impl Process {
     /// kernel threads, zombies and kernels before 4.14 do; their empty smaps gives 0 for all three.
     ///
     /// Another user's process (or one holding capabilities the caller lacks) gives
-    /// [`Error::AccessDenied`]: both files need `PTRACE_MODE_READ`.
+    /// [`Error::AccessDenied`](crate::Error::AccessDenied): both files need `PTRACE_MODE_READ`.
     ///
     /// ```
     /// let me = memsight::Process::current()?;
@@ -215,13 +215,7 @@ impl Process {
                 }
             }
         };
-        let total = self.procfs().virtual_memory()?.total;
-        if total == 0 {
-            return Err(Error::Unsupported(
-                "total RAM reads 0 in meminfo".to_string(),
-            ));
-        }
-        Ok(value as f64 / total as f64 * 100.0)
+        percent_of_ram(value, self.procfs().virtual_memory()?.total)
     }
 }
 

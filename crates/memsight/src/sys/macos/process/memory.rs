@@ -282,11 +282,7 @@ impl Process {
                 }
             }
         };
-        let total = system::total_memory()?;
-        if total == 0 {
-            return Err(Error::Unsupported("total RAM reads 0".to_string()));
-        }
-        Ok(value as f64 / total as f64 * 100.0)
+        crate::neutral::percent_of_ram(value, system::total_memory()?)
     }
 
     /// The VM regions in address order (`proc_pidinfo(PROC_PIDREGIONPATHINFO)` per region: the
