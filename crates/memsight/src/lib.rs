@@ -67,6 +67,7 @@ mod error;
 pub mod heap;
 #[cfg(target_os = "linux")]
 pub mod linux;
+mod neutral;
 pub mod process;
 #[cfg(target_os = "linux")]
 pub mod record;

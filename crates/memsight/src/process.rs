@@ -12,11 +12,11 @@
 #[cfg(feature = "serde")]
 use serde::Serialize;
 
+pub use crate::neutral::{MemType, ProcessStatus};
 #[cfg(windows)]
 pub use crate::sys::process::AddressFamily;
 pub use crate::sys::process::{
-    CpuTimes, MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, Process, ProcessStatus,
-    pids, process_iter,
+    CpuTimes, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, Process, pids, process_iter,
 };
 
 #[cfg(any(target_os = "linux", windows))]

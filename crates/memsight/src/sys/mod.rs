@@ -4,6 +4,10 @@
 //! `heap`, ...); the public, OS-neutral modules of the crate re-export or wrap them. A target
 //! without a backend stops here with a clear message instead of failing somewhere deep inside.
 
+// Shared by the Unix backends (the user database).
+#[cfg(unix)]
+pub(crate) mod unix;
+
 // Shared by the backends: psutil's counter-wrap compensation.
 #[cfg(any(target_os = "linux", windows))]
 pub(crate) mod wrap;

@@ -13,12 +13,13 @@ pub(crate) mod heap;
 pub(crate) mod process;
 pub(crate) mod records;
 pub(crate) mod system;
-#[path = "../linux/process/user.rs"]
-mod user;
 
-use std::ffi::{CStr, c_int};
+use std::ffi::CStr;
 use std::io;
 
+use super::unix::sysctl::sysctl_uint_by_name;
+pub(crate) use super::unix::sysctl::{sysctl_into, sysctl_vec, sysctlbyname_into};
+use super::unix::user;
 use crate::error::{Error, Result};
 
 // The `libc` structs the records' byte offsets and sizes were written from (`<sys/user.h>`,
@@ -48,93 +49,10 @@ const _: () = {
     assert!(size_of::<libc::timeval>() == 16);
 };
 
-/// `sysctl(mib)` into `buf`; the length the kernel wrote.
-pub(crate) fn sysctl_into(mib: &[c_int], buf: &mut [u8]) -> io::Result<usize> {
-    let mut len = buf.len();
-    // SAFETY: `mib` holds `mib.len()` ints; `buf` has `len` writable bytes, and the kernel writes
-    // at most `len` and stores the length written in `len`; no new value is passed.
-    let rc = unsafe {
-        libc::sysctl(
-            mib.as_ptr(),
-            mib.len() as u32,
-            buf.as_mut_ptr().cast(),
-            &mut len,
-            std::ptr::null(),
-            0,
-        )
-    };
-    if rc == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(len.min(buf.len()))
-}
-
-/// The most a variable-size sysctl buffer may take (a process's vmmap or file table).
-const MAX_SYSCTL_BUFFER: usize = 256 << 20;
-
-/// A variable-size sysctl (`kern.proc.proc`, `kern.proc.vmmap.PID`, ...): the size asked first,
-/// then read with a third more room (libutil's `kinfo_getvmmap` margin), asked again when the
-/// kernel answers `ENOMEM` because the table grew meanwhile (psutil's `psutil_sysctl_malloc`).
-pub(crate) fn sysctl_vec(mib: &[c_int]) -> io::Result<Vec<u8>> {
-    for _ in 0..8 {
-        let mut len = 0usize;
-        // SAFETY: a size query: null old pointer, `len` receives the size needed.
-        let rc = unsafe {
-            libc::sysctl(
-                mib.as_ptr(),
-                mib.len() as u32,
-                std::ptr::null_mut(),
-                &mut len,
-                std::ptr::null(),
-                0,
-            )
-        };
-        if rc == -1 {
-            return Err(io::Error::last_os_error());
-        }
-        let room = len.saturating_add(len / 3).min(MAX_SYSCTL_BUFFER);
-        let mut buf = vec![0u8; room];
-        match sysctl_into(mib, &mut buf) {
-            Ok(n) => {
-                buf.truncate(n);
-                return Ok(buf);
-            }
-            Err(e) if e.raw_os_error() == Some(libc::ENOMEM) && room < MAX_SYSCTL_BUFFER => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Err(io::Error::from_raw_os_error(libc::ENOMEM))
-}
-
-/// `sysctlbyname(name)` into `buf`; the length the kernel wrote.
-pub(crate) fn sysctlbyname_into(name: &CStr, buf: &mut [u8]) -> io::Result<usize> {
-    let mut len = buf.len();
-    // SAFETY: `name` is NUL-terminated; `buf` has `len` writable bytes and the kernel stores the
-    // length written in `len`; no new value is passed.
-    let rc = unsafe {
-        libc::sysctlbyname(
-            name.as_ptr(),
-            buf.as_mut_ptr().cast(),
-            &mut len,
-            std::ptr::null(),
-            0,
-        )
-    };
-    if rc == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(len.min(buf.len()))
-}
-
-/// An integer sysctl by name, 4 or 8 bytes wide (a 64-bit counter is read whole; see
-/// [`records::system::ne_uint`]).
+/// An integer sysctl by name, 4 or 8 bytes wide (a 64-bit counter is read whole), its failure
+/// named by [`sysctl_error`].
 pub(crate) fn sysctl_uint(name: &CStr) -> Result<u64> {
-    let mut buf = [0u8; 8];
-    let n = sysctlbyname_into(name, &mut buf).map_err(|e| sysctl_error(name, e))?;
-    records::system::ne_uint(&buf[..n]).ok_or_else(|| Error::Io {
-        path: name.to_string_lossy().into_owned().into(),
-        source: io::Error::other(format!("unexpected length {n}")),
-    })
+    sysctl_uint_by_name(name).map_err(|e| sysctl_error(name, e))
 }
 
 /// A failed system-wide sysctl, named: permission errors are [`Error::AccessDenied`].

@@ -17,11 +17,13 @@ pub use super::records::process::{
     ProcessStatus,
 };
 use super::records::process::{
-    Kinfo, P_SYSTEM, SZOMB, TimeVal, cpu_times, descendants, extended_name, io_counters,
-    memory_info, process_error,
+    Kinfo, P_SYSTEM, SZOMB, TimeVal, cpu_times, descendants, io_counters, memory_info,
+    process_error,
 };
 use super::{sysctl_into, sysctl_vec, user};
 use crate::error::{Error, Result};
+use crate::neutral::maps::group_maps;
+use crate::neutral::name;
 use crate::process::{Gids, MemoryFootprint, Uids};
 
 /// Copies the fields memsight uses out of the kernel's `kinfo_proc`.
@@ -249,12 +251,8 @@ impl Process {
     /// `value / total RAM × 100` (unrounded): the [`MemType`] field of
     /// [`memory_info`](Self::memory_info) over `virtual_memory().total`.
     pub fn memory_percent(&self, memtype: MemType) -> Result<f64> {
-        let value = memtype.of(&self.memory_info()?);
-        let total = super::system::virtual_memory()?.total;
-        if total == 0 {
-            return Err(Error::Unsupported("total RAM reads 0".to_string()));
-        }
-        Ok(value as f64 / total as f64 * 100.0)
+        let value = memtype.of(&self.memory_info()?)?;
+        crate::neutral::percent_of_ram(value, super::system::virtual_memory()?.total)
     }
 
     /// The mappings (`kern.proc.vmmap.PID`, what libutil's `kinfo_getvmmap` reads), in address
@@ -266,11 +264,7 @@ impl Process {
             .iter()
             .map(|e| buffers::memory_map(e, page_size))
             .collect();
-        Ok(if grouped {
-            buffers::group_maps(maps)
-        } else {
-            maps
-        })
+        Ok(if grouped { group_maps(maps) } else { maps })
     }
 
     /// The process name: the kernel's command name (`ki_comm`, at most 19 bytes); when that is 15
@@ -278,11 +272,11 @@ impl Process {
     /// (psutil's rule). Works for zombies.
     pub fn name(&self) -> Result<String> {
         let comm = String::from_utf8_lossy(&self.kinfo()?.comm).into_owned();
-        if comm.chars().count() < 15 {
+        if !name::may_be_cut(comm.as_bytes()) {
             return Ok(comm);
         }
         Ok(match self.cmdline() {
-            Ok(args) => extended_name(comm, &args),
+            Ok(args) => name::extended_name(comm, &args),
             Err(_) => comm,
         })
     }

@@ -4,6 +4,8 @@ use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
 use crate::sys::procfs::{ProcFs, meminfo, vmstat, zoneinfo};
+// The cgroup readers round their percentages with the same rule.
+pub(crate) use crate::neutral::numbers::percent;
 
 pub use crate::sys::procfs::meminfo::{MeminfoField, MeminfoUnit};
 
@@ -243,29 +245,9 @@ impl ProcFs {
     }
 }
 
-/// `part / total × 100` rounded to one decimal as Python's `round(x, 1)` does (on the exact binary
-/// value); 0 when `total` is 0.
-pub(crate) fn percent(part: u64, total: u64) -> f64 {
-    if total == 0 {
-        return 0.0;
-    }
-    let exact = part as f64 / total as f64 * 100.0;
-    format!("{exact:.1}").parse().unwrap_or(exact)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percent_rounds_like_python() {
-        assert_eq!(percent(0, 0), 0.0);
-        assert_eq!(percent(1, 3), 33.3);
-        assert_eq!(percent(2, 3), 66.7);
-        assert_eq!(percent(1, 8), 12.5);
-        // round(0.25, 1) == 0.2 in Python (half to even on an exact binary value).
-        assert_eq!(percent(1, 400), 0.2);
-    }
 
     #[test]
     fn with_available_recomputes_used_and_percent() {

@@ -41,6 +41,7 @@ use super::records::{
 };
 use super::{cb, last_error, last_win_error, win_error};
 use crate::error::{Error, Result};
+use crate::neutral::maps::{GroupableMap, group_maps};
 use crate::process::MemoryFootprint;
 
 /// Memory figures of a process, in bytes: psutil 8's `pmem` on Windows, from
@@ -114,6 +115,23 @@ pub struct MemoryMap {
     /// 64 bits, where `QueryWorkingSetEx` refuses the process (Wine, for every process but the
     /// caller).
     pub rss: u64,
+}
+
+impl GroupableMap for MemoryMap {
+    type Key = String;
+
+    fn group_key(&self) -> &String {
+        &self.path
+    }
+
+    fn add(&mut self, m: &MemoryMap) {
+        self.rss = self.rss.saturating_add(m.rss);
+    }
+
+    fn forget_address(&mut self) {
+        self.addr.clear();
+        self.perms.clear();
+    }
 }
 
 /// Seconds a process spent on the CPU (`GetProcessTimes`). psutil's `pcputimes` on Windows.
@@ -628,6 +646,7 @@ impl Process {
     /// [`memory_info`](Self::memory_info), [`memory_info_ex`](Self::memory_info_ex) or
     /// [`memory_footprint`](Self::memory_footprint), over `virtual_memory().total`.
     pub fn memory_percent(&self, memtype: MemType) -> Result<f64> {
+        memtype.check_on(crate::neutral::Os::HERE)?;
         let value = match memtype {
             MemType::Uss => self.memory_footprint()?.uss,
             MemType::Rss | MemType::Vms | MemType::PeakRss | MemType::PeakVms => {
@@ -651,11 +670,7 @@ impl Process {
                 }
             }
         };
-        let total = super::system::virtual_memory()?.total;
-        if total == 0 {
-            return Err(Error::Unsupported("total RAM reads 0".to_string()));
-        }
-        Ok(value as f64 / total as f64 * 100.0)
+        crate::neutral::percent_of_ram(value, super::system::virtual_memory()?.total)
     }
 
     /// The regions that map a file (`VirtualQueryEx` from address 0, `GetMappedFileNameW` on
@@ -736,27 +751,7 @@ impl Process {
                 _ => break,
             }
         }
-        if !grouped {
-            return Ok(maps);
-        }
-        let mut by_path: BTreeMap<String, u64> = BTreeMap::new();
-        let mut order = Vec::new();
-        for m in maps {
-            let slot = by_path.entry(m.path.clone()).or_insert_with(|| {
-                order.push(m.path.clone());
-                0
-            });
-            *slot += m.rss;
-        }
-        Ok(order
-            .into_iter()
-            .map(|path| MemoryMap {
-                rss: by_path.get(&path).copied().unwrap_or(0),
-                addr: String::new(),
-                perms: String::new(),
-                path,
-            })
-            .collect())
+        Ok(if grouped { group_maps(maps) } else { maps })
     }
 
     /// The executable's full path (`QueryFullProcessImageNameW`, Win32 form). pid 4 (System)

@@ -1,9 +1,8 @@
 //! The Windows records (psutil 8's Windows fields) and the pure conversions that fill them from raw
 //! API values. No FFI here: this module is also compiled into the Linux unit tests.
 
+use crate::neutral::numbers::{percent, round1};
 use std::collections::BTreeMap;
-
-use crate::error::{Error, Result};
 
 /// System memory, in bytes: psutil 8's `virtual_memory()` on Windows, from
 /// `GetPerformanceInfo` (page counts × `PageSize`).
@@ -56,11 +55,6 @@ pub(crate) struct PerfPages {
     pub commit_limit: u64,
 }
 
-/// `x` rounded to one decimal, as Python's `round(x, 1)` on the exact binary value.
-pub(crate) fn round1(x: f64) -> f64 {
-    format!("{x:.1}").parse().unwrap_or(x)
-}
-
 /// psutil 8's `virtual_memory()` formulas.
 pub(crate) fn virtual_memory(p: &PerfPages) -> VirtualMemory {
     let ps = p.page_size;
@@ -70,11 +64,7 @@ pub(crate) fn virtual_memory(p: &PerfPages) -> VirtualMemory {
     VirtualMemory {
         total,
         available,
-        percent: if total == 0 {
-            0.0
-        } else {
-            round1(used as f64 / total as f64 * 100.0)
-        },
+        percent: percent(used, total),
         used,
         free: available,
         cached: p.system_cache.saturating_mul(ps),
@@ -104,92 +94,7 @@ pub(crate) fn swap_memory(p: &PerfPages, usage_percent: f64) -> SwapMemory {
     }
 }
 
-/// Which figure `Process::memory_percent` divides by total RAM: psutil 8's Windows names, a field
-/// of `MemoryInfo`, `MemoryInfoEx` or the footprint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize),
-    serde(rename_all = "snake_case")
-)]
-pub enum MemType {
-    /// `MemoryInfo::rss` (psutil's default).
-    #[default]
-    Rss,
-    /// `MemoryInfo::vms`.
-    Vms,
-    /// `MemoryInfo::peak_rss`.
-    PeakRss,
-    /// `MemoryInfo::peak_vms`.
-    PeakVms,
-    /// `MemoryInfoEx::virtual`.
-    Virtual,
-    /// `MemoryInfoEx::peak_virtual`.
-    PeakVirtual,
-    /// `MemoryInfoEx::paged_pool`.
-    PagedPool,
-    /// `MemoryInfoEx::nonpaged_pool`.
-    NonpagedPool,
-    /// `MemoryInfoEx::peak_paged_pool`.
-    PeakPagedPool,
-    /// `MemoryInfoEx::peak_nonpaged_pool`.
-    PeakNonpagedPool,
-    /// The footprint's `uss` (walks the working set).
-    Uss,
-}
-
-impl std::str::FromStr for MemType {
-    type Err = Error;
-
-    /// Parses psutil 8's Windows names: `rss`, `vms`, `peak_rss`, `peak_vms`, `virtual`,
-    /// `peak_virtual`, `paged_pool`, `nonpaged_pool`, `peak_paged_pool`, `peak_nonpaged_pool`,
-    /// `uss`.
-    fn from_str(s: &str) -> Result<MemType> {
-        Ok(match s {
-            "rss" => MemType::Rss,
-            "vms" => MemType::Vms,
-            "peak_rss" => MemType::PeakRss,
-            "peak_vms" => MemType::PeakVms,
-            "virtual" => MemType::Virtual,
-            "peak_virtual" => MemType::PeakVirtual,
-            "paged_pool" => MemType::PagedPool,
-            "nonpaged_pool" => MemType::NonpagedPool,
-            "peak_paged_pool" => MemType::PeakPagedPool,
-            "peak_nonpaged_pool" => MemType::PeakNonpagedPool,
-            "uss" => MemType::Uss,
-            _ => {
-                return Err(Error::Unsupported(format!(
-                    "memory type {s:?} (expected one of rss vms peak_rss peak_vms virtual \
-                     peak_virtual paged_pool nonpaged_pool peak_paged_pool peak_nonpaged_pool uss)"
-                )));
-            }
-        })
-    }
-}
-
-/// What a process is doing, as psutil tells it on Windows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize),
-    serde(rename_all = "lowercase")
-)]
-pub enum ProcessStatus {
-    /// At least one thread is not suspended.
-    Running,
-    /// Every thread waits with reason `Suspended` (or there are none).
-    Stopped,
-}
-
-impl ProcessStatus {
-    /// psutil's name: `"running"` or `"stopped"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProcessStatus::Running => "running",
-            ProcessStatus::Stopped => "stopped",
-        }
-    }
-}
+pub use crate::neutral::{MemType, ProcessStatus};
 
 /// 100 ns intervals between 1601-01-01 (FILETIME's epoch) and 1970-01-01.
 const EPOCH_DIFFERENCE: u64 = 116_444_736_000_000_000;
@@ -673,6 +578,7 @@ pub(crate) fn ipv6_netmask(prefix: u8) -> std::net::Ipv6Addr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::neutral::Os;
 
     fn perf() -> PerfPages {
         PerfPages {
@@ -912,9 +818,9 @@ mod tests {
             "peak_nonpaged_pool",
             "uss",
         ] {
-            assert!(name.parse::<MemType>().is_ok(), "{name}");
+            assert!(MemType::parse_on(name, Os::Windows).is_ok(), "{name}");
         }
-        assert!("pss".parse::<MemType>().is_err());
+        assert!(MemType::parse_on("pss", Os::Windows).is_err());
     }
 
     #[test]

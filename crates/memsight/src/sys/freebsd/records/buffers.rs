@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use super::pages;
 use super::process::{MemoryMap, OpenFile};
+use crate::neutral::maps::GroupableMap;
 
 /// `KINFO_VMENTRY_SIZE`: the unpacked `struct kinfo_vmentry`.
 pub(crate) const KINFO_VMENTRY_SIZE: usize = 1160;
@@ -212,31 +213,24 @@ pub(crate) fn memory_map(e: &VmEntry, page_size: u64) -> MemoryMap {
     }
 }
 
-/// psutil's `memory_maps(grouped=True)`: one record per path, in the order paths first appear,
-/// with every number summed (`ref_count` and `shadow_count` too) and no address or permissions.
-pub(crate) fn group_maps(maps: Vec<MemoryMap>) -> Vec<MemoryMap> {
-    let mut out: Vec<MemoryMap> = Vec::new();
-    let mut index: BTreeMap<String, usize> = BTreeMap::new();
-    for m in maps {
-        match index.get(&m.path) {
-            Some(&i) => {
-                let g = &mut out[i];
-                g.rss = g.rss.saturating_add(m.rss);
-                g.private = g.private.saturating_add(m.private);
-                g.ref_count = g.ref_count.saturating_add(m.ref_count);
-                g.shadow_count = g.shadow_count.saturating_add(m.shadow_count);
-            }
-            None => {
-                index.insert(m.path.clone(), out.len());
-                out.push(MemoryMap {
-                    addr: String::new(),
-                    perms: String::new(),
-                    ..m
-                });
-            }
-        }
+impl GroupableMap for MemoryMap {
+    type Key = String;
+
+    fn group_key(&self) -> &String {
+        &self.path
     }
-    out
+
+    fn add(&mut self, m: &MemoryMap) {
+        self.rss = self.rss.saturating_add(m.rss);
+        self.private = self.private.saturating_add(m.private);
+        self.ref_count = self.ref_count.saturating_add(m.ref_count);
+        self.shadow_count = self.shadow_count.saturating_add(m.shadow_count);
+    }
+
+    fn forget_address(&mut self) {
+        self.addr.clear();
+        self.perms.clear();
+    }
 }
 
 /// One `kinfo_file`, the fields memsight uses.
@@ -294,6 +288,7 @@ pub(crate) fn open_files(entries: &[FileEntry]) -> Vec<OpenFile> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::neutral::maps::group_maps;
 
     fn put_i32(rec: &mut [u8], at: usize, v: i32) {
         rec[at..at + 4].copy_from_slice(&v.to_ne_bytes());

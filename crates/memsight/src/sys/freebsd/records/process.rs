@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use super::pages;
 use crate::error::{Error, Result};
+use crate::neutral::Os;
 
 /// Memory figures of a process, in bytes: psutil 8's `pmem` on FreeBSD, from its `kinfo_proc`
 /// (`sysctl kern.proc.pid.PID`).
@@ -99,49 +100,9 @@ pub struct OpenFile {
     pub position: u64,
 }
 
-/// What a process is doing (`ki_stat`), with psutil's names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize),
-    serde(rename_all = "lowercase")
-)]
-pub enum ProcessStatus {
-    /// `SIDL`: being created by `fork`.
-    Idle,
-    /// `SRUN`: running or runnable.
-    Running,
-    /// `SSLEEP`: sleeping on an address.
-    Sleeping,
-    /// `SSTOP`: stopped (a signal or a debugger).
-    Stopped,
-    /// `SZOMB`: exited, waiting for its parent to reap it.
-    Zombie,
-    /// `SWAIT`: waiting for an interrupt (interrupt threads).
-    Waiting,
-    /// `SLOCK`: blocked on a lock.
-    Locked,
-    /// A state this version does not know (psutil's `"?"`).
-    #[cfg_attr(feature = "serde", serde(rename = "?"))]
-    Unknown,
-}
+pub use crate::neutral::{MemType, ProcessStatus};
 
 impl ProcessStatus {
-    /// psutil's name: `"idle"`, `"running"`, `"sleeping"`, `"stopped"`, `"zombie"`, `"waiting"`,
-    /// `"locked"` or `"?"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProcessStatus::Idle => "idle",
-            ProcessStatus::Running => "running",
-            ProcessStatus::Sleeping => "sleeping",
-            ProcessStatus::Stopped => "stopped",
-            ProcessStatus::Zombie => "zombie",
-            ProcessStatus::Waiting => "waiting",
-            ProcessStatus::Locked => "locked",
-            ProcessStatus::Unknown => "?",
-        }
-    }
-
     /// The status for a `ki_stat` value (`<sys/proc.h>`: `SIDL` 1 … `SLOCK` 7).
     pub(crate) fn from_stat(stat: i8) -> ProcessStatus {
         match stat {
@@ -162,61 +123,18 @@ pub(crate) const SZOMB: i8 = 5;
 /// `P_SYSTEM` of `<sys/proc.h>`: a kernel process (no environment, no signals).
 pub(crate) const P_SYSTEM: i64 = 0x0000_0200;
 
-/// Which figure `Process::memory_percent` divides by total RAM: psutil 8's FreeBSD names, the
-/// fields of [`MemoryInfo`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize),
-    serde(rename_all = "snake_case")
-)]
-pub enum MemType {
-    /// `MemoryInfo::rss` (psutil's default).
-    #[default]
-    Rss,
-    /// `MemoryInfo::vms`.
-    Vms,
-    /// `MemoryInfo::text`.
-    Text,
-    /// `MemoryInfo::data`.
-    Data,
-    /// `MemoryInfo::stack`.
-    Stack,
-    /// `MemoryInfo::peak_rss`.
-    PeakRss,
-}
-
 impl MemType {
-    /// The chosen field of `m`.
-    pub(crate) fn of(self, m: &MemoryInfo) -> u64 {
-        match self {
+    /// The chosen field of `m`, or [`Error::Unsupported`] for a name FreeBSD does not have.
+    pub(crate) fn of(self, m: &MemoryInfo) -> Result<u64> {
+        self.check_on(Os::FreeBsd)?;
+        Ok(match self {
             MemType::Rss => m.rss,
             MemType::Vms => m.vms,
             MemType::Text => m.text,
             MemType::Data => m.data,
             MemType::Stack => m.stack,
             MemType::PeakRss => m.peak_rss,
-        }
-    }
-}
-
-impl std::str::FromStr for MemType {
-    type Err = Error;
-
-    /// Parses psutil 8's FreeBSD names: `rss`, `vms`, `text`, `data`, `stack`, `peak_rss`.
-    fn from_str(s: &str) -> Result<MemType> {
-        Ok(match s {
-            "rss" => MemType::Rss,
-            "vms" => MemType::Vms,
-            "text" => MemType::Text,
-            "data" => MemType::Data,
-            "stack" => MemType::Stack,
-            "peak_rss" => MemType::PeakRss,
-            _ => {
-                return Err(Error::Unsupported(format!(
-                    "memory type {s:?} (expected one of rss vms text data stack peak_rss)"
-                )));
-            }
+            _ => 0,
         })
     }
 }
@@ -334,26 +252,6 @@ pub(crate) fn descendants(
     }
     out.sort_unstable();
     out
-}
-
-/// The length at which psutil's `name()` suspects a cut name (the POSIX rule: 15 characters).
-const CUT_NAME_LEN: usize = 15;
-
-/// psutil's POSIX `name()` rule: a command name of 15 characters or more is replaced by the base
-/// name of `args[0]` when that starts with it.
-pub(crate) fn extended_name(comm: String, args: &[String]) -> String {
-    if comm.chars().count() < CUT_NAME_LEN {
-        return comm;
-    }
-    let Some(first) = args.first() else {
-        return comm;
-    };
-    let base = first.rsplit('/').next().unwrap_or(first);
-    if base.starts_with(&comm) {
-        base.to_string()
-    } else {
-        comm
-    }
 }
 
 /// Maps the errno of a failed per-process call as psutil's `_psbsd.py:wrap_exceptions` does:
@@ -488,27 +386,6 @@ mod tests {
     }
 
     #[test]
-    fn long_names_take_the_base_name_of_argv0() {
-        let args = |a: &str| vec![a.to_string()];
-        assert_eq!(
-            extended_name(
-                "memsight-collec".into(),
-                &args("/usr/local/bin/memsight-collector")
-            ),
-            "memsight-collector"
-        );
-        assert_eq!(extended_name("short".into(), &args("/bin/other")), "short");
-        assert_eq!(
-            extended_name("fifteen-chars-x".into(), &args("/bin/unrelated")),
-            "fifteen-chars-x"
-        );
-        assert_eq!(
-            extended_name("fifteen-chars-x".into(), &[]),
-            "fifteen-chars-x"
-        );
-    }
-
-    #[test]
     fn errno_maps_as_psutil_wraps_it() {
         assert!(matches!(
             process_error(42, "kern.proc.args", libc::ESRCH, false),
@@ -549,12 +426,12 @@ mod tests {
         };
         let got: Vec<u64> = ["rss", "vms", "text", "data", "stack", "peak_rss"]
             .iter()
-            .map(|s| s.parse::<MemType>().map(|t| t.of(&m)))
+            .map(|s| MemType::parse_on(s, Os::FreeBsd).and_then(|t| t.of(&m)))
             .collect::<Result<_>>()
             .unwrap_or_default();
         assert_eq!(got, [1, 2, 3, 4, 5, 6]);
         assert!(matches!(
-            "uss".parse::<MemType>(),
+            MemType::parse_on("uss", Os::FreeBsd),
             Err(Error::Unsupported(_))
         ));
     }

@@ -1,7 +1,8 @@
 //! System memory and swap on FreeBSD: the records and psutil 8's formulas
 //! (`arch/freebsd/mem.c`) over the raw sysctl values, with two of psutil's FreeBSD figures fixed.
 
-use super::{pages, percent};
+use super::pages;
+use crate::neutral::numbers::percent_half_away;
 
 /// System memory, in bytes: psutil 8's `virtual_memory()` on FreeBSD, from `hw.physmem`, the
 /// `vm.stats.vm.v_*_count` page counts, `vfs.bufspace` and `vm.vmtotal`.
@@ -100,7 +101,7 @@ pub(crate) fn virtual_memory(c: &VmCounts) -> VirtualMemory {
     VirtualMemory {
         total,
         available,
-        percent: percent(total.saturating_sub(available), total),
+        percent: percent_half_away(total.saturating_sub(available), total),
         used: active.saturating_add(wired).saturating_add(cached),
         free,
         active,
@@ -175,7 +176,7 @@ pub(crate) fn swap_memory(c: &SwapCounts) -> SwapMemory {
         total,
         used,
         free: total - used,
-        percent: percent(used, total),
+        percent: percent_half_away(used, total),
         sin: pages_u(c.pages_in, c.page_size),
         sout: pages_u(c.pages_out, c.page_size),
     }
@@ -183,17 +184,6 @@ pub(crate) fn swap_memory(c: &SwapCounts) -> SwapMemory {
 
 fn pages_u(count: u64, page_size: u64) -> u64 {
     pages(i64::try_from(count).unwrap_or(i64::MAX), page_size)
-}
-
-/// A sysctl integer as the kernel returned it: 4 bytes (`u_int`, or a 64-bit counter the kernel
-/// truncated for an old-size request) or 8 bytes (`u_long`, `counter_u64`), native byte order.
-/// Any other length is `None`.
-pub(crate) fn ne_uint(bytes: &[u8]) -> Option<u64> {
-    match bytes.len() {
-        4 => Some(u64::from(u32::from_ne_bytes(bytes.try_into().ok()?))),
-        8 => Some(u64::from_ne_bytes(bytes.try_into().ok()?)),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
@@ -288,13 +278,5 @@ mod tests {
             ..SwapCounts::default()
         });
         assert_eq!((s.total, s.used, s.free, s.percent), (0, 0, 0, 0.0));
-    }
-
-    #[test]
-    fn sysctl_integers_of_either_width() {
-        assert_eq!(ne_uint(&7u32.to_ne_bytes()), Some(7));
-        assert_eq!(ne_uint(&(5u64 << 33).to_ne_bytes()), Some(5 << 33));
-        assert_eq!(ne_uint(&[1, 2]), None);
-        assert_eq!(ne_uint(&[]), None);
     }
 }

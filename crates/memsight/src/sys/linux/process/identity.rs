@@ -4,15 +4,13 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use crate::error::{Error, Result};
+use crate::neutral::name;
 use crate::process::{Gids, Uids};
 use crate::sys::process::{Process, user};
 use crate::sys::procfs::{cmdline, status};
 
 /// How many times an empty command line is read again while its process finishes `execve`.
 const EXEC_SETTLE_READS: u32 = 50;
-
-/// The length at which the kernel cuts a command name (`TASK_COMM_LEN - 1`).
-const COMM_LEN: usize = 15;
 
 impl Process {
     /// The process name, as psutil gives it: the kernel's command name (`/proc/PID/comm`, the
@@ -162,29 +160,11 @@ pub(crate) fn comm_bytes(data: &[u8]) -> &[u8] {
     data.strip_suffix(b"\n").unwrap_or(data)
 }
 
-/// Whether the kernel may have cut `comm`: 15 characters or more, counting each byte that is
-/// not part of a UTF-8 character as one (as Python's surrogateescape decoding does).
-fn is_cut(comm: &[u8]) -> bool {
-    let chars: usize = comm
-        .utf8_chunks()
-        .map(|c| c.valid().chars().count() + c.invalid().len())
-        .sum();
-    chars >= COMM_LEN
-}
-
-/// psutil's name extension: when `comm` may have been cut, the base name of `args[0]` if it starts
-/// with `comm`; else `comm`. Works on the exact bytes.
+/// psutil's name extension over the exact bytes: see [`name::extension`].
 pub(crate) fn extended_name(comm: Vec<u8>, args: &[impl AsRef<OsStr>]) -> Vec<u8> {
-    let Some(first) = args.first().filter(|_| is_cut(&comm)) else {
-        return comm;
-    };
-    let first = first.as_ref().as_bytes();
-    let base = first.rsplit(|&b| b == b'/').next().unwrap_or(first);
-    if base.starts_with(&comm) {
-        base.to_vec()
-    } else {
-        comm
-    }
+    let first = args.first().map(|a| a.as_ref().as_bytes());
+    let base = name::extension(&comm, first).map(<[u8]>::to_vec);
+    base.unwrap_or(comm)
 }
 
 #[cfg(test)]
@@ -192,40 +172,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn extension_rule() {
-        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let ext = |comm: &str, a: &[String]| extended_name(comm.as_bytes().to_vec(), a);
-        assert_eq!(
-            ext(
-                "gnome-keyring-d",
-                &args(&["/usr/bin/gnome-keyring-daemon", "--start"])
-            ),
-            b"gnome-keyring-daemon"
-        );
-        assert_eq!(
-            ext("gnome-keyring-d", &args(&["/usr/bin/other"])),
-            b"gnome-keyring-d"
-        );
-        assert_eq!(ext("kworker/0:1-eve", &[]), b"kworker/0:1-eve");
-        // A name under 15 characters was not cut: it stays, whatever argv[0] says.
-        assert_eq!(ext("sleep", &args(&["/bin/sleepy"])), b"sleep");
-    }
-
-    #[test]
-    fn extension_works_on_exact_bytes() {
-        // 15 bytes, two of them not UTF-8: cut, and extended from the exact argument bytes.
+    fn extension_takes_the_exact_argument_bytes() {
         let comm = b"name-\xff\xfe-abcdefg".to_vec();
-        assert_eq!(comm.len(), 15);
         let arg = OsStr::from_bytes(b"/x/name-\xff\xfe-abcdefghij").to_owned();
         assert_eq!(extended_name(comm, &[arg]), b"name-\xff\xfe-abcdefghij");
-        // 15 bytes but 5 characters: not cut.
-        let short = "ααααα".as_bytes().to_vec();
-        assert!(!is_cut(&short[..10]));
-        assert_eq!(
-            extended_name(short.clone(), &["/ααααααα"]),
-            short,
-            "a 5-character name is whole"
-        );
+        assert_eq!(extended_name(b"sleep".to_vec(), &["/bin/sleepy"]), b"sleep");
     }
 
     #[test]

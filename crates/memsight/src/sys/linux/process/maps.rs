@@ -5,6 +5,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
+use crate::neutral::maps::{GroupableMap, group_maps};
 use crate::sys::process::Process;
 use crate::sys::process::files::{DELETED, held_file, strip_deleted};
 use crate::sys::procfs::smaps::{self, SmapsEntry};
@@ -142,22 +143,24 @@ impl Process {
         if !grouped {
             return Ok(maps.collect());
         }
-        let mut groups: Vec<MemoryMap> = Vec::new();
-        let mut index: std::collections::HashMap<PathBuf, usize> = Default::default();
-        for map in maps {
-            match index.get(&map.path_os) {
-                Some(&i) => groups[i].sizes.add(&map.sizes),
-                None => {
-                    index.insert(map.path_os.clone(), groups.len());
-                    groups.push(MemoryMap {
-                        addr: String::new(),
-                        perms: String::new(),
-                        ..map
-                    });
-                }
-            }
-        }
-        Ok(groups)
+        Ok(group_maps(maps.collect()))
+    }
+}
+
+impl GroupableMap for MemoryMap {
+    type Key = PathBuf;
+
+    fn group_key(&self) -> &PathBuf {
+        &self.path_os
+    }
+
+    fn add(&mut self, m: &MemoryMap) {
+        self.sizes.add(&m.sizes);
+    }
+
+    fn forget_address(&mut self) {
+        self.addr.clear();
+        self.perms.clear();
     }
 }
 

@@ -1,8 +1,10 @@
 //! Process memory: `statm` (memory_info), `status` (memory_info_ex), `smaps_rollup` or `smaps`
 //! (memory_full_info, memory_footprint) and memory_percent.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::neutral::{Os, percent_of_ram};
 use crate::process::MemoryFootprint;
+use crate::sys::process::MemType;
 use crate::sys::process::Process;
 use crate::sys::procfs::{self, smaps, statm};
 use crate::sys::system::page_size;
@@ -93,84 +95,6 @@ pub struct MemoryFullInfo {
 
 crate::process::extends_memory_info!(MemoryInfoEx, MemoryFullInfo);
 
-/// Which figure [`Process::memory_percent`] divides by total RAM: psutil 8's names, a field of
-/// [`MemoryInfo`], [`MemoryInfoEx`] or [`MemoryFootprint`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize),
-    serde(rename_all = "snake_case")
-)]
-pub enum MemType {
-    /// [`MemoryInfo::rss`] (psutil's default).
-    #[default]
-    Rss,
-    /// [`MemoryInfo::vms`].
-    Vms,
-    /// [`MemoryInfo::shared`].
-    Shared,
-    /// [`MemoryInfo::text`].
-    Text,
-    /// [`MemoryInfo::lib`] (always 0).
-    Lib,
-    /// [`MemoryInfo::data`].
-    Data,
-    /// [`MemoryInfo::dirty`] (always 0).
-    Dirty,
-    /// [`MemoryInfoEx::peak_rss`] (status `VmHWM`).
-    PeakRss,
-    /// [`MemoryInfoEx::peak_vms`] (status `VmPeak`).
-    PeakVms,
-    /// [`MemoryInfoEx::rss_anon`] (status `RssAnon`).
-    RssAnon,
-    /// [`MemoryInfoEx::rss_file`] (status `RssFile`).
-    RssFile,
-    /// [`MemoryInfoEx::rss_shmem`] (status `RssShmem`).
-    RssShmem,
-    /// [`MemoryInfoEx::hugetlb`] (status `HugetlbPages`).
-    Hugetlb,
-    /// [`MemoryFootprint::uss`] (reads smaps_rollup).
-    Uss,
-    /// [`MemoryFootprint::pss`] (reads smaps_rollup).
-    Pss,
-    /// [`MemoryFootprint::swap`] (reads smaps_rollup; psutil takes `swap` from the footprint, not
-    /// from [`MemoryInfoEx::swap`]).
-    Swap,
-}
-
-impl std::str::FromStr for MemType {
-    type Err = Error;
-
-    /// Parses psutil 8's names: `rss`, `vms`, `shared`, `text`, `lib`, `data`, `dirty`,
-    /// `peak_rss`, `peak_vms`, `rss_anon`, `rss_file`, `rss_shmem`, `hugetlb`, `uss`, `pss`, `swap`.
-    fn from_str(s: &str) -> Result<MemType> {
-        Ok(match s {
-            "rss" => MemType::Rss,
-            "vms" => MemType::Vms,
-            "shared" => MemType::Shared,
-            "text" => MemType::Text,
-            "lib" => MemType::Lib,
-            "data" => MemType::Data,
-            "dirty" => MemType::Dirty,
-            "peak_rss" => MemType::PeakRss,
-            "peak_vms" => MemType::PeakVms,
-            "rss_anon" => MemType::RssAnon,
-            "rss_file" => MemType::RssFile,
-            "rss_shmem" => MemType::RssShmem,
-            "hugetlb" => MemType::Hugetlb,
-            "uss" => MemType::Uss,
-            "pss" => MemType::Pss,
-            "swap" => MemType::Swap,
-            _ => {
-                return Err(Error::Unsupported(format!(
-                    "memory type {s:?} (expected one of rss vms shared text lib data dirty peak_rss \
-                     peak_vms rss_anon rss_file rss_shmem hugetlb uss pss swap)"
-                )));
-            }
-        })
-    }
-}
-
 impl Process {
     /// [`memory_info`](Self::memory_info) plus peak RSS and VMS, the RSS split (anon, file, shmem),
     /// swap and hugetlb from `/proc/PID/status` (cached inside [`oneshot`](Self::oneshot)).
@@ -197,7 +121,7 @@ impl Process {
     /// kernel threads, zombies and kernels before 4.14 do; their empty smaps gives 0 for all three.
     ///
     /// Another user's process (or one holding capabilities the caller lacks) gives
-    /// [`Error::AccessDenied`]: both files need `PTRACE_MODE_READ`.
+    /// [`Error::AccessDenied`](crate::Error::AccessDenied): both files need `PTRACE_MODE_READ`.
     ///
     /// ```
     /// let me = memsight::Process::current()?;
@@ -252,6 +176,7 @@ impl Process {
     /// [`memory_footprint`](Self::memory_footprint) (only the record named is read) and total RAM
     /// is [`virtual_memory`](crate::virtual_memory)`().total` under the same procfs root.
     pub fn memory_percent(&self, memtype: MemType) -> Result<f64> {
+        memtype.check_on(Os::HERE)?;
         let value = match memtype {
             MemType::Uss | MemType::Pss | MemType::Swap => {
                 let f = self.footprint()?;
@@ -290,13 +215,7 @@ impl Process {
                 }
             }
         };
-        let total = self.procfs().virtual_memory()?.total;
-        if total == 0 {
-            return Err(Error::Unsupported(
-                "total RAM reads 0 in meminfo".to_string(),
-            ));
-        }
-        Ok(value as f64 / total as f64 * 100.0)
+        percent_of_ram(value, self.procfs().virtual_memory()?.total)
     }
 }
 

@@ -19,6 +19,7 @@ use rustix::fs::{Mode, OFlags};
 
 use crate::error::{Error, ParseError, Result};
 use crate::sys::procfs::{self, ProcFs, pid_stat};
+use crate::sys::unix::user;
 
 /// The files read inside a [`Process::oneshot`] scope, by name.
 type FileCache = Vec<(&'static str, Arc<[u8]>)>;
@@ -316,11 +317,10 @@ mod iter;
 mod maps;
 mod memory;
 mod scan;
-mod user;
 
 pub use iter::{pids, process_iter};
 pub use maps::{MapSizes, MemoryMap};
-pub use memory::{MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx};
+pub use memory::{MemoryFullInfo, MemoryInfo, MemoryInfoEx};
 pub use scan::{MemoryScan, ProcessMemory, memory_scan};
 
 mod ctx_switches;
@@ -333,6 +333,7 @@ mod sched;
 mod stat;
 mod threads;
 
+pub(crate) use crate::neutral::{MemType, ProcessStatus};
 pub use ctx_switches::CtxSwitches;
 pub use files::{IoCounters, OpenFile};
 pub use info::{Child, ProcessInfo};
@@ -341,5 +342,5 @@ pub use net_connections::{
 };
 pub use rlimit::{Resource, Rlimit};
 pub use sched::{IoClass, IoNice};
-pub use stat::{CpuTimes, PageFaults, ProcessStatus};
+pub use stat::{CpuTimes, PageFaults};
 pub use threads::Thread;

@@ -4,43 +4,12 @@
 use std::path::PathBuf;
 
 use crate::error::Result;
+use crate::process::ProcessStatus;
 use crate::sys::process::Process;
 use crate::sys::procfs::pid_stat::{self, PidStat};
 
-/// A process's scheduling state, psutil's `STATUS_*` constants (`/proc/PID/stat` field 3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
-pub enum ProcessStatus {
-    /// `R`: running or runnable.
-    Running,
-    /// `S`: interruptible sleep.
-    Sleeping,
-    /// `D`: uninterruptible sleep, usually I/O.
-    DiskSleep,
-    /// `T`: stopped by a signal.
-    Stopped,
-    /// `t`: stopped by a debugger.
-    TracingStop,
-    /// `Z`: exited, not yet reaped by its parent.
-    Zombie,
-    /// `X` or `x`: dead.
-    Dead,
-    /// `K`: wake-kill (Linux 2.6.33 to 3.13).
-    WakeKill,
-    /// `W`: waking (Linux 2.6.33 to 3.13).
-    Waking,
-    /// `I`: idle kernel thread (Linux 4.14 and later).
-    Idle,
-    /// `P`: parked (Linux 3.9 to 3.13).
-    Parked,
-    /// Any other letter; psutil prints `?`.
-    #[cfg_attr(feature = "serde", serde(rename = "?"))]
-    Unknown,
-}
-
 impl ProcessStatus {
-    /// The status for a `/proc/PID/stat` state letter.
+    /// The status for a `/proc/PID/stat` state letter (Linux).
     pub fn from_letter(letter: u8) -> ProcessStatus {
         match letter {
             b'R' => ProcessStatus::Running,
@@ -56,31 +25,6 @@ impl ProcessStatus {
             b'P' => ProcessStatus::Parked,
             _ => ProcessStatus::Unknown,
         }
-    }
-
-    /// psutil's word for it: `running`, `sleeping`, `disk-sleep`, `stopped`, `tracing-stop`,
-    /// `zombie`, `dead`, `wake-kill`, `waking`, `idle`, `parked`, or `?`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProcessStatus::Running => "running",
-            ProcessStatus::Sleeping => "sleeping",
-            ProcessStatus::DiskSleep => "disk-sleep",
-            ProcessStatus::Stopped => "stopped",
-            ProcessStatus::TracingStop => "tracing-stop",
-            ProcessStatus::Zombie => "zombie",
-            ProcessStatus::Dead => "dead",
-            ProcessStatus::WakeKill => "wake-kill",
-            ProcessStatus::Waking => "waking",
-            ProcessStatus::Idle => "idle",
-            ProcessStatus::Parked => "parked",
-            ProcessStatus::Unknown => "?",
-        }
-    }
-}
-
-impl std::fmt::Display for ProcessStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -7,11 +7,12 @@ use std::sync::OnceLock;
 use super::super::pure::errors::procargs_error;
 use super::super::pure::procargs::{self, ProcArgs};
 use super::super::pure::records::{
-    adjust_create_time, extended_name, ticks_to_secs, timebase_frequency, timeval_secs,
+    adjust_create_time, ticks_to_secs, timebase_frequency, timeval_secs,
 };
 use super::super::{boot, errno, sysctl};
 use super::{CpuTimes, Process, ProcessStatus, all_kinfo, user};
 use crate::error::Result;
+use crate::neutral::name;
 use crate::process::{Gids, Uids};
 
 /// The Mach tick rate in Hz: `sysctl hw.tbfrequency`, read once (psutil reads it at import); if
@@ -40,11 +41,11 @@ impl Process {
     /// (psutil's rule). Works for zombies.
     pub fn name(&self) -> Result<String> {
         let comm = self.kinfo()?.comm;
-        if comm.chars().count() < 15 {
+        if !name::may_be_cut(comm.as_bytes()) {
             return Ok(comm);
         }
         Ok(match self.cmdline() {
-            Ok(args) => extended_name(comm, &args),
+            Ok(args) => name::extended_name(comm, &args),
             Err(_) => comm,
         })
     }

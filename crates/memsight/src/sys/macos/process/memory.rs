@@ -15,11 +15,12 @@ use super::super::ffi::{
 };
 use super::super::pure::errors::task_port_error;
 use super::super::pure::layout::ProcRegionInfo;
-use super::super::pure::records::{group_maps, perms};
+use super::super::pure::records::perms;
 use super::super::pure::uss::{self, Arch};
 use super::super::{errno, kernel_page_size, system};
 use super::{MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, Process};
 use crate::error::{Error, Result};
+use crate::neutral::maps::group_maps;
 use crate::process::MemoryFootprint;
 
 /// How long `task_for_pid` may take before memsight gives up with AccessDenied: the call can
@@ -264,6 +265,7 @@ impl Process {
     /// [`memory_info`](Self::memory_info), [`memory_info_ex`](Self::memory_info_ex) or
     /// [`memory_footprint`](Self::memory_footprint), over `hw.memsize`.
     pub fn memory_percent(&self, memtype: MemType) -> Result<f64> {
+        memtype.check_on(crate::neutral::Os::HERE)?;
         let value = match memtype {
             MemType::Uss => self.memory_footprint()?.uss,
             MemType::Rss => self.memory_info()?.rss,
@@ -280,11 +282,7 @@ impl Process {
                 }
             }
         };
-        let total = system::total_memory()?;
-        if total == 0 {
-            return Err(Error::Unsupported("total RAM reads 0".to_string()));
-        }
-        Ok(value as f64 / total as f64 * 100.0)
+        crate::neutral::percent_of_ram(value, system::total_memory()?)
     }
 
     /// The VM regions in address order (`proc_pidinfo(PROC_PIDREGIONPATHINFO)` per region: the

@@ -8,8 +8,6 @@
 mod files;
 mod info;
 mod memory;
-#[path = "../../linux/process/user.rs"]
-mod user;
 
 use super::pure::errors::{PidState, process_error};
 use super::pure::kinfo::{Kinfo, kinfo};
@@ -19,6 +17,7 @@ pub use super::pure::records::{
 };
 use super::{errno, sysctl};
 use crate::error::{Error, Result};
+use crate::sys::unix::user;
 
 /// A handle on one process (macOS): the pid and its start time. Equality is identity: same pid
 /// and start time.
@@ -46,7 +45,7 @@ fn read_kinfo(pid: u32) -> Result<Option<Kinfo>> {
 /// Every process's `kinfo_proc` (`sysctl({CTL_KERN, KERN_PROC, KERN_PROC_ALL})`, retried while
 /// the table grows).
 fn all_kinfo() -> Result<Vec<Kinfo>> {
-    let buf = sysctl::read_bytes(&[libc::CTL_KERN, libc::KERN_PROC, libc::KERN_PROC_ALL, 0])
+    let buf = sysctl::sysctl_vec(&[libc::CTL_KERN, libc::KERN_PROC, libc::KERN_PROC_ALL, 0])
         .map_err(|e| sysctl::error("kern.proc.all", e))?;
     Ok(buf
         .chunks_exact(std::mem::size_of::<KinfoProc>())

@@ -7,7 +7,6 @@ use super::layout::{
     EPROC_SLEADER, P_PPWAIT, P_SYSTEM, P_WEXIT, SIDL, SRUN, SSLEEP, SSTOP, SZOMB, VM_PROT_EXECUTE,
     VM_PROT_READ, VM_PROT_WRITE,
 };
-use crate::error::{Error, Result};
 
 /// Memory figures of a process, in bytes: psutil 8's `pmem` on macOS, from
 /// `proc_pidinfo(PROC_PIDTASKINFO)` (`struct proc_taskinfo`). Readable for the caller's own
@@ -117,102 +116,8 @@ pub struct OpenFile {
     pub fd: u32,
 }
 
-/// Which figure `Process::memory_percent` divides by total RAM: psutil 8's macOS names, a field
-/// of `MemoryInfo`, `MemoryInfoEx` or the footprint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize),
-    serde(rename_all = "snake_case")
-)]
-pub enum MemType {
-    /// `MemoryInfo::rss` (psutil's default).
-    #[default]
-    Rss,
-    /// `MemoryInfo::vms`.
-    Vms,
-    /// `MemoryInfoEx::peak_rss`.
-    PeakRss,
-    /// `MemoryInfoEx::rss_anon`.
-    RssAnon,
-    /// `MemoryInfoEx::rss_file`.
-    RssFile,
-    /// `MemoryInfoEx::wired`.
-    Wired,
-    /// `MemoryInfoEx::compressed`.
-    Compressed,
-    /// `MemoryInfoEx::phys_footprint`.
-    PhysFootprint,
-    /// The footprint's `uss` (walks the regions).
-    Uss,
-}
-
-impl std::str::FromStr for MemType {
-    type Err = Error;
-
-    /// Parses psutil 8's macOS names: `rss`, `vms`, `peak_rss`, `rss_anon`, `rss_file`, `wired`,
-    /// `compressed`, `phys_footprint`, `uss`.
-    fn from_str(s: &str) -> Result<MemType> {
-        Ok(match s {
-            "rss" => MemType::Rss,
-            "vms" => MemType::Vms,
-            "peak_rss" => MemType::PeakRss,
-            "rss_anon" => MemType::RssAnon,
-            "rss_file" => MemType::RssFile,
-            "wired" => MemType::Wired,
-            "compressed" => MemType::Compressed,
-            "phys_footprint" => MemType::PhysFootprint,
-            "uss" => MemType::Uss,
-            _ => {
-                return Err(Error::Unsupported(format!(
-                    "memory type {s:?} (expected one of rss vms peak_rss rss_anon rss_file wired \
-                     compressed phys_footprint uss)"
-                )));
-            }
-        })
-    }
-}
-
-/// What a process is doing, as psutil 8 tells it on macOS (`convert_status` over `kinfo_proc`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
-pub enum ProcessStatus {
-    /// `SIDL`: being created, or a system process, one exiting, or a parent waiting on
-    /// `vfork` (psutil's reading of `P_SYSTEM | P_WEXIT | P_PPWAIT`).
-    Idle,
-    /// `SRUN`: runnable (what macOS says of nearly every live process).
-    Running,
-    /// `SSLEEP`: sleeping; psutil also says so of a session leader.
-    Sleeping,
-    /// `SSTOP`: stopped by a signal or a debugger.
-    Stopped,
-    /// `SZOMB`: exited, not yet reaped by its parent.
-    Zombie,
-    /// Any other state; psutil prints `?`.
-    #[cfg_attr(feature = "serde", serde(rename = "?"))]
-    Unknown,
-}
-
-impl ProcessStatus {
-    /// psutil's word for it: `idle`, `running`, `sleeping`, `stopped`, `zombie` or `?`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProcessStatus::Idle => "idle",
-            ProcessStatus::Running => "running",
-            ProcessStatus::Sleeping => "sleeping",
-            ProcessStatus::Stopped => "stopped",
-            ProcessStatus::Zombie => "zombie",
-            ProcessStatus::Unknown => "?",
-        }
-    }
-}
-
-impl std::fmt::Display for ProcessStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::neutral::maps::GroupableMap;
+pub use crate::neutral::{MemType, ProcessStatus};
 
 /// psutil 8's `convert_status` (#2675, #783): `p_stat` alone is almost always `SRUN`, so a
 /// zombie or stopped state wins first, then the flags, then the session-leader bit.
@@ -295,53 +200,33 @@ pub(crate) fn c_chars(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&bytes[..end]).into_owned()
 }
 
-/// psutil's rule for names cut by the kernel: the base name of `args[0]` if it starts with the
-/// cut name `comm`, else `comm`.
-pub(crate) fn extended_name(comm: String, args: &[String]) -> String {
-    match args.first() {
-        Some(first) => {
-            let base = first.rsplit('/').next().unwrap_or(first);
-            if base.starts_with(&comm) {
-                base.to_string()
-            } else {
-                comm
-            }
-        }
-        None => comm,
-    }
-}
+impl GroupableMap for MemoryMap {
+    type Key = String;
 
-/// Groups maps by path in first-seen order, summing every numeric field (psutil's grouping).
-pub(crate) fn group_maps(maps: Vec<MemoryMap>) -> Vec<MemoryMap> {
-    let mut out: Vec<MemoryMap> = Vec::new();
-    let mut index = std::collections::HashMap::new();
-    for m in maps {
-        match index.get(&m.path) {
-            Some(&i) => {
-                let g: &mut MemoryMap = &mut out[i];
-                g.size = g.size.saturating_add(m.size);
-                g.rss = g.rss.saturating_add(m.rss);
-                g.private = g.private.saturating_add(m.private);
-                g.swap = g.swap.saturating_add(m.swap);
-                g.ref_count = g.ref_count.saturating_add(m.ref_count);
-                g.shadow_depth = g.shadow_depth.saturating_add(m.shadow_depth);
-            }
-            None => {
-                index.insert(m.path.clone(), out.len());
-                out.push(MemoryMap {
-                    addr: String::new(),
-                    perms: String::new(),
-                    ..m
-                });
-            }
-        }
+    fn group_key(&self) -> &String {
+        &self.path
     }
-    out
+
+    fn add(&mut self, m: &MemoryMap) {
+        self.size = self.size.saturating_add(m.size);
+        self.rss = self.rss.saturating_add(m.rss);
+        self.private = self.private.saturating_add(m.private);
+        self.swap = self.swap.saturating_add(m.swap);
+        self.ref_count = self.ref_count.saturating_add(m.ref_count);
+        self.shadow_depth = self.shadow_depth.saturating_add(m.shadow_depth);
+    }
+
+    fn forget_address(&mut self) {
+        self.addr.clear();
+        self.perms.clear();
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::neutral::Os;
+    use crate::neutral::maps::group_maps;
 
     #[test]
     fn zombie_and_stopped_win_over_flags() {
@@ -396,21 +281,6 @@ mod tests {
     }
 
     #[test]
-    fn long_names_are_extended_from_the_first_argument() {
-        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let cut = "com.apple.WebKi".to_string();
-        assert_eq!(
-            extended_name(
-                cut.clone(),
-                &args(&["/S/L/com.apple.WebKit.WebContent", "-x"])
-            ),
-            "com.apple.WebKit.WebContent"
-        );
-        assert_eq!(extended_name(cut.clone(), &args(&["/bin/other"])), cut);
-        assert_eq!(extended_name(cut.clone(), &[]), cut);
-    }
-
-    #[test]
     fn grouping_sums_by_path_in_first_seen_order() {
         let map = |path: &str, rss: u64| MemoryMap {
             addr: "0x1-0x2".into(),
@@ -444,8 +314,8 @@ mod tests {
             "phys_footprint",
             "uss",
         ] {
-            assert!(name.parse::<MemType>().is_ok(), "{name}");
+            assert!(MemType::parse_on(name, Os::Macos).is_ok(), "{name}");
         }
-        assert!("pss".parse::<MemType>().is_err());
+        assert!(MemType::parse_on("pss", Os::Macos).is_err());
     }
 }

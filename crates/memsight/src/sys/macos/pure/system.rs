@@ -2,6 +2,8 @@
 //! (`arch/osx/mem.c`, `_psosx.py`), from the raw `vm_statistics64` words, `hw.memsize` and
 //! `vm.swapusage`.
 
+use crate::neutral::numbers::percent;
+
 /// System memory, in bytes: psutil 8's `virtual_memory()` on macOS. `total` is `hw.memsize`;
 /// the others are `host_statistics64(HOST_VM_INFO64)` page counts × the kernel page size
 /// (`vm_kernel_page_size`: 16 KiB on Apple silicon, also for an x86_64 build under Rosetta).
@@ -101,30 +103,6 @@ pub(crate) fn vm_counts(words: &[i32]) -> VmCounts {
     }
 }
 
-/// An integer sysctl's value: 4 or 8 native-endian bytes (`hw.tbfrequency` is 8 on current
-/// kernels, 4 on some older ones); any other length is not an integer.
-pub(crate) fn sysctl_uint(b: &[u8]) -> Option<u64> {
-    match b.len() {
-        4 => Some(u64::from(u32::from_ne_bytes(b.try_into().ok()?))),
-        8 => Some(u64::from_ne_bytes(b.try_into().ok()?)),
-        _ => None,
-    }
-}
-
-/// `x` rounded to one decimal, as Python's `round(x, 1)` on the exact binary value.
-pub(crate) fn round1(x: f64) -> f64 {
-    format!("{x:.1}").parse().unwrap_or(x)
-}
-
-/// `part / total × 100` rounded to one decimal; 0 when `total` is 0 (psutil's `usage_percent`).
-pub(crate) fn usage_percent(part: u64, total: u64) -> f64 {
-    if total == 0 {
-        0.0
-    } else {
-        round1(part as f64 / total as f64 * 100.0)
-    }
-}
-
 /// psutil 8's `virtual_memory()` formulas (`arch/osx/mem.c`).
 pub(crate) fn virtual_memory(total: u64, c: &VmCounts, page_size: u64) -> VirtualMemory {
     let bytes = |pages: u64| pages.saturating_mul(page_size);
@@ -132,7 +110,7 @@ pub(crate) fn virtual_memory(total: u64, c: &VmCounts, page_size: u64) -> Virtua
     VirtualMemory {
         total,
         available,
-        percent: usage_percent(total.saturating_sub(available), total),
+        percent: percent(total.saturating_sub(available), total),
         used: bytes(c.active.saturating_add(c.wire)),
         free: bytes(c.free.saturating_sub(c.speculative)),
         active: bytes(c.active),
@@ -155,7 +133,7 @@ pub(crate) fn swap_memory(s: &SwapUsage, c: &VmCounts, page_size: u64) -> SwapMe
         total: s.total,
         used: s.used,
         free: s.avail,
-        percent: usage_percent(s.used, s.total),
+        percent: percent(s.used, s.total),
         sin: c.pageins.saturating_mul(page_size),
         sout: c.pageouts.saturating_mul(page_size),
     }
@@ -249,23 +227,5 @@ mod tests {
         assert_eq!(sw.sout, ((1 << 32) + 1) * 4096);
         let none = swap_memory(&SwapUsage::default(), &VmCounts::default(), 4096);
         assert_eq!(none.percent, 0.0);
-    }
-
-    #[test]
-    fn integer_sysctls_are_4_or_8_bytes() {
-        assert_eq!(sysctl_uint(&24_000_000u64.to_ne_bytes()), Some(24_000_000));
-        assert_eq!(
-            sysctl_uint(&1_000_000_000u32.to_ne_bytes()),
-            Some(1_000_000_000)
-        );
-        assert_eq!(sysctl_uint(&[1, 2]), None);
-        assert_eq!(sysctl_uint(&[]), None);
-    }
-
-    #[test]
-    fn rounding_is_one_decimal() {
-        assert_eq!(usage_percent(1, 3), 33.3);
-        assert_eq!(usage_percent(2, 3), 66.7);
-        assert_eq!(round1(12.25), 12.2); // 12.25 is exact in binary: half to even, as Python
     }
 }
