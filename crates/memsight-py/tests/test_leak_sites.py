@@ -197,6 +197,13 @@ def test_python_leak_is_placed_at_its_python_line(allocators_restored):
     with pytest.raises(MemoryLeakError) as e:
         Case().execute(keep)
     assert placed(e.value.report)[0][1:] == (os.path.basename(__file__), line), str(e.value)
+    # The printed chain starts at the Python line: the interpreter's frames between the
+    # allocator and it (the eval loop, where the harness called in) are in the JSON only.
+    first = next(ln for ln in str(e.value).splitlines() if "B/call," in ln and "block" in ln)
+    chain = first.split("   ")[-1].strip()
+    assert re.match(rf"[\w.<>]*keep \({os.path.basename(__file__)}:{line}\)", chain), first
+    frames = e.value.report.sites[0]["frames"]
+    assert any(f["kind"] == "runtime" for f in frames[:e.value.report.sites[0]["site"]]), frames
 
 
 def test_clean_twins_name_nothing(leaksites, allocators_restored):
