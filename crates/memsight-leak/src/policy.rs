@@ -211,7 +211,8 @@ impl Policy {
             let clean_streak = self.clean_streak();
             if clean_streak >= self.rules.clean_batches && !self.pages_grew_throughout(clean_streak)
             {
-                let grew_before = self.batches.iter().any(|b| self.grew(b));
+                // Page figures that grew for a window and stopped are a bounded growth too.
+                let grew_before = self.extended > 0 || self.batches.iter().any(|b| self.grew(b));
                 return Decision::Pass(if grew_before {
                     Verdict::Bounded
                 } else {
