@@ -441,6 +441,14 @@ impl<'t, F: FnMut() -> bool> Check<'t, F> {
             prev = s;
         }
         self.notes.extend(out_of_calls_note.map(str::to_owned));
+        if self.policy.extended() > 0 {
+            self.notes.push(format!(
+                "rss, uss or vms kept growing while the native heap did not: measured {} more \
+                 batches to see whether it stops (the allocator's pages fill in steps while a \
+                 cache of small blocks fills)",
+                self.policy.extended()
+            ));
+        }
         for m in self.policy.noisy() {
             self.notes.push(format!(
                 "{m} went down as well as up between batches: judged by its trend, like RSS"

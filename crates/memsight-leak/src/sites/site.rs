@@ -121,15 +121,22 @@ impl LeakSite {
         };
         // The entry point the user called: the outermost non-user, non-harness frame inside
         // the site; for hooked functions that are entry points themselves, the hook's name.
-        let entry = self.frames[..at]
-            .iter()
-            .rev()
-            .find(|f| matches!(f.kind, FrameKind::System | FrameKind::Runtime))
-            .and_then(|f| f.function.clone())
-            .or_else(|| {
-                matches!(self.allocator.as_str(), "strdup" | "strndup")
-                    .then(|| self.allocator.clone())
-            });
+        // A front end's frame (a Python line: no loaded object) called no native function of
+        // its own: the native frames inside it are the interpreter running it, up to where the
+        // harness called in (`PyObject_CallObject`), which is no entry of the user's.
+        let entry = if self.frames[at].object.is_none() {
+            None
+        } else {
+            self.frames[..at]
+                .iter()
+                .rev()
+                .find(|f| matches!(f.kind, FrameKind::System | FrameKind::Runtime))
+                .and_then(|f| f.function.clone())
+                .or_else(|| {
+                    matches!(self.allocator.as_str(), "strdup" | "strndup")
+                        .then(|| self.allocator.clone())
+                })
+        };
         parts.extend(entry);
         parts.push(self.frames[at].short());
         parts.extend(
@@ -267,6 +274,36 @@ mod tests {
             "strdup",
         );
         assert_eq!(s.chain(3), "strdup <- dup_leak (a.c:9)");
+    }
+
+    #[test]
+    fn a_python_line_site_has_no_runtime_entry() {
+        // A Python line that allocates: the interpreter's frames (the eval loop, the harness's
+        // PyObject_CallObject) sit inside it in the stack; the chain starts at the line itself.
+        let py = |function: &str, line: u32| SiteFrame {
+            object: None,
+            offset: 0,
+            ..frame(
+                function,
+                Some("/src/test_x.py"),
+                Some(line),
+                FrameKind::User,
+            )
+        };
+        let s = site(
+            vec![
+                frame("PyObject_Malloc", None, None, FrameKind::Runtime),
+                frame("_PyEval_EvalFrameDefault", None, None, FrameKind::Runtime),
+                frame("PyObject_CallObject", None, None, FrameKind::Runtime),
+                py("keep", 65),
+                py("test_x", 70),
+            ],
+            Some(3),
+            "PyObject_Malloc",
+        );
+        assert_eq!(s.chain(3), "keep (test_x.py:65) <- test_x (test_x.py:70)");
+        // Its frames are all kept for JSON.
+        assert_eq!(s.frames.len(), 5);
     }
 
     #[test]
