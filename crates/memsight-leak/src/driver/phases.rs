@@ -404,6 +404,10 @@ impl<'t, F: FnMut() -> bool> Check<'t, F> {
         mut prev: Sample,
     ) -> Result<(Decision, Sample), LeakError> {
         let mut out_of_calls_note = None;
+        // Set when the time left cut a batch short: a verdict from such batches was reached
+        // because of the budget, and the report must say so even when it came before the
+        // time left reached zero.
+        let mut cut_by_time = false;
         while decision == Decision::Continue {
             if self.budget.exceeded(&prev) {
                 decision = Decision::Leak(crate::LeakReason::MemoryBudget);
@@ -415,12 +419,7 @@ impl<'t, F: FnMut() -> bool> Check<'t, F> {
                 .min(self.budget.affordable(&prev))
                 .min(self.t.call_budget.saturating_sub(self.calls));
             let in_time = n.min(self.room());
-            if in_time == 0 {
-                self.notes.push(format!(
-                    "the time budget ({:?}) ran out after {} calls",
-                    self.t.time_budget, self.calls
-                ));
-            }
+            cut_by_time |= in_time < n;
             let n = in_time;
             if n == 0 || self.policy.full() {
                 let (v, note) = self.policy.out_of_calls();
@@ -439,6 +438,12 @@ impl<'t, F: FnMut() -> bool> Check<'t, F> {
             decision = self.policy.record(batch);
             self.budget.observe(&prev, &s, n);
             prev = s;
+        }
+        if cut_by_time {
+            self.notes.push(format!(
+                "the time budget ({:?}) ran out after {} calls",
+                self.t.time_budget, self.calls
+            ));
         }
         self.notes.extend(out_of_calls_note.map(str::to_owned));
         if self.policy.extended() > 0 {
