@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every cargo-fuzz target in fuzz/ for a few seconds each (the parsers of /proc, /sys and
-# cgroup files, and the macOS/FreeBSD/Windows record buffers; see fuzz/README.md), seeded with
+# cgroup files, the macOS/FreeBSD/Windows record buffers, and plot's recording readers; see
+# fuzz/README.md), seeded with
 # the matching files of fixtures/. A crash fails the script and leaves its input under
 # fuzz/artifacts/TARGET/.
 #
@@ -48,6 +49,8 @@ seeds() {
         cgroup_values) echo 'memory.max memory.current memory.pressure memory' ;;
         cgroup_memory_stat) echo memory.stat ;;
         cgroup_events) echo 'memory.events memory.oom_control cgroup.procs' ;;
+        recording_csv) echo '*.csv' ;;
+        recording_jsonl) echo '*.jsonl' ;;
     esac
 }
 

@@ -115,6 +115,8 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .filter_map(|n| n.strip_suffix(".rs").map(str::to_owned))
+            // `plot`'s recording readers are the CLI's, fuzzed from its source, not this table.
+            .filter(|n| !n.starts_with("recording_"))
             .collect();
         targets.sort();
         let mut names: Vec<&str> = PARSERS.iter().map(|(n, _)| *n).collect();
