@@ -167,11 +167,14 @@ fn ramp_peak_uss_time_and_final_value() {
     let base = baseline(&uss);
     let (_, top) = peak(&uss);
     let grown = (top - base) / MIB;
-    // The ramp holds its top for 1 s, and the interpreter's own pages may add a few KiB during
-    // the hold: the peak's time is when the plateau is first reached (within 2 MiB of the top).
+    // The ramp holds its top for 1 s, during which the process's USS can still grow by a few
+    // MiB (the interpreter's own pages, or khugepaged collapsing a partly filled region into a
+    // huge page; on a loaded machine the plateau's first samples were once more than 2 MiB below
+    // its top): the peak's time is when the plateau is first reached, within a quarter of a
+    // 20 MiB step of the top.
     let t = uss
         .iter()
-        .find(|&&(_, v)| v >= top - 2.0 * MIB)
+        .find(|&&(_, v)| v >= top - 5.0 * MIB)
         .map(|&(t, _)| t)
         .unwrap();
     assert!(
