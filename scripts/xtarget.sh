@@ -47,6 +47,8 @@ setup_env() {
     # target dirs are mostly debug info, and nothing here runs a debugger.
     export CARGO_PROFILE_DEV_DEBUG=${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}
     export CARGO_PROFILE_TEST_DEBUG=${CARGO_PROFILE_TEST_DEBUG:-line-tables-only}
+    # The cache outlives every clone that uses it: incremental state would pile up per clone.
+    export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
     # Windows: mingw-w64 linker (dlltool is also needed by `check`, for std's raw-dylib imports)
     export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
     export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=$XT/wine-runner.sh

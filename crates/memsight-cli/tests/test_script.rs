@@ -51,7 +51,13 @@ fn every_stage_runs_and_the_failed_ones_are_named() {
     let l = log.to_str().unwrap();
     let stages = [
         ("setup.sh", format!("echo setup >> {l}")),
-        ("test-cross.sh", format!("echo cross >> {l}; exit 1")),
+        (
+            "test-cross.sh",
+            format!(
+                "echo cross >> {l}; seq 1000; echo \"thread 'wine' panicked at src/w.rs:7:1\"; \
+                 seq 1000; exit 1"
+            ),
+        ),
         ("test-python.sh", format!("echo python >> {l}")),
         ("fuzz.sh", format!("echo fuzz >> {l}")),
     ];
@@ -64,6 +70,13 @@ fn every_stage_runs_and_the_failed_ones_are_named() {
         err.contains("scripts/test.sh: failed stages: cross nextest"),
         "{err}"
     );
+    // After the summary, the failed stage's failure line, without the noise around it.
+    let tail = err.split("== what failed in stage cross").nth(1).unwrap_or("");
+    assert!(
+        tail.contains("thread 'wine' panicked at src/w.rs:7:1"),
+        "{err}"
+    );
+    assert!(!tail.contains("\n500\n"), "{err}");
     let ran = fs::read_to_string(&log).unwrap();
     assert_eq!(
         ran.lines().collect::<Vec<_>>(),

@@ -19,6 +19,10 @@ fn c_sweep() {
         for m in EVERY {
             let err = LeakTest::new()
                 .name(format!("C malloc({k}) every {m}"))
+                // The subject here is the ramp's estimate. The attribution phase of the check
+                // before leaves heap fragments behind that can move a sub-byte estimate by a
+                // third (once in CI: 0.66 B/call for 0.5), while the verdict stays right.
+                .sites(false)
                 // SAFETY: leak_every takes a size and a period and touches only what it allocates.
                 .check(|| unsafe { (c.leak_every)(k, m) })
                 .expect_err(&format!("missed: C malloc({k}) every {m} calls"));
@@ -58,6 +62,7 @@ fn rust_leaks_k_bytes_every_m_calls_exact() {
         for m in EVERY {
             let mut i = 0u64;
             let err = LeakTest::new()
+                .sites(false) // as in c_sweep
                 .check(|| {
                     i += 1;
                     if i.is_multiple_of(m) {
