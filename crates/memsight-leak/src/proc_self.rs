@@ -226,10 +226,7 @@ impl ProcSelf {
     fn maps_by_query(&mut self, fd: &OwnedFd) -> std::io::Result<Maps> {
         let mut out = Maps::default();
         let mut addr = 0u64;
-        loop {
-            let Some(vma) = procmap_query(fd, addr, true, &mut [])? else {
-                break;
-            };
+        while let Some(vma) = procmap_query(fd, addr, true, &mut [])? {
             out.count += 1;
             if vma.inode == 0 {
                 let name = procmap_query(fd, vma.vma_start, false, &mut self.filebuf)?
