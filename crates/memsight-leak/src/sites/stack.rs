@@ -11,10 +11,14 @@
 //! tens of megabytes), only while a report is made: the parsed DWARF and the pages go when the
 //! [`Symboliser`] drops. Keeping them for the next failed check would save its parse (about a
 //! quarter of a second for a test binary) but leave megabytes in RSS, which a check with a
-//! memory budget must not do.
+//! memory budget must not do. What is kept is the answer: the frames of each return address
+//! already resolved, a few hundred bytes each and at most [`FRAME_CACHE`] of them, so the
+//! next failed check reads no object whose addresses it has all seen (a test suite's failed
+//! checks share the interpreter's and the runner's frames).
 #![allow(unsafe_code)]
 
 use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 
 use addr2line::gimli;
 use object::{Object as _, ObjectSection as _};
@@ -77,6 +81,17 @@ struct Debug {
     _maps: Vec<Mapping>,
 }
 
+/// How many resolved return addresses are kept between checks.
+const FRAME_CACHE: usize = 4096;
+
+/// The frames of return addresses resolved before, by object path, load address and address:
+/// an object unloaded and another loaded at the same place under the same name is the same
+/// file (a shared object cannot be reloaded changed within one process).
+static RESOLVED: Mutex<Option<Resolved>> = Mutex::new(None);
+
+/// Frames by (object path, load address, return address).
+type Resolved = HashMap<(String, usize, usize), Vec<SiteFrame>>;
+
 /// Turns return addresses into frames; caches every object file it reads.
 pub(crate) struct Symboliser {
     /// Loaded objects: path, load bias, mapped ranges.
@@ -122,11 +137,27 @@ impl Symboliser {
                 kind: FrameKind::User,
             }];
         };
+        let key = (path, base, ip);
+        let mut resolved = RESOLVED.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(frames) = resolved.as_ref().and_then(|r| r.get(&key)) {
+            return frames.clone();
+        }
+        let frames = self.resolve(&key.0, base, probe);
+        let cache = resolved.get_or_insert_with(HashMap::new);
+        if cache.len() < FRAME_CACHE {
+            cache.insert(key, frames.clone());
+        }
+        frames
+    }
+
+    /// The frames of the call before return address `probe + 1` in the object at `path`
+    /// loaded at `base`, from its debug info or else its symbols.
+    fn resolve(&mut self, path: &str, base: usize, probe: usize) -> Vec<SiteFrame> {
         let svma = probe.wrapping_sub(base) as u64;
         let debug = self
             .debug
-            .entry(path.clone())
-            .or_insert_with(|| load(&path))
+            .entry(path.to_owned())
+            .or_insert_with(|| load(path))
             .as_ref();
         let mut out = Vec::new();
         if let Some(Debug {
@@ -148,7 +179,7 @@ impl Symboliser {
                     function,
                     file,
                     line,
-                    object: Some(path.clone()),
+                    object: Some(path.to_owned()),
                     offset: svma + 1,
                     kind: FrameKind::User,
                 });
@@ -160,7 +191,7 @@ impl Symboliser {
                 function,
                 file: None,
                 line: None,
-                object: Some(path),
+                object: Some(path.to_owned()),
                 offset: svma + 1,
                 kind: FrameKind::User,
             });
@@ -373,6 +404,35 @@ mod tests {
             offset: 0,
             kind: FrameKind::User,
         }
+    }
+
+    #[inline(never)]
+    fn a_known_function() -> usize {
+        a_known_function as fn() -> usize as usize
+    }
+
+    /// A second check resolving an address already resolved reads no object file: the frames
+    /// come from the cache, equal to the first answer.
+    #[test]
+    fn resolved_addresses_are_remembered_across_symbolisers() {
+        // An address inside the function, as a return address would be.
+        let ip = a_known_function() + 1;
+        let mut first = Symboliser::new();
+        let frames = first.frames(ip);
+        assert!(
+            frames.iter().any(|f| f
+                .function
+                .as_deref()
+                .is_some_and(|n| n.contains("a_known_function"))),
+            "{frames:?}"
+        );
+        assert!(
+            !first.debug.is_empty(),
+            "the first answer reads the test binary"
+        );
+        let mut second = Symboliser::new();
+        assert_eq!(second.frames(ip), frames);
+        assert!(second.debug.is_empty(), "the second read an object again");
     }
 
     #[test]
