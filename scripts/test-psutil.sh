@@ -88,6 +88,9 @@ one_run() { # LABEL VENVDIR USER
         # The whole output of a failed run, for reading after the work directory is gone.
         printf '%s\n' "$out" > "${TMPDIR:-/tmp}/test-psutil-$label.log"
         echo "(whole output: ${TMPDIR:-/tmp}/test-psutil-$label.log)"
+        # What failed, for a log that outlives this machine: test_process_all's per-process
+        # failures ("FAIL: name=test_cwd, pid=..., ret=...") and pytest's assertion lines.
+        printf '%s\n' "$out" | grep -E 'FAIL: name=|^E  ' | cut -c1-300 | head -40
     fi
     printf '%s\n' "$out" | grep -E '^(FAILED|ERROR)' || true
     summary+=("$label: $(printf '%s\n' "$out" | grep -E '[0-9]+ (passed|failed)' | tail -1)")
