@@ -74,9 +74,14 @@ one_run() { # LABEL VENVDIR USER
     local label=$1 py="$2/bin/python" user=$3 dir="$work/run-$1" out
     shift 3
     cp -a "$run" "$dir"
-    local cmd=(env PYTHONPATH="$dir/shim" PYTHONDONTWRITEBYTECODE=1 HOME="$dir"
+    # PYTEST_XDIST_WORKER: test_process_all then walks the processes in this process instead
+    # of a fork()ed multiprocessing pool, as psutil's own CI does (the test's comment: a pool
+    # in CI may deadlock, giampaolo/psutil#2104). Seen here: a pool worker blocked on the
+    # pool's queue lock while the teardown waited for it with no timeout, until
+    # pytest-timeout (then 900 s) failed the run.
+    local cmd=(env PYTHONPATH="$dir/shim" PYTHONDONTWRITEBYTECODE=1 HOME="$dir" PYTEST_XDIST_WORKER=gw0
                LD_LIBRARY_PATH="$LD_LIBRARY_PATH" ${PYTHONHOME:+PYTHONHOME="$PYTHONHOME"}
-               "$py" -m pytest -q -p no:cacheprovider --timeout 900 -rfE "${files[@]}" "$@")
+               "$py" -m pytest -q -p no:cacheprovider --timeout 300 -rfE "${files[@]}" "$@")
     if [ "$user" != "$(id -un)" ]; then
         chown -R "$user" "$dir"
         cmd=(setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups "${cmd[@]}")

@@ -75,8 +75,11 @@ for _name, _fun in {
     "terminate": lambda self: self.send_signal(signal.SIGTERM),
     "kill": lambda self: self.send_signal(signal.SIGKILL),
     "wait": _wait,
-    # process_namespace.clear_cache() calls this; memsight keeps nothing outside oneshot().
-    "_init": lambda self, pid, _ignore_nsp=False: None,
+    # process_namespace.clear_cache() calls this: psutil's _init starts the handle afresh,
+    # so the next create_time() reads the process again (and raises NoSuchProcess once it is
+    # gone, which assert_proc_gone checks). The creation time is all memsight keeps outside
+    # oneshot().
+    "_init": lambda self, pid, _ignore_nsp=False: self.__dict__.pop("_create_time", None),
     # The name and parent pid psutil's exceptions carry once read (_check_proc_exc).
     "_name": None,
     "_ppid": None,
