@@ -49,9 +49,13 @@ def _send_signal(self, sig):
         raise memsight.NoSuchProcess(self.pid) from None
     except PermissionError:
         # Another user's zombie, met by assert_proc_zombie's suspend()/terminate() as nobody:
-        # no signal reaches a zombie anyway, and the getters are what the test checks.
-        if self.status() == memsight.STATUS_ZOMBIE:
-            return
+        # no signal reaches a zombie anyway, and the getters are what the test checks. Reaped
+        # since (its parent waited meanwhile): the signal was refused, AccessDenied as psutil.
+        try:
+            if self.status() == memsight.STATUS_ZOMBIE:
+                return
+        except memsight.NoSuchProcess:
+            pass
         raise memsight.AccessDenied(self.pid) from None
 
 
@@ -66,6 +70,31 @@ def _wait(self, timeout=None):
         raise
 
 
+def _init(self, pid, _ignore_nsp=False):
+    # psutil's _init starts the handle afresh: its creation time is read again, from the
+    # process at pid now, and once none is there create_time() raises NoSuchProcess
+    # (assert_proc_gone checks that after a process ended mid-test). memsight keeps the
+    # creation time of the process its handle opened, so a new handle reads it.
+    try:
+        self._create_time = memsight.Process(pid).create_time()
+        self.__dict__.pop("_gone", None)
+    except memsight.NoSuchProcess:
+        if not _ignore_nsp:
+            raise
+        self._gone = True
+    except memsight.Error:
+        pass
+
+
+_memsight_create_time = memsight.Process.create_time
+
+
+def _create_time(self):
+    if self.__dict__.get("_gone"):
+        raise memsight.NoSuchProcess(self.pid)
+    return _memsight_create_time(self)
+
+
 # Added to memsight.Process itself, so that the processes memsight makes (children(),
 # process_iter(), parent()) have them too.
 for _name, _fun in {
@@ -75,11 +104,9 @@ for _name, _fun in {
     "terminate": lambda self: self.send_signal(signal.SIGTERM),
     "kill": lambda self: self.send_signal(signal.SIGKILL),
     "wait": _wait,
-    # process_namespace.clear_cache() calls this: psutil's _init starts the handle afresh,
-    # so the next create_time() reads the process again (and raises NoSuchProcess once it is
-    # gone, which assert_proc_gone checks). The creation time is all memsight keeps outside
-    # oneshot().
-    "_init": lambda self, pid, _ignore_nsp=False: self.__dict__.pop("_create_time", None),
+    # process_namespace.clear_cache() calls this (see _init above).
+    "_init": _init,
+    "create_time": _create_time,
     # The name and parent pid psutil's exceptions carry once read (_check_proc_exc).
     "_name": None,
     "_ppid": None,
