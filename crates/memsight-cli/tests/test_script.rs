@@ -71,7 +71,10 @@ fn every_stage_runs_and_the_failed_ones_are_named() {
         "{err}"
     );
     // After the summary, the failed stage's failure line, without the noise around it.
-    let tail = err.split("== what failed in stage cross").nth(1).unwrap_or("");
+    let tail = err
+        .split("== what failed in stage cross")
+        .nth(1)
+        .unwrap_or("");
     assert!(
         tail.contains("thread 'wine' panicked at src/w.rs:7:1"),
         "{err}"

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use memsight::{SwapMemory, VirtualMemory};
 
-use super::Host;
+use crate::Host;
 use crate::output;
 
 // The unit options, their scaling and the -s/-c loop are the same on every OS.

@@ -23,7 +23,7 @@ use memsight::{
 #[cfg(any(target_os = "macos", target_os = "freebsd"))]
 use memsight::{Gids, Uids};
 
-use super::Host;
+use crate::Host;
 use crate::output::{self, bytes2human, format_time, sanitize};
 
 /// Rows shown per table unless `--verbose` (procinfo's `NON_VERBOSE_ITERATIONS`).

@@ -10,7 +10,7 @@ use std::io::Write;
 
 use memsight::{MemoryMap, Process};
 
-use super::Host;
+use crate::Host;
 use crate::output::{self, sanitize};
 
 /// Options of `memsight maps`.

@@ -1,4 +1,4 @@
-//! The commands outside Linux (Windows, macOS, FreeBSD): `free`, `ps`, `info` and `maps`, written
+//! The commands outside Linux (Windows, macOS, FreeBSD): `free`, `info` and `maps`, written
 //! once over the library's OS-neutral API, with psutil 8's fields for the OS they run on. Their
 //! `--json` has the Linux keys where the OS has the figure and leaves the key out (never 0 or
 //! null) where it has not: no `pss`, `swap` or `cgroup` anywhere here; Windows's `num_handles`,
@@ -12,8 +12,3 @@
 pub mod free;
 pub mod info;
 pub mod maps;
-pub mod ps;
-
-/// What the commands read the OS through: outside Linux there is no root to choose, so nothing.
-#[derive(Debug, Clone, Copy)]
-pub struct Host;
