@@ -8,6 +8,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
 mod host;
+mod maps;
 mod output;
 mod ps;
 mod user;
@@ -20,7 +21,6 @@ cfg_if::cfg_if! {
         mod cgroups;
         mod free;
         mod info;
-        mod maps;
         mod plot;
         mod record;
         mod recording;
@@ -31,7 +31,7 @@ cfg_if::cfg_if! {
         mod top;
     } else if #[cfg(any(windows, target_os = "macos", target_os = "freebsd"))] {
         mod portable;
-        use portable::{free, info, maps};
+        use portable::{free, info};
     }
 }
 
