@@ -22,6 +22,16 @@ impl Host {
     pub fn process(&self, pid: u32) -> memsight::Result<memsight::Process> {
         memsight::Process::new(pid)
     }
+
+    /// psutil's `virtual_memory()` for this OS.
+    pub fn virtual_memory(&self) -> memsight::Result<memsight::VirtualMemory> {
+        memsight::virtual_memory()
+    }
+
+    /// psutil's `swap_memory()` for this OS.
+    pub fn swap_memory(&self) -> memsight::Result<memsight::SwapMemory> {
+        memsight::swap_memory()
+    }
 }
 
 /// Whether `host` reads the live system (not a `--procfs` copy), where memsight's own process is

@@ -7,6 +7,7 @@
 
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
+mod free;
 mod host;
 mod maps;
 mod output;
@@ -19,7 +20,6 @@ mod user;
 cfg_if::cfg_if! {
     if #[cfg(target_os = "linux")] {
         mod cgroups;
-        mod free;
         mod info;
         mod plot;
         mod record;
@@ -31,7 +31,7 @@ cfg_if::cfg_if! {
         mod top;
     } else if #[cfg(any(windows, target_os = "macos", target_os = "freebsd"))] {
         mod portable;
-        use portable::{free, info};
+        use portable::info;
     }
 }
 
