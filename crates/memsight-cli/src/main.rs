@@ -9,6 +9,7 @@
 
 mod free;
 mod host;
+mod info;
 mod maps;
 mod output;
 mod ps;
@@ -20,7 +21,6 @@ mod user;
 cfg_if::cfg_if! {
     if #[cfg(target_os = "linux")] {
         mod cgroups;
-        mod info;
         mod plot;
         mod record;
         mod recording;
@@ -29,9 +29,6 @@ cfg_if::cfg_if! {
         #[cfg(feature = "serve")]
         mod serve;
         mod top;
-    } else if #[cfg(any(windows, target_os = "macos", target_os = "freebsd"))] {
-        mod portable;
-        use portable::info;
     }
 }
 
