@@ -311,23 +311,16 @@ impl<W: Write> Printer<'_, W> {
         self.line("user", opt(info.username.clone()))?;
         #[cfg(unix)]
         {
+            let ids = |real: u32, effective: u32, saved: u32| {
+                format!("real={real}, effective={effective}, saved={saved}")
+            };
             self.line(
                 "uids",
-                opt(info.uids.map(|u| {
-                    format!(
-                        "real={}, effective={}, saved={}",
-                        u.real, u.effective, u.saved
-                    )
-                })),
+                opt(info.uids.map(|u| ids(u.real, u.effective, u.saved))),
             )?;
             self.line(
                 "gids",
-                opt(info.gids.map(|g| {
-                    format!(
-                        "real={}, effective={}, saved={}",
-                        g.real, g.effective, g.saved
-                    )
-                })),
+                opt(info.gids.map(|g| ids(g.real, g.effective, g.saved))),
             )?;
         }
         #[cfg(target_os = "linux")]

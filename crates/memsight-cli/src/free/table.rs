@@ -21,67 +21,34 @@ pub struct Layout {
     pub total: bool,
 }
 
-/// The `Mem:` row's columns on Linux: procps's (`-w` splits buff/cache).
-#[cfg(target_os = "linux")]
+/// The `Mem:` row's columns: procps's on Linux (`-w` splits buff/cache); elsewhere psutil's
+/// `virtual_memory()` fields for the OS (all but `percent`), there being no procps to match.
+#[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
 fn mem_columns(m: &VirtualMemory, wide: bool) -> Vec<(&'static str, u64)> {
-    let mut columns = vec![
-        ("total", m.total),
-        ("used", m.used),
-        ("free", m.free),
-        ("shared", m.shared),
-    ];
-    if wide {
-        columns.extend([("buffers", m.buffers), ("cache", m.cached)]);
-    } else {
-        columns.push(("buff/cache", m.buffers.saturating_add(m.cached)));
+    let mut columns = vec![("total", m.total), ("used", m.used), ("free", m.free)];
+    #[cfg(target_os = "linux")]
+    {
+        columns.push(("shared", m.shared));
+        if wide {
+            columns.extend([("buffers", m.buffers), ("cache", m.cached)]);
+        } else {
+            columns.push(("buff/cache", m.buffers.saturating_add(m.cached)));
+        }
     }
     columns.push(("available", m.available));
-    columns
-}
-
-/// The `Mem:` row's columns on Windows: psutil's `virtual_memory()` fields (all but `percent`);
-/// there is no procps there to match.
-#[cfg(windows)]
-fn mem_columns(m: &VirtualMemory, _wide: bool) -> Vec<(&'static str, u64)> {
-    vec![
-        ("total", m.total),
-        ("used", m.used),
-        ("free", m.free),
-        ("available", m.available),
-        ("cached", m.cached),
-        ("wired", m.wired),
-    ]
-}
-
-/// The `Mem:` row's columns on macOS: psutil's `virtual_memory()` fields (all but `percent`).
-#[cfg(target_os = "macos")]
-fn mem_columns(m: &VirtualMemory, _wide: bool) -> Vec<(&'static str, u64)> {
-    vec![
-        ("total", m.total),
-        ("used", m.used),
-        ("free", m.free),
-        ("available", m.available),
-        ("active", m.active),
-        ("inactive", m.inactive),
-        ("wired", m.wired),
-    ]
-}
-
-/// The `Mem:` row's columns on FreeBSD: psutil's `virtual_memory()` fields (all but `percent`).
-#[cfg(target_os = "freebsd")]
-fn mem_columns(m: &VirtualMemory, _wide: bool) -> Vec<(&'static str, u64)> {
-    vec![
-        ("total", m.total),
-        ("used", m.used),
-        ("free", m.free),
-        ("available", m.available),
-        ("active", m.active),
-        ("inactive", m.inactive),
+    #[cfg(any(target_os = "macos", target_os = "freebsd"))]
+    columns.extend([("active", m.active), ("inactive", m.inactive)]);
+    #[cfg(target_os = "freebsd")]
+    columns.extend([
         ("buffers", m.buffers),
         ("cached", m.cached),
         ("shared", m.shared),
-        ("wired", m.wired),
-    ]
+    ]);
+    #[cfg(windows)]
+    columns.push(("cached", m.cached));
+    #[cfg(not(target_os = "linux"))]
+    columns.push(("wired", m.wired));
+    columns
 }
 
 /// Writes the table for one report: `Mem:` with this OS's columns, `Swap:` (and `-t`'s `Total:`)
