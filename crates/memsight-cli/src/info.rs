@@ -224,18 +224,11 @@ impl<W: Write> Printer<'_, W> {
         rows: impl IntoIterator<Item = String>,
     ) -> std::io::Result<()> {
         self.line(label, header)?;
-        for (i, row) in rows.into_iter().enumerate() {
-            if !self.verbose && i >= SHORT_TABLE {
-                self.line("", "[...]")?;
-                break;
-            }
-            self.line("", row)?;
-        }
-        Ok(())
+        self.table_rows(rows)
     }
 
     /// Rows with no header line of their own (procinfo's environ table), cut to 4 unless verbose.
-    fn table_rows(&mut self, rows: Vec<String>) -> std::io::Result<()> {
+    fn table_rows(&mut self, rows: impl IntoIterator<Item = String>) -> std::io::Result<()> {
         for (i, row) in rows.into_iter().enumerate() {
             if !self.verbose && i >= SHORT_TABLE {
                 self.line("", "[...]")?;

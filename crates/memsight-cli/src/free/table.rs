@@ -161,58 +161,7 @@ mod tests {
     use super::*;
     use memsight::SwapMemory;
 
-    fn layout(scale: Scale, total: bool) -> Layout {
-        Layout {
-            scale,
-            wide: false,
-            total,
-        }
-    }
-
-    #[cfg(windows)]
-    #[test]
-    fn the_table_has_psutils_windows_columns() {
-        let report = Report {
-            mem: VirtualMemory {
-                total: 8 << 30,
-                available: 3 << 30,
-                percent: 62.5,
-                used: 5 << 30,
-                free: 3 << 30,
-                cached: 1 << 30,
-                wired: 256 << 20,
-            },
-            swap: SwapMemory {
-                total: 2 << 30,
-                used: 1 << 29,
-                free: 3 << 29,
-                percent: 25.0,
-                sin: 0,
-                sout: 0,
-            },
-        };
-        let kib = Scale::Fixed {
-            base: 1024,
-            exponent: 1,
-        };
-        let mut out = Vec::new();
-        write_table(&mut out, layout(kib, true), &report).unwrap();
-        let text = String::from_utf8(out).unwrap();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(
-            lines[0],
-            "               total        used        free   available      cached       wired"
-        );
-        assert_eq!(
-            lines[1],
-            "Mem:         8388608     5242880     3145728     3145728     1048576      262144"
-        );
-        assert_eq!(lines[2], "Swap:        2097152      524288     1572864");
-        assert_eq!(lines[3], "Total:      10485760     5767168     4718592");
-    }
-
     /// `swap` with 2 GiB total, 0.5 GiB used, and the table in KiB with `-t`.
-    #[cfg(any(target_os = "macos", target_os = "freebsd"))]
     fn kib_lines(mem: VirtualMemory) -> Vec<String> {
         let report = Report {
             mem,
@@ -225,17 +174,45 @@ mod tests {
                 sout: 0,
             },
         };
-        let kib = Scale::Fixed {
-            base: 1024,
-            exponent: 1,
+        let layout = Layout {
+            scale: Scale::Fixed {
+                base: 1024,
+                exponent: 1,
+            },
+            wide: false,
+            total: true,
         };
         let mut out = Vec::new();
-        write_table(&mut out, layout(kib, false), &report).unwrap();
+        write_table(&mut out, layout, &report).unwrap();
         String::from_utf8(out)
             .unwrap()
             .lines()
             .map(str::to_owned)
             .collect()
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn the_table_has_psutils_windows_columns() {
+        let lines = kib_lines(VirtualMemory {
+            total: 8 << 30,
+            available: 3 << 30,
+            percent: 62.5,
+            used: 5 << 30,
+            free: 3 << 30,
+            cached: 1 << 30,
+            wired: 256 << 20,
+        });
+        assert_eq!(
+            lines[0],
+            "               total        used        free   available      cached       wired"
+        );
+        assert_eq!(
+            lines[1],
+            "Mem:         8388608     5242880     3145728     3145728     1048576      262144"
+        );
+        assert_eq!(lines[2], "Swap:        2097152      524288     1572864");
+        assert_eq!(lines[3], "Total:      10485760     5767168     4718592");
     }
 
     #[cfg(target_os = "macos")]
