@@ -201,7 +201,18 @@ fn ps_json_reads_a_started_child_or_says_why_not() {
 #[test]
 fn info_json_reads_the_childs_fields_and_leaves_out_linux_ones() {
     let child = Sleeper::start();
-    let v = json(&["info", &child.pid().to_string(), "--json"]);
+    // `num_threads` and `threads` come from two snapshots, and a child just started may still be
+    // starting its test thread between them (once 2 threads against num_threads 1): read until
+    // one run's two agree.
+    let settled =
+        |v: &Value| v["threads"].as_array().map(|t| t.len() as u64) == v["num_threads"].as_u64();
+    let mut v = json(&["info", &child.pid().to_string(), "--json"]);
+    for _ in 0..20 {
+        if settled(&v) {
+            break;
+        }
+        v = json(&["info", &child.pid().to_string(), "--json"]);
+    }
     // Under Wine the child's USS cannot be read (null, not listed as denied); elsewhere it can.
     assert_eq!(v["memory_full_info"].is_null(), under_wine(), "{v}");
     let k = keys(&v);
