@@ -12,8 +12,8 @@ pub type User = u32;
 pub type User = String;
 
 /// Resolves a login name or a decimal uid. Names are looked up with `getent passwd` (the
-/// system's user database, NSS included), falling back to `/etc/passwd` when `getent` cannot be
-/// run.
+/// system's user database, NSS included); where `getent` cannot be run (macOS has none), with
+/// POSIX `id -u` (which asks Directory Services there), and last in `/etc/passwd`.
 #[cfg(unix)]
 pub fn parse_user(arg: &str) -> Result<User, String> {
     use std::process::Command;
@@ -26,19 +26,35 @@ pub fn parse_user(arg: &str) -> Result<User, String> {
     if arg.is_empty() {
         return Err("the user name is empty".to_owned());
     }
-    let entry = match Command::new("getent").args(["passwd", "--", arg]).output() {
-        Ok(out) if out.status.success() => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
+    let uid = match Command::new("getent").args(["passwd", "--", arg]).output() {
+        Ok(out) if out.status.success() => uid_of(&String::from_utf8_lossy(&out.stdout)),
         Ok(_) => None,
-        Err(_) => std::fs::read_to_string("/etc/passwd").ok().and_then(|all| {
-            all.lines()
-                .find(|l| name_of(l) == Some(arg))
-                .map(str::to_owned)
-        }),
+        Err(_) => id_uid(arg).unwrap_or_else(|| passwd_uid(arg)),
     };
-    entry
-        .as_deref()
+    uid.ok_or_else(|| format!("no such user: {arg}"))
+}
+
+/// The uid of `name` in `/etc/passwd`, when it is there.
+#[cfg(unix)]
+fn passwd_uid(name: &str) -> Option<u32> {
+    let all = std::fs::read_to_string("/etc/passwd").ok()?;
+    all.lines()
+        .find(|l| name_of(l) == Some(name))
         .and_then(uid_of)
-        .ok_or_else(|| format!("no such user: {arg}"))
+}
+
+/// `id -u -- NAME`: `None` when `id` cannot be run, `Some(None)` when it knows no such user.
+#[cfg(unix)]
+fn id_uid(name: &str) -> Option<Option<u32>> {
+    let out = std::process::Command::new("id")
+        .args(["-u", "--", name])
+        .output()
+        .ok()?;
+    Some(if out.status.success() {
+        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    } else {
+        None
+    })
 }
 
 /// Accepts an account name (`DOMAIN\user` or `user`); Windows has no uids to give instead.
@@ -83,6 +99,10 @@ mod tests {
         assert!(parse_user("no-such-user-memsight").is_err());
         assert!(parse_user("99999999999").is_err());
         assert!(parse_user("").is_err());
+        assert_eq!(id_uid("root"), Some(Some(0)));
+        assert_eq!(id_uid("no-such-user-memsight"), Some(None));
+        assert_eq!(passwd_uid("root"), Some(0));
+        assert_eq!(passwd_uid("no-such-user-memsight"), None);
         assert_eq!(
             uid_of("nobody:x:65534:65534:nobody:/:/bin/false\n"),
             Some(65534)
