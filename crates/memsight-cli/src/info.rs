@@ -1,12 +1,36 @@
 //! `memsight info [PID] [--json]`: everything known about one process, in the layout of psutil's
 //! `scripts/procinfo.py` (a label column, then the values), or one JSON object keyed by psutil's
-//! `as_dict()` names.
+//! `as_dict()` names, on every OS.
+//!
+//! A field that could not be read (access denied) is `null` and named in `access_denied`; a field
+//! the OS does not have is not a key at all. Linux has them all (the library's `ProcessInfo`);
+//! none of the others has terminal, nice, ionice, rlimit, connections, open files, page faults,
+//! context switches or CPU affinity; Windows alone has `num_handles`; macOS and FreeBSD have
+//! `uids`, `gids` and `num_fds`; `io_counters` is on Windows and FreeBSD (counts only), `threads`
+//! on Windows. The printer is one; a line only some OSes have is a `cfg`'d line.
 
 use std::io::{IsTerminal, Write};
 
-use memsight::linux::ProcFs;
-use memsight::process::{Address, ProcessInfo, SocketType};
+use memsight::Process;
+use memsight::process::CpuTimes;
+#[cfg(any(target_os = "linux", windows, target_os = "freebsd"))]
+use memsight::process::IoCounters;
+#[cfg(windows)]
+use memsight::process::Thread;
+#[cfg(target_os = "linux")]
+use memsight::process::{Address, SocketType};
+#[cfg(any(target_os = "macos", target_os = "freebsd"))]
+use memsight::{Gids, Uids};
+use memsight::{MemoryFullInfo, MemoryInfo};
+#[cfg(not(target_os = "linux"))]
+use {
+    memsight::process::ProcessStatus,
+    memsight::{Error, MemType, MemoryInfoEx, MemoryMap, Result},
+    std::collections::BTreeMap,
+    std::path::PathBuf,
+};
 
+use crate::Host;
 use crate::output::{self, bytes2human, format_time, sanitize};
 
 /// Rows shown per table unless `--verbose` (procinfo's `NON_VERBOSE_ITERATIONS`).
@@ -17,8 +41,9 @@ const SHORT_TABLE: usize = 4;
 pub struct Args {
     /// The process id (default: memsight itself).
     pub pid: Option<u32>,
-    /// Print one JSON object with psutil's `as_dict()` keys plus `rlimit`, `children`,
-    /// `page_faults` and `access_denied` (the fields that could not be read; they are null).
+    /// Print one JSON object with psutil's `as_dict()` keys that this OS has, plus `children`,
+    /// `access_denied` (the fields that could not be read; they are null), and on Linux `rlimit`
+    /// and `page_faults`, elsewhere `memory_info_ex`.
     #[arg(long)]
     pub json: bool,
     /// Show every row of the open-files, threads, environ and mem-maps tables, not the first 4.
@@ -26,11 +51,136 @@ pub struct Args {
     pub verbose: bool,
 }
 
+/// Everything read about one process: the library's record on Linux.
+#[cfg(target_os = "linux")]
+type Info = memsight::process::ProcessInfo;
+
+/// Reads every field (the library's `Process::info`, in one `oneshot`).
+#[cfg(target_os = "linux")]
+fn collect(p: &Process) -> memsight::Result<Info> {
+    p.info()
+}
+
+/// A child process in [`Info::children`].
+#[cfg(not(target_os = "linux"))]
+#[derive(Debug, serde::Serialize)]
+struct Child {
+    pid: u32,
+    name: Option<String>,
+}
+
+/// psutil's `as_dict()` for this OS, with the Linux record's key names and order: the fields
+/// this OS has, each `None` (JSON `null`) when it could not be read.
+#[cfg(not(target_os = "linux"))]
+#[derive(Debug, serde::Serialize)]
+struct Info {
+    pid: u32,
+    ppid: Option<u32>,
+    name: Option<String>,
+    exe: Option<PathBuf>,
+    cwd: Option<PathBuf>,
+    cmdline: Option<Vec<String>>,
+    create_time: Option<f64>,
+    status: Option<ProcessStatus>,
+    num_threads: Option<u64>,
+    #[cfg(windows)]
+    num_handles: Option<u64>,
+    #[cfg(any(target_os = "macos", target_os = "freebsd"))]
+    num_fds: Option<usize>,
+    username: Option<String>,
+    #[cfg(any(target_os = "macos", target_os = "freebsd"))]
+    uids: Option<Uids>,
+    #[cfg(any(target_os = "macos", target_os = "freebsd"))]
+    gids: Option<Gids>,
+    cpu_times: Option<CpuTimes>,
+    memory_info: Option<MemoryInfo>,
+    memory_info_ex: Option<MemoryInfoEx>,
+    memory_full_info: Option<MemoryFullInfo>,
+    memory_percent: Option<f64>,
+    memory_maps: Option<Vec<MemoryMap>>,
+    environ: Option<BTreeMap<String, String>>,
+    #[cfg(any(windows, target_os = "freebsd"))]
+    io_counters: Option<IoCounters>,
+    #[cfg(windows)]
+    threads: Option<Vec<Thread>>,
+    children: Option<Vec<Child>>,
+    access_denied: Vec<&'static str>,
+}
+
+/// Collects one field: a denied one is `None` and named, an unsupported one `None` alone; a gone
+/// process (or any other error) ends the record, as in the library's Linux `Process::info`.
+#[cfg(not(target_os = "linux"))]
+#[derive(Default)]
+struct Collector {
+    denied: Vec<&'static str>,
+}
+
+#[cfg(not(target_os = "linux"))]
+impl Collector {
+    fn take<T>(&mut self, name: &'static str, result: Result<T>) -> Result<Option<T>> {
+        match result {
+            Ok(v) => Ok(Some(v)),
+            Err(Error::AccessDenied { .. }) => {
+                self.denied.push(name);
+                Ok(None)
+            }
+            Err(Error::Unsupported(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Reads every field this OS has (Windows, macOS, FreeBSD).
+#[cfg(not(target_os = "linux"))]
+fn collect(p: &Process) -> Result<Info> {
+    let mut c = Collector::default();
+    Ok(Info {
+        pid: p.pid(),
+        ppid: c.take("ppid", p.ppid())?,
+        name: c.take("name", p.name())?,
+        exe: c.take("exe", p.exe())?,
+        cwd: c.take("cwd", p.cwd())?,
+        cmdline: c.take("cmdline", p.cmdline())?,
+        create_time: c.take("create_time", p.create_time())?,
+        status: c.take("status", p.status())?,
+        num_threads: c.take("num_threads", p.num_threads())?,
+        #[cfg(windows)]
+        num_handles: c.take("num_handles", p.num_handles())?,
+        #[cfg(any(target_os = "macos", target_os = "freebsd"))]
+        num_fds: c.take("num_fds", p.num_fds())?,
+        username: c.take("username", p.username())?,
+        #[cfg(any(target_os = "macos", target_os = "freebsd"))]
+        uids: c.take("uids", p.uids())?,
+        #[cfg(any(target_os = "macos", target_os = "freebsd"))]
+        gids: c.take("gids", p.gids())?,
+        cpu_times: c.take("cpu_times", p.cpu_times())?,
+        memory_info: c.take("memory_info", p.memory_info())?,
+        memory_info_ex: c.take("memory_info_ex", p.memory_info_ex())?,
+        memory_full_info: c.take("memory_full_info", p.memory_full_info())?,
+        memory_percent: c.take("memory_percent", p.memory_percent(MemType::Rss))?,
+        memory_maps: c.take("memory_maps", p.memory_maps(true))?,
+        environ: c.take("environ", p.environ())?,
+        #[cfg(any(windows, target_os = "freebsd"))]
+        io_counters: c.take("io_counters", p.io_counters())?,
+        #[cfg(windows)]
+        threads: c.take("threads", p.threads())?,
+        children: c.take("children", p.children(false))?.map(|kids| {
+            kids.iter()
+                .map(|k| Child {
+                    pid: k.pid(),
+                    name: k.name().ok(),
+                })
+                .collect()
+        }),
+        access_denied: c.denied,
+    })
+}
+
 /// Runs `memsight info`.
-pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result<()> {
+pub fn run(args: &Args, host: &Host, out: &mut impl Write) -> anyhow::Result<()> {
     let pid = args.pid.unwrap_or_else(std::process::id);
-    let process = procfs.process(pid)?;
-    let info = process.info()?;
+    let process = host.process(pid)?;
+    let info = collect(&process)?;
     if args.json {
         output::write_json(out, &info, true)?;
         return Ok(());
@@ -42,7 +192,8 @@ pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result
         color,
         verbose: args.verbose,
     }
-    .print(&info, parent.as_deref())
+    .print(&info, parent.as_deref())?;
+    Ok(())
 }
 
 struct Printer<'a, W: Write> {
@@ -73,18 +224,11 @@ impl<W: Write> Printer<'_, W> {
         rows: impl IntoIterator<Item = String>,
     ) -> std::io::Result<()> {
         self.line(label, header)?;
-        for (i, row) in rows.into_iter().enumerate() {
-            if !self.verbose && i >= SHORT_TABLE {
-                self.line("", "[...]")?;
-                break;
-            }
-            self.line("", row)?;
-        }
-        Ok(())
+        self.table_rows(rows)
     }
 
     /// Rows with no header line of their own (procinfo's environ table), cut to 4 unless verbose.
-    fn table_rows(&mut self, rows: Vec<String>) -> std::io::Result<()> {
+    fn table_rows(&mut self, rows: impl IntoIterator<Item = String>) -> std::io::Result<()> {
         for (i, row) in rows.into_iter().enumerate() {
             if !self.verbose && i >= SHORT_TABLE {
                 self.line("", "[...]")?;
@@ -95,7 +239,7 @@ impl<W: Write> Printer<'_, W> {
         Ok(())
     }
 
-    fn print(&mut self, info: &ProcessInfo, parent: Option<&str>) -> anyhow::Result<()> {
+    fn print(&mut self, info: &Info, parent: Option<&str>) -> anyhow::Result<()> {
         let opt = |v: Option<String>| v.unwrap_or_default();
         self.line("pid", info.pid)?;
         self.line("name", opt(info.name.clone()))?;
@@ -114,119 +258,96 @@ impl<W: Write> Printer<'_, W> {
         )?;
         self.line("cmdline", opt(info.cmdline.as_ref().map(|c| c.join(" "))))?;
         self.line("started", opt(info.create_time.map(format_time)))?;
-        if let Some(t) = info.cpu_times {
-            let total = t.user + t.system + t.children_user + t.children_system + t.iowait;
-            let centis = (total * 100.0).round() as u64;
-            self.line(
-                "cpu-tspent",
-                format!(
-                    "{}:{:02}.{:02}",
-                    centis / 6000 % 60,
-                    centis / 100 % 60,
-                    centis % 100
-                ),
-            )?;
-            self.line(
-                "cpu-times",
-                format!(
-                    "user={:?}, system={:?}, children_user={:?}, children_system={:?}, iowait={:?}",
-                    t.user, t.system, t.children_user, t.children_system, t.iowait
-                ),
-            )?;
-        } else {
-            self.line("cpu-tspent", "")?;
-            self.line("cpu-times", "")?;
+        match &info.cpu_times {
+            Some(t) => {
+                let centis = (cpu_total(t) * 100.0).round() as u64;
+                self.line(
+                    "cpu-tspent",
+                    format!(
+                        "{}:{:02}.{:02}",
+                        centis / 6000 % 60,
+                        centis / 100 % 60,
+                        centis % 100
+                    ),
+                )?;
+                self.line("cpu-times", cpu_times_line(t))?;
+            }
+            None => {
+                self.line("cpu-tspent", "")?;
+                self.line("cpu-times", "")?;
+            }
         }
-        self.line(
-            "cpu-affinity",
-            opt(info.cpu_affinity.as_ref().map(|c| format!("{c:?}"))),
-        )?;
-        self.line("cpu-num", opt(info.cpu_num.map(|n| n.to_string())))?;
-        self.line(
-            "memory",
-            opt(info.memory_info.map(|m| {
-                format!(
-                    "rss={}, vms={}, shared={}, text={}, lib={}, data={}, dirty={}",
-                    bytes2human(m.rss),
-                    bytes2human(m.vms),
-                    bytes2human(m.shared),
-                    bytes2human(m.text),
-                    bytes2human(m.lib),
-                    bytes2human(m.data),
-                    bytes2human(m.dirty)
-                )
-            })),
-        )?;
+        #[cfg(target_os = "linux")]
+        {
+            self.line(
+                "cpu-affinity",
+                opt(info.cpu_affinity.as_ref().map(|c| format!("{c:?}"))),
+            )?;
+            self.line("cpu-num", opt(info.cpu_num.map(|n| n.to_string())))?;
+        }
+        self.line("memory", opt(info.memory_info.as_ref().map(memory_line)))?;
         self.line(
             "memory %",
             opt(info
                 .memory_percent
                 .map(|m| format!("{}", (m * 100.0).round() / 100.0))),
         )?;
-        if let Some(f) = info.memory_full_info {
-            self.line(
-                "memory-full",
-                format!(
-                    "uss={}, pss={}, swap={}",
-                    bytes2human(f.uss),
-                    bytes2human(f.pss),
-                    bytes2human(f.swap)
-                ),
-            )?;
+        // FreeBSD's full and extended records are `memory_info` itself: nothing more to show.
+        #[cfg(not(target_os = "freebsd"))]
+        if let Some(f) = &info.memory_full_info {
+            self.line("memory-full", memory_full_line(f))?;
+        }
+        #[cfg(any(windows, target_os = "macos"))]
+        if let Some(m) = &info.memory_info_ex {
+            self.line("memory-ex", memory_ex_line(m))?;
         }
         self.line("user", opt(info.username.clone()))?;
-        self.line(
-            "uids",
-            opt(info.uids.map(|u| {
-                format!(
-                    "real={}, effective={}, saved={}",
-                    u.real, u.effective, u.saved
-                )
-            })),
-        )?;
-        self.line(
-            "gids",
-            opt(info.gids.map(|g| {
-                format!(
-                    "real={}, effective={}, saved={}",
-                    g.real, g.effective, g.saved
-                )
-            })),
-        )?;
-        self.line(
-            "page-faults",
-            opt(info
-                .page_faults
-                .map(|f| format!("minor={}, major={}", f.minor, f.major))),
-        )?;
-        self.line(
-            "terminal",
-            opt(info.terminal.as_ref().map(|t| t.display().to_string())),
-        )?;
-        self.line("status", opt(info.status.map(|s| s.to_string())))?;
-        self.line("nice", opt(info.nice.map(|n| n.to_string())))?;
-        if let Some(io) = info.ionice {
+        #[cfg(unix)]
+        {
+            let ids = |real: u32, effective: u32, saved: u32| {
+                format!("real={real}, effective={effective}, saved={saved}")
+            };
             self.line(
-                "ionice",
-                format!("class={}, value={}", io.ioclass.name(), io.value),
+                "uids",
+                opt(info.uids.map(|u| ids(u.real, u.effective, u.saved))),
+            )?;
+            self.line(
+                "gids",
+                opt(info.gids.map(|g| ids(g.real, g.effective, g.saved))),
             )?;
         }
+        #[cfg(target_os = "linux")]
+        {
+            self.line(
+                "page-faults",
+                opt(info
+                    .page_faults
+                    .map(|f| format!("minor={}, major={}", f.minor, f.major))),
+            )?;
+            self.line(
+                "terminal",
+                opt(info.terminal.as_ref().map(|t| t.display().to_string())),
+            )?;
+        }
+        self.line("status", opt(info.status.map(|s| s.to_string())))?;
+        #[cfg(target_os = "linux")]
+        {
+            self.line("nice", opt(info.nice.map(|n| n.to_string())))?;
+            if let Some(io) = info.ionice {
+                self.line(
+                    "ionice",
+                    format!("class={}, value={}", io.ioclass.name(), io.value),
+                )?;
+            }
+        }
         self.line("num-threads", opt(info.num_threads.map(|n| n.to_string())))?;
+        #[cfg(windows)]
+        self.line("num-handles", opt(info.num_handles.map(|n| n.to_string())))?;
+        #[cfg(unix)]
         self.line("num-fds", opt(info.num_fds.map(|n| n.to_string())))?;
-        self.line(
-            "I/O",
-            opt(info.io_counters.map(|c| {
-                format!(
-                    "read_count={}, write_count={}, read_bytes={}, write_bytes={}, read_chars={}, write_chars={}",
-                    c.read_count,
-                    c.write_count,
-                    bytes2human(c.read_bytes),
-                    bytes2human(c.write_bytes),
-                    bytes2human(c.read_chars),
-                    bytes2human(c.write_chars)
-                )
-            })),
-        )?;
+        #[cfg(not(target_os = "macos"))]
+        self.line("I/O", opt(info.io_counters.as_ref().map(io_line)))?;
+        #[cfg(target_os = "linux")]
         self.line(
             "ctx-switches",
             opt(info
@@ -239,42 +360,46 @@ impl<W: Write> Printer<'_, W> {
                 self.line("", format!("{:<6} {}", child.pid, opt(child.name.clone())))?;
             }
         }
-        match info.open_files.as_ref().filter(|f| !f.is_empty()) {
-            Some(files) => self.table(
-                "open-files",
-                "PATH".into(),
-                files.iter().map(|f| f.path.display().to_string()),
-            )?,
-            None => self.line("open-files", "")?,
-        }
-        match info.net_connections.as_ref().filter(|c| !c.is_empty()) {
-            Some(conns) => {
-                let row = |proto: &str, l: &str, r: &str, s: &str| {
-                    format!("{proto:<5} {l:<25} {r:<25} {s}")
-                };
-                self.line(
-                    "connections",
-                    row("PROTO", "LOCAL ADDR", "REMOTE ADDR", "STATUS"),
-                )?;
-                for c in conns {
-                    let proto = match c.kind {
-                        SocketType::Stream => "TCP",
-                        SocketType::Dgram => "UDP",
-                        _ => "UNIX",
-                    };
-                    let addr = |a: &Address| match a {
-                        Address::Inet(a) => format!("{}:{}", a.ip(), a.port()),
-                        Address::Unix(p) => p.clone(),
-                        Address::None => "*:*".into(),
+        #[cfg(target_os = "linux")]
+        {
+            match info.open_files.as_ref().filter(|f| !f.is_empty()) {
+                Some(files) => self.table(
+                    "open-files",
+                    "PATH".into(),
+                    files.iter().map(|f| f.path.display().to_string()),
+                )?,
+                None => self.line("open-files", "")?,
+            }
+            match info.net_connections.as_ref().filter(|c| !c.is_empty()) {
+                Some(conns) => {
+                    let row = |proto: &str, l: &str, r: &str, s: &str| {
+                        format!("{proto:<5} {l:<25} {r:<25} {s}")
                     };
                     self.line(
-                        "",
-                        row(proto, &addr(&c.laddr), &addr(&c.raddr), c.status.as_str()),
+                        "connections",
+                        row("PROTO", "LOCAL ADDR", "REMOTE ADDR", "STATUS"),
                     )?;
+                    for c in conns {
+                        let proto = match c.kind {
+                            SocketType::Stream => "TCP",
+                            SocketType::Dgram => "UDP",
+                            _ => "UNIX",
+                        };
+                        let addr = |a: &Address| match a {
+                            Address::Inet(a) => format!("{}:{}", a.ip(), a.port()),
+                            Address::Unix(p) => p.clone(),
+                            Address::None => "*:*".into(),
+                        };
+                        self.line(
+                            "",
+                            row(proto, &addr(&c.laddr), &addr(&c.raddr), c.status.as_str()),
+                        )?;
+                    }
                 }
+                None => self.line("connections", "")?,
             }
-            None => self.line("connections", "")?,
         }
+        #[cfg(any(target_os = "linux", windows))]
         match info.threads.as_ref().filter(|t| t.len() > 1) {
             Some(threads) => {
                 self.table(
@@ -294,6 +419,7 @@ impl<W: Write> Printer<'_, W> {
             }
             None => self.line("threads", "")?,
         }
+        #[cfg(target_os = "linux")]
         if let Some(limits) = info.rlimit.as_ref().filter(|l| !l.is_empty()) {
             self.line("res-limits", "")?;
             let row = |n: &str, s: &str, h: &str| format!("{n:<12} {s:>15} {h:>15}");
@@ -328,7 +454,71 @@ impl<W: Write> Printer<'_, W> {
     }
 }
 
+/// The time spent on the CPU: user and system, the waited-for children's, and on Linux the
+/// time blocked on I/O (procinfo's `cpu-tspent`).
+fn cpu_total(t: &CpuTimes) -> f64 {
+    let total = t.user + t.system + t.children_user + t.children_system;
+    #[cfg(target_os = "linux")]
+    let total = total + t.iowait;
+    total
+}
+
+/// The `cpu-times` line: psutil's `cpu_times()` fields for this OS (Python's float repr).
+fn cpu_times_line(t: &CpuTimes) -> String {
+    let line = format!(
+        "user={:?}, system={:?}, children_user={:?}, children_system={:?}",
+        t.user, t.system, t.children_user, t.children_system
+    );
+    #[cfg(target_os = "linux")]
+    let line = format!("{line}, iowait={:?}", t.iowait);
+    line
+}
+
+/// The `memory` line: psutil's `memory_info()` fields for this OS.
+#[cfg(target_os = "linux")]
+fn memory_line(m: &MemoryInfo) -> String {
+    format!(
+        "rss={}, vms={}, shared={}, text={}, lib={}, data={}, dirty={}",
+        bytes2human(m.rss),
+        bytes2human(m.vms),
+        bytes2human(m.shared),
+        bytes2human(m.text),
+        bytes2human(m.lib),
+        bytes2human(m.data),
+        bytes2human(m.dirty)
+    )
+}
+
+/// The `memory-full` line: USS, and on Linux PSS and swap.
+#[cfg(not(target_os = "freebsd"))]
+fn memory_full_line(f: &MemoryFullInfo) -> String {
+    #[cfg(target_os = "linux")]
+    return format!(
+        "uss={}, pss={}, swap={}",
+        bytes2human(f.uss),
+        bytes2human(f.pss),
+        bytes2human(f.swap)
+    );
+    #[cfg(not(target_os = "linux"))]
+    return format!("uss={}", bytes2human(f.uss));
+}
+
+/// The `I/O` line: Linux's counts, bytes and characters.
+#[cfg(target_os = "linux")]
+fn io_line(c: &IoCounters) -> String {
+    format!(
+        "read_count={}, write_count={}, read_bytes={}, write_bytes={}, read_chars={}, write_chars={}",
+        c.read_count,
+        c.write_count,
+        bytes2human(c.read_bytes),
+        bytes2human(c.write_bytes),
+        bytes2human(c.read_chars),
+        bytes2human(c.write_chars)
+    )
+}
+
 /// procinfo's names for the limits (`RLIMITS_MAP`); unmapped ones print as `RLIMIT_X`.
+#[cfg(target_os = "linux")]
 fn rlimit_label(name: &str) -> &str {
     match name {
         "as" => "virtualmem",
@@ -349,4 +539,83 @@ fn rlimit_label(name: &str) -> &str {
         "locks" => "RLIMIT_LOCKS",
         other => other,
     }
+}
+
+/// The `memory` line: psutil's `memory_info()` fields for this OS.
+#[cfg(windows)]
+fn memory_line(m: &MemoryInfo) -> String {
+    format!(
+        "rss={}, vms={}, peak_rss={}, peak_vms={}",
+        bytes2human(m.rss),
+        bytes2human(m.vms),
+        bytes2human(m.peak_rss),
+        bytes2human(m.peak_vms)
+    )
+}
+
+/// The `memory` line: psutil's `memory_info()` fields for this OS.
+#[cfg(target_os = "macos")]
+fn memory_line(m: &MemoryInfo) -> String {
+    format!("rss={}, vms={}", bytes2human(m.rss), bytes2human(m.vms))
+}
+
+/// The `memory` line: psutil's `memory_info()` fields for this OS.
+#[cfg(target_os = "freebsd")]
+fn memory_line(m: &MemoryInfo) -> String {
+    format!(
+        "rss={}, vms={}, text={}, data={}, stack={}, peak_rss={}",
+        bytes2human(m.rss),
+        bytes2human(m.vms),
+        bytes2human(m.text),
+        bytes2human(m.data),
+        bytes2human(m.stack),
+        bytes2human(m.peak_rss)
+    )
+}
+
+/// The `memory-ex` line: `memory_info_ex()`'s own fields on Windows.
+#[cfg(windows)]
+fn memory_ex_line(m: &MemoryInfoEx) -> String {
+    format!(
+        "virtual={}, peak_virtual={}, paged_pool={}, nonpaged_pool={}",
+        bytes2human(m.r#virtual),
+        bytes2human(m.peak_virtual),
+        bytes2human(m.paged_pool),
+        bytes2human(m.nonpaged_pool)
+    )
+}
+
+/// The `memory-ex` line: `memory_info_ex()`'s own fields on macOS.
+#[cfg(target_os = "macos")]
+fn memory_ex_line(m: &MemoryInfoEx) -> String {
+    format!(
+        "peak_rss={}, rss_anon={}, rss_file={}, wired={}, compressed={}, phys_footprint={}",
+        bytes2human(m.peak_rss),
+        bytes2human(m.rss_anon),
+        bytes2human(m.rss_file),
+        bytes2human(m.wired),
+        bytes2human(m.compressed),
+        bytes2human(m.phys_footprint)
+    )
+}
+
+/// The `I/O` line: Windows's operation counts and bytes.
+#[cfg(windows)]
+fn io_line(c: &IoCounters) -> String {
+    format!(
+        "read_count={}, write_count={}, read_bytes={}, write_bytes={}, other_count={}, \
+         other_bytes={}",
+        c.read_count,
+        c.write_count,
+        bytes2human(c.read_bytes),
+        bytes2human(c.write_bytes),
+        c.other_count,
+        bytes2human(c.other_bytes)
+    )
+}
+
+/// The `I/O` line: FreeBSD's block operation counts (it counts no bytes).
+#[cfg(target_os = "freebsd")]
+fn io_line(c: &IoCounters) -> String {
+    format!("read_count={}, write_count={}", c.read_count, c.write_count)
 }

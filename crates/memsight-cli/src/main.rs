@@ -7,19 +7,21 @@
 
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
+mod free;
+mod host;
+mod info;
+mod maps;
 mod output;
+mod ps;
+mod user;
 
-// Each OS's commands, chosen here once. Linux has them all; Windows, macOS and FreeBSD have `free`,
-// `ps`, `info` and `maps` (src/portable/, written once over the library's neutral API), with
-// psutil's fields for that OS and no `--procfs`/`--sysfs`.
+// `free`, `ps`, `info` and `maps` are written once for every OS, over the library's neutral API
+// (psutil's fields for the OS they run on); the other commands read Linux's `/proc` sampling,
+// cgroups or serve HTTP, and exist only there, as do `--procfs`/`--sysfs`.
 cfg_if::cfg_if! {
     if #[cfg(target_os = "linux")] {
         mod cgroups;
-        mod free;
-        mod info;
-        mod maps;
         mod plot;
-        mod ps;
         mod record;
         mod recording;
         mod roots;
@@ -27,16 +29,10 @@ cfg_if::cfg_if! {
         #[cfg(feature = "serve")]
         mod serve;
         mod top;
-        mod user;
-        /// What every command reads the OS through: the `/proc` and `/sys` roots.
-        type Host = memsight::linux::ProcFs;
-    } else if #[cfg(any(windows, target_os = "macos", target_os = "freebsd"))] {
-        mod portable;
-        use portable::{free, info, maps, ps};
-        /// What every command reads the OS through: nothing to choose outside Linux.
-        type Host = portable::Host;
     }
 }
+
+use host::Host;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -63,7 +59,7 @@ impl Cli {
 
     #[cfg(not(target_os = "linux"))]
     fn host(&self) -> Host {
-        portable::Host
+        Host
     }
 }
 
@@ -77,39 +73,42 @@ enum Command {
     Info(info::Args),
     /// A process's memory mappings, like `pmap -x`.
     Maps(maps::Args),
-    #[cfg(target_os = "linux")]
-    #[command(flatten)]
-    Linux(LinuxCommand),
-}
-
-/// The commands that exist only on Linux (they read cgroups, `/proc` sampling or serve HTTP).
-#[cfg(target_os = "linux")]
-#[derive(Debug, Subcommand)]
-enum LinuxCommand {
     /// Memory of a process (tree) over time, with a peak budget, like mprof (Linux only).
+    #[cfg(target_os = "linux")]
     Record(record::Args),
     /// Draws a recording of `memsight record` as SVG or PNG, like `mprof plot` (Linux only).
+    #[cfg(target_os = "linux")]
     Plot(plot::Args),
     /// Every memory cgroup's usage, working set and limit, like systemd-cgtop (Linux only).
+    #[cfg(target_os = "linux")]
     Cgroups(cgroups::Args),
     /// Prometheus exporter: system, cgroup and per-process memory on /metrics (Linux only).
-    #[cfg(feature = "serve")]
+    #[cfg(all(target_os = "linux", feature = "serve"))]
     Serve(serve::Args),
     /// Live view of memory with leak suspects named, like top and htop (Linux only).
+    #[cfg(target_os = "linux")]
     Top(top::Args),
 }
 
-#[cfg(target_os = "linux")]
-impl LinuxCommand {
-    fn run(&self, procfs: &Host, out: &mut impl Write) -> anyhow::Result<u8> {
+impl Command {
+    /// Runs the command: its exit status, or the error to report.
+    fn run(&self, host: &Host, out: &mut impl Write) -> anyhow::Result<u8> {
         match self {
+            Command::Free(args) => free::run(args, host, out).map(|()| 0),
+            Command::Ps(args) => ps::run(args, host, out).map(|()| 0),
+            Command::Info(args) => info::run(args, host, out).map(|()| 0),
+            Command::Maps(args) => maps::run(args, host, out).map(|()| 0),
             // The one command with its own exit status (CMD's, or the budget's).
-            LinuxCommand::Record(args) => record::run(args, procfs, out),
-            LinuxCommand::Plot(args) => plot::run(args, out).map(|()| 0),
-            LinuxCommand::Cgroups(args) => cgroups::run(args, procfs, out).map(|()| 0),
-            #[cfg(feature = "serve")]
-            LinuxCommand::Serve(args) => serve::run(args, procfs, out).map(|()| 0),
-            LinuxCommand::Top(args) => top::run(args, procfs, out).map(|()| 0),
+            #[cfg(target_os = "linux")]
+            Command::Record(args) => record::run(args, host, out),
+            #[cfg(target_os = "linux")]
+            Command::Plot(args) => plot::run(args, out).map(|()| 0),
+            #[cfg(target_os = "linux")]
+            Command::Cgroups(args) => cgroups::run(args, host, out).map(|()| 0),
+            #[cfg(all(target_os = "linux", feature = "serve"))]
+            Command::Serve(args) => serve::run(args, host, out).map(|()| 0),
+            #[cfg(target_os = "linux")]
+            Command::Top(args) => top::run(args, host, out).map(|()| 0),
         }
     }
 }
@@ -120,7 +119,7 @@ impl LinuxCommand {
 fn parse() -> Cli {
     let cli = Cli::parse();
     #[cfg(target_os = "linux")]
-    if matches!(cli.command, Command::Linux(LinuxCommand::Plot(_)))
+    if matches!(cli.command, Command::Plot(_))
         && (cli.roots.procfs.is_some() || cli.roots.sysfs.is_some())
     {
         use clap::CommandFactory;
@@ -145,15 +144,10 @@ fn main() -> ExitCode {
     }
     let host = cli.host();
     let mut out = io::BufWriter::new(io::stdout().lock());
-    let result = match &cli.command {
-        Command::Free(args) => free::run(args, &host, &mut out).map(|()| 0),
-        Command::Ps(args) => ps::run(args, &host, &mut out).map(|()| 0),
-        Command::Info(args) => info::run(args, &host, &mut out).map(|()| 0),
-        Command::Maps(args) => maps::run(args, &host, &mut out).map(|()| 0),
-        #[cfg(target_os = "linux")]
-        Command::Linux(command) => command.run(&host, &mut out),
-    }
-    .and_then(|code| out.flush().map(|()| code).map_err(anyhow::Error::from));
+    let result = cli
+        .command
+        .run(&host, &mut out)
+        .and_then(|code| out.flush().map(|()| code).map_err(anyhow::Error::from));
     match result {
         Ok(code) => ExitCode::from(code),
         Err(err) if output::is_broken_pipe(&err) => ExitCode::SUCCESS,

@@ -1,29 +1,39 @@
 //! `memsight ps`: every process by unique (USS) and proportional (PSS) memory, like smem and
-//! psutil's procsmem.py.
+//! psutil's procsmem.py, on every OS.
+//!
+//! One command: the options, filters, sort, table, terminal cut, footer and JSON are the same
+//! everywhere. What differs per OS is the size columns ([`Key::COLUMNS`], psutil's figures for
+//! the OS) and where the rows come from ([`scan`]): Linux's parallel `smaps_rollup` scan; elsewhere
+//! a loop over the processes with `memory_info()` and `memory_footprint()`. Windows: USS from the
+//! working set, `rss` the working set, `vms` the private bytes; macOS: USS from the VM regions,
+//! `rss` and `vms` from the task. No OS but Linux has PSS or swap per process, so those columns
+//! and keys are left out there; FreeBSD has no USS either (its kernel gives none), so there the
+//! table and JSON have `rss` and `vms` only and the default sort is `rss`.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
 
 use clap::ValueEnum;
-use serde::Serialize;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use memsight::ProcessMemory;
-use memsight::linux::ProcFs;
-
+use crate::Host;
 use crate::output::{self, bytes2human, sanitize};
+use crate::user::User;
 
 /// Options of `memsight ps`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The column to sort by: sizes largest first, pid smallest first. `vms` adds a VMS column.
-    #[arg(long, value_enum, default_value_t = SortKey::Uss)]
-    sort: SortKey,
+    /// The column to sort by: sizes largest first, pid smallest first. `vms` adds a VMS column
+    /// where the table has none.
+    #[arg(long, value_enum, default_value_t = Key::DEFAULT)]
+    sort: Key,
     /// Reverse the sort order.
     #[arg(short = 'r', long)]
     reverse: bool,
-    /// Only processes owned by this user (a name or a uid); an unknown user is a usage error.
+    /// Only processes owned by this user; an unknown user is a usage error. Linux, macOS and
+    /// FreeBSD: a login name or a uid (as procps `ps -u`). Windows: `DOMAIN\user`, or the user
+    /// name alone (any case).
     #[arg(long, value_name = "USER", value_parser = crate::user::parse_user)]
-    user: Option<u32>,
+    user: Option<User>,
     /// Only these processes (comma-separated pids).
     #[arg(long, value_name = "PID,...", value_delimiter = ',')]
     pid: Vec<u32>,
@@ -37,131 +47,396 @@ pub struct Args {
     /// Add a line with the totals of the processes shown.
     #[arg(long)]
     totals: bool,
-    /// Print `{"processes": [...], "access_denied": [...], "totals": {...}}` (sizes in bytes).
+    /// Print `{"processes": [...], "access_denied": [...], "totals": {...}}` (sizes in bytes;
+    /// no `pss` or `swap` outside Linux, no `uss` on FreeBSD).
     #[arg(long)]
     json: bool,
-    /// Read the processes on N threads. By default memsight uses one per idle core (cores less
-    /// the other runnable tasks), one per 128 processes, at most 8: a second thread only pays
+    /// Read the processes on N threads (Linux). By default memsight uses one per idle core (cores
+    /// less the other runnable tasks), one per 128 processes, at most 8: a second thread only pays
     /// when a second core is free.
+    #[cfg(target_os = "linux")]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
 }
 
-/// What `--sort` orders by.
+/// What `--sort` orders by, and the size columns: each is a key of the JSON records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum SortKey {
+enum Key {
+    #[cfg(not(target_os = "freebsd"))]
     Uss,
+    #[cfg(target_os = "linux")]
     Pss,
+    #[cfg(target_os = "linux")]
     Swap,
     Rss,
     Vms,
     Pid,
 }
 
-/// The sums of the processes shown, in bytes (saturating: hostile figures cannot wrap them).
-#[derive(Debug, Default, Serialize)]
-struct Totals {
-    uss: u64,
-    pss: u64,
-    swap: u64,
-    rss: u64,
-    vms: u64,
-}
+impl Key {
+    /// USS where the OS has it, else RSS (FreeBSD).
+    #[cfg(not(target_os = "freebsd"))]
+    const DEFAULT: Key = Key::Uss;
+    /// USS where the OS has it, else RSS (FreeBSD).
+    #[cfg(target_os = "freebsd")]
+    const DEFAULT: Key = Key::Rss;
 
-impl Totals {
-    fn of(procs: &[ProcessMemory]) -> Totals {
-        procs.iter().fold(Totals::default(), |t, p| Totals {
-            uss: t.uss.saturating_add(p.uss),
-            pss: t.pss.saturating_add(p.pss),
-            swap: t.swap.saturating_add(p.swap),
-            rss: t.rss.saturating_add(p.rss),
-            vms: t.vms.saturating_add(p.vms),
-        })
+    /// The sizes this OS has per process, in the records' and the totals' order.
+    const SIZES: &[Key] = &[
+        #[cfg(not(target_os = "freebsd"))]
+        Key::Uss,
+        #[cfg(target_os = "linux")]
+        Key::Pss,
+        #[cfg(target_os = "linux")]
+        Key::Swap,
+        Key::Rss,
+        Key::Vms,
+    ];
+
+    /// The table's size columns unless sorting by VMS: smem's on Linux (VMS only on demand, the
+    /// line is long already).
+    #[cfg(target_os = "linux")]
+    const COLUMNS: &[Key] = &[Key::Uss, Key::Pss, Key::Swap, Key::Rss];
+    /// The table's size columns: every size this OS has (there are only two or three).
+    #[cfg(not(target_os = "linux"))]
+    const COLUMNS: &[Key] = Key::SIZES;
+
+    /// The JSON key (as `--sort` spells it).
+    fn name(self) -> &'static str {
+        match self {
+            #[cfg(not(target_os = "freebsd"))]
+            Key::Uss => "uss",
+            #[cfg(target_os = "linux")]
+            Key::Pss => "pss",
+            #[cfg(target_os = "linux")]
+            Key::Swap => "swap",
+            Key::Rss => "rss",
+            Key::Vms => "vms",
+            Key::Pid => "pid",
+        }
+    }
+
+    /// The column's header.
+    fn title(self) -> &'static str {
+        match self {
+            #[cfg(not(target_os = "freebsd"))]
+            Key::Uss => "USS",
+            #[cfg(target_os = "linux")]
+            Key::Pss => "PSS",
+            #[cfg(target_os = "linux")]
+            Key::Swap => "Swap",
+            Key::Rss => "RSS",
+            Key::Vms => "VMS",
+            Key::Pid => "PID",
+        }
+    }
+
+    /// The size in bytes (0 for `Pid`, which sorts by the tie-break alone).
+    fn of(self, p: &Row) -> u64 {
+        match self {
+            #[cfg(not(target_os = "freebsd"))]
+            Key::Uss => p.uss,
+            #[cfg(target_os = "linux")]
+            Key::Pss => p.pss,
+            #[cfg(target_os = "linux")]
+            Key::Swap => p.swap,
+            Key::Rss => p.rss,
+            Key::Vms => p.vms,
+            Key::Pid => 0,
+        }
+    }
+
+    /// Whether 0 is shown as a blank cell (smem leaves PSS and Swap empty when 0).
+    fn blank_if_zero(self) -> bool {
+        #[cfg(target_os = "linux")]
+        if matches!(self, Key::Pss | Key::Swap) {
+            return true;
+        }
+        false
     }
 }
 
-#[derive(Serialize)]
+/// The sums of the processes shown, in bytes, one per size this OS has (saturating: hostile
+/// figures cannot wrap them); serialised as a map in [`Key::SIZES`]'s order.
+#[derive(Debug)]
+struct Totals(Vec<(Key, u64)>);
+
+impl Totals {
+    fn of(procs: &[Row]) -> Totals {
+        Totals(
+            Key::SIZES
+                .iter()
+                .map(|&k| {
+                    (
+                        k,
+                        procs.iter().map(|p| k.of(p)).fold(0, u64::saturating_add),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    fn get(&self, key: Key) -> u64 {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(0, |&(_, v)| v)
+    }
+}
+
+impl Serialize for Totals {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key.name(), value)?;
+        }
+        map.end()
+    }
+}
+
+#[derive(serde::Serialize)]
 struct Report<'a> {
-    processes: &'a [ProcessMemory],
+    processes: &'a [Row],
     access_denied: &'a [u32],
     totals: &'a Totals,
 }
 
+/// What the row source gave: the processes read, those whose memory was denied, and warnings
+/// about the others that exist but could not be listed (a process that failed for another reason;
+/// Wine's missing USS), with their count.
+struct Scan {
+    processes: Vec<Row>,
+    access_denied: Vec<u32>,
+    warnings: Vec<String>,
+    unlisted: usize,
+}
+
+/// One process's memory, in bytes: the library's record, with every key of `ps --json`.
+#[cfg(target_os = "linux")]
+type Row = memsight::ProcessMemory;
+
+/// Reads `pids` with the library's `smaps_rollup` scan, on `--threads` threads.
+#[cfg(target_os = "linux")]
+fn scan(host: &Host, pids: &[u32], args: &Args) -> Scan {
+    let scan = host.memory_scan_on(pids, args.threads.map_or(0, usize::from));
+    Scan {
+        processes: scan.processes,
+        access_denied: scan.access_denied,
+        unlisted: scan.errors.len(),
+        warnings: scan
+            .errors
+            .iter()
+            .map(|(pid, err)| format!("pid {pid}: {err}"))
+            .collect(),
+    }
+}
+
+/// One process's memory, in bytes: the Linux record's keys that this OS has.
+#[cfg(not(target_os = "linux"))]
+#[derive(Debug, Clone, serde::Serialize)]
+struct Row {
+    /// The process id.
+    pid: u32,
+    /// The real uid (`Process::uids`), for `--user`; `None` when it cannot be read.
+    #[cfg(unix)]
+    #[serde(skip)]
+    uid: Option<u32>,
+    /// The owner (`Process::username`: `DOMAIN\user` on Windows, the login name or uid on macOS
+    /// and FreeBSD); empty when it cannot be read.
+    username: String,
+    /// The executable's base name (`Process::name`); empty when it cannot be read.
+    name: String,
+    /// The command line (`Process::cmdline`); empty when it cannot be read.
+    cmdline: Vec<String>,
+    /// Memory only this process holds (`memory_footprint().uss`). Not on FreeBSD.
+    #[cfg(not(target_os = "freebsd"))]
+    uss: u64,
+    /// Resident memory (`memory_info().rss`; the working set on Windows).
+    rss: u64,
+    /// `memory_info().vms`: private committed bytes on Windows, the address space's size on macOS
+    /// and FreeBSD.
+    vms: u64,
+}
+
+/// Reads `pids` one by one, each opened once so every figure is of the same process. Left out:
+/// processes that exited, hold no private (FreeBSD: resident) memory, or are the kernel's
+/// (Windows pids 0 and 4), as Linux's scan leaves out kernel threads.
+#[cfg(not(target_os = "linux"))]
+fn scan(host: &Host, pids: &[u32], _args: &Args) -> Scan {
+    use memsight::Error;
+    let mut scan = Scan {
+        processes: Vec::new(),
+        access_denied: Vec::new(),
+        warnings: Vec::new(),
+        unlisted: 0,
+    };
+    #[cfg(not(target_os = "freebsd"))]
+    let mut no_uss = Vec::new();
+    for &pid in pids {
+        if cfg!(windows) && (pid == 0 || pid == 4) {
+            continue;
+        }
+        let read = host.process(pid).and_then(|p| {
+            let info = p.memory_info()?;
+            #[cfg(not(target_os = "freebsd"))]
+            let uss = p.memory_footprint()?.uss;
+            // Without a USS, the resident size says whether it holds memory of its own.
+            #[cfg(target_os = "freebsd")]
+            let uss = info.rss;
+            Ok((p, info, uss))
+        });
+        let (p, info, uss) = match read {
+            Ok(read) => read,
+            Err(Error::AccessDenied { .. }) => {
+                scan.access_denied.push(pid);
+                continue;
+            }
+            // The OS gives no USS for it (Wine: any process but the caller).
+            #[cfg(not(target_os = "freebsd"))]
+            Err(Error::Unsupported(why)) => {
+                no_uss.push((pid, why));
+                continue;
+            }
+            Err(Error::NoSuchProcess { .. }) => continue,
+            Err(err) => {
+                scan.warnings.push(format!("pid {pid}: {err}"));
+                scan.unlisted += 1;
+                continue;
+            }
+        };
+        if uss == 0 {
+            continue;
+        }
+        scan.processes.push(Row {
+            pid,
+            #[cfg(unix)]
+            uid: p.uids().ok().map(|u| u.real),
+            username: p.username().unwrap_or_default(),
+            name: p.name().unwrap_or_default(),
+            cmdline: p.cmdline().unwrap_or_default(),
+            #[cfg(not(target_os = "freebsd"))]
+            uss,
+            rss: info.rss,
+            vms: info.vms,
+        });
+    }
+    #[cfg(not(target_os = "freebsd"))]
+    if let Some((_, why)) = no_uss.first() {
+        scan.unlisted += no_uss.len();
+        let pids: Vec<String> = no_uss.iter().map(|(pid, _)| pid.to_string()).collect();
+        scan.warnings
+            .push(format!("no USS for pid {}: {why}", pids.join(", ")));
+    }
+    scan
+}
+
+/// Whether a row's owner is `want`: the uid Linux's scan gives (the owner of `/proc/PID`).
+#[cfg(target_os = "linux")]
+fn row_owner_is(want: &User, p: &Row) -> bool {
+    p.uid == *want
+}
+
+/// Whether a row's owner is `want`: its real uid (macOS, FreeBSD) or its account (Windows).
+#[cfg(not(target_os = "linux"))]
+fn row_owner_is(want: &User, p: &Row) -> bool {
+    #[cfg(unix)]
+    return p.uid == Some(*want);
+    #[cfg(windows)]
+    return crate::user::name_is(&p.username, want);
+}
+
+/// Whether the owner of a process whose memory was denied is `want` (`None`: cannot tell).
+fn process_owner_is(want: &User, p: &memsight::Process) -> Option<bool> {
+    #[cfg(target_os = "linux")]
+    return p.owner_uid().ok().map(|uid| uid == *want);
+    #[cfg(all(unix, not(target_os = "linux")))]
+    return p.uids().ok().map(|u| u.real == *want);
+    #[cfg(windows)]
+    return p
+        .username()
+        .ok()
+        .map(|name| crate::user::name_is(&name, want));
+}
+
 /// The filters of the command line, applied alike to processes read and to those denied.
 struct Filter<'a> {
-    uid: Option<u32>,
+    user: Option<&'a User>,
     pattern: Option<&'a regex::Regex>,
     /// Our own pid, left out under `--match` (whose pattern our own command line always holds),
-    /// when reading the live `/proc`.
+    /// when reading the live system.
     myself: Option<u32>,
 }
 
 impl Filter<'_> {
-    fn shows(&self, pid: u32, uid: u32, cmdline: &[String]) -> bool {
-        self.uid.is_none_or(|u| u == uid)
-            && self
-                .pattern
-                .is_none_or(|re| self.myself != Some(pid) && re.is_match(&cmdline.join(" ")))
+    fn shows_cmdline(&self, pid: u32, cmdline: &[String]) -> bool {
+        self.pattern
+            .is_none_or(|re| self.myself != Some(pid) && re.is_match(&cmdline.join(" ")))
+    }
+
+    fn shows(&self, p: &Row) -> bool {
+        self.user.is_none_or(|u| row_owner_is(u, p)) && self.shows_cmdline(p.pid, &p.cmdline)
     }
 
     /// Whether a process whose memory could not be read would have been shown: its owner and
-    /// command line are world-readable. One that exits meanwhile is not.
-    fn shows_denied(&self, procfs: &ProcFs, pid: u32) -> bool {
-        if self.uid.is_none() && self.pattern.is_none() {
+    /// command line are readable on Linux (and often elsewhere). One that exits meanwhile, or
+    /// whose owner or command line is denied too, is not.
+    fn shows_denied(&self, host: &Host, pid: u32) -> bool {
+        if self.user.is_none() && self.pattern.is_none() {
             return true;
         }
-        let Ok(p) = procfs.process(pid) else {
+        let Ok(p) = host.process(pid) else {
             return false;
         };
-        let uid = match self.uid {
-            Some(_) => p.owner_uid().ok(),
-            None => Some(0),
-        };
+        let owner = self.user.map_or(Some(true), |u| process_owner_is(u, &p));
         let cmdline = match self.pattern {
             Some(_) => p.cmdline().ok(),
             None => Some(Vec::new()),
         };
-        match (uid, cmdline) {
-            (Some(uid), Some(cmdline)) => self.shows(pid, uid, &cmdline),
+        match (owner, cmdline) {
+            (Some(owner), Some(cmdline)) => owner && self.shows_cmdline(pid, &cmdline),
             _ => false,
         }
     }
 }
 
 /// Runs `memsight ps`.
-pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result<()> {
+pub fn run(args: &Args, host: &Host, out: &mut impl Write) -> anyhow::Result<()> {
     let pids = if args.pid.is_empty() {
-        procfs.pids()?
+        host.pids()?
     } else {
         let mut pids = args.pid.clone();
         pids.sort_unstable();
         pids.dedup();
         pids
     };
-    let scan = procfs.memory_scan_on(&pids, args.threads.map_or(0, usize::from));
+    let scan = scan(host, &pids, args);
+    for warning in &scan.warnings {
+        eprintln!("memsight: warning: {warning}");
+    }
     // As `info` and `maps` (and procps `ps -p`): pids given and none of them exists is an error,
-    // not an empty table.
-    if !args.pid.is_empty() && scan.processes.is_empty() && scan.access_denied.is_empty() {
+    // not an empty table. One that exists but could not be listed has had its warning.
+    if !args.pid.is_empty()
+        && scan.processes.is_empty()
+        && scan.access_denied.is_empty()
+        && scan.unlisted == 0
+    {
         let list: Vec<String> = pids.iter().map(u32::to_string).collect();
         anyhow::bail!("no such process: {}", list.join(", "));
     }
-    for (pid, err) in &scan.errors {
-        eprintln!("memsight: warning: pid {pid}: {err}");
-    }
     let filter = Filter {
-        uid: args.user,
+        user: args.user.as_ref(),
         pattern: args.pattern.as_ref(),
-        myself: (procfs.proc_root() == Path::new("/proc")).then(std::process::id),
+        myself: crate::host::is_live(host).then(std::process::id),
     };
-    let mut procs: Vec<ProcessMemory> = scan
+    let mut procs: Vec<Row> = scan
         .processes
         .into_iter()
-        .filter(|p| filter.shows(p.pid, p.uid, &p.cmdline))
+        .filter(|p| filter.shows(p))
         .collect();
     let denied: Vec<u32> = scan
         .access_denied
         .into_iter()
-        .filter(|&pid| filter.shows_denied(procfs, pid))
+        .filter(|&pid| filter.shows_denied(host, pid))
         .collect();
     sort(&mut procs, args.sort, args.reverse);
     if let Some(limit) = args.limit {
@@ -177,9 +452,13 @@ pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result
         output::write_json(out, &report, false)?;
         return Ok(());
     }
+    let mut columns = Key::COLUMNS.to_vec();
+    if args.sort == Key::Vms && !columns.contains(&Key::Vms) {
+        columns.push(Key::Vms);
+    }
     Table {
         width: terminal_width(),
-        vms: args.sort == SortKey::Vms,
+        columns,
     }
     .write(out, &procs, args.totals.then_some(&totals))?;
     // The table first: a reader that has gone away ends us quietly, footer and all.
@@ -188,35 +467,48 @@ pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result
         // On stderr, so `memsight ps | sort` and friends see only the table.
         eprintln!(
             "memsight: warning: {}",
-            denied_note(denied.len(), is_root())
+            denied_note(denied.len(), is_privileged())
         );
     }
     Ok(())
 }
 
-/// The footer for `n` processes whose memory could not be read.
-fn denied_note(n: usize, root: bool) -> String {
+/// The footer for `n` processes whose memory could not be read, with how to see them unless
+/// memsight runs privileged already.
+fn denied_note(n: usize, privileged: bool) -> String {
     let (what, them) = if n == 1 {
         ("1 process".to_owned(), "it")
     } else {
         (format!("{n} processes"), "them")
     };
-    let hint = if root {
+    let hint = if privileged {
         String::new()
     } else {
-        format!("; run as root to see {them}")
+        format!("; run as {PRIVILEGED} to see {them}")
     };
     format!("access denied to the memory of {what}{hint}")
 }
 
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
+/// Who may read every process's memory.
+const PRIVILEGED: &str = if cfg!(windows) {
+    "administrator"
+} else {
+    "root"
+};
+
+/// Whether memsight runs as root (Unix). On Windows an elevated token cannot be told from here
+/// without a token query, so the hint is always given.
+fn is_privileged() -> bool {
+    #[cfg(unix)]
+    return rustix::process::geteuid().is_root();
+    #[cfg(windows)]
+    return false;
 }
 
-/// The human table: smem's columns, VMS too when sorting by it, lines cut to the terminal.
+/// The human table: PID, user, the size columns, the command line; lines cut to the terminal.
 struct Table {
     width: Option<usize>,
-    vms: bool,
+    columns: Vec<Key>,
 }
 
 impl Table {
@@ -227,68 +519,66 @@ impl Table {
         }
     }
 
-    /// The size columns: USS, PSS, Swap, RSS and, when sorting by it, VMS.
-    fn sizes(&self, cells: [String; 5]) -> String {
-        let shown = if self.vms { 5 } else { 4 };
-        cells[..shown]
+    /// The size cells, 7 wide each.
+    fn sizes(&self, cell: impl Fn(Key) -> String) -> String {
+        self.columns
             .iter()
-            .map(|c| format!("{c:>7}"))
+            .map(|&k| format!("{:>7}", cell(k)))
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    /// The rule under the header and above the totals: procsmem's 78 characters, 8 more for
+    /// each column past four (Linux's VMS).
+    fn rule(&self, c: &str) -> String {
+        c.repeat(78 + 8 * self.columns.len().saturating_sub(4))
     }
 
     fn write(
         &self,
         out: &mut dyn Write,
-        procs: &[ProcessMemory],
+        procs: &[Row],
         totals: Option<&Totals>,
     ) -> std::io::Result<()> {
-        let titles = ["USS", "PSS", "Swap", "RSS", "VMS"].map(String::from);
-        let rule = if self.vms { 86 } else { 78 };
-        self.line(
-            out,
-            &format!("{:<7} {:<8} {} Cmdline", "PID", "User", self.sizes(titles)),
-        )?;
-        self.line(out, &"=".repeat(rule))?;
+        let header = self.sizes(|k| k.title().to_owned());
+        self.line(out, &format!("{:<7} {:<8} {header} Cmdline", "PID", "User"))?;
+        self.line(out, &self.rule("="))?;
         for p in procs {
-            let sizes = [
-                bytes2human(p.uss),
-                blank_if_zero(p.pss),
-                blank_if_zero(p.swap),
-                bytes2human(p.rss),
-                bytes2human(p.vms),
-            ];
-            let user: String = sanitize(&p.username).chars().take(8).collect();
+            let sizes = self.sizes(|k| match k.of(p) {
+                0 if k.blank_if_zero() => String::new(),
+                n => bytes2human(n),
+            });
+            let user: String = sanitize(bare_user(&p.username)).chars().take(8).collect();
             self.line(
                 out,
-                &format!(
-                    "{:<7} {:<8} {} {}",
-                    p.pid,
-                    user,
-                    self.sizes(sizes),
-                    command(p)
-                ),
+                &format!("{:<7} {:<8} {sizes} {}", p.pid, user, command(p)),
             )?;
         }
         if let Some(t) = totals {
-            self.line(out, &"-".repeat(rule))?;
+            self.line(out, &self.rule("-"))?;
             let count = match procs.len() {
                 1 => "1 process".to_owned(),
                 n => format!("{n} processes"),
             };
-            let sizes = [t.uss, t.pss, t.swap, t.rss, t.vms].map(bytes2human);
-            self.line(
-                out,
-                &format!("{:<16} {} {count}", "Total", self.sizes(sizes)),
-            )?;
+            let sizes = self.sizes(|k| bytes2human(t.get(k)));
+            self.line(out, &format!("{:<16} {sizes} {count}", "Total"))?;
         }
         Ok(())
     }
 }
 
+/// The user column's name: without the Windows domain (`DOMAIN\user` → `user`).
+fn bare_user(username: &str) -> &str {
+    if cfg!(windows) {
+        username.rsplit('\\').next().unwrap_or(username)
+    } else {
+        username
+    }
+}
+
 /// The command column: the arguments joined by spaces, trailing empty ones dropped, or
 /// `[name]` when there are none; control characters shown as `?` (procps ps does the same).
-fn command(p: &ProcessMemory) -> String {
+fn command(p: &Row) -> String {
     let args = match p.cmdline.iter().rposition(|a| !a.is_empty()) {
         Some(last) => &p.cmdline[..=last],
         None => &[],
@@ -301,29 +591,11 @@ fn command(p: &ProcessMemory) -> String {
     sanitize(&text).into_owned()
 }
 
-fn sort(procs: &mut [ProcessMemory], key: SortKey, reverse: bool) {
+fn sort(procs: &mut [Row], key: Key, reverse: bool) {
     // Sizes: largest first; ties by pid. Pid: smallest first.
-    procs.sort_by(|a, b| {
-        let size = |p: &ProcessMemory| match key {
-            SortKey::Uss => p.uss,
-            SortKey::Pss => p.pss,
-            SortKey::Swap => p.swap,
-            SortKey::Rss => p.rss,
-            SortKey::Vms => p.vms,
-            SortKey::Pid => 0,
-        };
-        size(b).cmp(&size(a)).then(a.pid.cmp(&b.pid))
-    });
+    procs.sort_by(|a, b| key.of(b).cmp(&key.of(a)).then(a.pid.cmp(&b.pid)));
     if reverse {
         procs.reverse();
-    }
-}
-
-fn blank_if_zero(n: u64) -> String {
-    if n == 0 {
-        String::new()
-    } else {
-        bytes2human(n)
     }
 }
 
@@ -333,8 +605,49 @@ fn terminal_width() -> Option<usize> {
     if !stdout.is_terminal() {
         return None;
     }
-    rustix::termios::tcgetwinsize(&stdout)
-        .ok()
-        .map(|w| usize::from(w.ws_col))
+    terminal_size::terminal_size_of(&stdout)
+        .map(|(w, _)| usize::from(w.0))
         .filter(|&w| w > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_footer_says_how_to_see_the_denied_unless_privileged() {
+        assert_eq!(
+            denied_note(1, false),
+            format!("access denied to the memory of 1 process; run as {PRIVILEGED} to see it")
+        );
+        assert_eq!(
+            denied_note(3, true),
+            "access denied to the memory of 3 processes"
+        );
+    }
+
+    #[test]
+    fn the_rule_is_78_wide_for_up_to_four_columns() {
+        let table = |columns: &[Key]| Table {
+            width: None,
+            columns: columns.to_vec(),
+        };
+        assert_eq!(table(Key::COLUMNS).rule("=").len(), 78);
+        let mut with_vms = Key::SIZES.to_vec();
+        with_vms.push(Key::Pid);
+        assert_eq!(
+            table(&with_vms).rule("-").len(),
+            78 + 8 * (with_vms.len().saturating_sub(4))
+        );
+    }
+
+    #[test]
+    fn every_size_has_a_sort_key_of_its_name() {
+        for &k in Key::SIZES {
+            let parsed = Key::from_str(k.name(), false).unwrap();
+            assert_eq!(parsed, k);
+            assert_ne!(k.title(), "");
+        }
+        assert!(Key::COLUMNS.len() <= Key::SIZES.len());
+    }
 }

@@ -1,8 +1,11 @@
 //! The human forms of a report: procps `free` 4.x's table (`Mem:`, `-l`'s `Low:`/`High:`,
 //! `Swap:`, `-t`'s `Total:`, `-v`'s `Comm:`, then memsight's own `Cgroup:` line) and `-L`'s
-//! single line.
+//! single line. Outside Linux the same table with psutil's `virtual_memory()` fields for the OS
+//! in the `Mem:` row (there is no procps there to match), and `Mem:`, `Swap:` and `Total:` only.
 
 use std::io::{self, Write};
+
+use memsight::VirtualMemory;
 
 use super::report::Report;
 use super::scale::{Scale, scale_size};
@@ -12,29 +15,48 @@ use super::scale::{Scale, scale_size};
 pub struct Layout {
     /// How numbers are printed.
     pub scale: Scale,
-    /// `-w`: buffers and cache in separate columns.
+    /// `-w`: buffers and cache in separate columns (Linux; false elsewhere).
     pub wide: bool,
     /// `-t`: a `Total:` line for RAM + swap.
     pub total: bool,
 }
 
-/// Writes the table for one report.
+/// The `Mem:` row's columns: procps's on Linux (`-w` splits buff/cache); elsewhere psutil's
+/// `virtual_memory()` fields for the OS (all but `percent`), there being no procps to match.
+#[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
+fn mem_columns(m: &VirtualMemory, wide: bool) -> Vec<(&'static str, u64)> {
+    let mut columns = vec![("total", m.total), ("used", m.used), ("free", m.free)];
+    #[cfg(target_os = "linux")]
+    {
+        columns.push(("shared", m.shared));
+        if wide {
+            columns.extend([("buffers", m.buffers), ("cache", m.cached)]);
+        } else {
+            columns.push(("buff/cache", m.buffers.saturating_add(m.cached)));
+        }
+    }
+    columns.push(("available", m.available));
+    #[cfg(any(target_os = "macos", target_os = "freebsd"))]
+    columns.extend([("active", m.active), ("inactive", m.inactive)]);
+    #[cfg(target_os = "freebsd")]
+    columns.extend([
+        ("buffers", m.buffers),
+        ("cached", m.cached),
+        ("shared", m.shared),
+    ]);
+    #[cfg(windows)]
+    columns.push(("cached", m.cached));
+    #[cfg(not(target_os = "linux"))]
+    columns.push(("wired", m.wired));
+    columns
+}
+
+/// Writes the table for one report: `Mem:` with this OS's columns, `Swap:` (and `-t`'s `Total:`)
+/// with total, used and free; on Linux also `-l`'s `Low:`/`High:`, `-v`'s `Comm:` and the
+/// `Cgroup:` line.
 pub fn write_table(out: &mut dyn Write, layout: Layout, report: &Report) -> io::Result<()> {
     let (mem, swap) = (&report.mem, &report.swap);
-    let header = if layout.wide {
-        [
-            "total",
-            "used",
-            "free",
-            "shared",
-            "buffers",
-            "cache",
-            "available",
-        ]
-        .as_slice()
-    } else {
-        ["total", "used", "free", "shared", "buff/cache", "available"].as_slice()
-    };
+    let columns = mem_columns(mem, layout.wide);
     let row = |out: &mut dyn Write, label: &str, values: &[Option<i128>]| {
         let cells = values.iter().map(|value| {
             value
@@ -49,15 +71,10 @@ pub fn write_table(out: &mut dyn Write, layout: Layout, report: &Report) -> io::
             .map(|&v| Some(i128::from(v)))
             .collect::<Vec<_>>()
     };
-    write_row(out, "", header.iter().map(|title| title.to_string()))?;
-    let mut mem_row = vec![mem.total, mem.used, mem.free, mem.shared];
-    if layout.wide {
-        mem_row.extend([mem.buffers, mem.cached]);
-    } else {
-        mem_row.push(mem.buffers.saturating_add(mem.cached));
-    }
-    mem_row.push(mem.available);
-    row(out, "Mem:", &some(&mem_row))?;
+    write_row(out, "", columns.iter().map(|(title, _)| title.to_string()))?;
+    let values: Vec<u64> = columns.iter().map(|&(_, v)| v).collect();
+    row(out, "Mem:", &some(&values))?;
+    #[cfg(target_os = "linux")]
     if let (Some(low), Some(high)) = (report.low, report.high) {
         row(out, "Low:", &some(&[low.total, low.used, low.free]))?;
         row(out, "High:", &some(&[high.total, high.used, high.free]))?;
@@ -71,6 +88,7 @@ pub fn write_table(out: &mut dyn Write, layout: Layout, report: &Report) -> io::
         ];
         row(out, "Total:", &some(&sums))?;
     }
+    #[cfg(target_os = "linux")]
     if let Some(commit) = report.commit {
         let values = [
             Some(i128::from(commit.limit)),
@@ -79,6 +97,7 @@ pub fn write_table(out: &mut dyn Write, layout: Layout, report: &Report) -> io::
         ];
         row(out, "Comm:", &values)?;
     }
+    #[cfg(target_os = "linux")]
     if let Some(cg) = &report.cgroup
         && let Some(limit) = cg.limit
     {
@@ -103,8 +122,9 @@ pub fn write_table(out: &mut dyn Write, layout: Layout, report: &Report) -> io::
     Ok(())
 }
 
-/// Writes `-L`'s line, procps 4.0.3's `--line`: swap used, buff/cache, used and free, each
+/// Writes `-L`'s line (Linux), procps 4.0.3's `--line`: swap used, buff/cache, used and free, each
 /// after a 7-character label, with the trailing space procps leaves. The caller ends the line.
+#[cfg(target_os = "linux")]
 pub fn write_line(out: &mut dyn Write, scale: Scale, report: &Report) -> io::Result<()> {
     let (mem, swap) = (&report.mem, &report.swap);
     let cells = [
@@ -132,4 +152,119 @@ fn write_row(
         write!(out, "{gap}{cell:>11}")?;
     }
     writeln!(out)
+}
+
+// The other OSes' columns; Linux's table is checked against procps in tests/free.rs.
+#[cfg(test)]
+#[cfg(not(target_os = "linux"))]
+mod tests {
+    use super::*;
+    use memsight::SwapMemory;
+
+    /// `swap` with 2 GiB total, 0.5 GiB used, and the table in KiB with `-t`.
+    fn kib_lines(mem: VirtualMemory) -> Vec<String> {
+        let report = Report {
+            mem,
+            swap: SwapMemory {
+                total: 2 << 30,
+                used: 1 << 29,
+                free: 3 << 29,
+                percent: 25.0,
+                sin: 0,
+                sout: 0,
+            },
+        };
+        let layout = Layout {
+            scale: Scale::Fixed {
+                base: 1024,
+                exponent: 1,
+            },
+            wide: false,
+            total: true,
+        };
+        let mut out = Vec::new();
+        write_table(&mut out, layout, &report).unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn the_table_has_psutils_windows_columns() {
+        let lines = kib_lines(VirtualMemory {
+            total: 8 << 30,
+            available: 3 << 30,
+            percent: 62.5,
+            used: 5 << 30,
+            free: 3 << 30,
+            cached: 1 << 30,
+            wired: 256 << 20,
+        });
+        assert_eq!(
+            lines[0],
+            "               total        used        free   available      cached       wired"
+        );
+        assert_eq!(
+            lines[1],
+            "Mem:         8388608     5242880     3145728     3145728     1048576      262144"
+        );
+        assert_eq!(lines[2], "Swap:        2097152      524288     1572864");
+        assert_eq!(lines[3], "Total:      10485760     5767168     4718592");
+    }
+
+    #[cfg(target_os = "macos")]
+    #[test]
+    fn the_table_has_psutils_macos_columns() {
+        let lines = kib_lines(VirtualMemory {
+            total: 16 << 30,
+            available: 6 << 30,
+            percent: 62.5,
+            used: 10 << 30,
+            free: 1 << 30,
+            active: 5 << 30,
+            inactive: 4 << 30,
+            wired: 2 << 30,
+        });
+        assert_eq!(
+            lines[0],
+            "               total        used        free   available      active    inactive       wired"
+        );
+        assert_eq!(
+            lines[1],
+            "Mem:        16777216    10485760     1048576     6291456     5242880     4194304     2097152"
+        );
+        assert_eq!(lines[2], "Swap:        2097152      524288     1572864");
+    }
+
+    #[cfg(target_os = "freebsd")]
+    #[test]
+    fn the_table_has_psutils_freebsd_columns() {
+        let lines = kib_lines(VirtualMemory {
+            total: 4 << 30,
+            available: 3 << 30,
+            percent: 25.0,
+            used: 1 << 30,
+            free: 2 << 30,
+            active: 512 << 20,
+            inactive: 768 << 20,
+            buffers: 64 << 20,
+            cached: 0,
+            shared: 32 << 20,
+            wired: 256 << 20,
+        });
+        assert_eq!(
+            lines[0],
+            "               total        used        free   available      active    inactive     \
+             buffers      cached      shared       wired"
+        );
+        assert_eq!(
+            lines[1],
+            "Mem:         4194304     1048576     2097152     3145728      524288      786432       \
+             65536           0       32768      262144"
+        );
+        assert_eq!(lines[2], "Swap:        2097152      524288     1572864");
+    }
 }

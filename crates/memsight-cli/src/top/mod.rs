@@ -15,8 +15,6 @@ use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use clap::ValueEnum;
-
 use memsight::linux::ProcFs;
 
 use model::{History, Proc, Row, SortKey, View};
@@ -45,8 +43,8 @@ pub struct Args {
     #[arg(long, requires = "batch")]
     json: bool,
     /// The column to sort by at start (keys change it).
-    #[arg(short = 's', long, value_enum, default_value_t = SortArg::Uss)]
-    sort: SortArg,
+    #[arg(short = 's', long, value_enum, default_value_t = SortKey::Uss)]
+    sort: SortKey,
     /// Reverse the sort order.
     #[arg(short = 'r', long)]
     reverse: bool,
@@ -101,38 +99,6 @@ large allocation held since, or memory going up and down, is never flagged. A ve
 Keys: arrows/PgUp/PgDn move, Enter details, < > sort column, N U S E W R K G C sort by
 PID, USS, PSS, EPSS, SWAP, RSS, PEAK, GROW/m, COMMAND, I reverse, / filter, u user, t tree,
 c cgroups, p pause, ? help, q quit.";
-
-/// `--sort`'s values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum SortArg {
-    Pid,
-    User,
-    Uss,
-    Pss,
-    Epss,
-    Swap,
-    Rss,
-    Peak,
-    Growth,
-    Command,
-}
-
-impl From<SortArg> for SortKey {
-    fn from(s: SortArg) -> SortKey {
-        match s {
-            SortArg::Pid => SortKey::Pid,
-            SortArg::User => SortKey::User,
-            SortArg::Uss => SortKey::Uss,
-            SortArg::Pss => SortKey::Pss,
-            SortArg::Epss => SortKey::Epss,
-            SortArg::Swap => SortKey::Swap,
-            SortArg::Rss => SortKey::Rss,
-            SortArg::Peak => SortKey::PeakRss,
-            SortArg::Growth => SortKey::Growth,
-            SortArg::Command => SortKey::Command,
-        }
-    }
-}
 
 fn parse_delay(arg: &str) -> Result<f64, String> {
     match arg.parse::<f64>() {
@@ -244,7 +210,7 @@ pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result
         history: History::new(args.window),
         floor: args.leak_floor as f64,
         view: View {
-            sort: args.sort.into(),
+            sort: args.sort,
             reverse: args.reverse,
             filter: args.filter.clone().unwrap_or_default(),
             user: args.user.clone(),

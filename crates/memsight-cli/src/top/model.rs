@@ -215,8 +215,8 @@ impl History {
     }
 }
 
-/// What the table is sorted by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+/// What the table is sorted by: also `--sort`'s values (`peak` for the peak RSS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum SortKey {
     /// Process id, smallest first.
@@ -235,6 +235,7 @@ pub enum SortKey {
     /// RSS, largest first.
     Rss,
     /// Peak RSS, largest first.
+    #[value(name = "peak")]
     PeakRss,
     /// Growth, fastest first.
     Growth,
