@@ -187,6 +187,14 @@ pub fn spawn_python_ready(script: &str) -> Kid {
     kid
 }
 
+/// A python child (the venv's, see [`python`]) holding `mib` MiB of private memory it wrote (a
+/// `bytearray` of 0x01 bytes), then sleeping for 100 s; returned once it is ready.
+pub fn holding(mib: u64) -> Kid {
+    spawn_python_ready(&format!(
+        "import sys, time\nb = bytearray(b'\\x01') * ({mib} << 20)\nprint('ready', flush=True)\ntime.sleep(100)"
+    ))
+}
+
 /// Starts `program args...` and waits until it has exec'd (its cmdline starts with `program`'s
 /// base name; Linux) and its dynamic loader is done.
 pub fn spawn_settled(program: &str, args: &[&str]) -> Kid {

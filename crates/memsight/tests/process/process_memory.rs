@@ -19,9 +19,7 @@ const SHARING_SLACK: u64 = 8 * MIB;
 
 /// A child that mallocs and writes 64 MiB, then waits.
 fn touches_64_mib() -> Kid {
-    spawn_python_ready(
-        "import sys, time\nb = bytearray(b'\\x01') * (64 << 20)\nprint('ready', flush=True)\ntime.sleep(100)",
-    )
+    support::holding(64)
 }
 
 #[test]
