@@ -6,7 +6,7 @@ Usage (from the repository root, after scripts/setup.sh and
 
     .venv/bin/python scripts/bench-info.py [--rounds 30]
 
-The target is the info tests' process (crates/memsight/tests/info_support/target.py: three
+The target is the info tests' process (crates/memsight/tests/process/info_target.py: three
 threads, two open files, three sockets). Each contender runs once per round in a shuffled order;
 the wall clock of the whole command is timed. Contenders:
 - floor: target/release/examples/info_floor PID (reads every file the record needs once, parses
@@ -37,7 +37,7 @@ def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     workdir = tempfile.mkdtemp()
     target = subprocess.Popen(
-        ["/usr/bin/python3", f"{root}/crates/memsight/tests/info_support/target.py"],
+        ["/usr/bin/python3", f"{root}/crates/memsight/tests/process/info_target.py"],
         cwd=workdir, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     target.stdout.readline()
     pid = str(target.pid)

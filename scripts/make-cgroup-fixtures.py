@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Writes the synthetic cgroup trees under fixtures/ that crates/memsight/tests/cgroups_fixtures.rs
-walks: a cgroup v2 host laid out by systemd (with docker scopes), a Kubernetes node (systemd
-cgroup driver, guaranteed/burstable/besteffort pods), a hybrid v1 host, and broken memory.stat
-files. Every figure is derived from the cgroup's index `i` so the test can check each one:
-usage = (i+1) MiB, inactive_file = i*64 KiB, anon = i*4096 + 1, ... (see v2_files)."""
+"""Writes the synthetic cgroup trees under fixtures/ that
+crates/memsight/tests/cgroups/cgroups_fixtures.rs walks: a cgroup v2 host laid out by systemd
+(with docker scopes), a Kubernetes node (systemd cgroup driver, guaranteed/burstable/besteffort
+pods), a hybrid v1 host, and broken memory.stat files. Every figure is derived from the cgroup's
+index `i` so the test can check each one: usage = (i+1) MiB, inactive_file = i*64 KiB,
+anon = i*4096 + 1, ... (see v2_files)."""
 
 import os
 import shutil

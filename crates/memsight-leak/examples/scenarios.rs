@@ -9,10 +9,10 @@
 //! not the expected one.
 
 #[cfg(not(windows))]
-#[path = "../tests/common/clib.rs"]
+#[path = "../tests/leak/common/clib.rs"]
 mod clib;
 #[cfg(not(windows))]
-#[path = "../tests/common/scenarios.rs"]
+#[path = "../tests/leak/common/scenarios.rs"]
 mod scenarios;
 
 #[cfg(not(windows))]

@@ -2,17 +2,15 @@
 //! and the calling-thread mode refuses to run rather than see nothing.
 #![cfg(not(windows))] // glibc, /proc and C-library scenarios: Windows has tests/windows.rs
 
-// Only the harness-settling helper of tests/common: the rest of it installs CountingAlloc as
-// the global allocator, which this file must run without.
-#[path = "common/settle.rs"]
-mod settle;
+// Its own binary: tests/leak installs CountingAlloc as the global allocator, which this file
+// must run without.
 
 use memsight_leak::{LeakError, LeakTest, Metric, Threads};
 
 #[test]
 fn rust_leak_caught_through_the_native_heap() {
     // The heap figure is exact to 0.1 B a call: libtest's own allocations must be done first.
-    settle::settle_harness();
+    memsight_test_support::settle_harness();
     let err = LeakTest::new()
         .check(|| {
             Box::leak(Box::new([0u8; 16]));

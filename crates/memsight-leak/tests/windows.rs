@@ -6,8 +6,6 @@
 #![cfg(windows)]
 #![allow(unsafe_code)]
 
-mod common;
-
 use std::sync::{Mutex, PoisonError};
 
 use memsight_leak::{LeakError, LeakTest, Metric, Report};
@@ -23,6 +21,10 @@ use windows_sys::Win32::System::Memory::{
 use windows_sys::Win32::System::Threading::{
     CreateEventW, GetCurrentProcessId, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION,
 };
+
+// As in tests/leak: Rust allocations counted exactly.
+#[global_allocator]
+static ALLOC: memsight::heap::CountingAlloc = memsight::heap::CountingAlloc::system();
 
 /// The tests of this file run one at a time even under `cargo test`'s parallel runner: a check's
 /// figures belong to the whole process, so another test's setup must not run during it.

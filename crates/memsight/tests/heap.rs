@@ -11,7 +11,7 @@
 use memsight::heap;
 
 #[cfg(not(any(feature = "jemalloc", feature = "mimalloc")))]
-mod process_support;
+use memsight_test_support as support;
 
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
@@ -117,7 +117,7 @@ fn trim_hands_freed_heap_back_to_the_os() {
 fn agrees_with_psutil_heap_info_in_a_python_child() {
     // psutil's heap_info() reads the same mallinfo2 fields; in a child python that mallocs 64 KiB
     // through ctypes, psutil sees the same growth memsight sees here for the same malloc.
-    check_with_python(&process_support::python());
+    check_with_python(&support::python());
 }
 
 fn check_with_python(py: &std::path::Path) {

@@ -32,44 +32,10 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Ends a test whose prerequisite is missing: `reason` names it. Where it must be there (`CI` set,
-/// or, for the venv, `MEMSIGHT_VENV` set: scripts/setup.sh has run or should have) that is a
-/// failure. Elsewhere the test is skipped with the reason on stderr: under nextest, which runs
-/// each test in its own process, by ending that process with status 0; under `cargo test`, whose
-/// tests share one process, by failing with the reason (ending the process would skip the rest).
-pub fn skip_or_fail(reason: &str, needed_here: bool) -> ! {
-    if needed_here || std::env::var_os("CI").is_some() || std::env::var_os("NEXTEST").is_none() {
-        panic!("{reason} (CI and scripts/setup.sh provide it)");
-    }
-    eprintln!("skipped: {reason}; run scripts/setup.sh (as root) to run this test");
-    std::process::exit(0)
-}
-
-/// Skips (or fails, see [`skip_or_fail`]) a test that needs root when not run as root.
-pub fn require_root(what: &str) {
-    if !rustix::process::geteuid().is_root() {
-        skip_or_fail(&format!("{what} needs root"), false);
-    }
-}
-
-/// The python of the test venv (psutil 7.2.2): `$MEMSIGHT_VENV`, else the `.venv` that
-/// scripts/setup.sh makes. Missing, the test is skipped or fails (see [`skip_or_fail`]; a
-/// `MEMSIGHT_VENV` that is set must hold it).
-pub fn python() -> PathBuf {
-    let set = std::env::var_os("MEMSIGHT_VENV");
-    let venv = set
-        .clone()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv"));
-    let python = venv.join("bin/python");
-    if !python.exists() {
-        skip_or_fail(
-            &format!("{} (psutil's venv) is missing", python.display()),
-            set.is_some(),
-        );
-    }
-    python
-}
+// Skip-or-fail (fails under CI=true), root, and the psutil venv: the same rules as the library's
+// tests.
+#[allow(unused_imports)] // each test binary uses a part, as the rest of this module
+pub use memsight_test_support::{python, require_root, skip_or_fail};
 
 /// An escape sequence that retitles a terminal and clears it: what a hostile process puts in its
 /// name, arguments, environment and paths.
