@@ -11,72 +11,18 @@
 
 mod support;
 
-use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output};
 
+use memsight_test_support::non_utf8::{Kid, os};
 use serde_json::Value;
 use support::{Guard, copy_tree, fixture, memsight};
 
-fn os(bytes: &[u8]) -> OsString {
-    OsStr::from_bytes(bytes).to_owned()
-}
-
-struct Kid {
-    guard: Guard,
-    _dir: tempfile::TempDir,
-    cwd: PathBuf,
-    exe: PathBuf,
-    file: PathBuf,
-}
-
-impl Kid {
-    fn pid(&self) -> String {
-        self.guard.0.id().to_string()
-    }
-}
-
-/// The hostile child, returned once its exec is complete (its command line is in place).
+/// The hostile child (memsight-test-support's, shared with the library's tests), returned once
+/// its exec is complete.
 fn kid() -> Kid {
-    let dir = tempfile::tempdir().unwrap();
-    let cwd = dir.path().join(os(b"cwd-\xff"));
-    std::fs::create_dir(&cwd).unwrap();
-    let sleep = ["/usr/bin/sleep", "/bin/sleep"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .unwrap();
-    let exe = dir.path().join(os(b"sl\xffeep"));
-    std::fs::copy(sleep, &exe).unwrap();
-    let file = dir.path().join(os(b"open-\xfe.txt"));
-    std::fs::write(&file, b"x").unwrap();
-    let child = Command::new(&exe)
-        .arg0(os(b"zero-\xff"))
-        .arg("100")
-        .env_clear()
-        .env(os(b"KEY\xff"), os(b"value\xfe"))
-        .current_dir(&cwd)
-        .stdin(Stdio::from(std::fs::File::open(&file).unwrap()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let guard = Guard(child);
-    // A vfork-style spawn returns before the kernel has put the new arguments in place.
-    let cmdline = format!("/proc/{}/cmdline", guard.0.id());
-    let start = std::time::Instant::now();
-    while std::fs::read(&cmdline).map_or(true, |c| !c.starts_with(b"zero-")) {
-        assert!(start.elapsed().as_secs() < 30, "the child did not start");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    Kid {
-        guard,
-        _dir: dir,
-        cwd,
-        exe,
-        file,
-    }
+    Kid::spawn()
 }
 
 fn json(out: &Output) -> Value {
@@ -107,7 +53,7 @@ fn info_json_is_whole_with_exact_bytes() {
     let kid = kid();
     let v = json(
         &memsight()
-            .args(["info", &kid.pid(), "--json"])
+            .args(["info", &kid.pid().to_string(), "--json"])
             .output()
             .unwrap(),
     );
@@ -139,7 +85,10 @@ fn info_json_is_whole_with_exact_bytes() {
 #[test]
 fn info_human_output_shows_the_lossy_text() {
     let kid = kid();
-    let out = memsight().args(["info", &kid.pid()]).output().unwrap();
+    let out = memsight()
+        .args(["info", &kid.pid().to_string()])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("cwd-\u{fffd}"), "{text}");
@@ -150,7 +99,7 @@ fn maps_json_is_whole_with_exact_bytes() {
     let kid = kid();
     for grouped in [false, true] {
         let mut cmd = memsight();
-        cmd.args(["maps", &kid.pid(), "--json"]);
+        cmd.args(["maps", &kid.pid().to_string(), "--json"]);
         if grouped {
             cmd.arg("--grouped");
         }
@@ -177,12 +126,12 @@ fn ps_json_is_whole_with_exact_bytes() {
     let kid = kid();
     let v = json(
         &memsight()
-            .args(["ps", "--pid", &kid.pid(), "--json"])
+            .args(["ps", "--pid", &kid.pid().to_string(), "--json"])
             .output()
             .unwrap(),
     );
     let p = &v["processes"][0];
-    assert_eq!(p["pid"].as_u64(), Some(u64::from(kid.guard.0.id())), "{v}");
+    assert_eq!(p["pid"].as_u64(), Some(u64::from(kid.pid())), "{v}");
     assert_eq!(p["name"], "sl\u{fffd}eep");
     assert_eq!(bytes(&p["name_bytes"]), b"sl\xffeep");
     assert_eq!(bytes(&p["cmdline_bytes"][0]), b"zero-\xff");
