@@ -12,12 +12,15 @@
 #[cfg(feature = "serde")]
 use serde::Serialize;
 
+mod handle;
+mod info;
+
 pub use crate::neutral::{MemType, ProcessStatus};
 #[cfg(windows)]
 pub use crate::sys::process::AddressFamily;
-pub use crate::sys::process::{
-    CpuTimes, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, Process, pids, process_iter,
-};
+pub use crate::sys::process::{CpuTimes, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap};
+pub use handle::{Process, pids, process_iter};
+pub use info::{Child, ProcessInfo};
 
 #[cfg(any(target_os = "linux", windows))]
 pub use crate::sys::process::{IoCounters, Thread};
@@ -27,9 +30,8 @@ pub use crate::sys::process::OpenFile;
 
 #[cfg(target_os = "linux")]
 pub use crate::sys::process::{
-    Address, AddressFamily, Child, Connection, ConnectionKind, ConnectionStatus, CtxSwitches,
-    MapSizes, MemoryScan, OpenFile, PageFaults, ProcessInfo, ProcessMemory, Resource, Rlimit,
-    SocketType, memory_scan,
+    Address, AddressFamily, Connection, ConnectionKind, ConnectionStatus, CtxSwitches, MapSizes,
+    MemoryScan, OpenFile, PageFaults, ProcessMemory, Resource, Rlimit, SocketType, memory_scan,
 };
 
 /// Lets a record that extends [`MemoryInfo`] (a `memory` field, flattened in JSON) be read as

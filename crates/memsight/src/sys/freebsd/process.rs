@@ -109,13 +109,8 @@ fn kinfo(pid: u32) -> Result<Kinfo> {
 /// Every process's `kinfo_proc` (`sysctl {CTL_KERN, KERN_PROC, KERN_PROC_PROC, 0}`: one entry per
 /// process, not per thread).
 fn table() -> Result<Vec<Kinfo>> {
-    let buf =
-        sysctl_vec(&[libc::CTL_KERN, libc::KERN_PROC, libc::KERN_PROC_PROC, 0]).map_err(|e| {
-            Error::Io {
-                path: "kern.proc.proc".into(),
-                source: e,
-            }
-        })?;
+    let buf = sysctl_vec(&[libc::CTL_KERN, libc::KERN_PROC, libc::KERN_PROC_PROC, 0])
+        .map_err(|e| Error::call_failed("kern.proc.proc", e))?;
     Ok(kinfos(&buf))
 }
 
@@ -248,11 +243,14 @@ impl Process {
         ))
     }
 
-    /// `value / total RAM × 100` (unrounded): the [`MemType`] field of
-    /// [`memory_info`](Self::memory_info) over `virtual_memory().total`.
-    pub fn memory_percent(&self, memtype: MemType) -> Result<f64> {
-        let value = memtype.of(&self.memory_info()?)?;
-        crate::neutral::percent_of_ram(value, super::system::virtual_memory()?.total)
+    /// The [`MemType`] field of `memory_info`, for the neutral `memory_percent`.
+    pub(crate) fn memory_value(&self, memtype: MemType) -> Result<u64> {
+        memtype.of(&self.memory_info()?)
+    }
+
+    /// Total RAM for `memory_percent`: `virtual_memory().total`.
+    pub(crate) fn total_ram(&self) -> Result<u64> {
+        Ok(super::system::virtual_memory()?.total)
     }
 
     /// The mappings (`kern.proc.vmmap.PID`, what libutil's `kinfo_getvmmap` reads), in address

@@ -196,10 +196,7 @@ impl Eq for Process {}
 /// open give AccessDenied, an unknown pid NoSuchProcess.
 fn open(pid: u32, access: u32) -> Result<OwnedHandle> {
     if pid == 0 {
-        return Err(Error::AccessDenied {
-            pid: Some(0),
-            path: "OpenProcess".into(),
-        });
+        return Err(Error::call_denied(Some(0), "OpenProcess"));
     }
     // SAFETY: OpenProcess takes plain values and returns a new handle or null.
     let h = unsafe { OpenProcess(access, 0, pid) };
@@ -304,10 +301,10 @@ fn snapshot() -> Result<Vec<SnapshotProcess>> {
             continue;
         }
         if status < 0 {
-            return Err(Error::Io {
-                path: "NtQuerySystemInformation".into(),
-                source: std::io::Error::other(format!("NTSTATUS {:#x}", status as u32)),
-            });
+            return Err(Error::call_failed(
+                "NtQuerySystemInformation",
+                std::io::Error::other(format!("NTSTATUS {:#x}", status as u32)),
+            ));
         }
         return Ok(parse_snapshot(&buf));
     }
@@ -436,10 +433,7 @@ fn read_memory(pid: u32, h: &OwnedHandle, addr: usize, len: usize) -> Result<Vec
         let code = last_error();
         return Err(match code {
             // psutil retries a partial copy and then reports AccessDenied.
-            ERROR_PARTIAL_COPY | 998 => Error::AccessDenied {
-                pid: Some(pid),
-                path: "ReadProcessMemory".into(),
-            },
+            ERROR_PARTIAL_COPY | 998 => Error::call_denied(Some(pid), "ReadProcessMemory"),
             code => win_error(Some(pid), "ReadProcessMemory", code),
         });
     }
@@ -642,12 +636,10 @@ impl Process {
         })
     }
 
-    /// `value / total RAM × 100` (unrounded): the [`MemType`] field of
-    /// [`memory_info`](Self::memory_info), [`memory_info_ex`](Self::memory_info_ex) or
-    /// [`memory_footprint`](Self::memory_footprint), over `virtual_memory().total`.
-    pub fn memory_percent(&self, memtype: MemType) -> Result<f64> {
-        memtype.check_on(crate::neutral::Os::HERE)?;
-        let value = match memtype {
+    /// The [`MemType`] field of `memory_info`, `memory_info_ex` or `memory_footprint` (only the
+    /// record named is read), for the neutral `memory_percent`.
+    pub(crate) fn memory_value(&self, memtype: MemType) -> Result<u64> {
+        Ok(match memtype {
             MemType::Uss => self.memory_footprint()?.uss,
             MemType::Rss | MemType::Vms | MemType::PeakRss | MemType::PeakVms => {
                 let m = self.memory_info()?;
@@ -669,8 +661,12 @@ impl Process {
                     _ => m.peak_nonpaged_pool,
                 }
             }
-        };
-        crate::neutral::percent_of_ram(value, super::system::virtual_memory()?.total)
+        })
+    }
+
+    /// Total RAM for `memory_percent`: `virtual_memory().total`.
+    pub(crate) fn total_ram(&self) -> Result<u64> {
+        Ok(super::system::virtual_memory()?.total)
     }
 
     /// The regions that map a file (`VirtualQueryEx` from address 0, `GetMappedFileNameW` on
@@ -809,10 +805,10 @@ impl Process {
             (status, pbi)
         };
         if status < 0 {
-            return Err(Error::AccessDenied {
-                pid: Some(self.pid),
-                path: "NtQueryInformationProcess".into(),
-            });
+            return Err(Error::call_denied(
+                Some(self.pid),
+                "NtQueryInformationProcess",
+            ));
         }
         let peb = read_memory(
             self.pid,
@@ -826,10 +822,7 @@ impl Process {
     }
 
     fn short_read(&self) -> Error {
-        Error::AccessDenied {
-            pid: Some(self.pid),
-            path: "ReadProcessMemory".into(),
-        }
+        Error::call_denied(Some(self.pid), "ReadProcessMemory")
     }
 
     /// Reads the `UNICODE_STRING` at `at` of the parameter block.
@@ -865,10 +858,7 @@ impl Process {
     /// trailing `\` (psutil's `normpath`) except for a drive root.
     pub fn cwd(&self) -> Result<PathBuf> {
         if self.pid == 4 {
-            return Err(Error::AccessDenied {
-                pid: Some(4),
-                path: "cwd".into(),
-            });
+            return Err(Error::call_denied(Some(4), "cwd"));
         }
         let (h, params) = self.process_parameters()?;
         let mut dir = self.unicode_string(&h, &params, PARAMS_CURRENT_DIRECTORY)?;
@@ -1083,10 +1073,7 @@ impl Process {
             if code != ERROR_INSUFFICIENT_BUFFER || name.len() > 1 << 15 {
                 // ERROR_NONE_MAPPED (1332): psutil reports AccessDenied.
                 return Err(match code {
-                    1332 => Error::AccessDenied {
-                        pid: Some(self.pid),
-                        path: "LookupAccountSidW".into(),
-                    },
+                    1332 => Error::call_denied(Some(self.pid), "LookupAccountSidW"),
                     code => win_error(Some(self.pid), "LookupAccountSidW", code),
                 });
             }

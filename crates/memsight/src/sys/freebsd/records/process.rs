@@ -262,18 +262,9 @@ pub(crate) fn process_error(pid: u32, call: &str, errno: i32, zombie: bool) -> E
     match errno {
         libc::ESRCH if zombie => Error::ZombieProcess { pid, name: None },
         libc::ESRCH => Error::NoSuchProcess { pid, name: None },
-        libc::EPERM | libc::EACCES => Error::AccessDenied {
-            pid: Some(pid),
-            path: call.into(),
-        },
-        _ if pid == 0 => Error::AccessDenied {
-            pid: Some(0),
-            path: call.into(),
-        },
-        _ => Error::Io {
-            path: call.into(),
-            source: io::Error::from_raw_os_error(errno),
-        },
+        libc::EPERM | libc::EACCES => Error::call_denied(Some(pid), call),
+        _ if pid == 0 => Error::call_denied(Some(0), call),
+        _ => Error::call_failed(call, io::Error::from_raw_os_error(errno)),
     }
 }
 
@@ -406,8 +397,9 @@ mod tests {
             Error::AccessDenied { pid: Some(0), .. }
         ));
         match process_error(42, "kern.proc.vmmap", libc::EINVAL, false) {
-            Error::Io { path, source } => {
-                assert_eq!(path, PathBuf::from("kern.proc.vmmap"));
+            Error::Io { path, call, source } => {
+                assert_eq!(path, None);
+                assert_eq!(call.as_deref(), Some("kern.proc.vmmap"));
                 assert_eq!(source.raw_os_error(), Some(libc::EINVAL));
             }
             e => panic!("{e:?}"),

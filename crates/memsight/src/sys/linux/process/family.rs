@@ -15,7 +15,7 @@ impl Process {
         if ppid == 0 {
             return Ok(None);
         }
-        match self.procfs().process(ppid) {
+        match Process::open_in(self.procfs(), ppid) {
             Ok(parent)
                 if matches!(
                     (parent.start_ticks(), self.start_ticks()),
@@ -45,7 +45,7 @@ impl Process {
                 if !seen.insert(pid) {
                     continue;
                 }
-                let Ok(child) = self.procfs().process(pid) else {
+                let Ok(child) = Process::open_in(self.procfs(), pid) else {
                     continue;
                 };
                 let Ok(child_start) = child.start_ticks() else {

@@ -155,9 +155,9 @@ impl Process {
         match self.link_path("exe") {
             // A zombie's command line is gone, so psutil's guess raises ZombieProcess there: the
             // same answer another user's zombie gets from an unprivileged caller.
-            Err(Error::AccessDenied { pid, path }) => self
+            Err(Error::AccessDenied { pid, path, call }) => self
                 .exe_from_cmdline()?
-                .ok_or(Error::AccessDenied { pid, path }),
+                .ok_or(Error::AccessDenied { pid, path, call }),
             Ok(path) if path.as_os_str().is_empty() => {
                 Ok(self.exe_from_cmdline().ok().flatten().unwrap_or_default())
             }

@@ -28,7 +28,7 @@ pub struct MemoryMap {
     pub perms: String,
     /// The mapped file, a pseudo-path (`[heap]`, `[stack]`, `[vdso]`), or `[anon]` for anonymous
     /// memory. A ` (deleted)` suffix is removed when the mapped file is gone (decided without
-    /// looking the path up: see [`Process::memory_maps`]). Lossy: bytes that are not UTF-8 become
+    /// looking the path up: see [`Process::memory_maps`](crate::Process::memory_maps)). Lossy: bytes that are not UTF-8 become
     /// U+FFFD; `path_os` holds the exact bytes.
     pub path: String,
     /// [`path`](Self::path) as the exact bytes the kernel printed (after the same ` (deleted)`

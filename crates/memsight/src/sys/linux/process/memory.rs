@@ -2,7 +2,6 @@
 //! (memory_full_info, memory_footprint) and memory_percent.
 
 use crate::error::Result;
-use crate::neutral::{Os, percent_of_ram};
 use crate::process::MemoryFootprint;
 use crate::sys::process::MemType;
 use crate::sys::process::Process;
@@ -171,13 +170,11 @@ impl Process {
         }
     }
 
-    /// `value / total RAM × 100` (unrounded), where value is the [`MemType`] field of
-    /// [`memory_info`](Self::memory_info), [`memory_info_ex`](Self::memory_info_ex) or
-    /// [`memory_footprint`](Self::memory_footprint) (only the record named is read) and total RAM
-    /// is [`virtual_memory`](crate::virtual_memory)`().total` under the same procfs root.
-    pub fn memory_percent(&self, memtype: MemType) -> Result<f64> {
-        memtype.check_on(Os::HERE)?;
-        let value = match memtype {
+    /// The [`MemType`] field of [`memory_info`](Self::memory_info),
+    /// [`memory_info_ex`](Self::memory_info_ex) or [`memory_footprint`](Self::memory_footprint)
+    /// (only the record named is read), for the neutral `memory_percent`.
+    pub(crate) fn memory_value(&self, memtype: MemType) -> Result<u64> {
+        Ok(match memtype {
             MemType::Uss | MemType::Pss | MemType::Swap => {
                 let f = self.footprint()?;
                 match memtype {
@@ -214,8 +211,12 @@ impl Process {
                     _ => m.dirty,
                 }
             }
-        };
-        percent_of_ram(value, self.procfs().virtual_memory()?.total)
+        })
+    }
+
+    /// Total RAM for `memory_percent`: `virtual_memory().total` under the same procfs root.
+    pub(crate) fn total_ram(&self) -> Result<u64> {
+        Ok(self.procfs().virtual_memory()?.total)
     }
 }
 

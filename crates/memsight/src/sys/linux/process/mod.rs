@@ -21,7 +21,7 @@ use crate::error::{Error, ParseError, Result};
 use crate::sys::procfs::{self, ProcFs, pid_stat};
 use crate::sys::unix::user;
 
-/// The files read inside a [`Process::oneshot`] scope, by name.
+/// The files read inside a [`Process::oneshot`](crate::Process::oneshot) scope, by name.
 type FileCache = Vec<(&'static str, Arc<[u8]>)>;
 
 /// A handle on one running process.
@@ -38,7 +38,7 @@ pub struct Process {
     /// belongs to another process.
     dir: OwnedFd,
     /// The start time after boot (`/proc/PID/stat` field 22, clock ticks), read through `dir`
-    /// the first time it is needed (see [`Process::start_ticks`]).
+    /// the first time it is needed (see [`Process::start_ticks`](crate::Process::start_ticks)).
     start_ticks: OnceLock<u64>,
     /// The inode of the `/proc/PID` directory, from `fstat` of `dir` the first time it is needed:
     /// the descriptor holds that inode, so it is the one of the open whenever it is read. A new
@@ -66,7 +66,7 @@ impl PartialEq for Process {
 impl Eq for Process {}
 
 impl ProcFs {
-    /// Opens process `pid` under this procfs root ([`Process::new`] reads `/proc`). Fails with
+    /// Opens process `pid` under this procfs root ([`Process::new`](crate::Process::new) reads `/proc`). Fails with
     /// [`Error::NoSuchProcess`] if there is none.
     ///
     /// ```
@@ -75,15 +75,15 @@ impl ProcFs {
     /// assert!(me.memory_info()?.rss > 0);
     /// # Ok::<(), memsight::Error>(())
     /// ```
-    pub fn process(&self, pid: u32) -> Result<Process> {
-        Process::open_in(self, pid)
+    pub fn process(&self, pid: u32) -> Result<crate::Process> {
+        Process::open_in(self, pid).map(crate::Process::from_inner)
     }
 }
 
 impl Process {
     /// Opens process `pid` under `/proc`. Fails with [`Error::NoSuchProcess`] if there is none.
     pub fn new(pid: u32) -> Result<Process> {
-        ProcFs::default().process(pid)
+        Process::open_in(&ProcFs::default(), pid)
     }
 
     /// The calling process.
@@ -172,7 +172,7 @@ impl Process {
             }
             read
         });
-        alive && self.procfs.process(self.pid).is_ok_and(|now| now == *self)
+        alive && Process::open_in(&self.procfs, self.pid).is_ok_and(|now| now == *self)
     }
 
     /// Runs `f` with a per-file cache switched on, so that several getters called inside it read
@@ -204,7 +204,7 @@ impl Process {
     }
 
     /// Reads `/proc/PID/<name>` once (or takes it from the [`oneshot`](Self::oneshot) cache) and
-    /// hands the bytes to `parse`. Errors are mapped as in [`Process::error_for`].
+    /// hands the bytes to `parse`. Errors are mapped as in [`Process::error_for`](crate::Process::error_for).
     pub(crate) fn read_file<T>(
         &self,
         name: &'static str,
@@ -326,17 +326,15 @@ pub use scan::{MemoryScan, ProcessMemory, memory_scan};
 mod ctx_switches;
 mod family;
 mod files;
-mod info;
 mod net_connections;
 mod rlimit;
 mod sched;
 mod stat;
 mod threads;
 
-pub(crate) use crate::neutral::{MemType, ProcessStatus};
+pub(crate) use crate::neutral::MemType;
 pub use ctx_switches::CtxSwitches;
 pub use files::{IoCounters, OpenFile};
-pub use info::{Child, ProcessInfo};
 pub use net_connections::{
     Address, AddressFamily, Connection, ConnectionKind, ConnectionStatus, SocketType,
 };

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::sys::process::Process;
 use crate::sys::procfs::{self, net_tcp, net_unix};
 
-/// Which sockets [`Process::net_connections`] reports, psutil's `kind` argument.
+/// Which sockets [`Process::net_connections`](crate::Process::net_connections) reports, psutil's `kind` argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ConnectionKind {
     /// TCP and UDP over IPv4 and IPv6 (psutil's default, `inet`).

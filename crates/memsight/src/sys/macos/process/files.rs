@@ -18,10 +18,7 @@ impl Process {
     /// executable gives an empty path (`ENOENT`, psutil #1738).
     pub fn exe(&self) -> Result<PathBuf> {
         if self.pid == 0 {
-            return Err(Error::AccessDenied {
-                pid: Some(0),
-                path: "proc_pidpath".into(),
-            });
+            return Err(Error::call_denied(Some(0), "proc_pidpath"));
         }
         let mut buf = vec![0u8; libc::PROC_PIDPATHINFO_MAXSIZE as usize];
         // SAFETY: `buf` has the length passed.

@@ -108,10 +108,7 @@ impl Process {
                 slot.port = got;
                 ready.notify_one();
             })
-            .map_err(|e| Error::Io {
-                path: "task_for_pid".into(),
-                source: e,
-            })?;
+            .map_err(|e| Error::call_failed("task_for_pid", e))?;
         let (lock, ready) = &*shared;
         let slot = lock.lock().unwrap_or_else(PoisonError::into_inner);
         let (mut slot, _) = ready
@@ -138,10 +135,10 @@ impl Process {
             mach2::task::task_info(task.port, TASK_VM_INFO, (&raw mut info).cast(), &mut count)
         };
         if kr != KERN_SUCCESS {
-            return Err(Error::Io {
-                path: "task_info TASK_VM_INFO".into(),
-                source: std::io::Error::other(format!("kern_return_t {kr}")),
-            });
+            return Err(Error::call_failed(
+                "task_info TASK_VM_INFO",
+                std::io::Error::other(format!("kern_return_t {kr}")),
+            ));
         }
         self.checked(info)
     }
@@ -261,12 +258,10 @@ impl Process {
         })
     }
 
-    /// `value / total RAM × 100` (unrounded): the [`MemType`] field of
-    /// [`memory_info`](Self::memory_info), [`memory_info_ex`](Self::memory_info_ex) or
-    /// [`memory_footprint`](Self::memory_footprint), over `hw.memsize`.
-    pub fn memory_percent(&self, memtype: MemType) -> Result<f64> {
-        memtype.check_on(crate::neutral::Os::HERE)?;
-        let value = match memtype {
+    /// The [`MemType`] field of `memory_info`, `memory_info_ex` or `memory_footprint` (only the
+    /// record named is read), for the neutral `memory_percent`.
+    pub(crate) fn memory_value(&self, memtype: MemType) -> Result<u64> {
+        Ok(match memtype {
             MemType::Uss => self.memory_footprint()?.uss,
             MemType::Rss => self.memory_info()?.rss,
             MemType::Vms => self.memory_info()?.vms,
@@ -281,8 +276,12 @@ impl Process {
                     _ => m.phys_footprint,
                 }
             }
-        };
-        crate::neutral::percent_of_ram(value, system::total_memory()?)
+        })
+    }
+
+    /// Total RAM for `memory_percent`: `hw.memsize`.
+    pub(crate) fn total_ram(&self) -> Result<u64> {
+        system::total_memory()
     }
 
     /// The VM regions in address order (`proc_pidinfo(PROC_PIDREGIONPATHINFO)` per region: the
