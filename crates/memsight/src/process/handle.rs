@@ -107,7 +107,7 @@ impl Process {
 
     /// The calling process.
     pub fn current() -> Result<Process> {
-        Inner::current().map(Process::from_inner)
+        Process::new(std::process::id())
     }
 
     /// The process id.
@@ -125,17 +125,24 @@ impl Process {
     /// | macOS | Runs `f` with this process (API parity with Linux: there is nothing to cache). |
     /// | FreeBSD | Runs `f` with this process (API parity with Linux: each getter reads one sysctl, so there is nothing to cache). |
     ///
+    /// On Linux:
+    ///
     /// ```
+    /// # #[cfg(target_os = "linux")] {
     /// let me = memsight::Process::current()?;
     /// let (rss, vms) = me.oneshot(|p| -> memsight::Result<_> {
     ///     let m = p.memory_info()?; // statm read once for both
     ///     Ok((m.rss, p.memory_info()?.vms))
     /// })?;
     /// assert!(rss > 0 && vms >= rss);
+    /// # }
     /// # Ok::<(), memsight::Error>(())
     /// ```
     pub fn oneshot<T>(&self, f: impl FnOnce(&Process) -> T) -> T {
-        self.inner.oneshot(|_| f(self))
+        #[cfg(target_os = "linux")]
+        return self.inner.oneshot(|_| f(self));
+        #[cfg(not(target_os = "linux"))]
+        f(self)
     }
 
     /// Whether this process is still running (a zombie counts as running, as in psutil); a pid
@@ -349,10 +356,14 @@ impl Process {
     /// | macOS | [`memory_info`](Self::memory_info) plus [`memory_footprint`](Self::memory_footprint)'s USS. psutil's `memory_full_info()` on macOS. |
     /// | FreeBSD | The same as [`memory_info`](Self::memory_info): FreeBSD has no USS (psutil's `pfullmem` is `pmem` there). |
     ///
+    /// On Linux:
+    ///
     /// ```
+    /// # #[cfg(target_os = "linux")] {
     /// let me = memsight::Process::current()?;
     /// let m = me.memory_full_info()?;
     /// assert!(m.uss > 0 && m.pss >= m.uss && m.rss >= m.uss);
+    /// # }
     /// # Ok::<(), memsight::Error>(())
     /// ```
     pub fn memory_full_info(&self) -> Result<MemoryFullInfo> {
@@ -368,10 +379,14 @@ impl Process {
     /// | macOS | USS: the resident pages of private and copy-on-write regions not shared with another process, the dyld shared region left out (also on arm64, which psutil misses), × the page size. psutil 8's macOS `memory_footprint()`: `proc_pidinfo(PROC_PIDREGIONINFO)` per region, no task port needed (same user or root). |
     /// | FreeBSD | Always [`Error::Unsupported`]: psutil 8 has no `memory_footprint()` on FreeBSD, whose kernel gives no per-process USS (the per-mapping `private` of [`memory_maps`](Self::memory_maps) is the nearest figure). |
     ///
+    /// On Linux:
+    ///
     /// ```
+    /// # #[cfg(target_os = "linux")] {
     /// let me = memsight::Process::current()?;
     /// let f = me.memory_footprint()?;
     /// assert!(f.uss > 0 && f.pss >= f.uss);
+    /// # }
     /// # Ok::<(), memsight::Error>(())
     /// ```
     pub fn memory_footprint(&self) -> Result<MemoryFootprint> {
@@ -388,10 +403,14 @@ impl Process {
     /// | macOS | The VM regions in address order (`proc_pidinfo(PROC_PIDREGIONPATHINFO)` per region: the region and its file in one call, no task port, same user or root); with `grouped`, one record per path with the numbers summed. Anonymous regions have the path `[anon]`. |
     /// | FreeBSD | The mappings (`kern.proc.vmmap.PID`, what libutil's `kinfo_getvmmap` reads), in address order; with `grouped`, one record per path with every number summed. See [`MemoryMap`]. |
     ///
+    /// On Linux:
+    ///
     /// ```
+    /// # #[cfg(target_os = "linux")] {
     /// let me = memsight::Process::current()?;
     /// let maps = me.memory_maps(true)?;
     /// assert!(maps.iter().any(|m| m.path == "[stack]"));
+    /// # }
     /// # Ok::<(), memsight::Error>(())
     /// ```
     pub fn memory_maps(&self, grouped: bool) -> Result<Vec<MemoryMap>> {

@@ -17,8 +17,7 @@ pub use super::records::process::{
     ProcessStatus,
 };
 use super::records::process::{
-    Kinfo, P_SYSTEM, SZOMB, TimeVal, cpu_times, descendants, io_counters, memory_info,
-    process_error,
+    Kinfo, P_SYSTEM, SZOMB, TimeVal, cpu_times, io_counters, memory_info, process_error,
 };
 use super::{sysctl_into, sysctl_vec, user};
 use crate::error::{Error, Result};
@@ -154,11 +153,6 @@ impl Process {
         })
     }
 
-    /// The calling process.
-    pub fn current() -> Result<Process> {
-        Process::new(std::process::id())
-    }
-
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.pid
@@ -168,12 +162,6 @@ impl Process {
     /// start time.
     pub fn is_running(&self) -> bool {
         self.kinfo().is_ok()
-    }
-
-    /// Runs `f` with this process (API parity with Linux: each getter reads one sysctl, so there
-    /// is nothing to cache).
-    pub fn oneshot<T>(&self, f: impl FnOnce(&Process) -> T) -> T {
-        f(self)
     }
 
     /// This process's `kinfo_proc`, checked to be the same process.
@@ -393,16 +381,18 @@ impl Process {
         let table = table()?;
         let links: Vec<(u32, u32, TimeVal)> =
             table.iter().map(|k| (k.pid, k.ppid, k.start)).collect();
-        Ok(descendants(&links, self.pid, self.start, recursive)
-            .into_iter()
-            .filter_map(|pid| {
-                let k = table.iter().find(|k| k.pid == pid)?;
-                Some(Process {
-                    pid,
-                    start: k.start,
+        Ok(
+            crate::neutral::family::descendants(&links, self.pid, self.start, recursive)
+                .into_iter()
+                .filter_map(|pid| {
+                    let k = table.iter().find(|k| k.pid == pid)?;
+                    Some(Process {
+                        pid,
+                        start: k.start,
+                    })
                 })
-            })
-            .collect())
+                .collect(),
+        )
     }
 
     /// When the process started (`ki_start`), in seconds since the Unix epoch.

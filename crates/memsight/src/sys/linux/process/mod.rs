@@ -86,11 +86,6 @@ impl Process {
         Process::open_in(&ProcFs::default(), pid)
     }
 
-    /// The calling process.
-    pub fn current() -> Result<Process> {
-        Process::new(std::process::id())
-    }
-
     /// Opens process `pid` under `procfs` (see [`ProcFs::process`]): the `/proc/PID` directory
     /// only, nothing read yet.
     pub(crate) fn open_in(procfs: &ProcFs, pid: u32) -> Result<Process> {

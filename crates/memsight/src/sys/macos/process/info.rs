@@ -131,26 +131,20 @@ impl Process {
     pub fn children(&self, recursive: bool) -> Result<Vec<Process>> {
         self.kinfo()?;
         let all = all_kinfo()?;
-        let mut out = Vec::new();
-        let mut queue = vec![(self.pid, self.start)];
-        while let Some((parent, parent_start)) = queue.pop() {
-            for k in &all {
-                if k.ppid != parent || k.pid == parent || k.start < parent_start {
-                    continue;
-                }
-                let child = Process {
-                    pid: k.pid,
-                    start: k.start,
-                };
-                if recursive {
-                    queue.push((child.pid, child.start));
-                }
-                out.push(child);
-            }
-        }
-        out.sort_by_key(|p| p.pid);
-        out.dedup();
-        Ok(out)
+        let links: Vec<(u32, u32, (i64, i32))> =
+            all.iter().map(|k| (k.pid, k.ppid, k.start)).collect();
+        Ok(
+            crate::neutral::family::descendants(&links, self.pid, self.start, recursive)
+                .into_iter()
+                .filter_map(|pid| {
+                    let k = all.iter().find(|k| k.pid == pid)?;
+                    Some(Process {
+                        pid,
+                        start: k.start,
+                    })
+                })
+                .collect(),
+        )
     }
 
     /// The state (psutil's `convert_status` over `kinfo_proc`); a zombie is

@@ -89,11 +89,6 @@ impl Process {
         })
     }
 
-    /// The calling process.
-    pub fn current() -> Result<Process> {
-        Process::new(std::process::id())
-    }
-
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.pid
@@ -102,11 +97,6 @@ impl Process {
     /// Whether the pid still belongs to this process (same start time); a zombie still does.
     pub fn is_running(&self) -> bool {
         self.kinfo().is_ok()
-    }
-
-    /// Runs `f` with this process (API parity with Linux: there is nothing to cache).
-    pub fn oneshot<T>(&self, f: impl FnOnce(&Process) -> T) -> T {
-        f(self)
     }
 
     fn no_such(&self) -> Error {

@@ -70,24 +70,17 @@ impl Process {
     pub fn children(&self, recursive: bool) -> Result<Vec<Process>> {
         self.alive()?;
         let snap = snapshot()?;
-        let mut out = Vec::new();
-        let mut queue = vec![(self.pid, self.created)];
-        while let Some((parent, parent_created)) = queue.pop() {
-            for p in &snap {
-                if p.ppid != parent || p.pid == parent || p.create_time < parent_created {
-                    continue;
-                }
-                let Ok(child) = Process::new(p.pid) else {
-                    continue;
-                };
-                if recursive {
-                    queue.push((child.pid, child.created));
-                }
-                out.push(child);
-            }
-        }
-        out.sort_by_key(|p| p.pid);
-        Ok(out)
+        let links: Vec<(u32, u32, u64)> = snap
+            .iter()
+            .map(|p| (p.pid, p.ppid, p.create_time))
+            .collect();
+        // Each child is opened (a handle holds it); one that exited since the snapshot is left out.
+        Ok(
+            crate::neutral::family::descendants(&links, self.pid, self.created, recursive)
+                .into_iter()
+                .filter_map(|pid| Process::new(pid).ok())
+                .collect(),
+        )
     }
 
     /// [`ProcessStatus::Stopped`] when every thread is suspended, else running (snapshot thread

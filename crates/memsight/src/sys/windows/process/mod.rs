@@ -207,11 +207,6 @@ impl Process {
         Ok(process)
     }
 
-    /// The calling process.
-    pub fn current() -> Result<Process> {
-        Process::new(std::process::id())
-    }
-
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.pid
@@ -223,12 +218,6 @@ impl Process {
     pub fn is_running(&self) -> bool {
         // SAFETY: the held handle is open and has SYNCHRONIZE.
         unsafe { WaitForSingleObject(raw(&self.handle), 0) == WAIT_TIMEOUT }
-    }
-
-    /// Runs `f` with this process (API parity with Linux: Windows getters share no files, so
-    /// there is nothing to cache).
-    pub fn oneshot<T>(&self, f: impl FnOnce(&Process) -> T) -> T {
-        f(self)
     }
 
     fn alive(&self) -> Result<()> {
