@@ -59,7 +59,7 @@ pub fn cgroup_memory() -> Result<Option<CgroupMemory>> {
 }
 
 impl Process {
-    /// The memory cgroup path of `/proc/PID/cgroup` (documented on the public `Process`).
+    /// Backs [`crate::Process::memory_cgroup`], where it is documented with every OS's source.
     pub fn memory_cgroup(&self) -> Result<Option<String>> {
         let membership = self.read_file("cgroup", files::parse_membership)?;
         Ok(membership.v1_memory.or(membership.v2))

@@ -81,7 +81,7 @@ impl ProcFs {
 }
 
 impl Process {
-    /// Opens process `pid` under `/proc`. Fails with [`Error::NoSuchProcess`] if there is none.
+    /// Backs [`crate::Process::new`], where it is documented with every OS's source.
     pub fn new(pid: u32) -> Result<Process> {
         Process::open_in(&ProcFs::default(), pid)
     }
@@ -143,20 +143,17 @@ impl Process {
         Ok(st)
     }
 
-    /// The process id.
+    /// Backs [`crate::Process::pid`], where it is documented with every OS's source.
     pub fn pid(&self) -> u32 {
         self.pid
     }
 
-    /// The procfs view this handle reads from.
+    /// Backs [`crate::Process::procfs`], where it is documented with every OS's source.
     pub fn procfs(&self) -> &ProcFs {
         &self.procfs
     }
 
-    /// Whether this process is still running: the handle's own `/proc/PID` descriptor still reads,
-    /// and the pid belongs to a process with the same start time (so a reused pid answers
-    /// `false`, even when the new process started in the same clock tick). A zombie counts as
-    /// running, as in psutil.
+    /// Backs [`crate::Process::is_running`], where it is documented with every OS's source.
     pub fn is_running(&self) -> bool {
         // The descriptor pins the original process: once it has been reaped, reads through it
         // fail with ESRCH even if the pid now belongs to a process started in the same clock tick.
@@ -170,18 +167,7 @@ impl Process {
         alive && Process::open_in(&self.procfs, self.pid).is_ok_and(|now| now == *self)
     }
 
-    /// Runs `f` with a per-file cache switched on, so that several getters called inside it read
-    /// each `/proc/PID` file once (psutil's `oneshot()`). Nested calls share the outer cache.
-    ///
-    /// ```
-    /// let me = memsight::Process::current()?;
-    /// let (rss, vms) = me.oneshot(|p| -> memsight::Result<_> {
-    ///     let m = p.memory_info()?; // statm read once for both
-    ///     Ok((m.rss, p.memory_info()?.vms))
-    /// })?;
-    /// assert!(rss > 0 && vms >= rss);
-    /// # Ok::<(), memsight::Error>(())
-    /// ```
+    /// Backs [`crate::Process::oneshot`], where it is documented with every OS's source.
     pub fn oneshot<T>(&self, f: impl FnOnce(&Process) -> T) -> T {
         let outer = {
             let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);

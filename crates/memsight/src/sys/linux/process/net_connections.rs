@@ -308,10 +308,7 @@ pub struct Connection {
 }
 
 impl Process {
-    /// The process's sockets of the given kind, sorted by descriptor: every `socket:[INODE]`
-    /// link in `/proc/PID/fd` found in the socket tables of the process's network namespace
-    /// (`/proc/PID/net/tcp` etc.; psutil reads the caller's, which is the same unless the process
-    /// lives in another namespace). Needs the right to list `/proc/PID/fd`.
+    /// Backs [`crate::Process::net_connections`], where it is documented with every OS's source.
     pub fn net_connections(&self, kind: ConnectionKind) -> Result<Vec<Connection>> {
         let fds = self
             .list_numbers("fd")

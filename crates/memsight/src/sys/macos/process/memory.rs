@@ -59,7 +59,7 @@ impl Drop for TaskPort {
 }
 
 impl Process {
-    /// Resident and virtual size (`proc_pidinfo(PROC_PIDTASKINFO)`); see [`MemoryInfo`].
+    /// Backs [`crate::Process::memory_info`], where it is documented with every OS's source.
     pub fn memory_info(&self) -> Result<MemoryInfo> {
         let t = self.task_info()?;
         Ok(MemoryInfo {
@@ -158,10 +158,7 @@ impl Process {
         }
     }
 
-    /// [`memory_info`](Self::memory_info) plus `task_info(TASK_VM_INFO)` (peak, anonymous,
-    /// file-backed, compressed, footprint) and `proc_pid_rusage`'s wired size. psutil 8's
-    /// `memory_info_ex`. Needs the task port: the caller's own process always; others need root
-    /// (or the debugger entitlement) and are [`Error::AccessDenied`] otherwise.
+    /// Backs [`crate::Process::memory_info_ex`], where it is documented with every OS's source.
     pub fn memory_info_ex(&self) -> Result<MemoryInfoEx> {
         let m = self.memory_info()?;
         let vm = self.task_vm_info()?;
@@ -229,10 +226,7 @@ impl Process {
         self.checked(())
     }
 
-    /// USS: the resident pages of private and copy-on-write regions not shared with another
-    /// process, the dyld shared region left out (also on arm64, which psutil misses), × the page
-    /// size. psutil 8's macOS `memory_footprint()`: `proc_pidinfo(PROC_PIDREGIONINFO)` per
-    /// region, no task port needed (same user or root).
+    /// Backs [`crate::Process::memory_footprint`], where it is documented with every OS's source.
     pub fn memory_footprint(&self) -> Result<MemoryFootprint> {
         let (arch, page) = self.region_layout()?;
         let mut pages = 0u64;
@@ -247,8 +241,7 @@ impl Process {
         })
     }
 
-    /// [`memory_info`](Self::memory_info) plus [`memory_footprint`](Self::memory_footprint)'s
-    /// USS. psutil's `memory_full_info()` on macOS.
+    /// Backs [`crate::Process::memory_full_info`], where it is documented with every OS's source.
     pub fn memory_full_info(&self) -> Result<MemoryFullInfo> {
         let m = self.memory_info()?;
         let f = self.memory_footprint()?;
@@ -284,9 +277,7 @@ impl Process {
         system::total_memory()
     }
 
-    /// The VM regions in address order (`proc_pidinfo(PROC_PIDREGIONPATHINFO)` per region: the
-    /// region and its file in one call, no task port, same user or root); with `grouped`, one
-    /// record per path with the numbers summed. Anonymous regions have the path `[anon]`.
+    /// Backs [`crate::Process::memory_maps`], where it is documented with every OS's source.
     pub fn memory_maps(&self, grouped: bool) -> Result<Vec<MemoryMap>> {
         let (_, page) = self.region_layout()?;
         // SAFETY: the struct is plain data; all-zero is valid.

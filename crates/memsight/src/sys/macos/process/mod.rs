@@ -79,8 +79,7 @@ pub fn process_iter() -> impl Iterator<Item = Result<Process>> {
 }
 
 impl Process {
-    /// Process `pid` (its `kinfo_proc` start time). Fails with [`Error::NoSuchProcess`] if
-    /// there is none. A zombie can be opened, as in psutil.
+    /// Backs [`crate::Process::new`], where it is documented with every OS's source.
     pub fn new(pid: u32) -> Result<Process> {
         let k = read_kinfo(pid)?.ok_or(Error::NoSuchProcess { pid, name: None })?;
         Ok(Process {
@@ -89,12 +88,12 @@ impl Process {
         })
     }
 
-    /// The process id.
+    /// Backs [`crate::Process::pid`], where it is documented with every OS's source.
     pub fn pid(&self) -> u32 {
         self.pid
     }
 
-    /// Whether the pid still belongs to this process (same start time); a zombie still does.
+    /// Backs [`crate::Process::is_running`], where it is documented with every OS's source.
     pub fn is_running(&self) -> bool {
         self.kinfo().is_ok()
     }

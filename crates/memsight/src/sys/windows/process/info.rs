@@ -5,8 +5,7 @@
 use super::*;
 
 impl Process {
-    /// The executable's full path (`QueryFullProcessImageNameW`, Win32 form). pid 4 (System)
-    /// gives an empty path, as psutil does.
+    /// Backs [`crate::Process::exe`], where it is documented with every OS's source.
     pub fn exe(&self) -> Result<PathBuf> {
         self.alive()?;
         if self.pid == 4 {
@@ -31,8 +30,7 @@ impl Process {
         )))
     }
 
-    /// The process name: "System Idle Process" for pid 0, "System" for 4, else the base name of
-    /// [`exe`](Self::exe). psutil's Windows `name()`.
+    /// Backs [`crate::Process::name`], where it is documented with every OS's source.
     pub fn name(&self) -> Result<String> {
         match self.pid {
             4 => Ok("System".to_string()),
@@ -43,19 +41,17 @@ impl Process {
         }
     }
 
-    /// When the process started, in seconds since the Unix epoch (`GetProcessTimes` creation).
+    /// Backs [`crate::Process::create_time`], where it is documented with every OS's source.
     pub fn create_time(&self) -> Result<f64> {
         Ok(filetime_to_unix(self.created))
     }
 
-    /// The parent's pid (`InheritedFromUniqueProcessId` of the snapshot). The parent may have
-    /// exited, and Windows may since have given its pid to another process.
+    /// Backs [`crate::Process::ppid`], where it is documented with every OS's source.
     pub fn ppid(&self) -> Result<u32> {
         Ok(self.snapshot_entry()?.ppid)
     }
 
-    /// The parent process, if it is still running and started before this one (psutil's check
-    /// against a reused parent pid); `None` otherwise.
+    /// Backs [`crate::Process::parent`], where it is documented with every OS's source.
     pub fn parent(&self) -> Result<Option<Process>> {
         let ppid = self.ppid()?;
         match Process::new(ppid) {
@@ -65,8 +61,7 @@ impl Process {
         }
     }
 
-    /// The children (with `recursive`, all descendants) from one snapshot's parent links, kept
-    /// only if they started after their parent (a reused parent pid is not a parent).
+    /// Backs [`crate::Process::children`], where it is documented with every OS's source.
     pub fn children(&self, recursive: bool) -> Result<Vec<Process>> {
         self.alive()?;
         let snap = snapshot()?;
@@ -83,27 +78,24 @@ impl Process {
         )
     }
 
-    /// [`ProcessStatus::Stopped`] when every thread is suspended, else running (snapshot thread
-    /// states, psutil's rule).
+    /// Backs [`crate::Process::status`], where it is documented with every OS's source.
     pub fn status(&self) -> Result<ProcessStatus> {
         Ok(status_from_threads(&self.snapshot_entry()?.threads))
     }
 
-    /// Threads (`NumberOfThreads` of the snapshot).
+    /// Backs [`crate::Process::num_threads`], where it is documented with every OS's source.
     pub fn num_threads(&self) -> Result<u64> {
         Ok(u64::from(self.snapshot_entry()?.num_threads))
     }
 
-    /// Every thread, sorted by id, with its user and kernel time: the `SYSTEM_THREAD_INFORMATION`
-    /// entries of a fresh snapshot (the times psutil reads per thread with `GetThreadTimes`,
-    /// without opening each thread).
+    /// Backs [`crate::Process::threads`], where it is documented with every OS's source.
     pub fn threads(&self) -> Result<Vec<Thread>> {
         let mut threads = self.snapshot_entry()?.thread_times;
         threads.sort_by_key(|t| t.id);
         Ok(threads)
     }
 
-    /// Open handles (`GetProcessHandleCount`).
+    /// Backs [`crate::Process::num_handles`], where it is documented with every OS's source.
     pub fn num_handles(&self) -> Result<u64> {
         self.alive()?;
         let mut n = 0u32;
@@ -114,7 +106,7 @@ impl Process {
         Ok(u64::from(n))
     }
 
-    /// User and kernel time (`GetProcessTimes`), seconds; children's times are 0.
+    /// Backs [`crate::Process::cpu_times`], where it is documented with every OS's source.
     pub fn cpu_times(&self) -> Result<CpuTimes> {
         self.alive()?;
         let (_, kernel, user) = process_times(self.pid, &self.handle)?;
@@ -126,7 +118,7 @@ impl Process {
         })
     }
 
-    /// I/O operations and bytes (`GetProcessIoCounters`).
+    /// Backs [`crate::Process::io_counters`], where it is documented with every OS's source.
     pub fn io_counters(&self) -> Result<IoCounters> {
         self.alive()?;
         // SAFETY: plain-data out-parameter; the handle is open.
@@ -147,8 +139,7 @@ impl Process {
         })
     }
 
-    /// The owner as `DOMAIN\user` (`OpenProcessToken` → `GetTokenInformation(TokenUser)` →
-    /// `LookupAccountSidW`); `NT AUTHORITY\SYSTEM` for pid 4.
+    /// Backs [`crate::Process::username`], where it is documented with every OS's source.
     pub fn username(&self) -> Result<String> {
         if self.pid == 4 {
             return Ok("NT AUTHORITY\\SYSTEM".to_string());

@@ -145,14 +145,12 @@ impl Process {
         Ok(c)
     }
 
-    /// Working set, private bytes and their peaks (`GetProcessMemoryInfo`); see [`MemoryInfo`].
+    /// Backs [`crate::Process::memory_info`], where it is documented with every OS's source.
     pub fn memory_info(&self) -> Result<MemoryInfo> {
         Ok(memory_info_of(&self.counters()?))
     }
 
-    /// [`memory_info`](Self::memory_info) plus the pools (`GetProcessMemoryInfo`) and the
-    /// reserved address space (`VirtualSize`, `PeakVirtualSize` of a `SystemProcessInformation`
-    /// snapshot, a whole-system query: costly). psutil 8's `memory_info_ex`.
+    /// Backs [`crate::Process::memory_info_ex`], where it is documented with every OS's source.
     pub fn memory_info_ex(&self) -> Result<MemoryInfoEx> {
         let c = self.counters()?;
         let snap = self.snapshot_entry()?;
@@ -167,10 +165,7 @@ impl Process {
         })
     }
 
-    /// USS: the private pages of the working set × the page size (`QueryWorkingSet` with
-    /// `PROCESS_QUERY_INFORMATION`, the buffer doubled while too small). psutil 8's
-    /// `memory_footprint()` on Windows. [`Error::Unsupported`] where neither working-set call takes
-    /// the process (under Wine, every process but the caller).
+    /// Backs [`crate::Process::memory_footprint`], where it is documented with every OS's source.
     pub fn memory_footprint(&self) -> Result<MemoryFootprint> {
         // The calling process is walked through its pseudo-handle (Wine walks only that one).
         let own = self.pid == std::process::id();
@@ -216,8 +211,7 @@ impl Process {
         }
     }
 
-    /// [`memory_info`](Self::memory_info) plus [`memory_footprint`](Self::memory_footprint)'s
-    /// USS. psutil's `memory_full_info()` on Windows.
+    /// Backs [`crate::Process::memory_full_info`], where it is documented with every OS's source.
     pub fn memory_full_info(&self) -> Result<MemoryFullInfo> {
         let m = self.memory_info()?;
         let f = self.memory_footprint()?;
@@ -260,11 +254,7 @@ impl Process {
         Ok(crate::sys::windows::system::virtual_memory()?.total)
     }
 
-    /// The regions that map a file (`VirtualQueryEx` from address 0, `GetMappedFileNameW` on
-    /// each), in address order; with `grouped`, one record per path with `rss` summed.
-    /// `rss` is the region's resident bytes (`QueryWorkingSetEx`, see [`MemoryMap::rss`]); where
-    /// that call refuses the process (Wine, for every process but the caller) it falls back to
-    /// the region size, psutil's figure (not truncated to 32 bits).
+    /// Backs [`crate::Process::memory_maps`], where it is documented with every OS's source.
     pub fn memory_maps(&self, grouped: bool) -> Result<Vec<MemoryMap>> {
         // The calling process is asked through its pseudo-handle (Wine answers QueryWorkingSetEx
         // only for that one).

@@ -190,9 +190,7 @@ fn snapshot() -> Result<Vec<SnapshotProcess>> {
 }
 
 impl Process {
-    /// Opens process `pid` (`OpenProcess` with `PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE`)
-    /// and reads its creation time. Fails with [`Error::NoSuchProcess`] if there is none, and
-    /// with [`Error::AccessDenied`] for pid 0 and protected processes.
+    /// Backs [`crate::Process::new`], where it is documented with every OS's source.
     pub fn new(pid: u32) -> Result<Process> {
         let handle = open(pid, PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE)?;
         let (created, _, _) = process_times(pid, &handle)?;
@@ -207,14 +205,12 @@ impl Process {
         Ok(process)
     }
 
-    /// The process id.
+    /// Backs [`crate::Process::pid`], where it is documented with every OS's source.
     pub fn pid(&self) -> u32 {
         self.pid
     }
 
-    /// Whether this process is still running: its handle is not signalled
-    /// (`WaitForSingleObject(h, 0)` times out). The handle pins the process, so a reused pid can
-    /// never answer for it.
+    /// Backs [`crate::Process::is_running`], where it is documented with every OS's source.
     pub fn is_running(&self) -> bool {
         // SAFETY: the held handle is open and has SYNCHRONIZE.
         unsafe { WaitForSingleObject(raw(&self.handle), 0) == WAIT_TIMEOUT }

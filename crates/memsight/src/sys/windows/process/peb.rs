@@ -98,8 +98,7 @@ impl Process {
         Ok(String::from_utf16_lossy(&units))
     }
 
-    /// The command line from the target's PEB (`RTL_USER_PROCESS_PARAMETERS.CommandLine`), split
-    /// as `CommandLineToArgvW` does. pids 0 and 4 give an empty list, as in psutil.
+    /// Backs [`crate::Process::cmdline`], where it is documented with every OS's source.
     pub fn cmdline(&self) -> Result<Vec<String>> {
         if self.pid == 4 {
             return Ok(Vec::new());
@@ -109,8 +108,7 @@ impl Process {
         Ok(split_command_line(&line))
     }
 
-    /// The working directory from the target's PEB (`CurrentDirectory.DosPath`), without the
-    /// trailing `\` (psutil's `normpath`) except for a drive root.
+    /// Backs [`crate::Process::cwd`], where it is documented with every OS's source.
     pub fn cwd(&self) -> Result<PathBuf> {
         if self.pid == 4 {
             return Err(Error::call_denied(Some(4), "cwd"));
@@ -123,9 +121,7 @@ impl Process {
         Ok(PathBuf::from(dir))
     }
 
-    /// The environment from the target's PEB (`RTL_USER_PROCESS_PARAMETERS.Environment`, read to
-    /// the end of its memory region), keys upper-cased and `=C:` entries dropped as psutil's
-    /// `parse_environ_block` does. pid 4 gives an empty map.
+    /// Backs [`crate::Process::environ`], where it is documented with every OS's source.
     pub fn environ(&self) -> Result<BTreeMap<String, String>> {
         if self.pid == 4 {
             return Ok(BTreeMap::new());
