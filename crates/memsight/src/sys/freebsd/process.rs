@@ -360,17 +360,13 @@ impl Process {
     pub fn children(&self, recursive: bool) -> Result<Vec<Process>> {
         self.kinfo()?;
         let table = table()?;
-        let links: Vec<(u32, u32, TimeVal)> =
-            table.iter().map(|k| (k.pid, k.ppid, k.start)).collect();
+        let link = |k: &Kinfo| (k.pid, k.ppid, k.start);
         Ok(
-            crate::neutral::family::descendants(&links, self.pid, self.start, recursive)
+            crate::neutral::family::descendants(&table, link, self.pid, self.start, recursive)
                 .into_iter()
-                .filter_map(|pid| {
-                    let k = table.iter().find(|k| k.pid == pid)?;
-                    Some(Process {
-                        pid,
-                        start: k.start,
-                    })
+                .map(|k| Process {
+                    pid: k.pid,
+                    start: k.start,
                 })
                 .collect(),
         )

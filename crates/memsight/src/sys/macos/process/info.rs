@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use super::super::pure::errors::procargs_error;
+use super::super::pure::kinfo::Kinfo;
 use super::super::pure::procargs::{self, ProcArgs};
 use super::super::pure::records::{
     adjust_create_time, ticks_to_secs, timebase_frequency, timeval_secs,
@@ -119,17 +120,13 @@ impl Process {
     pub fn children(&self, recursive: bool) -> Result<Vec<Process>> {
         self.kinfo()?;
         let all = all_kinfo()?;
-        let links: Vec<(u32, u32, (i64, i32))> =
-            all.iter().map(|k| (k.pid, k.ppid, k.start)).collect();
+        let link = |k: &Kinfo| (k.pid, k.ppid, k.start);
         Ok(
-            crate::neutral::family::descendants(&links, self.pid, self.start, recursive)
+            crate::neutral::family::descendants(&all, link, self.pid, self.start, recursive)
                 .into_iter()
-                .filter_map(|pid| {
-                    let k = all.iter().find(|k| k.pid == pid)?;
-                    Some(Process {
-                        pid,
-                        start: k.start,
-                    })
+                .map(|k| Process {
+                    pid: k.pid,
+                    start: k.start,
                 })
                 .collect(),
         )

@@ -65,15 +65,11 @@ impl Process {
     pub fn children(&self, recursive: bool) -> Result<Vec<Process>> {
         self.alive()?;
         let snap = snapshot()?;
-        let links: Vec<(u32, u32, u64)> = snap
-            .iter()
-            .map(|p| (p.pid, p.ppid, p.create_time))
-            .collect();
-        // Each child is opened (a handle holds it); one that exited since the snapshot is left out.
+        let link = |k: &SnapshotProcess| (k.pid, k.ppid, k.create_time);
         Ok(
-            crate::neutral::family::descendants(&links, self.pid, self.created, recursive)
+            crate::neutral::family::descendants(&snap, link, self.pid, self.created, recursive)
                 .into_iter()
-                .filter_map(|pid| Process::new(pid).ok())
+                .filter_map(|k| Process::new(k.pid).ok())
                 .collect(),
         )
     }
