@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::metric::{Checkers, Metric, SLOTS, Threads};
 use crate::policy::Decision;
 use crate::report::{LeakError, LeakReason, Outcome, Report, Verdict, summarise};
-use crate::sampler::{Probe, ProbeHandle, Sampler};
+use crate::sampler::{Probe, ProbeHandle};
 use crate::sites::{SiteHooks, SiteHooksHandle};
 
 const MIB: u64 = 1024 * 1024;
@@ -289,25 +289,23 @@ impl LeakTest {
     }
 }
 
-/// `PID (exe name)` of a child process.
-#[cfg(windows)]
-fn describe_process(sampler: &mut Sampler, pid: i32) -> String {
-    sampler.proc_self.describe_child(pid)
-}
-
-/// `PID (name)` of a child process, with `zombie` when it exited and was never waited for.
-#[cfg(not(windows))]
-fn describe_process(_: &mut Sampler, pid: i32) -> String {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // `PID (comm) S ...`: the comm may hold spaces and parentheses, the state follows the last ')'.
-    match (stat.find('('), stat.rfind(')')) {
-        (Some(a), Some(b)) if a < b => {
-            let state = stat[b + 1..].trim_start().chars().next().unwrap_or('?');
-            let zombie = if state == 'Z' { " zombie" } else { "" };
-            format!("{pid} ({}){zombie}", &stat[a + 1..b])
-        }
-        _ => format!("{pid}"),
-    }
+/// `PID (name)` of a child process, with `zombie` when it exited and was never waited for: the
+/// name and state as `memsight::Process` reads them on each OS; the pid alone when it is gone.
+fn describe_process(pid: i32) -> String {
+    let Some(p) = u32::try_from(pid)
+        .ok()
+        .and_then(|pid| memsight::Process::new(pid).ok())
+    else {
+        return pid.to_string();
+    };
+    let Ok(name) = p.name() else {
+        return pid.to_string();
+    };
+    let zombie = match p.status() {
+        Ok(memsight::process::ProcessStatus::Zombie) => " zombie",
+        _ => "",
+    };
+    format!("{pid} ({name}){zombie}")
 }
 
 /// Ends a process forked by the tested function whose child side returned into the harness:

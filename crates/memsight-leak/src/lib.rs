@@ -171,13 +171,6 @@ mod driver;
 mod metric;
 mod plot;
 mod policy;
-#[cfg(not(any(windows, target_os = "macos", target_os = "freebsd")))]
-mod proc_self;
-#[cfg(target_os = "macos")]
-#[path = "proc_self_macos.rs"]
-mod proc_self;
-#[cfg(target_os = "freebsd")]
-#[path = "proc_self_freebsd.rs"]
 mod proc_self;
 mod report;
 mod sampler;
@@ -185,10 +178,6 @@ pub mod sites;
 pub mod stats;
 #[cfg(not(windows))]
 mod tcache;
-#[cfg(windows)]
-mod win_self;
-#[cfg(windows)]
-use win_self as proc_self;
 
 pub use driver::LeakTest;
 pub use metric::{Checkers, Metric, ProbeKind, ProbeMetric, Threads};

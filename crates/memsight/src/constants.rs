@@ -5,7 +5,7 @@
 pub const POSIX: bool = cfg!(unix);
 /// Built for Windows.
 pub const WINDOWS: bool = cfg!(windows);
-/// Built for Linux (the only system memsight reads today).
+/// Built for Linux (the backend with the most figures: cgroups, PSS, every meminfo line).
 pub const LINUX: bool = cfg!(target_os = "linux");
 /// Built for macOS.
 pub const MACOS: bool = cfg!(target_os = "macos");

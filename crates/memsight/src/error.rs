@@ -30,14 +30,20 @@ pub enum Error {
         /// The process name, when known.
         name: Option<String>,
     },
-    /// The kernel refused to let this user read the file (EACCES or EPERM): for example another
-    /// user's `smaps_rollup`, which needs `PTRACE_MODE_READ`.
-    #[error("access denied: {}{}", .path.display(), pid_suffix(*.pid))]
+    /// The kernel refused this user (EACCES or EPERM, or the OS's equivalent): for example
+    /// another user's `smaps_rollup` on Linux, which needs `PTRACE_MODE_READ`, or
+    /// `proc_pidinfo` on another user's process on macOS. Exactly one of `path` and `call` says
+    /// what was refused.
+    #[error("access denied: {}{}", what(.path, .call), pid_suffix(*.pid))]
     AccessDenied {
-        /// The process whose file it is, if any.
+        /// The process concerned, if any.
         pid: Option<u32>,
-        /// The file or directory that could not be read.
-        path: PathBuf,
+        /// The file or directory that could not be read, when a file read was refused (Linux's
+        /// `/proc` and `/sys` files); `None` when a call was (see `call`).
+        path: Option<PathBuf>,
+        /// The system call, sysctl or API that refused (`OpenProcess`, `proc_pidinfo`,
+        /// `kern.proc.env`), when it was not a file read; `None` otherwise.
+        call: Option<String>,
     },
     /// The kernel, C library or allocator in use does not provide this figure.
     #[error("unsupported: {0}")]
@@ -52,11 +58,15 @@ pub enum Error {
         /// What was wrong with it.
         reason: String,
     },
-    /// Any other I/O error, with the path it happened on.
-    #[error("{}: {source}", .path.display())]
+    /// Any other I/O error, with the file or the call it happened on (exactly one of `path` and
+    /// `call`).
+    #[error("{}: {source}", what(.path, .call))]
     Io {
-        /// The file or directory involved.
-        path: PathBuf,
+        /// The file or directory involved, when the error came from a file; `None` otherwise.
+        path: Option<PathBuf>,
+        /// The system call, sysctl or API that failed (`NtQuerySystemInformation`,
+        /// `host_statistics64`, `sysctl vm.stats`), when it was not a file; `None` otherwise.
+        call: Option<String>,
         /// The underlying error from the operating system.
         source: io::Error,
     },
@@ -64,6 +74,36 @@ pub enum Error {
 
 fn name_suffix(name: &Option<String>) -> String {
     name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()
+}
+
+/// What was refused or failed: the path, else the call.
+fn what(path: &Option<PathBuf>, call: &Option<String>) -> String {
+    match (path, call) {
+        (Some(path), _) => path.display().to_string(),
+        (None, Some(call)) => call.clone(),
+        (None, None) => "(unknown)".to_string(),
+    }
+}
+
+impl Error {
+    /// A call (not a file read) that the OS refused for this user.
+    #[cfg_attr(target_os = "linux", allow(dead_code))]
+    pub(crate) fn call_denied(pid: Option<u32>, call: impl Into<String>) -> Error {
+        Error::AccessDenied {
+            pid,
+            path: None,
+            call: Some(call.into()),
+        }
+    }
+
+    /// A call (not a file read) that failed with `source`.
+    pub(crate) fn call_failed(call: impl Into<String>, source: io::Error) -> Error {
+        Error::Io {
+            path: None,
+            call: Some(call.into()),
+            source,
+        }
+    }
 }
 
 fn pid_suffix(pid: Option<u32>) -> String {
@@ -107,11 +147,43 @@ impl Error {
     /// Turns an I/O error on `path` into the matching variant: permission errors become
     /// [`Error::AccessDenied`], everything else [`Error::Io`].
     pub(crate) fn from_io(pid: Option<u32>, path: impl Into<PathBuf>, source: io::Error) -> Self {
-        let path = path.into();
+        let path = Some(path.into());
+        let call = None;
         match source.kind() {
-            io::ErrorKind::PermissionDenied => Error::AccessDenied { pid, path },
-            _ if source.raw_os_error() == Some(libc::EPERM) => Error::AccessDenied { pid, path },
-            _ => Error::Io { path, source },
+            io::ErrorKind::PermissionDenied => Error::AccessDenied { pid, path, call },
+            _ if source.raw_os_error() == Some(libc::EPERM) => {
+                Error::AccessDenied { pid, path, call }
+            }
+            _ => Error::Io { path, call, source },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_call_is_named_apart_from_any_path() {
+        let e = Error::call_denied(Some(7), "proc_pidinfo");
+        assert!(
+            matches!(&e, Error::AccessDenied { path: None, call: Some(c), .. } if c == "proc_pidinfo")
+        );
+        assert_eq!(e.to_string(), "access denied: proc_pidinfo (pid 7)");
+        let e = Error::call_failed("host_statistics64", io::Error::other("kern_return_t 5"));
+        assert!(matches!(&e, Error::Io { path: None, .. }));
+        assert_eq!(e.to_string(), "host_statistics64: kern_return_t 5");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_refused_file_is_named_by_its_path() {
+        let e = Error::from_io(
+            Some(1),
+            "/proc/1/smaps_rollup",
+            io::Error::from_raw_os_error(libc::EACCES),
+        );
+        assert_eq!(e.to_string(), "access denied: /proc/1/smaps_rollup (pid 1)");
+        assert!(matches!(e, Error::AccessDenied { call: None, .. }));
     }
 }

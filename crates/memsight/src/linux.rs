@@ -16,10 +16,9 @@
 //! # Ok::<(), memsight::Error>(())
 //! ```
 
-pub use crate::sys::cgroup::{CgroupMemory, MemoryPressure, Pressure, cgroup_memory};
 pub use crate::sys::cgroups::{
-    Cgroup, CgroupMemoryEvents, CgroupMemoryStat, CgroupWalk, StatKind, UnreadableCgroup, cgroups,
-    memory_pressure,
+    Cgroup, CgroupMemory, CgroupMemoryEvents, CgroupMemoryStat, CgroupWalk, MemoryPressure,
+    Pressure, StatKind, UnreadableCgroup, cgroup_memory, cgroups, memory_pressure,
 };
 pub use crate::sys::process::{IoClass, IoNice};
 pub use crate::sys::procfs::ProcFs;

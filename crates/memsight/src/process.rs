@@ -5,19 +5,27 @@
 //! [`Error::NoSuchProcess`](crate::Error::NoSuchProcess) even if the pid has been handed to a new
 //! process: the handle never silently reads someone else.
 //!
+//! There is one [`Process`] type on every OS, over the backend the build chose: each method is
+//! documented once, with a table of where its figure comes from on each OS. A method only some
+//! systems have (psutil has them on POSIX or Linux only, `num_handles` on Windows) is on the same
+//! type, compiled for those systems, and says so. [`Process::info`] reads them all into one
+//! [`ProcessInfo`] (psutil's `as_dict()`), with one rule for what counts as denied.
+//!
 //! The records have psutil 8's names and, like psutil's, each OS's fields: every field says where
-//! its number comes from. Items marked Linux exist only there (psutil has them on POSIX or Linux
-//! only); [`crate::linux`] holds what only Linux has.
+//! its number comes from. [`crate::linux`] holds what only Linux has.
 
 #[cfg(feature = "serde")]
 use serde::Serialize;
 
+mod handle;
+mod info;
+
 pub use crate::neutral::{MemType, ProcessStatus};
 #[cfg(windows)]
 pub use crate::sys::process::AddressFamily;
-pub use crate::sys::process::{
-    CpuTimes, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, Process, pids, process_iter,
-};
+pub use crate::sys::process::{CpuTimes, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap};
+pub use handle::{Process, pids, process_iter};
+pub use info::{Child, ProcessInfo};
 
 #[cfg(any(target_os = "linux", windows))]
 pub use crate::sys::process::{IoCounters, Thread};
@@ -27,9 +35,8 @@ pub use crate::sys::process::OpenFile;
 
 #[cfg(target_os = "linux")]
 pub use crate::sys::process::{
-    Address, AddressFamily, Child, Connection, ConnectionKind, ConnectionStatus, CtxSwitches,
-    MapSizes, MemoryScan, OpenFile, PageFaults, ProcessInfo, ProcessMemory, Resource, Rlimit,
-    SocketType, memory_scan,
+    Address, AddressFamily, Connection, ConnectionKind, ConnectionStatus, CtxSwitches, MapSizes,
+    MemoryScan, OpenFile, PageFaults, ProcessMemory, Resource, Rlimit, SocketType, memory_scan,
 };
 
 /// Lets a record that extends [`MemoryInfo`] (a `memory` field, flattened in JSON) be read as

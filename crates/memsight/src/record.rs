@@ -326,7 +326,7 @@ impl Followed {
     fn reread_name(&mut self) {
         let mut comm = std::mem::take(&mut self.comm);
         comm.clear();
-        let read = self.process.read_file("comm", |d| {
+        let read = self.process.inner.read_file("comm", |d| {
             comm.extend_from_slice(d);
             Ok(())
         });
@@ -343,6 +343,7 @@ impl Followed {
     fn refresh_name(&mut self) {
         let same = self
             .process
+            .inner
             .read_file("comm", |d| Ok(d == self.comm.as_slice()));
         if same.is_ok_and(|same| !same) {
             self.reread_name();

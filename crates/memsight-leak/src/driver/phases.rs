@@ -594,7 +594,7 @@ impl<'t, F: FnMut() -> bool> Check<'t, F> {
                     .filter(|p| !before.children.contains(p))
                     .collect::<Vec<_>>()
                     .into_iter()
-                    .map(|p| describe_process(&mut self.sampler, p))
+                    .map(describe_process)
                     .collect();
                 LeakError::Unclosed {
                     metric: Metric::Children,

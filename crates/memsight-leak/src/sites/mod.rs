@@ -23,38 +23,30 @@
 //! Other operating systems compile this module and report that allocation sites are
 //! Linux-only: [`unsupported`] says why, and the recording functions do nothing there.
 
-#[cfg(all(
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
-mod got;
-#[cfg(all(
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
-mod hooks;
 pub(crate) mod phase;
-#[cfg(all(
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
-mod rank;
-#[cfg(all(
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
-mod record;
-#[cfg(all(
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
-mod session;
 mod site;
+
+/// What hooks the C allocators and records, ranks and symbolises their stacks: it exists only
+/// where the GOT can be patched (Linux on x86_64 and aarch64); elsewhere `imp` below says so.
 #[cfg(all(
     target_os = "linux",
     any(target_arch = "x86_64", target_arch = "aarch64")
 ))]
-mod stack;
+mod recorder {
+    use super::{Domain, FrameKind, GotEntry, MAX_EXTRA_FRAMES, SiteFrame};
+
+    pub(super) mod got;
+    pub(super) mod hooks;
+    pub(super) mod rank;
+    pub(super) mod record;
+    pub(super) mod session;
+    pub(super) mod stack;
+}
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+use recorder::{got, rank, record, session, stack};
 
 pub use site::{FrameKind, LeakSite, SiteFrame};
 

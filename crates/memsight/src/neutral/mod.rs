@@ -1,6 +1,7 @@
 //! Types and rules every backend shares: one definition, so the four operating systems cannot
 //! drift apart and docs.rs shows one type whatever the build.
 
+pub(crate) mod family;
 pub(crate) mod maps;
 mod memtype;
 #[cfg(unix)]

@@ -2,6 +2,51 @@
 //! growing, per device and field. Used by `disk_io_counters(nowrap)` on every OS.
 
 use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+/// The `nowrap` state of every key a call was made with (Linux: procfs root and `perdisk`;
+/// Windows: `perdisk`), as psutil keeps one per call signature.
+pub(crate) type WrapStates<K, const N: usize> = Mutex<Vec<(K, WrapNumbers<N>)>>;
+
+/// Compensates `raw` with the state kept for `key` in `states` (made on first use).
+pub(crate) fn run_keyed<K: PartialEq, const N: usize>(
+    states: &WrapStates<K, N>,
+    key: K,
+    raw: Vec<(String, [u64; N])>,
+) -> Vec<(String, [u64; N])> {
+    let mut states = states.lock().unwrap_or_else(PoisonError::into_inner);
+    let i = match states.iter().position(|(k, _)| *k == key) {
+        Some(i) => i,
+        None => {
+            states.push((key, WrapNumbers::default()));
+            states.len() - 1
+        }
+    };
+    states[i].1.run(raw)
+}
+
+/// Forgets every key's state (psutil's `cache_clear()`).
+pub(crate) fn clear<K, const N: usize>(states: &WrapStates<K, N>) {
+    states
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clear();
+}
+
+/// The field-wise sum of every device's counters (saturating); `None` when there is no device
+/// (psutil's `None` total).
+pub(crate) fn total<const N: usize>(raw: &[(String, [u64; N])]) -> Option<[u64; N]> {
+    if raw.is_empty() {
+        return None;
+    }
+    let mut sum = [0u64; N];
+    for (_, a) in raw {
+        for (s, v) in sum.iter_mut().zip(a) {
+            *s = s.saturating_add(*v);
+        }
+    }
+    Some(sum)
+}
 
 /// psutil's `_WrapNumbers`: remembers the last raw values and, for each (device, field) that went
 /// down, a running total of the values it had before dropping.
@@ -55,6 +100,25 @@ impl<const N: usize> Default for WrapNumbers<N> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn total_sums_each_field_saturating_and_none_without_devices() {
+        assert_eq!(total::<2>(&[]), None);
+        let raw = vec![("a".to_owned(), [1, u64::MAX]), ("b".to_owned(), [2, 5])];
+        assert_eq!(total(&raw), Some([3, u64::MAX]));
+    }
+
+    #[test]
+    fn each_key_keeps_its_own_state() {
+        let states: WrapStates<bool, 1> = Mutex::new(Vec::new());
+        let dev = |v| vec![("d".to_owned(), [v])];
+        assert_eq!(run_keyed(&states, true, dev(10)), dev(10));
+        assert_eq!(run_keyed(&states, false, dev(3)), dev(3));
+        // Under `true` the counter went 10 -> 4: it wrapped, so 10 is carried.
+        assert_eq!(run_keyed(&states, true, dev(4)), dev(14));
+        clear(&states);
+        assert_eq!(run_keyed(&states, true, dev(4)), dev(4));
+    }
 
     fn one(v: u64) -> Vec<(String, [u64; 9])> {
         vec![("sda".to_owned(), [v; 9])]

@@ -16,10 +16,10 @@ fn ctl_error(name: &CStr, rc: i32) -> Error {
             "mallctl {name:?} is unknown: malloc is not jemalloc or has no statistics"
         ))
     } else {
-        Error::Io {
-            path: format!("mallctl {name}").into(),
-            source: std::io::Error::from_raw_os_error(rc),
-        }
+        Error::call_failed(
+            format!("mallctl {name}"),
+            std::io::Error::from_raw_os_error(rc),
+        )
     }
 }
 

@@ -57,9 +57,9 @@ pub(crate) fn sysctl_uint(name: &CStr) -> Result<u64> {
 
 /// A failed system-wide sysctl, named: permission errors are [`Error::AccessDenied`].
 pub(crate) fn sysctl_error(name: &CStr, e: io::Error) -> Error {
-    let path = name.to_string_lossy().into_owned().into();
+    let call = name.to_string_lossy().into_owned();
     match e.raw_os_error() {
-        Some(libc::EPERM | libc::EACCES) => Error::AccessDenied { pid: None, path },
-        _ => Error::Io { path, source: e },
+        Some(libc::EPERM | libc::EACCES) => Error::call_denied(None, call),
+        _ => Error::call_failed(call, e),
     }
 }

@@ -17,8 +17,7 @@ pub use super::records::process::{
     ProcessStatus,
 };
 use super::records::process::{
-    Kinfo, P_SYSTEM, SZOMB, TimeVal, cpu_times, descendants, io_counters, memory_info,
-    process_error,
+    Kinfo, P_SYSTEM, SZOMB, TimeVal, cpu_times, io_counters, memory_info, process_error,
 };
 use super::{sysctl_into, sysctl_vec, user};
 use crate::error::{Error, Result};
@@ -109,13 +108,8 @@ fn kinfo(pid: u32) -> Result<Kinfo> {
 /// Every process's `kinfo_proc` (`sysctl {CTL_KERN, KERN_PROC, KERN_PROC_PROC, 0}`: one entry per
 /// process, not per thread).
 fn table() -> Result<Vec<Kinfo>> {
-    let buf =
-        sysctl_vec(&[libc::CTL_KERN, libc::KERN_PROC, libc::KERN_PROC_PROC, 0]).map_err(|e| {
-            Error::Io {
-                path: "kern.proc.proc".into(),
-                source: e,
-            }
-        })?;
+    let buf = sysctl_vec(&[libc::CTL_KERN, libc::KERN_PROC, libc::KERN_PROC_PROC, 0])
+        .map_err(|e| Error::call_failed("kern.proc.proc", e))?;
     Ok(kinfos(&buf))
 }
 
@@ -149,8 +143,7 @@ pub struct Process {
 }
 
 impl Process {
-    /// Process `pid`, identified by its start time (`ki_start` of its `kinfo_proc`). Fails with
-    /// [`Error::NoSuchProcess`] if there is none.
+    /// Backs [`crate::Process::new`], where it is documented with every OS's source.
     pub fn new(pid: u32) -> Result<Process> {
         let k = kinfo(pid)?;
         Ok(Process {
@@ -159,26 +152,14 @@ impl Process {
         })
     }
 
-    /// The calling process.
-    pub fn current() -> Result<Process> {
-        Process::new(std::process::id())
-    }
-
-    /// The process id.
+    /// Backs [`crate::Process::pid`], where it is documented with every OS's source.
     pub fn pid(&self) -> u32 {
         self.pid
     }
 
-    /// Whether this process still exists (a zombie does): its pid's `kinfo_proc` has the same
-    /// start time.
+    /// Backs [`crate::Process::is_running`], where it is documented with every OS's source.
     pub fn is_running(&self) -> bool {
         self.kinfo().is_ok()
-    }
-
-    /// Runs `f` with this process (API parity with Linux: each getter reads one sysctl, so there
-    /// is nothing to cache).
-    pub fn oneshot<T>(&self, f: impl FnOnce(&Process) -> T) -> T {
-        f(self)
     }
 
     /// This process's `kinfo_proc`, checked to be the same process.
@@ -219,26 +200,22 @@ impl Process {
         Ok(buffers::file_entries(&buf))
     }
 
-    /// Resident, virtual, text, data and stack sizes and the peak RSS, from `kinfo_proc`; see
-    /// [`MemoryInfo`].
+    /// Backs [`crate::Process::memory_info`], where it is documented with every OS's source.
     pub fn memory_info(&self) -> Result<MemoryInfo> {
         Ok(memory_info(&self.kinfo()?, super::system::page_size()))
     }
 
-    /// The same as [`memory_info`](Self::memory_info): psutil 8 has no extra FreeBSD fields.
+    /// Backs [`crate::Process::memory_info_ex`], where it is documented with every OS's source.
     pub fn memory_info_ex(&self) -> Result<MemoryInfoEx> {
         self.memory_info()
     }
 
-    /// The same as [`memory_info`](Self::memory_info): FreeBSD has no USS (psutil's `pfullmem`
-    /// is `pmem` there).
+    /// Backs [`crate::Process::memory_full_info`], where it is documented with every OS's source.
     pub fn memory_full_info(&self) -> Result<MemoryFullInfo> {
         self.memory_info()
     }
 
-    /// Always [`Error::Unsupported`]: psutil 8 has no `memory_footprint()` on FreeBSD, whose
-    /// kernel gives no per-process USS (the per-mapping `private` of
-    /// [`memory_maps`](Self::memory_maps) is the nearest figure).
+    /// Backs [`crate::Process::memory_footprint`], where it is documented with every OS's source.
     pub fn memory_footprint(&self) -> Result<MemoryFootprint> {
         self.kinfo()?;
         Err(Error::Unsupported(
@@ -248,15 +225,17 @@ impl Process {
         ))
     }
 
-    /// `value / total RAM × 100` (unrounded): the [`MemType`] field of
-    /// [`memory_info`](Self::memory_info) over `virtual_memory().total`.
-    pub fn memory_percent(&self, memtype: MemType) -> Result<f64> {
-        let value = memtype.of(&self.memory_info()?)?;
-        crate::neutral::percent_of_ram(value, super::system::virtual_memory()?.total)
+    /// The [`MemType`] field of `memory_info`, for the neutral `memory_percent`.
+    pub(crate) fn memory_value(&self, memtype: MemType) -> Result<u64> {
+        memtype.of(&self.memory_info()?)
     }
 
-    /// The mappings (`kern.proc.vmmap.PID`, what libutil's `kinfo_getvmmap` reads), in address
-    /// order; with `grouped`, one record per path with every number summed. See [`MemoryMap`].
+    /// Total RAM for `memory_percent`: `virtual_memory().total`.
+    pub(crate) fn total_ram(&self) -> Result<u64> {
+        Ok(super::system::virtual_memory()?.total)
+    }
+
+    /// Backs [`crate::Process::memory_maps`], where it is documented with every OS's source.
     pub fn memory_maps(&self, grouped: bool) -> Result<Vec<MemoryMap>> {
         let buf = self.proc_buffer(libc::KERN_PROC_VMMAP, "kern.proc.vmmap")?;
         let page_size = super::system::page_size();
@@ -267,9 +246,7 @@ impl Process {
         Ok(if grouped { group_maps(maps) } else { maps })
     }
 
-    /// The process name: the kernel's command name (`ki_comm`, at most 19 bytes); when that is 15
-    /// characters or more and the base name of the first argument starts with it, that base name
-    /// (psutil's rule). Works for zombies.
+    /// Backs [`crate::Process::name`], where it is documented with every OS's source.
     pub fn name(&self) -> Result<String> {
         let comm = String::from_utf8_lossy(&self.kinfo()?.comm).into_owned();
         if !name::may_be_cut(comm.as_bytes()) {
@@ -281,8 +258,7 @@ impl Process {
         })
     }
 
-    /// The executable's path (`kern.proc.pathname.PID`). Empty for pid 0 and when the kernel no
-    /// longer knows it (`ENOENT`: a deleted binary, psutil #907).
+    /// Backs [`crate::Process::exe`], where it is documented with every OS's source.
     pub fn exe(&self) -> Result<PathBuf> {
         if self.pid == 0 {
             return Ok(PathBuf::new());
@@ -310,16 +286,13 @@ impl Process {
         }
     }
 
-    /// The command line (`kern.proc.args.PID`), one string per argument (invalid UTF-8 replaced
-    /// by U+FFFD). A kernel process gives an empty list.
+    /// Backs [`crate::Process::cmdline`], where it is documented with every OS's source.
     pub fn cmdline(&self) -> Result<Vec<String>> {
         let buf = self.proc_buffer(libc::KERN_PROC_ARGS, "kern.proc.args")?;
         Ok(buffers::args(&buf))
     }
 
-    /// The environment (`kern.proc.env.PID`; psutil reads the same through `kvm_getenvv`),
-    /// split at the first `=`. A zombie is [`Error::ZombieProcess`]; a kernel process
-    /// (`P_SYSTEM`) has an empty one; another user's process is [`Error::AccessDenied`].
+    /// Backs [`crate::Process::environ`], where it is documented with every OS's source.
     pub fn environ(&self) -> Result<BTreeMap<String, String>> {
         let k = self.kinfo()?;
         if k.stat == SZOMB {
@@ -335,47 +308,42 @@ impl Process {
         Ok(buffers::environ(&buf))
     }
 
-    /// The working directory: the `KF_FD_TYPE_CWD` entry of the file table
-    /// (`kern.proc.filedesc.PID`); empty when there is none (kernel processes), as in psutil.
+    /// Backs [`crate::Process::cwd`], where it is documented with every OS's source.
     pub fn cwd(&self) -> Result<PathBuf> {
         Ok(buffers::cwd(&self.files()?).unwrap_or_default())
     }
 
-    /// Open descriptors: the file table's entries with `kf_fd >= 0`. psutil 8 also counts the
-    /// cwd, root, jail, text and ctty pseudo-entries; memsight counts descriptors only.
+    /// Backs [`crate::Process::num_fds`], where it is documented with every OS's source.
     pub fn num_fds(&self) -> Result<usize> {
         Ok(buffers::num_fds(&self.files()?))
     }
 
-    /// The regular files the process has open (file-table entries of type `KF_TYPE_VNODE` and
-    /// vnode type `KF_VTYPE_VREG`), in descriptor order; see [`OpenFile`].
+    /// Backs [`crate::Process::open_files`], where it is documented with every OS's source.
     pub fn open_files(&self) -> Result<Vec<OpenFile>> {
         Ok(buffers::open_files(&self.files()?))
     }
 
-    /// User and system time, the process's and its reaped children's (`ki_rusage`,
-    /// `ki_rusage_ch`), seconds.
+    /// Backs [`crate::Process::cpu_times`], where it is documented with every OS's source.
     pub fn cpu_times(&self) -> Result<CpuTimes> {
         Ok(cpu_times(&self.kinfo()?))
     }
 
-    /// Block I/O operations (`ki_rusage.ru_inblock`/`ru_oublock`); see [`IoCounters`].
+    /// Backs [`crate::Process::io_counters`], where it is documented with every OS's source.
     pub fn io_counters(&self) -> Result<IoCounters> {
         Ok(io_counters(&self.kinfo()?))
     }
 
-    /// What the process is doing (`ki_stat`); see [`ProcessStatus`].
+    /// Backs [`crate::Process::status`], where it is documented with every OS's source.
     pub fn status(&self) -> Result<ProcessStatus> {
         Ok(ProcessStatus::from_stat(self.kinfo()?.stat))
     }
 
-    /// The parent's pid (`ki_ppid`). The parent may have exited and its pid been reused.
+    /// Backs [`crate::Process::ppid`], where it is documented with every OS's source.
     pub fn ppid(&self) -> Result<u32> {
         Ok(self.kinfo()?.ppid)
     }
 
-    /// The parent process, if it still exists and started no later than this one (psutil's check
-    /// against a reused parent pid); `None` otherwise.
+    /// Backs [`crate::Process::parent`], where it is documented with every OS's source.
     pub fn parent(&self) -> Result<Option<Process>> {
         let ppid = self.ppid()?;
         if ppid == self.pid {
@@ -388,31 +356,28 @@ impl Process {
         }
     }
 
-    /// The children (with `recursive`, all descendants), in pid order, from one `kern.proc.proc`
-    /// snapshot: processes whose `ki_ppid` is this pid and that started after it.
+    /// Backs [`crate::Process::children`], where it is documented with every OS's source.
     pub fn children(&self, recursive: bool) -> Result<Vec<Process>> {
         self.kinfo()?;
         let table = table()?;
-        let links: Vec<(u32, u32, TimeVal)> =
-            table.iter().map(|k| (k.pid, k.ppid, k.start)).collect();
-        Ok(descendants(&links, self.pid, self.start, recursive)
-            .into_iter()
-            .filter_map(|pid| {
-                let k = table.iter().find(|k| k.pid == pid)?;
-                Some(Process {
-                    pid,
+        let link = |k: &Kinfo| (k.pid, k.ppid, k.start);
+        Ok(
+            crate::neutral::family::descendants(&table, link, self.pid, self.start, recursive)
+                .into_iter()
+                .map(|k| Process {
+                    pid: k.pid,
                     start: k.start,
                 })
-            })
-            .collect())
+                .collect(),
+        )
     }
 
-    /// When the process started (`ki_start`), in seconds since the Unix epoch.
+    /// Backs [`crate::Process::create_time`], where it is documented with every OS's source.
     pub fn create_time(&self) -> Result<f64> {
         Ok(self.start.secs())
     }
 
-    /// The real, effective and saved user ids (`ki_ruid`, `ki_uid`, `ki_svuid`).
+    /// Backs [`crate::Process::uids`], where it is documented with every OS's source.
     pub fn uids(&self) -> Result<Uids> {
         let k = self.kinfo()?;
         Ok(Uids {
@@ -422,7 +387,7 @@ impl Process {
         })
     }
 
-    /// The real, effective and saved group ids (`ki_rgid`, `ki_groups[0]`, `ki_svgid`).
+    /// Backs [`crate::Process::gids`], where it is documented with every OS's source.
     pub fn gids(&self) -> Result<Gids> {
         let k = self.kinfo()?;
         Ok(Gids {
@@ -432,14 +397,13 @@ impl Process {
         })
     }
 
-    /// The login name of the real user id (`getpwuid_r(3)`), or the uid as decimal text when the
-    /// user database has no entry for it, as psutil does.
+    /// Backs [`crate::Process::username`], where it is documented with every OS's source.
     pub fn username(&self) -> Result<String> {
         let uid = self.uids()?.real;
         Ok(user::user_name(uid).unwrap_or_else(|| uid.to_string()))
     }
 
-    /// Threads (`ki_numthreads`).
+    /// Backs [`crate::Process::num_threads`], where it is documented with every OS's source.
     pub fn num_threads(&self) -> Result<u64> {
         Ok(u64::try_from(self.kinfo()?.numthreads).unwrap_or(0))
     }

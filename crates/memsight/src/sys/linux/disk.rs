@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 use crate::sys::procfs::diskstats::{self, DiskStat};
 use crate::sys::procfs::{self, ProcFs};
-use crate::sys::wrap::WrapNumbers;
+use crate::sys::wrap::{self, WrapStates};
 
 /// The kernel counts disk I/O in 512-byte sectors whatever the device's sector size.
 const SECTOR_SIZE: u64 = 512;
@@ -139,17 +139,7 @@ fn disk_io_counters_in(procfs: &ProcFs, perdisk: bool, nowrap: bool) -> Result<D
         }
     }
     if nowrap {
-        let key = (procfs.proc_root().to_path_buf(), perdisk);
-        let mut states = WRAP.lock().unwrap_or_else(PoisonError::into_inner);
-        let state = match states.iter().position(|(k, _)| *k == key) {
-            Some(i) => &mut states[i].1,
-            None => {
-                states.push((key, WrapNumbers::default()));
-                let last = states.len() - 1;
-                &mut states[last].1
-            }
-        };
-        raw = state.run(raw);
+        raw = wrap::run_keyed(&WRAP, (procfs.proc_root().to_path_buf(), perdisk), raw);
     }
     if perdisk {
         return Ok(DiskIoCounters::PerDisk(
@@ -158,25 +148,18 @@ fn disk_io_counters_in(procfs: &ProcFs, perdisk: bool, nowrap: bool) -> Result<D
                 .collect(),
         ));
     }
-    if raw.is_empty() {
-        return Ok(DiskIoCounters::Total(None));
-    }
-    let mut sum = [0u64; 9];
-    for (_, a) in &raw {
-        for (s, v) in sum.iter_mut().zip(a) {
-            *s = s.saturating_add(*v);
-        }
-    }
-    Ok(DiskIoCounters::Total(Some(DiskIo::from_array(sum))))
+    Ok(DiskIoCounters::Total(
+        wrap::total(&raw).map(DiskIo::from_array),
+    ))
 }
 
 /// Forgets what `nowrap` remembered (psutil's `disk_io_counters.cache_clear()`).
 pub fn disk_io_counters_cache_clear() {
-    WRAP.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    wrap::clear(&WRAP);
 }
 
 type WrapKey = (PathBuf, bool);
-static WRAP: Mutex<Vec<(WrapKey, WrapNumbers<9>)>> = Mutex::new(Vec::new());
+static WRAP: WrapStates<WrapKey, 9> = Mutex::new(Vec::new());
 
 /// psutil's `is_storage_device`: the name (with `/` as `!`) exists under `/sys/block`.
 fn is_storage_device(procfs: &ProcFs, name: &str) -> bool {

@@ -42,10 +42,7 @@ pub fn net_if_addrs() -> Result<BTreeMap<String, Vec<NicAddr>>> {
     let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
     // SAFETY: getifaddrs writes a list pointer into `head`, which is freed below.
     if unsafe { libc::getifaddrs(&mut head) } != 0 {
-        return Err(Error::Io {
-            path: "getifaddrs".into(),
-            source: io::Error::last_os_error(),
-        });
+        return Err(Error::call_failed("getifaddrs", io::Error::last_os_error()));
     }
     let mut out: BTreeMap<String, Vec<NicAddr>> = BTreeMap::new();
     let mut cursor = head;

@@ -24,8 +24,5 @@ pub(crate) fn uint_by_name(name: &CStr) -> Result<u64> {
 
 /// An [`Error::Io`] for a failed sysctl `what`.
 pub(crate) fn error(what: &str, source: io::Error) -> Error {
-    Error::Io {
-        path: format!("sysctl {what}").into(),
-        source,
-    }
+    Error::call_failed(format!("sysctl {what}"), source)
 }

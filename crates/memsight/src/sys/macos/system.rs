@@ -35,10 +35,10 @@ fn vm_counts() -> Result<VmCounts> {
         kr
     };
     if kr != KERN_SUCCESS {
-        return Err(Error::Io {
-            path: "host_statistics64".into(),
-            source: std::io::Error::other(format!("kern_return_t {kr}")),
-        });
+        return Err(Error::call_failed(
+            "host_statistics64",
+            std::io::Error::other(format!("kern_return_t {kr}")),
+        ));
     }
     Ok(records::vm_counts(
         &words[..(count as usize).min(HOST_INFO_MAX)],

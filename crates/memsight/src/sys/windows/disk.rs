@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use windows_sys::Win32::Foundation::{
     ERROR_INSUFFICIENT_BUFFER, ERROR_INVALID_FUNCTION, ERROR_INVALID_PARAMETER,
@@ -18,7 +18,7 @@ use windows_sys::Win32::System::Ioctl::{DISK_PERFORMANCE, IOCTL_DISK_PERFORMANCE
 pub use super::records::DiskIo;
 use super::{cb, last_error, win_error};
 use crate::error::Result;
-use crate::sys::wrap::WrapNumbers;
+use crate::sys::wrap::{self, WrapStates};
 
 /// psutil tries drives 0 to 32: Windows gives no count of them.
 const MAX_DRIVE: u32 = 32;
@@ -35,7 +35,7 @@ pub enum DiskIoCounters {
 }
 
 /// The `nowrap` state per `perdisk` choice.
-static WRAP: Mutex<Vec<(bool, WrapNumbers<6>)>> = Mutex::new(Vec::new());
+static WRAP: WrapStates<bool, 6> = Mutex::new(Vec::new());
 
 /// Disk I/O counters since boot, psutil's `disk_io_counters(perdisk, nowrap)` on Windows: each
 /// `\\.\PhysicalDriveN` (N = 0..=32) that opens is asked `IOCTL_DISK_PERFORMANCE`; a drive that
@@ -51,15 +51,7 @@ pub fn disk_io_counters(perdisk: bool, nowrap: bool) -> Result<DiskIoCounters> {
         }
     }
     if nowrap {
-        let mut states = WRAP.lock().unwrap_or_else(PoisonError::into_inner);
-        let i = match states.iter().position(|(k, _)| *k == perdisk) {
-            Some(i) => i,
-            None => {
-                states.push((perdisk, WrapNumbers::default()));
-                states.len() - 1
-            }
-        };
-        raw = states[i].1.run(raw);
+        raw = wrap::run_keyed(&WRAP, perdisk, raw);
     }
     if perdisk {
         return Ok(DiskIoCounters::PerDisk(
@@ -68,21 +60,14 @@ pub fn disk_io_counters(perdisk: bool, nowrap: bool) -> Result<DiskIoCounters> {
                 .collect(),
         ));
     }
-    if raw.is_empty() {
-        return Ok(DiskIoCounters::Total(None));
-    }
-    let mut sum = [0u64; 6];
-    for (_, a) in &raw {
-        for (s, v) in sum.iter_mut().zip(a) {
-            *s = s.saturating_add(*v);
-        }
-    }
-    Ok(DiskIoCounters::Total(Some(DiskIo::from_array(sum))))
+    Ok(DiskIoCounters::Total(
+        wrap::total(&raw).map(DiskIo::from_array),
+    ))
 }
 
 /// Forgets what `nowrap` remembered (psutil's `disk_io_counters.cache_clear()`).
 pub fn disk_io_counters_cache_clear() {
-    WRAP.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    wrap::clear(&WRAP);
 }
 
 /// `IOCTL_DISK_PERFORMANCE` of drive `n`; `None` when there is no such drive or it keeps no

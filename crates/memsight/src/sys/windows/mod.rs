@@ -34,15 +34,9 @@ pub(crate) fn last_error() -> u32 {
 /// [`Error::Io`] naming the API.
 pub(crate) fn win_error(pid: Option<u32>, api: &'static str, code: u32) -> Error {
     match (code, pid) {
-        (ERROR_ACCESS_DENIED | ERROR_PRIVILEGE_NOT_HELD, pid) => Error::AccessDenied {
-            pid,
-            path: api.into(),
-        },
+        (ERROR_ACCESS_DENIED | ERROR_PRIVILEGE_NOT_HELD, pid) => Error::call_denied(pid, api),
         (ERROR_INVALID_PARAMETER, Some(pid)) => Error::NoSuchProcess { pid, name: None },
-        _ => Error::Io {
-            path: api.into(),
-            source: io::Error::from_raw_os_error(code as i32),
-        },
+        _ => Error::call_failed(api, io::Error::from_raw_os_error(code as i32)),
     }
 }
 

@@ -225,35 +225,6 @@ pub(crate) fn io_counters(k: &Kinfo) -> IoCounters {
     }
 }
 
-/// The pids of the children (with `recursive`, all descendants) of the process `(pid, start)` in
-/// a table of `(pid, ppid, start)`, ascending. A process whose parent pid matches but that started
-/// before the parent is not its child: the pid was reused (psutil's `children()` check).
-pub(crate) fn descendants(
-    table: &[(u32, u32, TimeVal)],
-    pid: u32,
-    start: TimeVal,
-    recursive: bool,
-) -> Vec<u32> {
-    let mut out = Vec::new();
-    let mut queue = vec![(pid, start)];
-    while let Some((parent, parent_start)) = queue.pop() {
-        for &(child, ppid, child_start) in table {
-            if ppid != parent || child == parent || child_start < parent_start {
-                continue;
-            }
-            if out.contains(&child) {
-                continue;
-            }
-            out.push(child);
-            if recursive {
-                queue.push((child, child_start));
-            }
-        }
-    }
-    out.sort_unstable();
-    out
-}
-
 /// Maps the errno of a failed per-process call as psutil's `_psbsd.py:wrap_exceptions` does:
 /// `ESRCH` is [`Error::ZombieProcess`] when the process is a zombie, else
 /// [`Error::NoSuchProcess`]; `EPERM`/`EACCES` are [`Error::AccessDenied`]; anything else on pid 0
@@ -262,18 +233,9 @@ pub(crate) fn process_error(pid: u32, call: &str, errno: i32, zombie: bool) -> E
     match errno {
         libc::ESRCH if zombie => Error::ZombieProcess { pid, name: None },
         libc::ESRCH => Error::NoSuchProcess { pid, name: None },
-        libc::EPERM | libc::EACCES => Error::AccessDenied {
-            pid: Some(pid),
-            path: call.into(),
-        },
-        _ if pid == 0 => Error::AccessDenied {
-            pid: Some(0),
-            path: call.into(),
-        },
-        _ => Error::Io {
-            path: call.into(),
-            source: io::Error::from_raw_os_error(errno),
-        },
+        libc::EPERM | libc::EACCES => Error::call_denied(Some(pid), call),
+        _ if pid == 0 => Error::call_denied(Some(0), call),
+        _ => Error::call_failed(call, io::Error::from_raw_os_error(errno)),
     }
 }
 
@@ -365,27 +327,6 @@ mod tests {
     }
 
     #[test]
-    fn children_skip_reused_pids_and_recurse_on_demand() {
-        let t0 = tv(100, 0);
-        let table = [
-            (1, 0, tv(1, 0)),
-            (10, 1, t0),
-            (11, 10, tv(101, 0)),
-            (12, 10, tv(99, 0)), // started before 10: its ppid is a reused pid
-            (13, 11, tv(102, 0)),
-            (14, 1, tv(103, 0)),
-        ];
-        assert_eq!(descendants(&table, 10, t0, false), [11]);
-        assert_eq!(descendants(&table, 10, t0, true), [11, 13]);
-        assert_eq!(descendants(&table, 1, tv(1, 0), false), [10, 14]);
-        // pid 0 is its own parent in the kernel's table: not a child of itself.
-        assert_eq!(
-            descendants(&[(0, 0, tv(0, 0))], 0, tv(0, 0), true),
-            Vec::<u32>::new()
-        );
-    }
-
-    #[test]
     fn errno_maps_as_psutil_wraps_it() {
         assert!(matches!(
             process_error(42, "kern.proc.args", libc::ESRCH, false),
@@ -406,8 +347,9 @@ mod tests {
             Error::AccessDenied { pid: Some(0), .. }
         ));
         match process_error(42, "kern.proc.vmmap", libc::EINVAL, false) {
-            Error::Io { path, source } => {
-                assert_eq!(path, PathBuf::from("kern.proc.vmmap"));
+            Error::Io { path, call, source } => {
+                assert_eq!(path, None);
+                assert_eq!(call.as_deref(), Some("kern.proc.vmmap"));
                 assert_eq!(source.raw_os_error(), Some(libc::EINVAL));
             }
             e => panic!("{e:?}"),

@@ -1,11 +1,13 @@
 //! Every memory cgroup of the host, as `systemd-cgtop` and cAdvisor see them: usage, working set,
 //! limits, swap, the `memory.stat` breakdown, events, pressure and processes, for cgroup v2
-//! (unified), the v1 memory controller, and hybrid hosts. Also the system-wide memory pressure.
+//! (unified), the v1 memory controller, and hybrid hosts. Also the system-wide memory pressure,
+//! and ([`memory`]) the memory cgroup of one process.
 //!
 //! The parsers ([`stat`], [`name`] and the shared ones in `procfs::cgroup`) take bytes; this
 //! module does the I/O: it finds the cgroup mounts in `<proc root>/self/mountinfo`, rebases them
 //! under the sysfs root of the [`ProcFs`], and walks the directories.
 
+mod memory;
 pub(crate) mod name;
 pub(crate) mod stat;
 
@@ -19,9 +21,10 @@ use std::rc::Rc;
 use rustix::fs::{self, AtFlags, FileType, Mode, OFlags};
 
 use crate::error::{Error, ParseError, Result};
-use crate::sys::procfs::cgroup::{self as files, CgroupMount, MemoryPressure};
+use crate::sys::procfs::cgroup::{self as files, CgroupMount};
 use crate::sys::procfs::{ProcFs, read_to_buffer, with_buffer};
 
+pub use memory::{CgroupMemory, MemoryPressure, Pressure, cgroup_memory};
 pub use stat::{CgroupMemoryEvents, CgroupMemoryStat, StatKind};
 
 /// One memory cgroup: what its memory controller files say, in bytes.

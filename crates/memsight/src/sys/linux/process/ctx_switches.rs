@@ -16,9 +16,7 @@ pub struct CtxSwitches {
 }
 
 impl Process {
-    /// Voluntary and involuntary context switches (`voluntary_ctxt_switches` and
-    /// `nonvoluntary_ctxt_switches` of `/proc/PID/status`). Kernels before 2.6.23 lack the lines:
-    /// [`Error::Unsupported`], as psutil raises NotImplementedError.
+    /// Backs [`crate::Process::num_ctx_switches`], where it is documented with every OS's source.
     pub fn num_ctx_switches(&self) -> Result<CtxSwitches> {
         let s = self.read_file("status", status::parse)?;
         match (s.voluntary_ctxt_switches, s.nonvoluntary_ctxt_switches) {

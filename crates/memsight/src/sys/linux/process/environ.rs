@@ -12,14 +12,7 @@ use crate::sys::procfs::{self, environ, pid_stat};
 const PF_KTHREAD: u64 = 0x0020_0000;
 
 impl Process {
-    /// The environment the process was started with (`/proc/PID/environ`: later `setenv` calls
-    /// are not seen), keys and values decoded as UTF-8 with invalid sequences replaced by U+FFFD.
-    /// Parsed with psutil's rules: entries after an empty one, an unterminated last entry and
-    /// entries without a key are dropped; a repeated key keeps its last value.
-    ///
-    /// A live kernel thread gives an empty map (psutil raises NoSuchProcess there); a zombie
-    /// gives [`ZombieProcess`](crate::Error::ZombieProcess); another user's process gives
-    /// [`AccessDenied`](crate::Error::AccessDenied).
+    /// Backs [`crate::Process::environ`], where it is documented with every OS's source.
     pub fn environ(&self) -> Result<BTreeMap<String, String>> {
         self.with_environ(|data| {
             environ::parse(data)
@@ -33,7 +26,7 @@ impl Process {
         })
     }
 
-    /// [`environ`](Self::environ) with keys and values as the exact bytes the process holds.
+    /// Backs [`crate::Process::environ_os`], where it is documented with every OS's source.
     pub fn environ_os(&self) -> Result<BTreeMap<OsString, OsString>> {
         self.with_environ(|data| {
             environ::parse(data)

@@ -8,14 +8,13 @@ use crate::sys::process::Process;
 use crate::sys::procfs::{self, pid_stat};
 
 impl Process {
-    /// The parent process, or `None` when there is none (pid 0), it has exited, or the pid in
-    /// `/proc/PID/stat` field 4 now belongs to a process started after this one.
+    /// Backs [`crate::Process::parent`], where it is documented with every OS's source.
     pub fn parent(&self) -> Result<Option<Process>> {
         let ppid = self.ppid()?;
         if ppid == 0 {
             return Ok(None);
         }
-        match self.procfs().process(ppid) {
+        match Process::open_in(self.procfs(), ppid) {
             Ok(parent)
                 if matches!(
                     (parent.start_ticks(), self.start_ticks()),
@@ -28,9 +27,7 @@ impl Process {
         }
     }
 
-    /// The children (with `recursive`, all descendants), sorted by pid: every process whose
-    /// `/proc/PID/stat` names this one as parent and that started no earlier than it (psutil's
-    /// check against pid reuse). Processes that exit during the scan are left out.
+    /// Backs [`crate::Process::children`], where it is documented with every OS's source.
     pub fn children(&self, recursive: bool) -> Result<Vec<Process>> {
         let ppids = self.ppid_map()?;
         let mut by_parent: HashMap<u32, Vec<u32>> = HashMap::new();
@@ -45,7 +42,7 @@ impl Process {
                 if !seen.insert(pid) {
                     continue;
                 }
-                let Ok(child) = self.procfs().process(pid) else {
+                let Ok(child) = Process::open_in(self.procfs(), pid) else {
                     continue;
                 };
                 let Ok(child_start) = child.start_ticks() else {

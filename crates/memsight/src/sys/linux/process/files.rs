@@ -144,20 +144,14 @@ impl Process {
         Ok(numbers)
     }
 
-    /// The executable's path (`readlink /proc/PID/exe`), the exact bytes, with a ` (deleted)`
-    /// suffix removed when the file is gone, as psutil does (decided without looking the path
-    /// up: the held file's link count, from `statx(2)` on the `exe` magic link with
-    /// `AT_STATX_DONT_SYNC`, says whether it was deleted). A kernel thread gives an empty path; a zombie gives
-    /// [`Error::ZombieProcess`]. When the link may not be read (another user's process), the
-    /// first argument is used if it is an absolute path to an executable file, as psutil guesses;
-    /// otherwise [`Error::AccessDenied`].
+    /// Backs [`crate::Process::exe`], where it is documented with every OS's source.
     pub fn exe(&self) -> Result<PathBuf> {
         match self.link_path("exe") {
             // A zombie's command line is gone, so psutil's guess raises ZombieProcess there: the
             // same answer another user's zombie gets from an unprivileged caller.
-            Err(Error::AccessDenied { pid, path }) => self
+            Err(Error::AccessDenied { pid, path, call }) => self
                 .exe_from_cmdline()?
-                .ok_or(Error::AccessDenied { pid, path }),
+                .ok_or(Error::AccessDenied { pid, path, call }),
             Ok(path) if path.as_os_str().is_empty() => {
                 Ok(self.exe_from_cmdline().ok().flatten().unwrap_or_default())
             }
@@ -184,8 +178,7 @@ impl Process {
         Ok(usable.then_some(path))
     }
 
-    /// The working directory (`readlink /proc/PID/cwd`), the exact bytes; empty for a kernel
-    /// thread, as in psutil.
+    /// Backs [`crate::Process::cwd`], where it is documented with every OS's source.
     pub fn cwd(&self) -> Result<PathBuf> {
         self.link_path("cwd")
     }
@@ -221,17 +214,14 @@ impl Process {
         procfs::with_buffer(|buf| self.read_into("stat", buf).is_ok())
     }
 
-    /// The number of open file descriptors (the entries of `/proc/PID/fd`).
+    /// Backs [`crate::Process::num_fds`], where it is documented with every OS's source.
     pub fn num_fds(&self) -> Result<usize> {
         self.list_numbers("fd")
             .map(|fds| fds.len())
             .map_err(|e| self.error_for("fd", e))
     }
 
-    /// Bytes and calls of read and write I/O (`/proc/PID/io`; another user's process gives
-    /// [`Error::AccessDenied`], as the kernel requires `PTRACE_MODE_READ`). A kernel built without
-    /// task I/O accounting (`CONFIG_TASK_IO_ACCOUNTING`) has no such file: [`Error::Unsupported`],
-    /// as psutil raises NotImplementedError, while the process still answers.
+    /// Backs [`crate::Process::io_counters`], where it is documented with every OS's source.
     pub fn io_counters(&self) -> Result<IoCounters> {
         let io = match self.read_file("io", pid_io::parse) {
             // The descriptor pins the process: a missing `io` beside a readable `stat` is the
@@ -256,15 +246,7 @@ impl Process {
         })
     }
 
-    /// The regular files the process has open, in descriptor order: each `/proc/PID/fd/N` link
-    /// that is an absolute path to a regular file, with the offset and flags of
-    /// `/proc/PID/fdinfo/N`. Descriptors closed meanwhile are skipped. Paths are the exact bytes.
-    ///
-    /// psutil `stat`s each path by name to see a regular file; that lookup hangs for good on a
-    /// FUSE mount whose server stopped answering, and names another file when the path was
-    /// replaced. Here the type is the held file's, from `statx(2)` on the `fd/N` magic link
-    /// with `AT_STATX_DONT_SYNC`, so its filesystem is not asked: it cannot block, and it describes
-    /// the very file the descriptor holds.
+    /// Backs [`crate::Process::open_files`], where it is documented with every OS's source.
     pub fn open_files(&self) -> Result<Vec<OpenFile>> {
         let fds = self
             .list_numbers("fd")

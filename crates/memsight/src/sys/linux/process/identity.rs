@@ -13,20 +13,12 @@ use crate::sys::procfs::{cmdline, status};
 const EXEC_SETTLE_READS: u32 = 50;
 
 impl Process {
-    /// The process name, as psutil gives it: the kernel's command name (`/proc/PID/comm`, the
-    /// `task->comm` that psutil reads from `stat`'s field 2, at most 15 bytes); when that is 15
-    /// characters or more and the base name of the first argument starts with it, that base name
-    /// instead (`gnome-keyring-d` becomes `gnome-keyring-daemon`). Works for zombies and kernel
-    /// threads.
-    ///
-    /// Lossy: bytes that are not UTF-8 become U+FFFD; [`name_os`](Self::name_os) gives the exact
-    /// bytes.
+    /// Backs [`crate::Process::name`], where it is documented with every OS's source.
     pub fn name(&self) -> Result<String> {
         self.name_os().map(|n| n.to_string_lossy().into_owned())
     }
 
-    /// [`name`](Self::name) as the exact bytes the kernel holds (any byte but NUL and newline may
-    /// be in a command name). Exact.
+    /// Backs [`crate::Process::name_os`], where it is documented with every OS's source.
     pub fn name_os(&self) -> Result<OsString> {
         // The command line first: while a process is inside execve its command line is empty
         // and its comm still the parent's (a child read just after Popen returned was named
@@ -42,19 +34,12 @@ impl Process {
         }))
     }
 
-    /// The command line (`/proc/PID/cmdline`), one string per argument. Arguments are split on
-    /// NUL, or on spaces when the process rewrote its command line without NULs (setproctitle),
-    /// as psutil does. A kernel thread gives an empty list; a zombie gives
-    /// [`Error::ZombieProcess`].
-    ///
-    /// Lossy: bytes that are not UTF-8 become U+FFFD; [`cmdline_os`](Self::cmdline_os) gives the
-    /// exact bytes.
+    /// Backs [`crate::Process::cmdline`], where it is documented with every OS's source.
     pub fn cmdline(&self) -> Result<Vec<String>> {
         self.read_cmdline(cmdline::parse)
     }
 
-    /// [`cmdline`](Self::cmdline) with each argument as the exact bytes the process holds, split
-    /// by the same rules. Exact.
+    /// Backs [`crate::Process::cmdline_os`], where it is documented with every OS's source.
     pub fn cmdline_os(&self) -> Result<Vec<OsString>> {
         self.read_cmdline(|data| {
             Ok(cmdline::split(data)
@@ -94,7 +79,7 @@ impl Process {
         Ok(args)
     }
 
-    /// The real, effective and saved user ids (`/proc/PID/status` `Uid:`).
+    /// Backs [`crate::Process::uids`], where it is documented with every OS's source.
     pub fn uids(&self) -> Result<Uids> {
         let [real, effective, saved, _fs] = self.status_ids(|s| s.uid, "Uid")?;
         Ok(Uids {
@@ -104,7 +89,7 @@ impl Process {
         })
     }
 
-    /// The real, effective and saved group ids (`/proc/PID/status` `Gid:`).
+    /// Backs [`crate::Process::gids`], where it is documented with every OS's source.
     pub fn gids(&self) -> Result<Gids> {
         let [real, effective, saved, _fs] = self.status_ids(|s| s.gid, "Gid")?;
         Ok(Gids {
@@ -114,17 +99,13 @@ impl Process {
         })
     }
 
-    /// The login name of the real user id (`getpwuid_r(3)`), or the uid as decimal text when the
-    /// user database has no entry for it, as psutil does.
+    /// Backs [`crate::Process::username`], where it is documented with every OS's source.
     pub fn username(&self) -> Result<String> {
         let uid = self.uids()?.real;
         Ok(user::user_name(uid).unwrap_or_else(|| uid.to_string()))
     }
 
-    /// The owner of the `/proc/PID` directory (`fstat(2)` of the handle's descriptor, no file
-    /// read). The kernel sets it to the process's *effective* uid, or to 0 when the process is not
-    /// dumpable (setuid programs, some daemons); so it usually equals `uids().real`, but not
-    /// always. It is what `memsight ps` shows, because it costs no read.
+    /// Backs [`crate::Process::owner_uid`], where it is documented with every OS's source.
     pub fn owner_uid(&self) -> Result<u32> {
         self.dir_stat().map(|st| st.st_uid)
     }

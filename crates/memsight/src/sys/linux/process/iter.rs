@@ -22,11 +22,11 @@ pub fn pids() -> Result<Vec<u32>> {
 /// assert!(found);
 /// ```
 pub fn process_iter() -> impl Iterator<Item = Result<Process>> {
-    ProcFs::default().process_iter()
+    ProcFs::default().process_iter().map(|p| p.map(|p| p.inner))
 }
 
 impl ProcFs {
-    /// The ids of every process under this procfs root, ascending (see [`pids`]).
+    /// The ids of every process under this procfs root, ascending (see [`pids`](crate::pids)).
     pub fn pids(&self) -> Result<Vec<u32>> {
         let root = self.proc_root();
         let entries = fs::read_dir(root).map_err(|e| Error::from_io(None, root, e))?;
@@ -41,8 +41,8 @@ impl ProcFs {
         Ok(pids)
     }
 
-    /// Every process under this procfs root, in pid order (see [`process_iter`]).
-    pub fn process_iter(&self) -> impl Iterator<Item = Result<Process>> + use<> {
+    /// Every process under this procfs root, in pid order (see [`process_iter`](crate::process_iter)).
+    pub fn process_iter(&self) -> impl Iterator<Item = Result<crate::Process>> + use<> {
         let procfs = self.clone();
         let (pids, error) = match self.pids() {
             Ok(pids) => (pids, None),

@@ -28,7 +28,7 @@ pub struct MemoryMap {
     pub perms: String,
     /// The mapped file, a pseudo-path (`[heap]`, `[stack]`, `[vdso]`), or `[anon]` for anonymous
     /// memory. A ` (deleted)` suffix is removed when the mapped file is gone (decided without
-    /// looking the path up: see [`Process::memory_maps`]). Lossy: bytes that are not UTF-8 become
+    /// looking the path up: see [`Process::memory_maps`](crate::Process::memory_maps)). Lossy: bytes that are not UTF-8 become
     /// U+FFFD; `path_os` holds the exact bytes.
     pub path: String,
     /// [`path`](Self::path) as the exact bytes the kernel printed (after the same ` (deleted)`
@@ -100,28 +100,7 @@ impl std::ops::Deref for MemoryMap {
 }
 
 impl Process {
-    /// The process's memory mappings from `/proc/PID/smaps` (cached inside
-    /// [`oneshot`](Self::oneshot)), in address order; with `grouped`, one record per path with the
-    /// sizes summed, in first-seen order and with empty `addr`/`perms` (grouped by the exact
-    /// path bytes). psutil's rules: paths keep their spaces, a missing path is `[anon]`, missing
-    /// keys are 0, an empty `VmFlags:` is fine.
-    ///
-    /// A path ending in ` (deleted)` loses the suffix when the mapped file has no link left, as
-    /// `statx(2)` of `/proc/PID/map_files/START-END` sees it without asking the file's filesystem;
-    /// psutil instead looks the literal path up, which hangs for good on a FUSE mount whose server
-    /// stopped answering. Where `map_files` may not be followed (it needs `CAP_SYS_ADMIN`), the
-    /// suffix is taken as the kernel's mark of an unlinked file and removed.
-    ///
-    /// A kernel thread has no mappings (an empty list); a zombie gives
-    /// [`Error::ZombieProcess`]; another user's process gives [`Error::AccessDenied`]. This is the
-    /// slowest getter: the kernel walks every mapping's page tables.
-    ///
-    /// ```
-    /// let me = memsight::Process::current()?;
-    /// let maps = me.memory_maps(true)?;
-    /// assert!(maps.iter().any(|m| m.path == "[stack]"));
-    /// # Ok::<(), memsight::Error>(())
-    /// ```
+    /// Backs [`crate::Process::memory_maps`], where it is documented with every OS's source.
     pub fn memory_maps(&self, grouped: bool) -> Result<Vec<MemoryMap>> {
         let entries = self.read_file("smaps", smaps::parse)?;
         if entries.is_empty() && self.is_zombie() {

@@ -2,7 +2,6 @@
 //! (memory_full_info, memory_footprint) and memory_percent.
 
 use crate::error::Result;
-use crate::neutral::{Os, percent_of_ram};
 use crate::process::MemoryFootprint;
 use crate::sys::process::MemType;
 use crate::sys::process::Process;
@@ -31,8 +30,7 @@ pub struct MemoryInfo {
 }
 
 impl Process {
-    /// RSS, VMS and the other `statm` figures, in bytes. Readable for every user's processes;
-    /// zombies and kernel threads give all zeros, as in psutil.
+    /// Backs [`crate::Process::memory_info`], where it is documented with every OS's source.
     pub fn memory_info(&self) -> Result<MemoryInfo> {
         let s = self.read_file("statm", statm::parse)?;
         let page = page_size();
@@ -96,9 +94,7 @@ pub struct MemoryFullInfo {
 crate::process::extends_memory_info!(MemoryInfoEx, MemoryFullInfo);
 
 impl Process {
-    /// [`memory_info`](Self::memory_info) plus peak RSS and VMS, the RSS split (anon, file, shmem),
-    /// swap and hugetlb from `/proc/PID/status` (cached inside [`oneshot`](Self::oneshot)).
-    /// Cheap (no page-table walk) and readable for every user's processes.
+    /// Backs [`crate::Process::memory_info_ex`], where it is documented with every OS's source.
     pub fn memory_info_ex(&self) -> Result<MemoryInfoEx> {
         let m = self.memory_info()?;
         let s = self.status_file()?;
@@ -115,20 +111,7 @@ impl Process {
         })
     }
 
-    /// [`memory_info`](Self::memory_info) plus USS, PSS and swap. Reads `/proc/PID/smaps_rollup`
-    /// (one summed block; the kernel still walks the page tables, so this costs 10× or more than
-    /// statm), and the full `/proc/PID/smaps` only when the rollup answers ESRCH or ENOENT, as
-    /// kernel threads, zombies and kernels before 4.14 do; their empty smaps gives 0 for all three.
-    ///
-    /// Another user's process (or one holding capabilities the caller lacks) gives
-    /// [`Error::AccessDenied`](crate::Error::AccessDenied): both files need `PTRACE_MODE_READ`.
-    ///
-    /// ```
-    /// let me = memsight::Process::current()?;
-    /// let m = me.memory_full_info()?;
-    /// assert!(m.uss > 0 && m.pss >= m.uss && m.rss >= m.uss);
-    /// # Ok::<(), memsight::Error>(())
-    /// ```
+    /// Backs [`crate::Process::memory_full_info`], where it is documented with every OS's source.
     pub fn memory_full_info(&self) -> Result<MemoryFullInfo> {
         let m = self.memory_info()?;
         let f = self.footprint()?;
@@ -140,15 +123,7 @@ impl Process {
         })
     }
 
-    /// USS, PSS and swap (psutil 8's `memory_footprint()`): the same reads and errors as
-    /// [`memory_full_info`](Self::memory_full_info), without statm.
-    ///
-    /// ```
-    /// let me = memsight::Process::current()?;
-    /// let f = me.memory_footprint()?;
-    /// assert!(f.uss > 0 && f.pss >= f.uss);
-    /// # Ok::<(), memsight::Error>(())
-    /// ```
+    /// Backs [`crate::Process::memory_footprint`], where it is documented with every OS's source.
     pub fn memory_footprint(&self) -> Result<MemoryFootprint> {
         let f = self.footprint()?;
         Ok(MemoryFootprint {
@@ -171,13 +146,11 @@ impl Process {
         }
     }
 
-    /// `value / total RAM × 100` (unrounded), where value is the [`MemType`] field of
-    /// [`memory_info`](Self::memory_info), [`memory_info_ex`](Self::memory_info_ex) or
-    /// [`memory_footprint`](Self::memory_footprint) (only the record named is read) and total RAM
-    /// is [`virtual_memory`](crate::virtual_memory)`().total` under the same procfs root.
-    pub fn memory_percent(&self, memtype: MemType) -> Result<f64> {
-        memtype.check_on(Os::HERE)?;
-        let value = match memtype {
+    /// The [`MemType`] field of [`memory_info`](Self::memory_info),
+    /// [`memory_info_ex`](Self::memory_info_ex) or [`memory_footprint`](Self::memory_footprint)
+    /// (only the record named is read), for the neutral `memory_percent`.
+    pub(crate) fn memory_value(&self, memtype: MemType) -> Result<u64> {
+        Ok(match memtype {
             MemType::Uss | MemType::Pss | MemType::Swap => {
                 let f = self.footprint()?;
                 match memtype {
@@ -214,8 +187,12 @@ impl Process {
                     _ => m.dirty,
                 }
             }
-        };
-        percent_of_ram(value, self.procfs().virtual_memory()?.total)
+        })
+    }
+
+    /// Total RAM for `memory_percent`: `virtual_memory().total` under the same procfs root.
+    pub(crate) fn total_ram(&self) -> Result<u64> {
+        Ok(self.procfs().virtual_memory()?.total)
     }
 }
 

@@ -21,7 +21,7 @@ use crate::error::{Error, ParseError, Result};
 use crate::sys::procfs::{self, ProcFs, pid_stat};
 use crate::sys::unix::user;
 
-/// The files read inside a [`Process::oneshot`] scope, by name.
+/// The files read inside a [`Process::oneshot`](crate::Process::oneshot) scope, by name.
 type FileCache = Vec<(&'static str, Arc<[u8]>)>;
 
 /// A handle on one running process.
@@ -38,7 +38,7 @@ pub struct Process {
     /// belongs to another process.
     dir: OwnedFd,
     /// The start time after boot (`/proc/PID/stat` field 22, clock ticks), read through `dir`
-    /// the first time it is needed (see [`Process::start_ticks`]).
+    /// the first time it is needed (see [`Process::start_ticks`](crate::Process::start_ticks)).
     start_ticks: OnceLock<u64>,
     /// The inode of the `/proc/PID` directory, from `fstat` of `dir` the first time it is needed:
     /// the descriptor holds that inode, so it is the one of the open whenever it is read. A new
@@ -66,7 +66,7 @@ impl PartialEq for Process {
 impl Eq for Process {}
 
 impl ProcFs {
-    /// Opens process `pid` under this procfs root ([`Process::new`] reads `/proc`). Fails with
+    /// Opens process `pid` under this procfs root ([`Process::new`](crate::Process::new) reads `/proc`). Fails with
     /// [`Error::NoSuchProcess`] if there is none.
     ///
     /// ```
@@ -75,20 +75,15 @@ impl ProcFs {
     /// assert!(me.memory_info()?.rss > 0);
     /// # Ok::<(), memsight::Error>(())
     /// ```
-    pub fn process(&self, pid: u32) -> Result<Process> {
-        Process::open_in(self, pid)
+    pub fn process(&self, pid: u32) -> Result<crate::Process> {
+        Process::open_in(self, pid).map(crate::Process::from_inner)
     }
 }
 
 impl Process {
-    /// Opens process `pid` under `/proc`. Fails with [`Error::NoSuchProcess`] if there is none.
+    /// Backs [`crate::Process::new`], where it is documented with every OS's source.
     pub fn new(pid: u32) -> Result<Process> {
-        ProcFs::default().process(pid)
-    }
-
-    /// The calling process.
-    pub fn current() -> Result<Process> {
-        Process::new(std::process::id())
+        Process::open_in(&ProcFs::default(), pid)
     }
 
     /// Opens process `pid` under `procfs` (see [`ProcFs::process`]): the `/proc/PID` directory
@@ -148,20 +143,17 @@ impl Process {
         Ok(st)
     }
 
-    /// The process id.
+    /// Backs [`crate::Process::pid`], where it is documented with every OS's source.
     pub fn pid(&self) -> u32 {
         self.pid
     }
 
-    /// The procfs view this handle reads from.
+    /// Backs [`crate::Process::procfs`], where it is documented with every OS's source.
     pub fn procfs(&self) -> &ProcFs {
         &self.procfs
     }
 
-    /// Whether this process is still running: the handle's own `/proc/PID` descriptor still reads,
-    /// and the pid belongs to a process with the same start time (so a reused pid answers
-    /// `false`, even when the new process started in the same clock tick). A zombie counts as
-    /// running, as in psutil.
+    /// Backs [`crate::Process::is_running`], where it is documented with every OS's source.
     pub fn is_running(&self) -> bool {
         // The descriptor pins the original process: once it has been reaped, reads through it
         // fail with ESRCH even if the pid now belongs to a process started in the same clock tick.
@@ -172,21 +164,10 @@ impl Process {
             }
             read
         });
-        alive && self.procfs.process(self.pid).is_ok_and(|now| now == *self)
+        alive && Process::open_in(&self.procfs, self.pid).is_ok_and(|now| now == *self)
     }
 
-    /// Runs `f` with a per-file cache switched on, so that several getters called inside it read
-    /// each `/proc/PID` file once (psutil's `oneshot()`). Nested calls share the outer cache.
-    ///
-    /// ```
-    /// let me = memsight::Process::current()?;
-    /// let (rss, vms) = me.oneshot(|p| -> memsight::Result<_> {
-    ///     let m = p.memory_info()?; // statm read once for both
-    ///     Ok((m.rss, p.memory_info()?.vms))
-    /// })?;
-    /// assert!(rss > 0 && vms >= rss);
-    /// # Ok::<(), memsight::Error>(())
-    /// ```
+    /// Backs [`crate::Process::oneshot`], where it is documented with every OS's source.
     pub fn oneshot<T>(&self, f: impl FnOnce(&Process) -> T) -> T {
         let outer = {
             let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
@@ -204,7 +185,7 @@ impl Process {
     }
 
     /// Reads `/proc/PID/<name>` once (or takes it from the [`oneshot`](Self::oneshot) cache) and
-    /// hands the bytes to `parse`. Errors are mapped as in [`Process::error_for`].
+    /// hands the bytes to `parse`. Errors are mapped as in [`Process::error_for`](crate::Process::error_for).
     pub(crate) fn read_file<T>(
         &self,
         name: &'static str,
@@ -326,17 +307,15 @@ pub use scan::{MemoryScan, ProcessMemory, memory_scan};
 mod ctx_switches;
 mod family;
 mod files;
-mod info;
 mod net_connections;
 mod rlimit;
 mod sched;
 mod stat;
 mod threads;
 
-pub(crate) use crate::neutral::{MemType, ProcessStatus};
+pub(crate) use crate::neutral::MemType;
 pub use ctx_switches::CtxSwitches;
 pub use files::{IoCounters, OpenFile};
-pub use info::{Child, ProcessInfo};
 pub use net_connections::{
     Address, AddressFamily, Connection, ConnectionKind, ConnectionStatus, SocketType,
 };

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::sys::process::Process;
 use crate::sys::procfs::{self, net_tcp, net_unix};
 
-/// Which sockets [`Process::net_connections`] reports, psutil's `kind` argument.
+/// Which sockets [`Process::net_connections`](crate::Process::net_connections) reports, psutil's `kind` argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ConnectionKind {
     /// TCP and UDP over IPv4 and IPv6 (psutil's default, `inet`).
@@ -308,10 +308,7 @@ pub struct Connection {
 }
 
 impl Process {
-    /// The process's sockets of the given kind, sorted by descriptor: every `socket:[INODE]`
-    /// link in `/proc/PID/fd` found in the socket tables of the process's network namespace
-    /// (`/proc/PID/net/tcp` etc.; psutil reads the caller's, which is the same unless the process
-    /// lives in another namespace). Needs the right to list `/proc/PID/fd`.
+    /// Backs [`crate::Process::net_connections`], where it is documented with every OS's source.
     pub fn net_connections(&self, kind: ConnectionKind) -> Result<Vec<Connection>> {
         let fds = self
             .list_numbers("fd")

@@ -101,11 +101,7 @@ pub struct Rlimit {
 }
 
 impl Process {
-    /// Every resource limit, in alphabetical order of [`Resource`], from `/proc/PID/limits`.
-    ///
-    /// psutil calls `prlimit(2)`, which needs to be the same user (or `CAP_SYS_RESOURCE`); the
-    /// file is readable by everyone and is read through the handle, so this works for any process
-    /// and never asks a reused pid.
+    /// Backs [`crate::Process::rlimits`], where it is documented with every OS's source.
     pub fn rlimits(&self) -> Result<Vec<(Resource, Rlimit)>> {
         let rows = self.read_file("limits", limits::parse)?;
         let mut out: Vec<(Resource, Rlimit)> = rows
@@ -126,7 +122,7 @@ impl Process {
         Ok(out)
     }
 
-    /// The soft and hard limit of one resource (psutil's `rlimit(RLIMIT_X)`).
+    /// Backs [`crate::Process::rlimit`], where it is documented with every OS's source.
     pub fn rlimit(&self, resource: Resource) -> Result<Rlimit> {
         self.rlimits()?
             .into_iter()

@@ -18,12 +18,12 @@ pub struct ProcessMemory {
     /// The process id.
     pub pid: u32,
     /// The owner: the login name of the uid that owns `/proc/PID` (see
-    /// [`Process::owner_uid`]), or that uid as decimal text when it has no name.
+    /// [`Process::owner_uid`](crate::Process::owner_uid)), or that uid as decimal text when it has no name.
     pub username: String,
-    /// The process name, as [`Process::name`] gives it (lossy: U+FFFD for bytes that are not
+    /// The process name, as [`Process::name`](crate::Process::name) gives it (lossy: U+FFFD for bytes that are not
     /// UTF-8).
     pub name: String,
-    /// The exact bytes of the name, as [`Process::name_os`] gives them. Serialized as
+    /// The exact bytes of the name, as [`Process::name_os`](crate::Process::name_os) gives them. Serialized as
     /// `name_bytes`, only when not UTF-8.
     #[cfg_attr(
         feature = "serde",
@@ -34,9 +34,9 @@ pub struct ProcessMemory {
         )
     )]
     pub name_os: OsString,
-    /// The command line, as [`Process::cmdline`] gives it (lossy).
+    /// The command line, as [`Process::cmdline`](crate::Process::cmdline) gives it (lossy).
     pub cmdline: Vec<String>,
-    /// The exact bytes of each argument, as [`Process::cmdline_os`] gives them. Serialized as
+    /// The exact bytes of each argument, as [`Process::cmdline_os`](crate::Process::cmdline_os) gives them. Serialized as
     /// `cmdline_bytes` (an array of byte arrays), only when an argument is not UTF-8.
     #[cfg_attr(
         feature = "serde",

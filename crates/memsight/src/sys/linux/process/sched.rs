@@ -82,7 +82,7 @@ const IOPRIO_WHO_PROCESS: libc::c_int = 1;
 const IOPRIO_CLASS_SHIFT: u32 = 13;
 
 impl Process {
-    /// The I/O priority (`ioprio_get(IOPRIO_WHO_PROCESS, pid)`).
+    /// Backs [`crate::Process::ionice`], where it is documented with every OS's source.
     pub fn ionice(&self) -> Result<IoNice> {
         // SAFETY: ioprio_get takes two integers and returns an integer; no memory is shared.
         let ret = unsafe {
@@ -103,7 +103,7 @@ impl Process {
         })
     }
 
-    /// The CPUs the process may run on, ascending (`sched_getaffinity(pid)`).
+    /// Backs [`crate::Process::cpu_affinity`], where it is documented with every OS's source.
     pub fn cpu_affinity(&self) -> Result<Vec<u32>> {
         let pid = Pid::from_raw(self.pid() as i32).ok_or(Error::NoSuchProcess {
             pid: self.pid(),

@@ -68,24 +68,23 @@ impl Process {
         Ok(stat)
     }
 
-    /// The parent's pid (`/proc/PID/stat` field 4); 0 for pid 1 and kernel threads' parent kthreadd.
+    /// Backs [`crate::Process::ppid`], where it is documented with every OS's source.
     pub fn ppid(&self) -> Result<u32> {
         Ok(self.stat()?.ppid)
     }
 
-    /// The scheduling state (`/proc/PID/stat` field 3), as psutil names it.
+    /// Backs [`crate::Process::status`], where it is documented with every OS's source.
     pub fn status(&self) -> Result<ProcessStatus> {
         Ok(ProcessStatus::from_letter(self.stat()?.state))
     }
 
-    /// When the process started, in seconds since the Unix epoch: its start time after boot
-    /// (`/proc/PID/stat` field 22, clock ticks) plus the boot time (`btime` of `/proc/stat`).
+    /// Backs [`crate::Process::create_time`], where it is documented with every OS's source.
     pub fn create_time(&self) -> Result<f64> {
         let start = self.start_ticks()? as f64 / clock_ticks();
         Ok(crate::sys::boot::boot_time_of(self.procfs())? + start)
     }
 
-    /// User, system, children's and I/O-wait CPU time in seconds (`/proc/PID/stat`).
+    /// Backs [`crate::Process::cpu_times`], where it is documented with every OS's source.
     pub fn cpu_times(&self) -> Result<CpuTimes> {
         let stat = self.stat()?;
         let tck = clock_ticks();
@@ -98,24 +97,22 @@ impl Process {
         })
     }
 
-    /// The CPU the process last ran on (`/proc/PID/stat` field 39).
+    /// Backs [`crate::Process::cpu_num`], where it is documented with every OS's source.
     pub fn cpu_num(&self) -> Result<u32> {
         Ok(u32::try_from(self.stat()?.processor).unwrap_or(u32::MAX))
     }
 
-    /// The nice value, -20 (favoured) to 19 (`/proc/PID/stat` field 19; the same number
-    /// `getpriority(PRIO_PROCESS, pid)` gives psutil, read through the handle so a reused pid is
-    /// never asked).
+    /// Backs [`crate::Process::nice`], where it is documented with every OS's source.
     pub fn nice(&self) -> Result<i32> {
         Ok(i32::try_from(self.stat()?.nice).unwrap_or(0))
     }
 
-    /// The number of threads (`/proc/PID/stat` field 20, the same as `Threads:` in status).
+    /// Backs [`crate::Process::num_threads`], where it is documented with every OS's source.
     pub fn num_threads(&self) -> Result<u64> {
         Ok(self.stat()?.num_threads)
     }
 
-    /// Minor and major page faults (`/proc/PID/stat` fields 10 and 12).
+    /// Backs [`crate::Process::page_faults`], where it is documented with every OS's source.
     pub fn page_faults(&self) -> Result<PageFaults> {
         let stat = self.stat()?;
         Ok(PageFaults {
@@ -124,9 +121,7 @@ impl Process {
         })
     }
 
-    /// The controlling terminal (`/dev/pts/3`), or `None`: the device number in
-    /// `/proc/PID/stat` field 7 matched against the `st_rdev` of `/dev/tty*` and `/dev/pts/*`, as
-    /// psutil does (the likely name is tried first, so this is a `stat` or two, not a scan).
+    /// Backs [`crate::Process::terminal`], where it is documented with every OS's source.
     pub fn terminal(&self) -> Result<Option<PathBuf>> {
         let tty_nr = self.stat()?.tty_nr;
         Ok(terminal_path(tty_nr))

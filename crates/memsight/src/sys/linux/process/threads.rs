@@ -18,9 +18,7 @@ pub struct Thread {
 }
 
 impl Process {
-    /// Every thread, sorted by id: the entries of `/proc/PID/task` and the times in each
-    /// `task/TID/stat`. Threads that exit while being listed are left out. Readable for every
-    /// user's processes.
+    /// Backs [`crate::Process::threads`], where it is documented with every OS's source.
     pub fn threads(&self) -> Result<Vec<Thread>> {
         let tids = self
             .list_numbers("task")

@@ -14,14 +14,10 @@ use crate::error::{Error, Result};
 const MAX_FD_TABLE: usize = 24 << 20;
 
 impl Process {
-    /// The executable's path (`proc_pidpath`). pid 0 is [`Error::AccessDenied`]; a deleted
-    /// executable gives an empty path (`ENOENT`, psutil #1738).
+    /// Backs [`crate::Process::exe`], where it is documented with every OS's source.
     pub fn exe(&self) -> Result<PathBuf> {
         if self.pid == 0 {
-            return Err(Error::AccessDenied {
-                pid: Some(0),
-                path: "proc_pidpath".into(),
-            });
+            return Err(Error::call_denied(Some(0), "proc_pidpath"));
         }
         let mut buf = vec![0u8; libc::PROC_PIDPATHINFO_MAXSIZE as usize];
         // SAFETY: `buf` has the length passed.
@@ -43,7 +39,7 @@ impl Process {
         self.checked(PathBuf::from(OsStr::from_bytes(&buf)))
     }
 
-    /// The working directory (`proc_pidinfo(PROC_PIDVNODEPATHINFO)`, `pvi_cdir`).
+    /// Backs [`crate::Process::cwd`], where it is documented with every OS's source.
     pub fn cwd(&self) -> Result<PathBuf> {
         // SAFETY: proc_vnodepathinfo is plain data; all-zero is valid.
         let zero: libc::proc_vnodepathinfo = unsafe { std::mem::zeroed() };
@@ -98,7 +94,7 @@ impl Process {
         }
     }
 
-    /// Open descriptors (`PROC_PIDLISTFDS`). pid 0 has none, as psutil.
+    /// Backs [`crate::Process::num_fds`], where it is documented with every OS's source.
     pub fn num_fds(&self) -> Result<usize> {
         if self.pid == 0 {
             return Ok(0);
@@ -106,9 +102,7 @@ impl Process {
         Ok(self.fd_list()?.len())
     }
 
-    /// The regular files open (`proc_pidfdinfo(PROC_PIDFDVNODEPATHINFO)` for each vnode
-    /// descriptor; descriptors closed meanwhile are skipped; only paths that are regular files
-    /// now are kept, as psutil's `isfile_strict`). pid 0 gives none (#2116).
+    /// Backs [`crate::Process::open_files`], where it is documented with every OS's source.
     pub fn open_files(&self) -> Result<Vec<OpenFile>> {
         if self.pid == 0 {
             return Ok(Vec::new());

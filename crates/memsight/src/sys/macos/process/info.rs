@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use super::super::pure::errors::procargs_error;
+use super::super::pure::kinfo::Kinfo;
 use super::super::pure::procargs::{self, ProcArgs};
 use super::super::pure::records::{
     adjust_create_time, ticks_to_secs, timebase_frequency, timeval_secs,
@@ -36,9 +37,7 @@ fn init_boot_time() -> f64 {
 }
 
 impl Process {
-    /// The process name: `p_comm` of `kinfo_proc` (at most 16 bytes); when that is 15 characters
-    /// or more and the base name of the first argument starts with it, that base name instead
-    /// (psutil's rule). Works for zombies.
+    /// Backs [`crate::Process::name`], where it is documented with every OS's source.
     pub fn name(&self) -> Result<String> {
         let comm = self.kinfo()?.comm;
         if !name::may_be_cut(comm.as_bytes()) {
@@ -79,10 +78,7 @@ impl Process {
         self.checked(procargs::parse(&buf))
     }
 
-    /// The command line (`KERN_PROCARGS2`), one string per argument (invalid UTF-8 replaced).
-    /// pid 0 gives an empty list; another user's process
-    /// [`Error::AccessDenied`](crate::Error::AccessDenied); a zombie
-    /// [`Error::ZombieProcess`](crate::Error::ZombieProcess).
+    /// Backs [`crate::Process::cmdline`], where it is documented with every OS's source.
     pub fn cmdline(&self) -> Result<Vec<String>> {
         if self.pid == 0 {
             return Ok(Vec::new());
@@ -90,9 +86,7 @@ impl Process {
         Ok(self.procargs()?.args)
     }
 
-    /// The environment (`KERN_PROCARGS2`, after the arguments), psutil's POSIX parsing: keys
-    /// keep their case, entries without `=` are skipped. Since macOS 11 another process's
-    /// environment is mostly empty (SIP). pid 0 gives an empty map.
+    /// Backs [`crate::Process::environ`], where it is documented with every OS's source.
     pub fn environ(&self) -> Result<BTreeMap<String, String>> {
         if self.pid == 0 {
             return Ok(BTreeMap::new());
@@ -100,22 +94,19 @@ impl Process {
         Ok(procargs::parse_environ(&self.procargs()?.env))
     }
 
-    /// When the process started, in seconds since the Unix epoch (`p_starttime` of
-    /// `kinfo_proc`), moved as psutil's `adjust_proc_create_time` does when the wall clock was
-    /// set since memsight first read the boot time.
+    /// Backs [`crate::Process::create_time`], where it is documented with every OS's source.
     pub fn create_time(&self) -> Result<f64> {
         let start = timeval_secs(self.start.0, self.start.1);
         let init = init_boot_time();
         Ok(adjust_create_time(start, init, boot::boot_time()?))
     }
 
-    /// The parent's pid (`e_ppid` of `kinfo_proc`).
+    /// Backs [`crate::Process::ppid`], where it is documented with every OS's source.
     pub fn ppid(&self) -> Result<u32> {
         Ok(self.kinfo()?.ppid)
     }
 
-    /// The parent process, if it is still running and started before this one (psutil's check
-    /// against a reused parent pid); `None` otherwise.
+    /// Backs [`crate::Process::parent`], where it is documented with every OS's source.
     pub fn parent(&self) -> Result<Option<Process>> {
         let ppid = self.ppid()?;
         match Process::new(ppid) {
@@ -125,64 +116,49 @@ impl Process {
         }
     }
 
-    /// The children (with `recursive`, all descendants) from one `KERN_PROC_ALL` snapshot's
-    /// parent links, kept only if they started after their parent (a reused parent pid is not a
-    /// parent), in pid order.
+    /// Backs [`crate::Process::children`], where it is documented with every OS's source.
     pub fn children(&self, recursive: bool) -> Result<Vec<Process>> {
         self.kinfo()?;
         let all = all_kinfo()?;
-        let mut out = Vec::new();
-        let mut queue = vec![(self.pid, self.start)];
-        while let Some((parent, parent_start)) = queue.pop() {
-            for k in &all {
-                if k.ppid != parent || k.pid == parent || k.start < parent_start {
-                    continue;
-                }
-                let child = Process {
+        let link = |k: &Kinfo| (k.pid, k.ppid, k.start);
+        Ok(
+            crate::neutral::family::descendants(&all, link, self.pid, self.start, recursive)
+                .into_iter()
+                .map(|k| Process {
                     pid: k.pid,
                     start: k.start,
-                };
-                if recursive {
-                    queue.push((child.pid, child.start));
-                }
-                out.push(child);
-            }
-        }
-        out.sort_by_key(|p| p.pid);
-        out.dedup();
-        Ok(out)
+                })
+                .collect(),
+        )
     }
 
-    /// The state (psutil's `convert_status` over `kinfo_proc`); a zombie is
-    /// [`ProcessStatus::Zombie`], not running.
+    /// Backs [`crate::Process::status`], where it is documented with every OS's source.
     pub fn status(&self) -> Result<ProcessStatus> {
         Ok(self.kinfo()?.status)
     }
 
-    /// The real, effective and saved user ids (`kinfo_proc`).
+    /// Backs [`crate::Process::uids`], where it is documented with every OS's source.
     pub fn uids(&self) -> Result<Uids> {
         Ok(self.kinfo()?.uids)
     }
 
-    /// The real, effective and saved group ids (`kinfo_proc`).
+    /// Backs [`crate::Process::gids`], where it is documented with every OS's source.
     pub fn gids(&self) -> Result<Gids> {
         Ok(self.kinfo()?.gids)
     }
 
-    /// The login name of the real user id (`getpwuid_r(3)`), or the uid as decimal text when the
-    /// user database has no entry for it, as psutil does.
+    /// Backs [`crate::Process::username`], where it is documented with every OS's source.
     pub fn username(&self) -> Result<String> {
         let uid = self.uids()?.real;
         Ok(user::user_name(uid).unwrap_or_else(|| uid.to_string()))
     }
 
-    /// Threads (`pti_threadnum` of `PROC_PIDTASKINFO`).
+    /// Backs [`crate::Process::num_threads`], where it is documented with every OS's source.
     pub fn num_threads(&self) -> Result<u64> {
         Ok(self.task_info()?.pti_threadnum.max(0) as u64)
     }
 
-    /// User and system time (`pti_total_user`, `pti_total_system` of `PROC_PIDTASKINFO`, Mach
-    /// ticks ÷ `hw.tbfrequency`), seconds; children's times are 0.
+    /// Backs [`crate::Process::cpu_times`], where it is documented with every OS's source.
     pub fn cpu_times(&self) -> Result<CpuTimes> {
         let t = self.task_info()?;
         let hz = tbfrequency();

@@ -59,7 +59,7 @@ impl Drop for TaskPort {
 }
 
 impl Process {
-    /// Resident and virtual size (`proc_pidinfo(PROC_PIDTASKINFO)`); see [`MemoryInfo`].
+    /// Backs [`crate::Process::memory_info`], where it is documented with every OS's source.
     pub fn memory_info(&self) -> Result<MemoryInfo> {
         let t = self.task_info()?;
         Ok(MemoryInfo {
@@ -108,10 +108,7 @@ impl Process {
                 slot.port = got;
                 ready.notify_one();
             })
-            .map_err(|e| Error::Io {
-                path: "task_for_pid".into(),
-                source: e,
-            })?;
+            .map_err(|e| Error::call_failed("task_for_pid", e))?;
         let (lock, ready) = &*shared;
         let slot = lock.lock().unwrap_or_else(PoisonError::into_inner);
         let (mut slot, _) = ready
@@ -138,10 +135,10 @@ impl Process {
             mach2::task::task_info(task.port, TASK_VM_INFO, (&raw mut info).cast(), &mut count)
         };
         if kr != KERN_SUCCESS {
-            return Err(Error::Io {
-                path: "task_info TASK_VM_INFO".into(),
-                source: std::io::Error::other(format!("kern_return_t {kr}")),
-            });
+            return Err(Error::call_failed(
+                "task_info TASK_VM_INFO",
+                std::io::Error::other(format!("kern_return_t {kr}")),
+            ));
         }
         self.checked(info)
     }
@@ -161,10 +158,7 @@ impl Process {
         }
     }
 
-    /// [`memory_info`](Self::memory_info) plus `task_info(TASK_VM_INFO)` (peak, anonymous,
-    /// file-backed, compressed, footprint) and `proc_pid_rusage`'s wired size. psutil 8's
-    /// `memory_info_ex`. Needs the task port: the caller's own process always; others need root
-    /// (or the debugger entitlement) and are [`Error::AccessDenied`] otherwise.
+    /// Backs [`crate::Process::memory_info_ex`], where it is documented with every OS's source.
     pub fn memory_info_ex(&self) -> Result<MemoryInfoEx> {
         let m = self.memory_info()?;
         let vm = self.task_vm_info()?;
@@ -232,10 +226,7 @@ impl Process {
         self.checked(())
     }
 
-    /// USS: the resident pages of private and copy-on-write regions not shared with another
-    /// process, the dyld shared region left out (also on arm64, which psutil misses), × the page
-    /// size. psutil 8's macOS `memory_footprint()`: `proc_pidinfo(PROC_PIDREGIONINFO)` per
-    /// region, no task port needed (same user or root).
+    /// Backs [`crate::Process::memory_footprint`], where it is documented with every OS's source.
     pub fn memory_footprint(&self) -> Result<MemoryFootprint> {
         let (arch, page) = self.region_layout()?;
         let mut pages = 0u64;
@@ -250,8 +241,7 @@ impl Process {
         })
     }
 
-    /// [`memory_info`](Self::memory_info) plus [`memory_footprint`](Self::memory_footprint)'s
-    /// USS. psutil's `memory_full_info()` on macOS.
+    /// Backs [`crate::Process::memory_full_info`], where it is documented with every OS's source.
     pub fn memory_full_info(&self) -> Result<MemoryFullInfo> {
         let m = self.memory_info()?;
         let f = self.memory_footprint()?;
@@ -261,12 +251,10 @@ impl Process {
         })
     }
 
-    /// `value / total RAM × 100` (unrounded): the [`MemType`] field of
-    /// [`memory_info`](Self::memory_info), [`memory_info_ex`](Self::memory_info_ex) or
-    /// [`memory_footprint`](Self::memory_footprint), over `hw.memsize`.
-    pub fn memory_percent(&self, memtype: MemType) -> Result<f64> {
-        memtype.check_on(crate::neutral::Os::HERE)?;
-        let value = match memtype {
+    /// The [`MemType`] field of `memory_info`, `memory_info_ex` or `memory_footprint` (only the
+    /// record named is read), for the neutral `memory_percent`.
+    pub(crate) fn memory_value(&self, memtype: MemType) -> Result<u64> {
+        Ok(match memtype {
             MemType::Uss => self.memory_footprint()?.uss,
             MemType::Rss => self.memory_info()?.rss,
             MemType::Vms => self.memory_info()?.vms,
@@ -281,13 +269,15 @@ impl Process {
                     _ => m.phys_footprint,
                 }
             }
-        };
-        crate::neutral::percent_of_ram(value, system::total_memory()?)
+        })
     }
 
-    /// The VM regions in address order (`proc_pidinfo(PROC_PIDREGIONPATHINFO)` per region: the
-    /// region and its file in one call, no task port, same user or root); with `grouped`, one
-    /// record per path with the numbers summed. Anonymous regions have the path `[anon]`.
+    /// Total RAM for `memory_percent`: `hw.memsize`.
+    pub(crate) fn total_ram(&self) -> Result<u64> {
+        system::total_memory()
+    }
+
+    /// Backs [`crate::Process::memory_maps`], where it is documented with every OS's source.
     pub fn memory_maps(&self, grouped: bool) -> Result<Vec<MemoryMap>> {
         let (_, page) = self.region_layout()?;
         // SAFETY: the struct is plain data; all-zero is valid.

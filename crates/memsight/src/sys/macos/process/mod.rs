@@ -79,8 +79,7 @@ pub fn process_iter() -> impl Iterator<Item = Result<Process>> {
 }
 
 impl Process {
-    /// Process `pid` (its `kinfo_proc` start time). Fails with [`Error::NoSuchProcess`] if
-    /// there is none. A zombie can be opened, as in psutil.
+    /// Backs [`crate::Process::new`], where it is documented with every OS's source.
     pub fn new(pid: u32) -> Result<Process> {
         let k = read_kinfo(pid)?.ok_or(Error::NoSuchProcess { pid, name: None })?;
         Ok(Process {
@@ -89,24 +88,14 @@ impl Process {
         })
     }
 
-    /// The calling process.
-    pub fn current() -> Result<Process> {
-        Process::new(std::process::id())
-    }
-
-    /// The process id.
+    /// Backs [`crate::Process::pid`], where it is documented with every OS's source.
     pub fn pid(&self) -> u32 {
         self.pid
     }
 
-    /// Whether the pid still belongs to this process (same start time); a zombie still does.
+    /// Backs [`crate::Process::is_running`], where it is documented with every OS's source.
     pub fn is_running(&self) -> bool {
         self.kinfo().is_ok()
-    }
-
-    /// Runs `f` with this process (API parity with Linux: there is nothing to cache).
-    pub fn oneshot<T>(&self, f: impl FnOnce(&Process) -> T) -> T {
-        f(self)
     }
 
     fn no_such(&self) -> Error {

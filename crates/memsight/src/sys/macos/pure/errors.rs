@@ -25,10 +25,7 @@ fn zombie(pid: u32) -> Error {
 }
 
 fn denied(pid: u32, api: &str) -> Error {
-    Error::AccessDenied {
-        pid: Some(pid),
-        path: api.into(),
-    }
+    Error::call_denied(Some(pid), api)
 }
 
 /// A failed call `api` on `pid` that set `errno`: `ESRCH` is NoSuchProcess, or ZombieProcess
@@ -40,14 +37,10 @@ pub(crate) fn process_error(pid: u32, api: &str, errno: i32, state: PidState) ->
         (libc::ESRCH | 0, PidState::Zombie) => zombie(pid),
         (libc::ESRCH, _) | (0, PidState::Gone) => no_such(pid),
         (libc::EPERM | libc::EACCES, _) => denied(pid, api),
-        (0, PidState::Alive) => Error::Io {
-            path: api.into(),
-            source: io::Error::other("failed without an errno"),
-        },
-        (errno, _) => Error::Io {
-            path: api.into(),
-            source: io::Error::from_raw_os_error(errno),
-        },
+        (0, PidState::Alive) => {
+            Error::call_failed(api, io::Error::other("failed without an errno"))
+        }
+        (errno, _) => Error::call_failed(api, io::Error::from_raw_os_error(errno)),
     }
 }
 

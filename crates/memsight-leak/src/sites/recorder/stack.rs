@@ -448,8 +448,8 @@ mod tests {
         );
         assert_eq!(
             k(
-                "memsight_leak::sites::hooks::malloc",
-                "src/sites/hooks.rs",
+                "memsight_leak::sites::recorder::hooks::malloc",
+                "src/sites/recorder/hooks.rs",
                 "/t/caught"
             ),
             FrameKind::Harness
@@ -479,7 +479,7 @@ mod tests {
     #[test]
     fn everything_outside_the_driver_is_the_harness() {
         let mut frames = vec![
-            frame("memsight_leak::sites::hooks::malloc", "", "/t/x"),
+            frame("memsight_leak::sites::recorder::hooks::malloc", "", "/t/x"),
             frame("leak_helper", "/src/a.c", "/tmp/liba.so"),
             frame("caught::test::{{closure}}", "tests/caught.rs", "/t/x"),
             frame("memsight_leak::driver::LeakTest::run", "", "/t/x"),

@@ -59,19 +59,7 @@ pub fn cgroup_memory() -> Result<Option<CgroupMemory>> {
 }
 
 impl Process {
-    /// Linux only. The path of this process's memory cgroup as `/proc/PID/cgroup` names it
-    /// (`/system.slice/nginx.service`): the line of the v1 hierarchy holding the `memory`
-    /// controller when there is one, else the v2 unified hierarchy's (`0::`); `None` when the
-    /// file has neither. One small read, readable for every user's processes; a zombie's file is
-    /// still there. [`ProcFs::cgroup_memory_of`] reads the cgroup's figures as well.
-    ///
-    /// ```
-    /// let me = memsight::Process::current()?;
-    /// if let Some(path) = me.memory_cgroup()? {
-    ///     assert!(path.starts_with('/'));
-    /// }
-    /// # Ok::<(), memsight::Error>(())
-    /// ```
+    /// Backs [`crate::Process::memory_cgroup`], where it is documented with every OS's source.
     pub fn memory_cgroup(&self) -> Result<Option<String>> {
         let membership = self.read_file("cgroup", files::parse_membership)?;
         Ok(membership.v1_memory.or(membership.v2))

@@ -1,4 +1,4 @@
-//! The Windows counterpart of `proc_self`: this process's open handles, threads, child
+//! The Windows `ProcSelf`: this process's open handles, threads, child
 //! processes and USS, read with Win32 calls.
 //!
 //! - handles: `GetProcessHandleCount` (what [`Metric::Fds`](crate::Metric::Fds) counts on
@@ -74,12 +74,6 @@ impl Drop for Snapshot {
     }
 }
 
-/// A UTF-16 buffer up to its first NUL, as a String.
-fn wide(buf: &[u16]) -> String {
-    let end = buf.iter().position(|&c| c == 0).unwrap_or(buf.len());
-    String::from_utf16_lossy(&buf[..end])
-}
-
 impl ProcSelf {
     pub(crate) fn new() -> std::io::Result<ProcSelf> {
         let mut me = ProcSelf {
@@ -151,8 +145,8 @@ impl ProcSelf {
         self.each_thread(|_| {})
     }
 
-    /// Calls `each` with `(pid, exe name)` of every running process whose parent is this one.
-    fn each_child(&self, mut each: impl FnMut(u32, &[u16])) -> std::io::Result<i64> {
+    /// Calls `each` with the pid of every running process whose parent is this one.
+    fn each_child(&self, mut each: impl FnMut(u32)) -> std::io::Result<i64> {
         let snap = Snapshot::new(TH32CS_SNAPPROCESS)?;
         // SAFETY: PROCESSENTRY32W is plain data; dwSize set as Process32FirstW requires.
         let mut e: PROCESSENTRY32W = unsafe { std::mem::zeroed() };
@@ -163,7 +157,7 @@ impl ProcSelf {
         while ok != 0 {
             if e.th32ParentProcessID == self.pid && e.th32ProcessID != self.pid {
                 n += 1;
-                each(e.th32ProcessID, &e.szExeFile);
+                each(e.th32ProcessID);
             }
             // SAFETY: as above.
             ok = unsafe { Process32NextW(snap.0, &mut e) };
@@ -173,28 +167,14 @@ impl ProcSelf {
 
     /// Running child processes (Toolhelp snapshot: entries whose parent is this process).
     pub(crate) fn children(&mut self) -> std::io::Result<i64> {
-        self.each_child(|_, _| {})
+        self.each_child(|_| {})
     }
 
     /// The child pids, for failure reports.
     pub(crate) fn child_pids(&mut self) -> Vec<i32> {
         let mut out = Vec::new();
-        let _ = self.each_child(|pid, _| out.push(pid as i32));
+        let _ = self.each_child(|pid| out.push(pid as i32));
         out
-    }
-
-    /// `PID (exe name)` of a child process, for failure reports.
-    pub(crate) fn describe_child(&mut self, pid: i32) -> String {
-        let mut name = None;
-        let _ = self.each_child(|p, exe| {
-            if p as i32 == pid {
-                name = Some(wide(exe));
-            }
-        });
-        match name {
-            Some(n) => format!("{pid} ({n})"),
-            None => format!("{pid}"),
-        }
     }
 
     /// `(handle value, what it is)` for every open handle, for failure reports: the object type
