@@ -11,24 +11,17 @@
 
 use std::io::{IsTerminal, Write};
 
+#[cfg(not(target_os = "freebsd"))]
+use memsight::MemoryFullInfo;
+use memsight::MemoryInfo;
+#[cfg(any(windows, target_os = "macos"))]
+use memsight::MemoryInfoEx;
 use memsight::Process;
 use memsight::process::CpuTimes;
 #[cfg(any(target_os = "linux", windows, target_os = "freebsd"))]
 use memsight::process::IoCounters;
-#[cfg(windows)]
-use memsight::process::Thread;
 #[cfg(target_os = "linux")]
 use memsight::process::{Address, SocketType};
-#[cfg(any(target_os = "macos", target_os = "freebsd"))]
-use memsight::{Gids, Uids};
-use memsight::{MemoryFullInfo, MemoryInfo};
-#[cfg(not(target_os = "linux"))]
-use {
-    memsight::process::ProcessStatus,
-    memsight::{Error, MemType, MemoryInfoEx, MemoryMap, Result},
-    std::collections::BTreeMap,
-    std::path::PathBuf,
-};
 
 use crate::Host;
 use crate::output::{self, bytes2human, format_time, sanitize};
@@ -51,129 +44,13 @@ pub struct Args {
     pub verbose: bool,
 }
 
-/// Everything read about one process: the library's record on Linux.
-#[cfg(target_os = "linux")]
+/// Everything read about one process: the library's record (the fields this OS has, each
+/// `None` when it could not be read, and the names of those denied).
 type Info = memsight::process::ProcessInfo;
 
 /// Reads every field (the library's `Process::info`, in one `oneshot`).
-#[cfg(target_os = "linux")]
 fn collect(p: &Process) -> memsight::Result<Info> {
     p.info()
-}
-
-/// A child process in [`Info::children`].
-#[cfg(not(target_os = "linux"))]
-#[derive(Debug, serde::Serialize)]
-struct Child {
-    pid: u32,
-    name: Option<String>,
-}
-
-/// psutil's `as_dict()` for this OS, with the Linux record's key names and order: the fields
-/// this OS has, each `None` (JSON `null`) when it could not be read.
-#[cfg(not(target_os = "linux"))]
-#[derive(Debug, serde::Serialize)]
-struct Info {
-    pid: u32,
-    ppid: Option<u32>,
-    name: Option<String>,
-    exe: Option<PathBuf>,
-    cwd: Option<PathBuf>,
-    cmdline: Option<Vec<String>>,
-    create_time: Option<f64>,
-    status: Option<ProcessStatus>,
-    num_threads: Option<u64>,
-    #[cfg(windows)]
-    num_handles: Option<u64>,
-    #[cfg(any(target_os = "macos", target_os = "freebsd"))]
-    num_fds: Option<usize>,
-    username: Option<String>,
-    #[cfg(any(target_os = "macos", target_os = "freebsd"))]
-    uids: Option<Uids>,
-    #[cfg(any(target_os = "macos", target_os = "freebsd"))]
-    gids: Option<Gids>,
-    cpu_times: Option<CpuTimes>,
-    memory_info: Option<MemoryInfo>,
-    memory_info_ex: Option<MemoryInfoEx>,
-    memory_full_info: Option<MemoryFullInfo>,
-    memory_percent: Option<f64>,
-    memory_maps: Option<Vec<MemoryMap>>,
-    environ: Option<BTreeMap<String, String>>,
-    #[cfg(any(windows, target_os = "freebsd"))]
-    io_counters: Option<IoCounters>,
-    #[cfg(windows)]
-    threads: Option<Vec<Thread>>,
-    children: Option<Vec<Child>>,
-    access_denied: Vec<&'static str>,
-}
-
-/// Collects one field: a denied one is `None` and named, an unsupported one `None` alone; a gone
-/// process (or any other error) ends the record, as in the library's Linux `Process::info`.
-#[cfg(not(target_os = "linux"))]
-#[derive(Default)]
-struct Collector {
-    denied: Vec<&'static str>,
-}
-
-#[cfg(not(target_os = "linux"))]
-impl Collector {
-    fn take<T>(&mut self, name: &'static str, result: Result<T>) -> Result<Option<T>> {
-        match result {
-            Ok(v) => Ok(Some(v)),
-            Err(Error::AccessDenied { .. }) => {
-                self.denied.push(name);
-                Ok(None)
-            }
-            Err(Error::Unsupported(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-}
-
-/// Reads every field this OS has (Windows, macOS, FreeBSD).
-#[cfg(not(target_os = "linux"))]
-fn collect(p: &Process) -> Result<Info> {
-    let mut c = Collector::default();
-    Ok(Info {
-        pid: p.pid(),
-        ppid: c.take("ppid", p.ppid())?,
-        name: c.take("name", p.name())?,
-        exe: c.take("exe", p.exe())?,
-        cwd: c.take("cwd", p.cwd())?,
-        cmdline: c.take("cmdline", p.cmdline())?,
-        create_time: c.take("create_time", p.create_time())?,
-        status: c.take("status", p.status())?,
-        num_threads: c.take("num_threads", p.num_threads())?,
-        #[cfg(windows)]
-        num_handles: c.take("num_handles", p.num_handles())?,
-        #[cfg(any(target_os = "macos", target_os = "freebsd"))]
-        num_fds: c.take("num_fds", p.num_fds())?,
-        username: c.take("username", p.username())?,
-        #[cfg(any(target_os = "macos", target_os = "freebsd"))]
-        uids: c.take("uids", p.uids())?,
-        #[cfg(any(target_os = "macos", target_os = "freebsd"))]
-        gids: c.take("gids", p.gids())?,
-        cpu_times: c.take("cpu_times", p.cpu_times())?,
-        memory_info: c.take("memory_info", p.memory_info())?,
-        memory_info_ex: c.take("memory_info_ex", p.memory_info_ex())?,
-        memory_full_info: c.take("memory_full_info", p.memory_full_info())?,
-        memory_percent: c.take("memory_percent", p.memory_percent(MemType::Rss))?,
-        memory_maps: c.take("memory_maps", p.memory_maps(true))?,
-        environ: c.take("environ", p.environ())?,
-        #[cfg(any(windows, target_os = "freebsd"))]
-        io_counters: c.take("io_counters", p.io_counters())?,
-        #[cfg(windows)]
-        threads: c.take("threads", p.threads())?,
-        children: c.take("children", p.children(false))?.map(|kids| {
-            kids.iter()
-                .map(|k| Child {
-                    pid: k.pid(),
-                    name: k.name().ok(),
-                })
-                .collect()
-        }),
-        access_denied: c.denied,
-    })
 }
 
 /// Runs `memsight info`.
