@@ -13,10 +13,11 @@ use super::pure::errors::{PidState, process_error};
 use super::pure::kinfo::{Kinfo, kinfo};
 use super::pure::layout::KinfoProc;
 pub use super::pure::records::{
-    CpuTimes, MemType, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, OpenFile, ProcessStatus,
+    CpuTimes, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, OpenFile, ProcessStatus,
 };
 use super::{errno, sysctl};
 use crate::error::{Error, Result};
+pub use crate::neutral::MemType;
 use crate::sys::unix::user;
 
 /// A handle on one process (macOS): the pid and its start time. Equality is identity: same pid

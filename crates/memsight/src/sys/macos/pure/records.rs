@@ -116,8 +116,8 @@ pub struct OpenFile {
     pub fd: u32,
 }
 
+pub use crate::neutral::ProcessStatus;
 use crate::neutral::maps::GroupableMap;
-pub use crate::neutral::{MemType, ProcessStatus};
 
 /// psutil 8's `convert_status` (#2675, #783): `p_stat` alone is almost always `SRUN`, so a
 /// zombie or stopped state wins first, then the flags, then the session-leader bit.
@@ -225,8 +225,8 @@ impl GroupableMap for MemoryMap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::neutral::Os;
     use crate::neutral::maps::group_maps;
+    use crate::neutral::{MemType, Os};
 
     #[test]
     fn zombie_and_stopped_win_over_flags() {
