@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 
 use anyhow::{Context, anyhow, bail};
-use memsight::record::{Figures, ProcessSample, Sample};
+use memsight::linux::record::{Figures, ProcessSample, Sample};
 
 /// Whether a recording file is CSV (by its extension) rather than JSON lines.
 pub fn is_csv(path: &Path) -> bool {

@@ -69,8 +69,6 @@ pub mod heap;
 pub mod linux;
 mod neutral;
 pub mod process;
-#[cfg(target_os = "linux")]
-pub mod record;
 mod sys;
 
 // The pure parsers, for the fuzz targets in fuzz/ only: not part of the API.

@@ -9,17 +9,17 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! let mut sampler = memsight::record::Sampler::new(memsight::Process::current()?)
+//! let mut sampler = memsight::linux::record::Sampler::new(memsight::Process::current()?)
 //!     .interval(Duration::from_millis(10));
-//! let mut sample = memsight::record::Sample::default();
-//! let mut summary = memsight::record::Summary::default();
+//! let mut sample = memsight::linux::record::Sample::default();
+//! let mut summary = memsight::linux::record::Summary::default();
 //! for _ in 0..3 {
 //!     sampler.sample(&mut sample);
 //!     summary.add(&sample);
 //!     sampler.wait();
 //! }
 //! assert_eq!(summary.samples, 3);
-//! assert!(summary.peak(memsight::record::Metric::Uss).is_some_and(|p| p.bytes > 0));
+//! assert!(summary.peak(memsight::linux::record::Metric::Uss).is_some_and(|p| p.bytes > 0));
 //! # Ok::<(), memsight::Error>(())
 //! ```
 
