@@ -5,7 +5,7 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Output;
