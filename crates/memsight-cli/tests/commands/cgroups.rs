@@ -1,5 +1,5 @@
 //! `memsight cgroups` on the fixture trees of scripts/make-cgroup-fixtures.py (the live figures
-//! are checked by the library's tests/cgroups_live.rs).
+//! are checked by the library's tests/cgroups/cgroups_live.rs).
 
 // Runs the Linux binary against procps, psutil and /proc; tests/windows.rs is the Windows one.
 #![cfg(target_os = "linux")]
