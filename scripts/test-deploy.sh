@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks what an operator installs from deploy/ (the test suite runs it, from
-# crates/memsight-cli/tests/serve_fleet.rs, where the live checks against a real Prometheus are):
+# crates/memsight-cli/tests/serve/serve_fleet.rs, where the live checks against a real Prometheus are):
 # - the Prometheus rules: `promtool check rules` and their unit tests (`promtool test rules`);
 # - the systemd unit: `systemd-analyze verify` with no complaint, and an exposure score of
 #   `systemd-analyze security` of at most 2.0 (offline: no systemd needs to be running);

@@ -154,7 +154,7 @@ fn write_row(
     writeln!(out)
 }
 
-// The other OSes' columns; Linux's table is checked against procps in tests/free.rs.
+// The other OSes' columns; Linux's table is checked against procps in tests/commands/free.rs.
 #[cfg(test)]
 #[cfg(not(target_os = "linux"))]
 mod tests {

@@ -6,13 +6,14 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use support::{memsight, python};
+use memsight_test_support::python;
+use support::memsight;
 
 use serde_json::Value;
 

@@ -5,13 +5,14 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
-mod support;
+use crate::support;
 
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Child, Command, Output, Stdio};
 
-use support::{memsight, python};
+use memsight_test_support::python;
+use support::memsight;
 
 use serde_json::Value;
 
@@ -57,7 +58,7 @@ fn hog(mib: u64, tag: &str) -> Kid {
         ))
         .arg(tag)
         .stdin(Stdio::null());
-    let child = support::spawn_ready(hog);
+    let child = crate::hostile::spawn_ready(hog);
     // Let the interpreter settle into its sleep.
     std::thread::sleep(std::time::Duration::from_millis(300));
     Kid(child)

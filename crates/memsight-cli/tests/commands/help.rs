@@ -4,7 +4,7 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
-mod support;
+use crate::support;
 
 use support::memsight;
 

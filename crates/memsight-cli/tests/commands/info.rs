@@ -5,7 +5,7 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
@@ -285,7 +285,7 @@ fn nobody_sees_what_may_be_read_and_never_the_environment_root() {
 #[test]
 fn escape_sequences_in_name_cmdline_environ_and_paths_do_not_reach_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
-    let kid = support::hostile_python(dir.path());
+    let kid = crate::hostile::hostile_python(dir.path());
     let pid = kid.0.id().to_string();
     let out = memsight(&["info", &pid]);
     assert!(
@@ -302,11 +302,16 @@ fn escape_sequences_in_name_cmdline_environ_and_paths_do_not_reach_the_terminal(
     // JSON keeps the exact values.
     let out = memsight(&["info", &pid, "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["name"], support::HOSTILE);
+    assert_eq!(json["name"], crate::hostile::HOSTILE);
     assert_eq!(
         json["cmdline"].as_array().unwrap().last().unwrap(),
-        support::HOSTILE
+        crate::hostile::HOSTILE
     );
-    assert_eq!(json["environ"]["MEMSIGHT_HOSTILE"], support::HOSTILE);
-    assert!(json["cwd"].as_str().unwrap().ends_with(support::HOSTILE));
+    assert_eq!(json["environ"]["MEMSIGHT_HOSTILE"], crate::hostile::HOSTILE);
+    assert!(
+        json["cwd"]
+            .as_str()
+            .unwrap()
+            .ends_with(crate::hostile::HOSTILE)
+    );
 }

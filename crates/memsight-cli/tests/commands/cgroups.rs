@@ -1,11 +1,11 @@
 //! `memsight cgroups` on the fixture trees of scripts/make-cgroup-fixtures.py (the live figures
-//! are checked by the library's tests/cgroups_live.rs).
+//! are checked by the library's tests/cgroups/cgroups_live.rs).
 
 // Runs the Linux binary against procps, psutil and /proc; tests/windows.rs is the Windows one.
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Output;

@@ -3,7 +3,7 @@
 // Runs the Linux binary against procps, psutil and /proc; tests/windows.rs is the Windows one.
 #![cfg(target_os = "linux")]
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -1,6 +1,6 @@
 //! `memsight serve` end to end: the real binary on a loopback port, scraped by plain HTTP and by
 //! `promtool check metrics`, and fed malformed requests (a real Prometheus server scrapes it in
-//! tests/serve_fleet.rs).
+//! serve_fleet.rs beside it).
 //!
 //! Needs `prometheus` and `promtool` (Debian's `prometheus` package, installed by
 //! scripts/setup.sh). Every process a test starts is killed when the test ends, pass or fail.
@@ -10,7 +10,7 @@
 #![cfg(feature = "serve")]
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -18,21 +18,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Exporter, Guard, get, memsight, promtool, raw, sample};
+use crate::scrape::{Exporter, get, promtool, raw, sample};
+use support::{Guard, memsight};
 
 const MIB: u64 = 1024 * 1024;
 
-impl Exporter {
-    /// `memsight serve` on an ephemeral loopback port, with a secret in its environment.
-    fn start(extra: &[&str]) -> Exporter {
-        let mut serve = memsight();
-        serve
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .env("MEMSIGHT_TEST_SECRET", "env-secret-must-not-leak")
-            .stderr(Stdio::inherit());
-        Exporter::spawn(serve)
-    }
+/// `memsight serve` on an ephemeral loopback port, with a secret in its environment.
+fn start(extra: &[&str]) -> Exporter {
+    let mut serve = memsight();
+    serve
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .env("MEMSIGHT_TEST_SECRET", "env-secret-must-not-leak")
+        .stderr(Stdio::inherit());
+    Exporter::spawn(serve)
 }
 
 /// A process that allocates and touches `mib` MiB, then sleeps until killed.
@@ -69,7 +68,7 @@ fn meminfo_kb(key: &str) -> u64 {
 #[test]
 fn metrics_carry_a_known_process_and_system_memory() {
     let (_hog, pid) = memory_hog(64);
-    let ex = Exporter::start(&["--top", "all"]);
+    let ex = start(&["--top", "all"]);
     let r = get(ex.addr, "/metrics", "");
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
@@ -137,7 +136,7 @@ fn metrics_carry_a_known_process_and_system_memory() {
 #[test]
 fn cmdline_only_with_the_flag_and_never_the_environment() {
     let (_hog, pid) = memory_hog(1);
-    let ex = Exporter::start(&["--top", "all", "--cmdline"]);
+    let ex = start(&["--top", "all", "--cmdline"]);
     let body = get(ex.addr, "/metrics", "").body;
     let line = body
         .lines()
@@ -155,7 +154,7 @@ fn cmdline_only_with_the_flag_and_never_the_environment() {
 #[test]
 fn grouping_and_top_bound_the_series() {
     let (_hog, hog) = memory_hog(48);
-    let ex = Exporter::start(&["--top", "1", "--group-by", "user"]);
+    let ex = start(&["--top", "1", "--group-by", "user"]);
     let body = get(ex.addr, "/metrics", "").body;
     let pids: std::collections::BTreeSet<&str> = body
         .lines()
@@ -167,7 +166,7 @@ fn grouping_and_top_bound_the_series() {
     assert!(!body.contains("groupname=\"python3\""));
     drop(ex);
 
-    let ex = Exporter::start(&["--top", "0", "--group-by", "none"]);
+    let ex = start(&["--top", "0", "--group-by", "none"]);
     let body = get(ex.addr, "/metrics", "").body;
     assert!(!body.contains("memsight_process_memory_bytes"));
     assert!(!body.contains("memsight_group_"));
@@ -177,7 +176,7 @@ fn grouping_and_top_bound_the_series() {
 
 #[test]
 fn openmetrics_when_the_scraper_asks_for_it() {
-    let ex = Exporter::start(&[]);
+    let ex = start(&[]);
     let accept = "Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1\r\n";
     let r = get(ex.addr, "/metrics", accept);
     assert_eq!(r.status, 200);
@@ -221,7 +220,7 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
 #[test]
 fn gzip_when_the_scraper_accepts_it() {
     // --max-age keeps one scan for all three scrapes, so the bodies must be the same text.
-    let ex = Exporter::start(&["--max-age", "60"]);
+    let ex = start(&["--max-age", "60"]);
     let (head, plain) = get_bytes(ex.addr, "Accept: text/plain\r\n");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert_eq!(header(&head, "content-encoding"), None);
@@ -264,7 +263,7 @@ fn gzip_when_the_scraper_accepts_it() {
 
 #[test]
 fn index_page_links_to_metrics() {
-    let ex = Exporter::start(&[]);
+    let ex = start(&[]);
     let r = get(ex.addr, "/", "");
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
@@ -293,7 +292,7 @@ fn promtool_finds_nothing_but_node_exporters_camel_case() {
     let (_hog, _) = memory_hog(1);
     let dir = tempfile::tempdir().unwrap();
     let (_odd, odd) = oddly_named_sleeper(dir.path());
-    let ex = Exporter::start(&["--top", "all", "--cmdline"]);
+    let ex = start(&["--top", "all", "--cmdline"]);
     let body = get(ex.addr, "/metrics", "").body;
     // Label values escaped as the format requires: \" \\ \n.
     assert!(
@@ -329,7 +328,7 @@ fn closed_within(s: &mut TcpStream, limit: Duration) -> (bool, Vec<u8>) {
 
 #[test]
 fn malformed_requests_get_answers_and_the_exporter_keeps_serving() {
-    let mut ex = Exporter::start(&["--header-timeout", "1"]);
+    let mut ex = start(&["--header-timeout", "1"]);
     let a = ex.addr;
     assert_eq!(get(a, "/nope", "").status, 404);
     assert_eq!(get(a, "/metrics/", "").status, 404);
@@ -420,7 +419,7 @@ fn malformed_requests_get_answers_and_the_exporter_keeps_serving() {
 #[test]
 fn a_scan_slower_than_the_scrape_timeout_gets_a_503_and_service_goes_on() {
     // No scan of this machine's processes finishes in a millisecond.
-    let mut ex = Exporter::start(&["--scrape-timeout", "0.001"]);
+    let mut ex = start(&["--scrape-timeout", "0.001"]);
     let r = get(ex.addr, "/metrics", "");
     assert_eq!(r.status, 503, "{}", r.body);
     assert!(r.body.contains("did not finish in time"));
@@ -430,7 +429,7 @@ fn a_scan_slower_than_the_scrape_timeout_gets_a_503_and_service_goes_on() {
 
 #[test]
 fn a_full_exporter_closes_the_longest_idle_connection_for_a_newcomer() {
-    let ex = Exporter::start(&["--max-connections", "2", "--header-timeout", "5"]);
+    let ex = start(&["--max-connections", "2", "--header-timeout", "5"]);
     // Two keep-alive connections, each proven accepted by one answered request, stay open.
     let mut held: Vec<TcpStream> = (0..2)
         .map(|_| {
@@ -461,7 +460,7 @@ fn a_full_exporter_closes_the_longest_idle_connection_for_a_newcomer() {
 
 #[test]
 fn concurrent_scrapes_share_scans() {
-    let ex = Exporter::start(&["--top", "all"]);
+    let ex = start(&["--top", "all"]);
     let addr = ex.addr;
     let threads: Vec<_> = (0..16)
         .map(|_| {
@@ -493,7 +492,7 @@ fn cgroup_series_from_a_fixture_root() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/cgroup-v2");
     let procfs = root.join("proc");
     let sysfs = root.join("sys");
-    let ex = Exporter::start(&[
+    let ex = start(&[
         "--procfs",
         procfs.to_str().unwrap(),
         "--sysfs",
@@ -534,7 +533,7 @@ fn cgroup_series_from_a_fixture_root() {
 #[test]
 fn cgroup_root_without_a_limit_exports_no_cgroup_series() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/cgroup-v2-root");
-    let ex = Exporter::start(&[
+    let ex = start(&[
         "--procfs",
         root.join("proc").to_str().unwrap(),
         "--sysfs",
@@ -659,7 +658,7 @@ fn unprivileged_exporter_exports_rss_of_denied_processes_and_counts_them() {
 #[test]
 fn sigterm_and_sigint_end_the_exporter_cleanly() {
     for signal in ["-TERM", "-INT"] {
-        let mut ex = Exporter::start(&[]);
+        let mut ex = start(&[]);
         assert_eq!(get(ex.addr, "/metrics", "").status, 200);
         let pid = ex.child.0.id().to_string();
         assert!(

@@ -11,8 +11,6 @@ use std::process::{Child, Command, Output};
 
 use serde_json::Value;
 
-mod support;
-
 struct Kid(Child);
 
 impl Drop for Kid {
@@ -54,7 +52,7 @@ fn ok_stdout(args: &[&str]) -> String {
 }
 
 fn python() -> PathBuf {
-    support::python()
+    memsight_test_support::python()
 }
 
 #[test]
@@ -184,7 +182,7 @@ fn access_denied_as_nobody() {
 #[test]
 fn escape_sequences_in_the_cmdline_and_mapped_paths_do_not_reach_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
-    let kid = support::hostile_python(dir.path());
+    let kid = crate::hostile::hostile_python(dir.path());
     let pid = kid.0.id().to_string();
     for args in [&["maps", &pid][..], &["maps", &pid, "--grouped"][..]] {
         let out = memsight(args);
@@ -205,7 +203,7 @@ fn escape_sequences_in_the_cmdline_and_mapped_paths_do_not_reach_the_terminal() 
     // JSON keeps the exact path.
     let out = memsight(&["maps", &pid, "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let mapped = format!("map-{}", support::HOSTILE);
+    let mapped = format!("map-{}", crate::hostile::HOSTILE);
     assert!(
         json.as_array()
             .unwrap()

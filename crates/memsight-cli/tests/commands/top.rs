@@ -3,7 +3,7 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed unwrap is a failed test
 
-mod support;
+use crate::support;
 
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -19,7 +19,7 @@ use support::{Guard, memsight};
 fn kid(script: &str, tag: &str) -> Guard {
     let mut c = Command::new("python3");
     c.arg0(tag).args(["-c", script, tag]).stdin(Stdio::null());
-    Guard(support::spawn_ready(c))
+    Guard(crate::hostile::spawn_ready(c))
 }
 
 /// A child holding `mib` MiB of private memory it wrote.
@@ -519,7 +519,7 @@ fn escapes_in_names_never_reach_the_terminal() {
     let tag = tag("hostile");
     let hostile = kid(
         "import time\nprint('ready', flush=True)\ntime.sleep(600)",
-        &format!("{tag}{}", support::HOSTILE),
+        &format!("{tag}{}", crate::hostile::HOSTILE),
     );
     let out = memsight()
         .args(["top", "-b", "-n", "1", "--filter", &tag])

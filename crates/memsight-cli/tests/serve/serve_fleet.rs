@@ -15,7 +15,7 @@
 #![cfg(feature = "serve")]
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -24,8 +24,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::scrape::{Exporter, sample, try_raw};
 use serde_json::Value;
-use support::{Exporter, Guard, memsight, require_root, sample, try_raw};
+use support::{Guard, memsight, require_root};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -917,7 +918,7 @@ fn cap_sys_ptrace_alone_reads_other_users_smaps() {
         ]);
         let ex = Exporter::spawn(setpriv);
         let status = std::fs::read_to_string(format!("/proc/{}/status", ex.child.0.id())).unwrap();
-        let body = support::get(ex.addr, "/metrics", "").body;
+        let body = crate::scrape::get(ex.addr, "/metrics", "").body;
         (status, body)
     };
     let series = |memtype: &str| {

@@ -10,15 +10,14 @@
 #![cfg(feature = "serve")]
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::{
-    Exporter, Guard, copy_tree, fixture, get, memsight, promtool, query, sample, start_prometheus,
-};
+use crate::scrape::{Exporter, get, promtool, query, sample, start_prometheus};
+use support::{Guard, copy_tree, fixture, memsight};
 
 /// `memsight serve` on an ephemeral loopback port, reading the tree at `root`.
 fn exporter(root: &Path, extra: &[&str]) -> (Guard, SocketAddr) {

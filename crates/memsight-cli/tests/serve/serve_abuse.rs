@@ -7,7 +7,7 @@
 #![cfg(feature = "serve")]
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -16,18 +16,17 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Exporter, Guard, memsight, promtool};
+use crate::scrape::{Exporter, promtool};
+use support::{Guard, memsight};
 
-impl Exporter {
-    /// `memsight serve --listen LISTEN EXTRA...`, its stderr discarded.
-    fn start(listen: &str, extra: &[&str]) -> Exporter {
-        let mut serve = memsight();
-        serve
-            .args(["serve", "--listen", listen])
-            .args(extra)
-            .stderr(Stdio::null());
-        Exporter::spawn(serve)
-    }
+/// `memsight serve --listen LISTEN EXTRA...`, its stderr discarded.
+fn start(listen: &str, extra: &[&str]) -> Exporter {
+    let mut serve = memsight();
+    serve
+        .args(["serve", "--listen", listen])
+        .args(extra)
+        .stderr(Stdio::null());
+    Exporter::spawn(serve)
 }
 
 /// Sends `request` on a fresh connection and returns the status and body (the server closes).
@@ -78,7 +77,7 @@ fn huge_argv0_cannot_inflate_labels_or_leak_arguments() {
     let mut bombs: Vec<Guard> = (0..20).map(|_| bomb(dir.path(), &huge)).collect();
     bombs.push(bomb(dir.path(), "memsight-label-bomb --token=hunter2"));
     std::thread::sleep(Duration::from_millis(300));
-    let ex = Exporter::start("127.0.0.1:0", &["--top", "all"]);
+    let ex = start("127.0.0.1:0", &["--top", "all"]);
     let (status, body) = scrape(ex.addr);
     assert_eq!(status, 200);
     // Every name label is at most 128 bytes: the bombs' names are their first 128.
@@ -146,7 +145,7 @@ impl Holders {
 
 #[test]
 fn keep_alive_holders_cannot_starve_a_scraper() {
-    let ex = Exporter::start("127.0.0.1:0", &["--max-connections", "64"]);
+    let ex = start("127.0.0.1:0", &["--max-connections", "64"]);
     let addr = ex.addr;
     let mut holders = Holders::new(addr, 72);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -190,7 +189,7 @@ fn keep_alive_holders_cannot_starve_a_scraper() {
 
 #[test]
 fn request_heads_over_32_kib_get_431() {
-    let ex = Exporter::start("127.0.0.1:0", &[]);
+    let ex = start("127.0.0.1:0", &[]);
     let head = |size: usize| {
         let filler = "a".repeat(size - 60);
         format!("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Fill: {filler}\r\n\r\n")
@@ -216,7 +215,7 @@ fn help_text_with_a_backslash_passes_promtool() {
     let dir = tempfile::tempdir().unwrap();
     hostile_meminfo_root(dir.path());
     let procfs = dir.path().join("proc");
-    let ex = Exporter::start("127.0.0.1:0", &["--procfs", procfs.to_str().unwrap()]);
+    let ex = start("127.0.0.1:0", &["--procfs", procfs.to_str().unwrap()]);
     let (status, body) = scrape(ex.addr);
     assert_eq!(status, 200);
     assert!(
@@ -238,19 +237,19 @@ fn help_text_with_a_backslash_passes_promtool() {
 
 #[test]
 fn listen_accepts_localhost_ipv6_and_a_bare_port() {
-    let ex = Exporter::start("localhost:0", &[]);
+    let ex = start("localhost:0", &[]);
     assert!(
         ex.addr.ip().is_loopback() && ex.addr.is_ipv4(),
         "{}",
         ex.addr
     );
     assert_eq!(scrape(ex.addr).0, 200);
-    let ex = Exporter::start(":0", &[]);
+    let ex = start(":0", &[]);
     assert!(ex.addr.ip().is_unspecified(), "{}", ex.addr);
     let local = SocketAddr::from(([127, 0, 0, 1], ex.addr.port()));
     assert_eq!(scrape(local).0, 200);
     if std::net::TcpListener::bind("[::1]:0").is_ok() {
-        let ex = Exporter::start("[::1]:0", &[]);
+        let ex = start("[::1]:0", &[]);
         assert_eq!(ex.addr.to_string().split(']').next(), Some("[::1"));
         assert_eq!(scrape(ex.addr).0, 200);
     }
