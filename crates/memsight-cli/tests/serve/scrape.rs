@@ -168,18 +168,24 @@ pub fn query(prom: SocketAddr, promql: &str) -> Vec<(serde_json::Value, f64)> {
 
 /// Prometheus scraping `target` every second, its data and log in `dir`; and its address.
 pub fn start_prometheus(dir: &Path, target: SocketAddr) -> (Guard, SocketAddr) {
-    let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
+    spawn_prometheus(
+        dir,
+        &format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: memsight\n    static_configs:\n      - targets: ['{target}']\n"
         ),
     )
-    .unwrap();
+}
+
+/// A Prometheus on a free loopback port with `config` (YAML) as its `prometheus.yml`; its
+/// config, data and log in `dir`, its data started afresh.
+pub fn spawn_prometheus(dir: &Path, config: &str) -> (Guard, SocketAddr) {
+    let config_file = dir.join("prometheus.yml");
+    std::fs::write(&config_file, config).unwrap();
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let _ = std::fs::remove_dir_all(dir.join("data"));
     let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
     let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--config.file={}", config_file.display()))
         .arg(format!(
             "--storage.tsdb.path={}",
             dir.join("data").display()

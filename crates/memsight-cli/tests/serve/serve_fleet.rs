@@ -19,12 +19,12 @@ use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::scrape::{Exporter, sample, try_raw};
+use crate::scrape::{Exporter, sample, spawn_prometheus, try_raw};
 use serde_json::Value;
 use support::{Guard, memsight, require_root};
 
@@ -261,37 +261,15 @@ fn query(at: At, promql: &str) -> Vec<(Value, f64)> {
 /// One Prometheus on a free loopback port, scraping `target` every [`SCRAPE_INTERVAL`] seconds
 /// as job `memsight`, evaluating the shipped rules every second; data and log in `dir`.
 fn start_prometheus(dir: &Path, target: SocketAddr) -> (Guard, SocketAddr) {
-    let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
+    spawn_prometheus(
+        dir,
+        &format!(
             "global:\n  scrape_interval: {SCRAPE_INTERVAL}s\n  scrape_timeout: {SCRAPE_INTERVAL}s\n  evaluation_interval: 1s\n\
              rule_files:\n  - '{}'\n\
              scrape_configs:\n  - job_name: memsight\n    static_configs:\n      - targets: ['{target}']\n",
             rules_file().display()
         ),
     )
-    .unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let _ = std::fs::remove_dir_all(dir.join("data"));
-    let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address={addr}"))
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("prometheus is installed by scripts/setup.sh");
-    (Guard(child), addr)
 }
 
 // --- Reading PromQL ---------------------------------------------------------------------------
