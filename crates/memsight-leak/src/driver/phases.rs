@@ -94,15 +94,19 @@ pub(super) fn setup(t: &LeakTest) -> Result<Setup, LeakError> {
         tolerance[Metric::Probe(m).index()] = i64::try_from(p.tolerance()).unwrap_or(i64::MAX);
         probes.push((m, p.clone()));
     }
-    if t.threads == Threads::All && !quiesce() {
+    let probe_metrics: Vec<Metric> = probes.iter().map(|(m, _)| Metric::Probe(*m)).collect();
+    let mut sampler = Sampler::new(checked, probes, t.threads, t.trim, t.settle)?;
+    // Only another thread can still be allocating: a process running on the calling thread
+    // alone (a Python test under pytest) is quiet already, and waiting for it costs a
+    // millisecond per check. A Rust test harness has its main thread beside the test's.
+    let alone = sampler.proc_self.threads().is_ok_and(|n| n == 1);
+    if t.threads == Threads::All && !alone && !quiesce() {
         notes.push(
             "other threads kept allocating while the check started (waited 50 ms for them to \
              settle): their work may show in the figures"
                 .to_owned(),
         );
     }
-    let probe_metrics: Vec<Metric> = probes.iter().map(|(m, _)| Metric::Probe(*m)).collect();
-    let mut sampler = Sampler::new(checked, probes, t.threads, t.trim, t.settle)?;
     // smaps_rollup appeared in Linux 4.14: without it, go on without USS.
     #[cfg(not(windows))]
     if checked.contains(Metric::Uss)
