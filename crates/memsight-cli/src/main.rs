@@ -12,18 +12,19 @@ mod host;
 mod info;
 mod maps;
 mod output;
+mod plot;
 mod ps;
+mod recording;
 mod user;
 
 // `free`, `ps`, `info` and `maps` are written once for every OS, over the library's neutral API
-// (psutil's fields for the OS they run on); the other commands read Linux's `/proc` sampling,
-// cgroups or serve HTTP, and exist only there, as do `--procfs`/`--sysfs`.
+// (psutil's fields for the OS they run on), and `plot` reads only a recording file; the other
+// commands read Linux's `/proc` sampling, cgroups or serve HTTP, and exist only there, as do
+// `--procfs`/`--sysfs`.
 cfg_if::cfg_if! {
     if #[cfg(target_os = "linux")] {
         mod cgroups;
-        mod plot;
         mod record;
-        mod recording;
         mod roots;
         mod size;
         #[cfg(feature = "serve")]
@@ -76,8 +77,7 @@ enum Command {
     /// Memory of a process (tree) over time, with a peak budget, like mprof (Linux only).
     #[cfg(target_os = "linux")]
     Record(record::Args),
-    /// Draws a recording of `memsight record` as SVG or PNG, like `mprof plot` (Linux only).
-    #[cfg(target_os = "linux")]
+    /// Draws a recording of `memsight record` as SVG or PNG, like `mprof plot`.
     Plot(plot::Args),
     /// Every memory cgroup's usage, working set and limit, like systemd-cgtop (Linux only).
     #[cfg(target_os = "linux")]
@@ -101,7 +101,6 @@ impl Command {
             // The one command with its own exit status (CMD's, or the budget's).
             #[cfg(target_os = "linux")]
             Command::Record(args) => record::run(args, host, out),
-            #[cfg(target_os = "linux")]
             Command::Plot(args) => plot::run(args, out).map(|()| 0),
             #[cfg(target_os = "linux")]
             Command::Cgroups(args) => cgroups::run(args, host, out).map(|()| 0),

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use memsight::linux::ProcFs;
-use memsight::linux::record::{Metric, Sample, Sampler, Summary};
+use memsight::linux::record::Sampler;
+use memsight::record::{Metric, Sample, Summary};
 
 use crate::output::{bytes2human, sanitize};
 use crate::plot;
@@ -491,7 +492,7 @@ pub fn sparkline(values: &[u64], width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use memsight::linux::record::{Figures, ProcessSample};
+    use memsight::record::{Figures, ProcessSample};
 
     fn sample() -> Sample {
         let mut s = Sample {

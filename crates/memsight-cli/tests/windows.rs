@@ -1,6 +1,6 @@
 //! The Windows `memsight` (run under Wine by the cargo runner): `free`, `ps`, `info` and `maps`
 //! print valid JSON with the Linux keys Windows has and without those it has not, about a real
-//! child process this test starts; the Linux-only commands are not there.
+//! child process this test starts; `plot` draws a recording; the Linux-only commands are not there.
 
 #![cfg(windows)]
 
@@ -320,7 +320,7 @@ fn maps_json_has_the_childs_image() {
 
 #[test]
 fn linux_only_commands_are_not_there() {
-    for command in ["serve", "cgroups", "record", "plot"] {
+    for command in ["serve", "cgroups", "record"] {
         let out = Command::new(env!("CARGO_BIN_EXE_memsight"))
             .args([command, "--help"])
             .output()
@@ -332,4 +332,51 @@ fn linux_only_commands_are_not_there() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// `memsight plot` draws a CSV and a JSON-lines recording (with Windows' figures: no PSS or swap,
+/// a process without USS) to SVG and PNG, as on Linux.
+#[test]
+fn plot_draws_a_recording_with_windows_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("time,duration,pid,name,rss,vms,uss,pss,swap\n");
+    let mut jsonl = String::new();
+    for i in 0..20u64 {
+        let (t, rss) = (i as f64 * 0.1, (i + 1) << 20);
+        csv.push_str(&format!("{t},0.001,7,a.exe,{rss},{rss},,,\n"));
+        csv.push_str(&format!("{t},0.001,,total,{rss},{rss},,,\n"));
+        jsonl.push_str(&format!(
+            "{{\"time\":{t},\"duration\":0.001,\"rss\":{rss},\"vms\":{rss},\"uss\":{rss},\
+             \"processes\":[{{\"pid\":7,\"name\":\"a.exe\",\"rss\":{rss},\"vms\":{rss},\
+             \"uss\":{rss}}}]}}\n"
+        ));
+    }
+    let rec_csv = dir.path().join("r.csv");
+    let rec_jsonl = dir.path().join("r.jsonl");
+    std::fs::write(&rec_csv, csv).unwrap();
+    std::fs::write(&rec_jsonl, jsonl).unwrap();
+    for (rec, out, metric) in [(&rec_csv, "r.svg", "rss"), (&rec_jsonl, "r.png", "uss,rss")] {
+        let out = dir.path().join(out);
+        let run = Command::new(env!("CARGO_BIN_EXE_memsight"))
+            .arg("plot")
+            .arg(rec)
+            .arg("-o")
+            .arg(&out)
+            .args(["--metric", metric])
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "memsight plot {}: {}",
+            rec.display(),
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let bytes = std::fs::read(&out).unwrap();
+        if out.extension().is_some_and(|e| e == "svg") {
+            let text = String::from_utf8(bytes).unwrap();
+            assert!(text.contains("<svg") && text.contains("a.exe"), "{text}");
+        } else {
+            assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+        }
+    }
 }

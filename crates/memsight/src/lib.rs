@@ -69,6 +69,7 @@ pub mod heap;
 pub mod linux;
 mod neutral;
 pub mod process;
+pub mod record;
 mod sys;
 
 // The pure parsers, for the fuzz targets in fuzz/ only: not part of the API.
