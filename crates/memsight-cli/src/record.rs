@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use memsight::linux::ProcFs;
-use memsight::linux::record::Sampler;
-use memsight::record::{Metric, Sample, Summary};
+use memsight::record::{Metric, Sample, Sampler, Summary};
 
 use crate::output::{bytes2human, sanitize};
 use crate::plot;

@@ -1,10 +1,47 @@
-//! Memory over time: what a sampler of a process tree records ([`Sample`]: per process and the
-//! tree's totals, [`Figures`] in bytes), the [`Metric`]s it records, and a [`Summary`] of the
-//! peaks of a recording. These types are the same on every OS (a recording written on one is
-//! read on any); which figures a sample holds depends on the OS it was taken on, see
-//! [`Figures`].
+//! Memory over time, on every OS: a [`Sampler`] that follows one process, and optionally all its
+//! descendants as they come and go, at a fixed interval; the [`Sample`]s it reads (per process
+//! and the tree's totals, [`Figures`] in bytes), the [`Metric`]s they hold, and a [`Summary`] of
+//! the peaks of a recording. The types are the same on every OS (a recording written on one is
+//! read on any); which figures a sample holds depends on the OS it was taken on (see
+//! [`Figures`]), and how the sampler finds a process's children and notices an exec too (see
+//! [`Sampler`]).
 //!
-//! Every size is in bytes, every time in seconds since the sampler started.
+//! The tree's PSS sum (Linux) is its fair share of memory, its USS sum (Linux, Windows, macOS) is
+//! what killing it would free. Every size is in bytes, every time in seconds since the sampler
+//! started.
+//!
+//! ```
+//! use std::time::Duration;
+//! use memsight::record::{Metric, Sample, Sampler, Summary};
+//! let mut sampler = Sampler::new(memsight::Process::current()?).interval(Duration::from_millis(10));
+//! let mut sample = Sample::default();
+//! let mut summary = Summary::default();
+//! for _ in 0..3 {
+//!     sampler.sample(&mut sample);
+//!     summary.add(&sample);
+//!     sampler.wait();
+//! }
+//! assert_eq!(summary.samples, 3);
+//! assert!(summary.peak(Metric::Rss).is_some_and(|p| p.bytes > 0));
+//! // USS where the OS has it (FreeBSD has none; PSS is Linux's only).
+//! # #[cfg(not(target_os = "freebsd"))]
+//! assert!(summary.peak(Metric::Uss).is_some_and(|p| p.bytes > 0));
+//! # Ok::<(), memsight::Error>(())
+//! ```
+
+// How the sampler reads a process: through `/proc` shortcuts on Linux, through the neutral
+// `Process` API elsewhere; the loop itself is one (sampler.rs).
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+use linux as os;
+#[cfg(not(target_os = "linux"))]
+mod portable;
+#[cfg(not(target_os = "linux"))]
+use portable as os;
+mod sampler;
+
+pub use sampler::{DEFAULT_INTERVAL, MIN_INTERVAL, Sampler};
 
 /// One process in one [`Sample`].
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -75,7 +112,7 @@ pub struct Figures {
     pub swap: Option<u64>,
 }
 
-/// What a sampler read at one instant.
+/// What the [`Sampler`] read at one instant.
 #[derive(Debug, Clone, Default, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Sample {
