@@ -194,6 +194,17 @@ impl Metric {
             .find(|m| m.name().eq_ignore_ascii_case(name))
     }
 
+    /// Whether the [`Sampler`] reads this metric (outside fast mode) on the OS memsight was built
+    /// for: RSS and VMS everywhere, USS on Linux, Windows and macOS, PSS and swap on Linux only
+    /// (see [`Figures`]).
+    pub fn is_read_here(self) -> bool {
+        match self {
+            Metric::Rss | Metric::Vms => true,
+            Metric::Uss => !cfg!(target_os = "freebsd"),
+            Metric::Pss | Metric::Swap => cfg!(target_os = "linux"),
+        }
+    }
+
     /// This metric of a process or a tree total, in bytes (`None` when not recorded, as USS in
     /// fast mode).
     pub fn of(self, f: &Figures) -> Option<u64> {
