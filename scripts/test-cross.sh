@@ -3,12 +3,12 @@
 # ${MEMSIGHT_XT:-/var/cache/memsight/xt}), then
 #   - x86_64-pc-windows-gnu: cargo check and cargo clippy -D warnings of memsight (library, tests,
 #     examples; the benches measure Linux files), memsight-leak and memsight-cli (free, ps, info,
-#     maps), then the three crates' tests run under Wine,
+#     maps, record, plot), then the three crates' tests run under Wine,
 #   - x86_64-apple-darwin, aarch64-apple-darwin and x86_64-unknown-freebsd: cargo check and cargo
-#     clippy -D warnings of memsight, memsight-leak and memsight-cli (free, ps, info, maps)
-#     --all-targets (libraries, tests, examples, benches: the Linux-only cgroups bench compiles to a
-#     skip), and their test binaries linked
-#     with zig (never run: no Mac or FreeBSD machine here).
+#     clippy -D warnings of memsight, memsight-leak and memsight-cli (free, ps, info, maps,
+#     record, plot) --all-targets (libraries, tests, examples, benches: the Linux-only cgroups
+#     bench compiles to a skip), and their test binaries linked with zig (never run: no Mac or
+#     FreeBSD machine here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 X=scripts/xtarget.sh

@@ -12,20 +12,21 @@ mod host;
 mod info;
 mod maps;
 mod output;
+mod plot;
 mod ps;
+mod record;
+mod recording;
+mod size;
 mod user;
 
 // `free`, `ps`, `info` and `maps` are written once for every OS, over the library's neutral API
-// (psutil's fields for the OS they run on); the other commands read Linux's `/proc` sampling,
-// cgroups or serve HTTP, and exist only there, as do `--procfs`/`--sysfs`.
+// (psutil's fields for the OS they run on), `record` over the library's sampler, and `plot`
+// reads only a recording file; the other commands read Linux's cgroups, `top`'s `/proc` scan or
+// serve HTTP, and exist only there, as do `--procfs`/`--sysfs`.
 cfg_if::cfg_if! {
     if #[cfg(target_os = "linux")] {
         mod cgroups;
-        mod plot;
-        mod record;
-        mod recording;
         mod roots;
-        mod size;
         #[cfg(feature = "serve")]
         mod serve;
         mod top;
@@ -73,11 +74,9 @@ enum Command {
     Info(info::Args),
     /// A process's memory mappings, like `pmap -x`.
     Maps(maps::Args),
-    /// Memory of a process (tree) over time, with a peak budget, like mprof (Linux only).
-    #[cfg(target_os = "linux")]
+    /// Memory of a process (tree) over time, with a peak budget, like mprof.
     Record(record::Args),
-    /// Draws a recording of `memsight record` as SVG or PNG, like `mprof plot` (Linux only).
-    #[cfg(target_os = "linux")]
+    /// Draws a recording of `memsight record` as SVG or PNG, like `mprof plot`.
     Plot(plot::Args),
     /// Every memory cgroup's usage, working set and limit, like systemd-cgtop (Linux only).
     #[cfg(target_os = "linux")]
@@ -99,9 +98,7 @@ impl Command {
             Command::Info(args) => info::run(args, host, out).map(|()| 0),
             Command::Maps(args) => maps::run(args, host, out).map(|()| 0),
             // The one command with its own exit status (CMD's, or the budget's).
-            #[cfg(target_os = "linux")]
             Command::Record(args) => record::run(args, host, out),
-            #[cfg(target_os = "linux")]
             Command::Plot(args) => plot::run(args, out).map(|()| 0),
             #[cfg(target_os = "linux")]
             Command::Cgroups(args) => cgroups::run(args, host, out).map(|()| 0),

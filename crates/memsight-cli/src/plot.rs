@@ -7,7 +7,7 @@ use anyhow::{Context, anyhow, bail};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use memsight::linux::record::{Metric, Sample};
+use memsight::record::{Metric, Sample};
 
 use crate::recording;
 
@@ -555,7 +555,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use memsight::linux::record::{Figures, ProcessSample};
+    use memsight::record::{Figures, ProcessSample};
 
     fn sample(time: f64, procs: &[(u32, &str, u64)]) -> Sample {
         let mut s = Sample {

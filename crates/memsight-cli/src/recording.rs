@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 
 use anyhow::{Context, anyhow, bail};
-use memsight::linux::record::{Figures, ProcessSample, Sample};
+use memsight::record::{Figures, ProcessSample, Sample};
 
 /// Whether a recording file is CSV (by its extension) rather than JSON lines.
 pub fn is_csv(path: &Path) -> bool {
@@ -79,12 +79,13 @@ pub struct Recording {
 /// Reads the recording at `path`: CSV by extension, else JSON lines. Only a regular file of at
 /// most [`MAX_FILE_BYTES`] is read.
 pub fn read_file(path: &Path) -> anyhow::Result<Recording> {
-    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = File::options();
+    options.read(true);
     // Non-blocking: opening a FIFO must not wait for a writer (a regular file ignores the flag).
-    let file = File::options()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
+    // Windows has no FIFO that a plain open waits on.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path)?;
     if !file.metadata()?.is_file() {
         bail!("not a regular file (a recording of `memsight record -o`)");
     }
@@ -402,15 +403,18 @@ mod tests {
 
     #[test]
     fn only_regular_files_of_bounded_size_are_read() {
-        let err = format!("{:#}", read_file(Path::new("/dev/zero")).unwrap_err());
-        assert!(err.contains("not a regular file"), "{err}");
         let dir = tempfile::tempdir().unwrap();
-        // A FIFO with no writer: refused at once, not waited on.
-        let fifo = dir.path().join("fifo.jsonl");
-        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
-        if made.is_ok_and(|s| s.success()) {
-            let err = format!("{:#}", read_file(&fifo).unwrap_err());
+        #[cfg(unix)]
+        {
+            let err = format!("{:#}", read_file(Path::new("/dev/zero")).unwrap_err());
             assert!(err.contains("not a regular file"), "{err}");
+            // A FIFO with no writer: refused at once, not waited on.
+            let fifo = dir.path().join("fifo.jsonl");
+            let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+            if made.is_ok_and(|s| s.success()) {
+                let err = format!("{:#}", read_file(&fifo).unwrap_err());
+                assert!(err.contains("not a regular file"), "{err}");
+            }
         }
         let big = dir.path().join("big.csv");
         let f = File::create(&big).unwrap();

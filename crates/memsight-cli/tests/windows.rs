@@ -1,6 +1,7 @@
 //! The Windows `memsight` (run under Wine by the cargo runner): `free`, `ps`, `info` and `maps`
 //! print valid JSON with the Linux keys Windows has and without those it has not, about a real
-//! child process this test starts; the Linux-only commands are not there.
+//! child process this test starts; `record` records a command and an attached process, with
+//! budgets; `plot` draws a recording; the Linux-only commands are not there.
 
 #![cfg(windows)]
 
@@ -320,7 +321,7 @@ fn maps_json_has_the_childs_image() {
 
 #[test]
 fn linux_only_commands_are_not_there() {
-    for command in ["serve", "cgroups", "record", "plot"] {
+    for command in ["serve", "cgroups"] {
         let out = Command::new(env!("CARGO_BIN_EXE_memsight"))
             .args([command, "--help"])
             .output()
@@ -332,4 +333,234 @@ fn linux_only_commands_are_not_there() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// `memsight plot` draws a CSV and a JSON-lines recording (with Windows' figures: no PSS or swap,
+/// a process without USS) to SVG and PNG, as on Linux.
+#[test]
+fn plot_draws_a_recording_with_windows_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("time,duration,pid,name,rss,vms,uss,pss,swap\n");
+    let mut jsonl = String::new();
+    for i in 0..20u64 {
+        let (t, rss) = (i as f64 * 0.1, (i + 1) << 20);
+        csv.push_str(&format!("{t},0.001,7,a.exe,{rss},{rss},,,\n"));
+        csv.push_str(&format!("{t},0.001,,total,{rss},{rss},,,\n"));
+        jsonl.push_str(&format!(
+            "{{\"time\":{t},\"duration\":0.001,\"rss\":{rss},\"vms\":{rss},\"uss\":{rss},\
+             \"processes\":[{{\"pid\":7,\"name\":\"a.exe\",\"rss\":{rss},\"vms\":{rss},\
+             \"uss\":{rss}}}]}}\n"
+        ));
+    }
+    let rec_csv = dir.path().join("r.csv");
+    let rec_jsonl = dir.path().join("r.jsonl");
+    std::fs::write(&rec_csv, csv).unwrap();
+    std::fs::write(&rec_jsonl, jsonl).unwrap();
+    for (rec, out, metric) in [(&rec_csv, "r.svg", "rss"), (&rec_jsonl, "r.png", "uss,rss")] {
+        let out = dir.path().join(out);
+        let run = Command::new(env!("CARGO_BIN_EXE_memsight"))
+            .arg("plot")
+            .arg(rec)
+            .arg("-o")
+            .arg(&out)
+            .args(["--metric", metric])
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "memsight plot {}: {}",
+            rec.display(),
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let bytes = std::fs::read(&out).unwrap();
+        if out.extension().is_some_and(|e| e == "svg") {
+            let text = String::from_utf8(bytes).unwrap();
+            assert!(text.contains("<svg") && text.contains("a.exe"), "{text}");
+        } else {
+            assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+        }
+    }
+}
+
+/// The environment variable that makes this test binary the command `record` runs.
+const RECORDED_VAR: &str = "MEMSIGHT_WINDOWS_RECORDED";
+
+/// Not a test of its own: the command the `record` tests run. With `RECORDED_VAR` set, it holds
+/// 64 MiB for 0.6 s, then exits with status 7; otherwise it returns at once.
+#[test]
+fn child_holds_memory_and_exits_7_when_asked() {
+    if std::env::var_os(RECORDED_VAR).is_some() {
+        let block = std::hint::black_box(vec![1u8; 64 << 20]);
+        std::thread::sleep(std::time::Duration::from_millis(600));
+        drop(block);
+        std::process::exit(7);
+    }
+}
+
+/// Runs `memsight record ARGS -- <this binary as the 64 MiB child>`.
+fn record(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_memsight"))
+        .arg("record")
+        .args(args)
+        .arg("--")
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_holds_memory_and_exits_7_when_asked",
+            "--test-threads=1",
+        ])
+        .env(RECORDED_VAR, "1")
+        .output()
+        .unwrap()
+}
+
+/// The process rows of a CSV recording: (pid, name, rss, the pss and swap fields).
+fn csv_rows(path: &std::path::Path) -> Vec<(u32, String, u64, String)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("time,duration,pid,name,rss,vms,uss,pss,swap")
+    );
+    lines
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|f| !f[2].is_empty())
+        .map(|f| {
+            assert_eq!(f.len(), 9, "{f:?}");
+            let pss_swap = format!("{},{}", f[7], f[8]);
+            (
+                f[2].parse().unwrap(),
+                f[3].to_string(),
+                f[4].parse().unwrap(),
+                pss_swap,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn record_writes_the_commands_samples_and_passes_its_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("r.csv");
+    let out = record(&[
+        "-i".as_ref(),
+        "0.05".as_ref(),
+        "-o".as_ref(),
+        csv.as_os_str(),
+        "--json".as_ref(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{stderr}");
+    let rows = csv_rows(&csv);
+    assert!(!rows.is_empty(), "no process rows: {stderr}");
+    let exe = std::env::current_exe().unwrap();
+    let exe_name = exe.file_name().unwrap().to_string_lossy().to_lowercase();
+    let pid = rows[0].0;
+    for (p, name, rss, pss_swap) in &rows {
+        assert_eq!((*p, name.to_lowercase()), (pid, exe_name.clone()));
+        assert!(*rss > 0);
+        // No PSS or swap on Windows: empty fields, never 0.
+        assert_eq!(pss_swap, ",");
+    }
+    let peak = rows.iter().map(|r| r.2).max().unwrap_or(0);
+    assert!(peak >= 64 << 20, "peak rss {peak}");
+    // The summary ends stdout, after the command's own output (libtest's "test NAME ... ",
+    // cut by the exit without its newline).
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap();
+    let summary: Value = serde_json::from_str(&last[last.find('{').unwrap()..]).unwrap();
+    assert_eq!(summary["samples"].as_u64(), Some(rows.len() as u64));
+    assert_eq!(summary["peaks"][0]["bytes"].as_u64(), Some(peak));
+    assert_eq!(summary["peaks"][0]["pid"].as_u64(), Some(u64::from(pid)));
+    assert!(summary["peaks"][3].is_null(), "no PSS peak: {summary}");
+}
+
+#[test]
+fn record_budgets_exit_3_or_say_why_they_cannot_be_checked() {
+    let arg = |a: &'static str| std::ffi::OsStr::new(a);
+    let out = record(&[arg("--max-rss"), arg("1M")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("went over --max-rss 1.0M"), "{stderr}");
+    // PSS is Linux's: a usage error, before the command starts.
+    let out = record(&[arg("--max-pss"), arg("1M")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no PSS figure"), "{stderr}");
+    // USS: Windows reads it, Wine only for the calling process: an unread budget is no pass.
+    let out = record(&[arg("--max-uss"), arg("1M")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if under_wine() {
+        assert_eq!(out.status.code(), Some(7), "{stderr}");
+        assert!(stderr.contains("USS could not be read"), "{stderr}");
+    } else {
+        assert_eq!(out.status.code(), Some(3), "{stderr}");
+    }
+}
+
+#[test]
+fn record_attached_ends_when_the_process_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("a.csv");
+    let mut sleeper = Sleeper::start();
+    let pid = sleeper.pid();
+    let rec = Command::new(env!("CARGO_BIN_EXE_memsight"))
+        .args(["record", "-i", "0.05", "-p", &pid.to_string(), "-o"])
+        .arg(&csv)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Two samples written, then the process ends: the recording ends with status 0.
+    while std::fs::read_to_string(&csv).map_or(0, |t| t.matches(",total,").count()) < 2 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = sleeper.0.kill();
+    let _ = sleeper.0.wait();
+    let out = rec.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let rows = csv_rows(&csv);
+    assert!(
+        rows.len() >= 2 && rows.iter().all(|r| r.0 == pid && r.2 > 0),
+        "{rows:?}"
+    );
+}
+
+#[test]
+fn record_killed_takes_its_command_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("k.csv");
+    let mut rec = Command::new(env!("CARGO_BIN_EXE_memsight"))
+        .args(["record", "-i", "0.05", "-o"])
+        .arg(&csv)
+        .arg("--")
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", "child_sleeps_when_asked", "--test-threads=1"])
+        .env(CHILD_VAR, "killed-with-memsight")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = loop {
+        if let Some(row) = std::fs::read(&csv)
+            .ok()
+            .and_then(|_| csv_rows(&csv).first().cloned())
+        {
+            break row.0;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let command = memsight::Process::new(pid).unwrap();
+    assert!(command.is_running());
+    // TerminateProcess, as a task manager kills: memsight's job handle closes with it.
+    rec.kill().unwrap();
+    rec.wait().unwrap();
+    // The command would sleep for a minute; ended with memsight, it is gone long before. The
+    // bound only keeps a broken build from hanging here.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while command.is_running() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!command.is_running(), "the command outlived memsight");
 }

@@ -57,6 +57,8 @@
 //! The public modules are OS-neutral and delegate to one backend per OS, chosen in one place
 //! (`sys`); what exists only on Linux (another `/proc` root, cgroups, `/proc/meminfo` lines) is in
 //! [`linux`].
+//! Memory over time (a process tree sampled at an interval, with its peaks) is [`record`], on
+//! every OS.
 
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 // clippy 1.96 flags std's own `thread_local!` expansion on Windows even with a `const` initializer.
@@ -69,6 +71,7 @@ pub mod heap;
 pub mod linux;
 mod neutral;
 pub mod process;
+pub mod record;
 mod sys;
 
 // The pure parsers, for the fuzz targets in fuzz/ only: not part of the API.

@@ -1,7 +1,6 @@
 //! What exists only on Linux, as std's `os::linux`: another `/proc` and `/sys` root
-//! ([`ProcFs`], psutil's `PROCFS_PATH`), cgroup memory, every `/proc/meminfo` line, I/O
-//! scheduling classes, and memory over time ([`record`], from `/proc/PID/statm` and
-//! `smaps_rollup`).
+//! ([`ProcFs`], psutil's `PROCFS_PATH`), cgroup memory, every `/proc/meminfo` line and I/O
+//! scheduling classes. (Memory over time is [`crate::record`], on every OS.)
 //!
 //! "Read another /proc root" has one shape: a method on [`ProcFs`]
 //! (`procfs.process(pid)`, `procfs.virtual_memory()`, `procfs.boot_time()`,
@@ -16,8 +15,6 @@
 //! }
 //! # Ok::<(), memsight::Error>(())
 //! ```
-
-pub mod record;
 
 pub use crate::sys::cgroups::{
     Cgroup, CgroupMemory, CgroupMemoryEvents, CgroupMemoryStat, CgroupWalk, MemoryPressure,

@@ -1,7 +1,7 @@
 //! `memsight plot` on recordings the test writes: empty, infinite, cut, huge-by-pids and
 //! hostile ones, and devices in place of a file.
 
-// Runs the Linux binary (plot exists on Linux only).
+// The commands binary is the Linux one (tests/windows.rs draws a recording on Windows).
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 

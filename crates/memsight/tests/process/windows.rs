@@ -489,3 +489,45 @@ mod maps {
         );
     }
 }
+
+#[test]
+fn the_sampler_follows_this_process_and_a_child() {
+    use memsight::record::{Metric, Sample, Sampler, Summary};
+    let dir = std::env::temp_dir();
+    let mut kid = Kid::spawn("alloc64", &dir);
+    let mut sampler = Sampler::new(Process::current().unwrap()).children(true);
+    let (mut s, mut summary) = (Sample::default(), Summary::default());
+    sampler.sample(&mut s);
+    summary.add(&s);
+    assert!(sampler.root_running());
+    let me = s.processes.iter().find(|p| p.pid == std::process::id());
+    let child = s.processes.iter().find(|p| p.pid == kid.pid());
+    let (Some(me), Some(child)) = (me, child) else {
+        panic!("this process and the child {} in {s:?}", kid.pid());
+    };
+    assert!(me.memory.rss > 0 && me.memory.vms > 0, "{me:?}");
+    // USS of the sampler's own process (Wine walks no other process's working set).
+    assert!(me.memory.uss.is_some_and(|u| u > 0), "{me:?}");
+    assert!(child.memory.rss >= 64 * MIB, "{child:?}");
+    assert_eq!((child.memory.pss, child.memory.swap), (None, None));
+    let exe = std::env::current_exe().unwrap();
+    let exe_name = exe.file_name().unwrap().to_string_lossy().to_lowercase();
+    assert_eq!(child.name.to_lowercase(), exe_name);
+    assert!(s.total.rss >= me.memory.rss + child.memory.rss);
+    assert_eq!(summary.peak(Metric::Pss), None);
+    assert!(
+        summary
+            .peak(Metric::Rss)
+            .is_some_and(|p| p.bytes == s.total.rss)
+    );
+    // Once ended, the child is left out and no longer followed.
+    kid.end();
+    sampler.sample(&mut s);
+    assert!(!s.processes.iter().any(|p| p.pid == kid.pid()), "{s:?}");
+    assert!(s.processes.iter().any(|p| p.pid == std::process::id()));
+    // Fast mode reads no USS.
+    let mut fast = Sampler::new(Process::current().unwrap()).fast(true);
+    fast.sample(&mut s);
+    assert_eq!(s.processes.len(), 1);
+    assert_eq!((s.total.uss, s.processes[0].memory.uss), (None, None));
+}

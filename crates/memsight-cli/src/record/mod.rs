@@ -1,5 +1,17 @@
 //! `memsight record`: memory of a process (tree) over time, like mprof and psrecord, with USS and
-//! PSS, and a peak-memory budget for CI.
+//! PSS, and a peak-memory budget for CI, on every OS. What differs per OS (stop signals, waiting
+//! for the command, tying it to memsight's life, its exit status) is in `unix.rs` and
+//! `windows.rs`, behind the same few functions.
+
+// The process control of each OS family.
+#[cfg(unix)]
+mod unix;
+#[cfg(unix)]
+use unix as os;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows as os;
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -10,9 +22,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use memsight::linux::ProcFs;
-use memsight::linux::record::{Metric, Sample, Sampler, Summary};
+use memsight::record::{Metric, Sample, Sampler, Summary};
 
+use crate::host::Host;
 use crate::output::{bytes2human, sanitize};
 use crate::plot;
 use crate::recording;
@@ -24,14 +36,7 @@ pub const EXIT_OVER_BUDGET: u8 = 3;
 #[derive(Debug, clap::Args)]
 #[command(
     group = clap::ArgGroup::new("target").required(true).args(["pid", "command"]),
-    after_help = "Exit status: CMD's own (128+N when signal N ended it); 0 when attached \
-    with -p; 3 when the tree's peak went over a --max-uss/--max-pss/--max-rss budget (this wins \
-    over CMD's status); 1 on a runtime error, or when the --plot picture could not be drawn and \
-    the status would otherwise be 0; 2 on a usage error.\n\
-    SIGINT, SIGTERM and SIGHUP end the recording alike: CMD gets SIGINT (SIGKILL 5 s later), \
-    then the summary and the budget check. If memsight is killed, CMD is killed with it.\n\
-    A write error on -o FILE (a full disk) is a warning: the recording goes on without it.\n\
-    The summary goes to stderr (or, with --json, to stdout as JSON)."
+    after_help = after_help()
 )]
 pub struct Args {
     /// Seconds between samples (0.01 to 3600).
@@ -46,16 +51,19 @@ pub struct Args {
     /// Draw the recording to FILE.svg or FILE.png at the end (as `memsight plot` does).
     #[arg(long, value_name = "FILE")]
     plot: Option<PathBuf>,
-    /// Exit with status 3 if the tree's peak USS goes over SIZE (bytes, or with K/M/G/T).
+    /// Exit with status 3 if the tree's peak USS goes over SIZE (bytes, or with K/M/G/T; not on
+    /// FreeBSD, which has no USS).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, group = "budget")]
     max_uss: Option<u64>,
-    /// Exit with status 3 if the tree's peak PSS goes over SIZE (bytes, or with K/M/G/T).
+    /// Exit with status 3 if the tree's peak PSS goes over SIZE (bytes, or with K/M/G/T; Linux
+    /// only).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, group = "budget")]
     max_pss: Option<u64>,
     /// Exit with status 3 if the tree's peak RSS goes over SIZE (bytes, or with K/M/G/T).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, group = "budget")]
     max_rss: Option<u64>,
-    /// Read only statm (RSS and VMS), not smaps_rollup: about 10x cheaper, no USS/PSS/swap.
+    /// Read only RSS and VMS (on Linux statm, not smaps_rollup: about 10x cheaper), no
+    /// USS/PSS/swap.
     #[arg(long, conflicts_with_all = ["max_uss", "max_pss"])]
     fast: bool,
     /// Print the summary as JSON on stdout (sizes in bytes, times in seconds).
@@ -67,6 +75,21 @@ pub struct Args {
     /// The command to run and record (after `--`).
     #[arg(last = true, value_name = "CMD")]
     command: Vec<OsString>,
+}
+
+/// The text after `--help`: the exit status and the stops, as this OS has them.
+fn after_help() -> String {
+    format!(
+        "Exit status: CMD's own ({}); 0 when attached with -p; 3 when the tree's peak went \
+         over a --max-uss/--max-pss/--max-rss budget (this wins over CMD's status); 1 on a \
+         runtime error, or when a budget's figure could not be read or the --plot picture \
+         could not be drawn and the status would otherwise be 0; 2 on a usage error (a budget \
+         this OS has no figure for).\n{}\n\
+         A write error on -o FILE (a full disk) is a warning: the recording goes on without it.\n\
+         The summary goes to stderr (or, with --json, to stdout as JSON).",
+        os::STATUS_HELP,
+        os::STOP_HELP
+    )
 }
 
 /// The longest `--interval`: one hour. Longer is a typo (`-i 1e12`), not a sampling plan.
@@ -151,91 +174,11 @@ enum Target {
 /// What wakes the sampling loop before its next tick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Event {
-    /// SIGINT, SIGTERM or SIGHUP reached memsight: end the recording.
-    Signal,
+    /// A stop (SIGINT, SIGTERM or SIGHUP on Unix, Ctrl-C or Ctrl-Break on Windows) reached
+    /// memsight: end the recording.
+    Stop,
     /// The command (or the attached process) exited.
     Exited,
-}
-
-/// The signals that end a recording as Ctrl-C does: with the summary and the budget check.
-const STOP_SIGNALS: [i32; 3] = [
-    signal_hook::consts::SIGINT,
-    signal_hook::consts::SIGTERM,
-    signal_hook::consts::SIGHUP,
-];
-
-/// Sends [`Event::Signal`] for each stop signal, from a thread of its own.
-fn watch_signals(tx: mpsc::Sender<Event>) -> anyhow::Result<()> {
-    let mut signals =
-        signal_hook::iterator::Signals::new(STOP_SIGNALS).context("cannot handle signals")?;
-    std::thread::spawn(move || {
-        for _ in signals.forever() {
-            if tx.send(Event::Signal).is_err() {
-                break;
-            }
-        }
-    });
-    Ok(())
-}
-
-/// Sends [`Event::Exited`] when the child `pid` exits, from a thread that waits for it without
-/// reaping it (the main thread reaps it through its `Child`).
-fn watch_child(pid: u32, tx: mpsc::Sender<Event>) {
-    let Some(pid) = rustix::process::Pid::from_raw(pid as i32) else {
-        return;
-    };
-    std::thread::spawn(move || {
-        use rustix::process::{WaitId, WaitIdOptions, waitid};
-        let options = WaitIdOptions::EXITED | WaitIdOptions::NOWAIT;
-        while let Err(rustix::io::Errno::INTR) = waitid(WaitId::Pid(pid), options) {}
-        let _ = tx.send(Event::Exited);
-    });
-}
-
-/// Sends [`Event::Exited`] when the attached process `pid` exits, through a pidfd (Linux 5.3);
-/// on an older kernel nothing is sent and the exit is seen at the next sample.
-fn watch_attached(pid: u32, tx: mpsc::Sender<Event>) {
-    let Some(pid) = rustix::process::Pid::from_raw(pid as i32) else {
-        return;
-    };
-    let Ok(fd) = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) else {
-        return;
-    };
-    std::thread::spawn(move || {
-        use rustix::event::{PollFd, PollFlags, poll};
-        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
-        loop {
-            match poll(&mut fds, None) {
-                Ok(n) if n > 0 => break,
-                Ok(_) | Err(rustix::io::Errno::INTR) => continue,
-                Err(_) => return,
-            }
-        }
-        let _ = tx.send(Event::Exited);
-    });
-}
-
-/// Starts `program` with `args`, to die with memsight: if memsight is killed outright
-/// (SIGKILL), the kernel sends the command SIGKILL too instead of leaving it orphaned.
-#[allow(unsafe_code)] // pre_exec: code run between fork and exec
-fn spawn(program: &OsString, args: &[OsString]) -> io::Result<Child> {
-    use std::os::unix::process::CommandExt;
-    let parent = rustix::process::getpid();
-    let mut command = std::process::Command::new(program);
-    command.args(args);
-    // SAFETY: the closure runs in the forked child before exec; it makes two system calls
-    // (prctl and getppid, both async-signal-safe) and allocates nothing.
-    unsafe {
-        command.pre_exec(move || {
-            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
-            // memsight died before the prctl: the signal would never come.
-            if rustix::process::getppid() != Some(parent) {
-                return Err(io::Error::from_raw_os_error(libc::ESRCH));
-            }
-            Ok(())
-        });
-    }
-    command.spawn()
 }
 
 /// Checks that the picture of `--plot` can be written, before anything starts: a failure at the
@@ -260,24 +203,42 @@ fn title_of(command: &[OsString]) -> String {
 }
 
 /// Runs `memsight record`, returning the exit status.
-pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result<u8> {
+pub fn run(args: &Args, host: &Host, out: &mut impl Write) -> anyhow::Result<u8> {
+    let budgets = [
+        (Metric::Uss, args.max_uss),
+        (Metric::Pss, args.max_pss),
+        (Metric::Rss, args.max_rss),
+    ];
+    // A budget this OS has no figure for could never be checked: a usage error, before anything
+    // starts, rather than a run that silently passes.
+    if let Some((metric, _)) = budgets
+        .iter()
+        .find(|(m, limit)| limit.is_some() && !m.is_read_here())
+    {
+        eprintln!(
+            "memsight: --max-{}: this system has no {} figure",
+            metric.name(),
+            metric.name().to_uppercase()
+        );
+        return Ok(2);
+    }
     if let Some(path) = &args.plot {
         check_writable(path)?;
     }
     let mut output = args.output.as_deref().map(Output::create).transpose()?;
     let (tx, events) = mpsc::channel();
-    watch_signals(tx.clone())?;
+    os::watch_stops(tx.clone())?;
     let (root, mut target) = match (args.pid, args.command.split_first()) {
         (Some(pid), _) => {
-            let root = procfs.process(pid)?;
-            watch_attached(pid, tx.clone());
+            let root = host.process(pid)?;
+            os::watch_attached(pid, tx.clone());
             (root, Target::Attached)
         }
         (None, Some((program, rest))) => {
-            let child = spawn(program, rest)
+            let child = os::spawn(program, rest)
                 .with_context(|| format!("cannot run {}", program.to_string_lossy()))?;
-            watch_child(child.id(), tx.clone());
-            match procfs.process(child.id()) {
+            os::watch_child(&child, tx.clone());
+            match host.process(child.id()) {
                 Ok(root) => (root, Target::Command(child)),
                 Err(e) => {
                     let mut child = child;
@@ -286,7 +247,7 @@ pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result
                         "memsight: {} exited before the first sample ({e})",
                         child.id()
                     );
-                    return Ok(exit_code(status));
+                    return Ok(os::exit_code(status));
                 }
             }
         }
@@ -299,15 +260,18 @@ pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result
     let mut sample = Sample::default();
     let mut summary = Summary::default();
     let mut kept: Vec<Sample> = Vec::new();
-    let mut sparkline_values: Vec<u64> = Vec::new();
-    let spark_metric = if args.fast { Metric::Rss } else { Metric::Uss };
+    // The sparkline shows the tree's USS, or its RSS where USS was not read in every sample
+    // (fast mode, FreeBSD, a process whose USS was denied).
+    let mut spark_rss: Vec<u64> = Vec::new();
+    let mut spark_uss: Vec<Option<u64>> = Vec::new();
     let mut status = None;
     loop {
         sampler.sample(&mut sample);
         let ended = !sampler.root_running() && sample.processes.is_empty();
         if !ended || summary.samples == 0 {
             summary.add(&sample);
-            sparkline_values.push(spark_metric.of(&sample.total).unwrap_or(0));
+            spark_rss.push(sample.total.rss);
+            spark_uss.push(sample.total.uss);
             if let Some(o) = output.as_mut() {
                 o.write(&sample);
             }
@@ -326,13 +290,13 @@ pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result
         }
         // Sleeps until the next tick, woken early by a stop signal or the command's exit.
         match events.recv_timeout(sampler.until_next()) {
-            Ok(Event::Signal) => break,
+            Ok(Event::Stop) => break,
             Ok(Event::Exited) | Err(_) => {}
         }
     }
     let mut code = match (&mut target, status) {
-        (_, Some(s)) => exit_code(s),
-        (Target::Command(child), None) => exit_code(end_child(child, &events)?),
+        (_, Some(s)) => os::exit_code(s),
+        (Target::Command(child), None) => os::exit_code(end_child(child, &events)?),
         (Target::Attached, None) => 0,
     };
     drop(output);
@@ -358,23 +322,33 @@ pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result
         serde_json::to_writer(&mut *out, &summary)?;
         writeln!(out)?;
     } else {
+        let uss: Option<Vec<u64>> = spark_uss.into_iter().collect();
+        let (spark_metric, spark) = match uss {
+            Some(uss) => (Metric::Uss, uss),
+            None => (Metric::Rss, spark_rss),
+        };
         let mut err = io::stderr().lock();
         write_summary(
             &mut err,
             &summary,
             sampler.interval_value(),
             spark_metric,
-            &sparkline_values,
+            &spark,
         )?;
     }
-    let budgets = [
-        (Metric::Uss, args.max_uss),
-        (Metric::Pss, args.max_pss),
-        (Metric::Rss, args.max_rss),
-    ];
     for (metric, limit) in budgets {
-        let (Some(limit), Some(peak)) = (limit, summary.peak(metric)) else {
+        let Some(limit) = limit else {
             continue;
+        };
+        let Some(peak) = summary.peak(metric) else {
+            // Read on this OS but not for this tree (a process that denied it): unchecked is
+            // not passed.
+            eprintln!(
+                "memsight: --max-{}: the tree's {} could not be read in any sample",
+                metric.name(),
+                metric.name().to_uppercase()
+            );
+            return Ok(code.max(1));
         };
         if peak.bytes > limit {
             eprintln!(
@@ -390,12 +364,10 @@ pub fn run(args: &Args, procfs: &ProcFs, out: &mut impl Write) -> anyhow::Result
     Ok(code)
 }
 
-/// Ends a command still running after a stop signal: SIGINT first (it may be in memsight's
-/// process group and have it already), SIGKILL after 5 s or at a second stop signal.
+/// Ends a command still running after a stop: asked first (Unix: SIGINT; Windows: it had the
+/// same Ctrl-C), killed after 5 s or at a second stop.
 fn end_child(child: &mut Child, events: &mpsc::Receiver<Event>) -> anyhow::Result<ExitStatus> {
-    if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::INT);
-    }
+    os::interrupt(child);
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         if let Some(status) = child.try_wait()? {
@@ -407,22 +379,12 @@ fn end_child(child: &mut Child, events: &mpsc::Receiver<Event>) -> anyhow::Resul
         }
         // The exit wakes this at once; the 100 ms bound only covers a missed wake-up.
         match events.recv_timeout(left.min(Duration::from_millis(100))) {
-            Ok(Event::Signal) => break,
+            Ok(Event::Stop) => break,
             Ok(Event::Exited) | Err(_) => {}
         }
     }
     let _ = child.kill();
     Ok(child.wait()?)
-}
-
-/// A child's exit status as ours: its code, or 128 + the signal that ended it (as shells do).
-fn exit_code(status: ExitStatus) -> u8 {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(code), _) => u8::try_from(code & 0xff).unwrap_or(1),
-        (None, Some(sig)) => u8::try_from((128 + sig) & 0xff).unwrap_or(1),
-        (None, None) => 1,
-    }
 }
 
 /// Prints the end-of-recording summary: duration, samples, each peak with its time and the
@@ -491,7 +453,7 @@ pub fn sparkline(values: &[u64], width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use memsight::linux::record::{Figures, ProcessSample};
+    use memsight::record::{Figures, ProcessSample};
 
     fn sample() -> Sample {
         let mut s = Sample {
@@ -563,13 +525,6 @@ mod tests {
         let line = sparkline(&long, 10);
         assert_eq!(line.chars().count(), 10);
         assert!(line.ends_with('█'));
-    }
-
-    #[test]
-    fn exit_codes() {
-        use std::os::unix::process::ExitStatusExt;
-        assert_eq!(exit_code(ExitStatus::from_raw(3 << 8)), 3);
-        assert_eq!(exit_code(ExitStatus::from_raw(9)), 137);
     }
 
     #[test]
