@@ -23,6 +23,11 @@ impl Host {
         memsight::Process::new(pid)
     }
 
+    /// The memory of each process in `pids` (`memsight::memory_scan_pids`).
+    pub fn memory_scan(&self, pids: &[u32]) -> memsight::MemoryScan {
+        memsight::memory_scan_pids(pids)
+    }
+
     /// psutil's `virtual_memory()` for this OS.
     pub fn virtual_memory(&self) -> memsight::Result<memsight::VirtualMemory> {
         memsight::virtual_memory()

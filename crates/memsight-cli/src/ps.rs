@@ -3,10 +3,10 @@
 //!
 //! One command: the options, filters, sort, table, terminal cut, footer and JSON are the same
 //! everywhere. What differs per OS is the size columns ([`Key::COLUMNS`], psutil's figures for
-//! the OS) and where the rows come from ([`scan`]): Linux's parallel `smaps_rollup` scan; elsewhere
-//! a loop over the processes with `memory_info()` and `memory_footprint()`. Windows: USS from the
-//! working set, `rss` the working set, `vms` the private bytes; macOS: USS from the VM regions,
-//! `rss` and `vms` from the task. No OS but Linux has PSS or swap per process, so those columns
+//! the OS). The rows are the library's `memory_scan_pids` records ([`scan`]): Linux's parallel
+//! `smaps_rollup` scan; elsewhere a loop over the processes with `memory_info()` and
+//! `memory_footprint()`. Windows: USS from the working set, `rss` the working set, `vms` the
+//! private bytes; macOS: USS from the VM regions, `rss` and `vms` from the task. No OS but Linux has PSS or swap per process, so those columns
 //! and keys are left out there; FreeBSD has no USS either (its kernel gives none), so there the
 //! table and JSON have `rss` and `vms` only and the default sort is `rss`.
 
@@ -30,8 +30,8 @@ pub struct Args {
     #[arg(short = 'r', long)]
     reverse: bool,
     /// Only processes owned by this user; an unknown user is a usage error. Linux, macOS and
-    /// FreeBSD: a login name or a uid (as procps `ps -u`). Windows: `DOMAIN\user`, or the user
-    /// name alone (any case).
+    /// FreeBSD: a login name or a uid, matched against the effective uid (as procps `ps -u`).
+    /// Windows: `DOMAIN\user`, or the user name alone (any case).
     #[arg(long, value_name = "USER", value_parser = crate::user::parse_user)]
     user: Option<User>,
     /// Only these processes (comma-separated pids).
@@ -212,135 +212,44 @@ struct Scan {
 }
 
 /// One process's memory, in bytes: the library's record, with every key of `ps --json`.
-#[cfg(target_os = "linux")]
 type Row = memsight::ProcessMemory;
 
-/// Reads `pids` with the library's `smaps_rollup` scan, on `--threads` threads.
-#[cfg(target_os = "linux")]
+/// Reads `pids` with the library's scan (`memsight::memory_scan_pids`; on Linux on `--threads`
+/// threads). The processes the OS gives no USS for (Wine: every one but the caller) are named in
+/// one warning, not one each.
 fn scan(host: &Host, pids: &[u32], args: &Args) -> Scan {
+    #[cfg(target_os = "linux")]
     let scan = host.memory_scan_on(pids, args.threads.map_or(0, usize::from));
+    #[cfg(not(target_os = "linux"))]
+    let scan = {
+        let _ = args;
+        host.memory_scan(pids)
+    };
+    let mut warnings = Vec::new();
+    let mut no_uss = Vec::new();
+    for (pid, err) in &scan.errors {
+        match err {
+            memsight::Error::Unsupported(why) => no_uss.push((pid, why)),
+            _ => warnings.push(format!("pid {pid}: {err}")),
+        }
+    }
+    if let Some((_, why)) = no_uss.first() {
+        let pids: Vec<String> = no_uss.iter().map(|(pid, _)| pid.to_string()).collect();
+        warnings.push(format!("no USS for pid {}: {why}", pids.join(", ")));
+    }
     Scan {
         processes: scan.processes,
         access_denied: scan.access_denied,
         unlisted: scan.errors.len(),
-        warnings: scan
-            .errors
-            .iter()
-            .map(|(pid, err)| format!("pid {pid}: {err}"))
-            .collect(),
+        warnings,
     }
 }
 
-/// One process's memory, in bytes: the Linux record's keys that this OS has.
-#[cfg(not(target_os = "linux"))]
-#[derive(Debug, Clone, serde::Serialize)]
-struct Row {
-    /// The process id.
-    pid: u32,
-    /// The real uid (`Process::uids`), for `--user`; `None` when it cannot be read.
-    #[cfg(unix)]
-    #[serde(skip)]
-    uid: Option<u32>,
-    /// The owner (`Process::username`: `DOMAIN\user` on Windows, the login name or uid on macOS
-    /// and FreeBSD); empty when it cannot be read.
-    username: String,
-    /// The executable's base name (`Process::name`); empty when it cannot be read.
-    name: String,
-    /// The command line (`Process::cmdline`); empty when it cannot be read.
-    cmdline: Vec<String>,
-    /// Memory only this process holds (`memory_footprint().uss`). Not on FreeBSD.
-    #[cfg(not(target_os = "freebsd"))]
-    uss: u64,
-    /// Resident memory (`memory_info().rss`; the working set on Windows).
-    rss: u64,
-    /// `memory_info().vms`: private committed bytes on Windows, the address space's size on macOS
-    /// and FreeBSD.
-    vms: u64,
-}
-
-/// Reads `pids` one by one, each opened once so every figure is of the same process. Left out:
-/// processes that exited, hold no private (FreeBSD: resident) memory, or are the kernel's
-/// (Windows pids 0 and 4), as Linux's scan leaves out kernel threads.
-#[cfg(not(target_os = "linux"))]
-fn scan(host: &Host, pids: &[u32], _args: &Args) -> Scan {
-    use memsight::Error;
-    let mut scan = Scan {
-        processes: Vec::new(),
-        access_denied: Vec::new(),
-        warnings: Vec::new(),
-        unlisted: 0,
-    };
-    #[cfg(not(target_os = "freebsd"))]
-    let mut no_uss = Vec::new();
-    for &pid in pids {
-        if cfg!(windows) && (pid == 0 || pid == 4) {
-            continue;
-        }
-        let read = host.process(pid).and_then(|p| {
-            let info = p.memory_info()?;
-            #[cfg(not(target_os = "freebsd"))]
-            let uss = p.memory_footprint()?.uss;
-            // Without a USS, the resident size says whether it holds memory of its own.
-            #[cfg(target_os = "freebsd")]
-            let uss = info.rss;
-            Ok((p, info, uss))
-        });
-        let (p, info, uss) = match read {
-            Ok(read) => read,
-            Err(Error::AccessDenied { .. }) => {
-                scan.access_denied.push(pid);
-                continue;
-            }
-            // The OS gives no USS for it (Wine: any process but the caller).
-            #[cfg(not(target_os = "freebsd"))]
-            Err(Error::Unsupported(why)) => {
-                no_uss.push((pid, why));
-                continue;
-            }
-            Err(Error::NoSuchProcess { .. }) => continue,
-            Err(err) => {
-                scan.warnings.push(format!("pid {pid}: {err}"));
-                scan.unlisted += 1;
-                continue;
-            }
-        };
-        if uss == 0 {
-            continue;
-        }
-        scan.processes.push(Row {
-            pid,
-            #[cfg(unix)]
-            uid: p.uids().ok().map(|u| u.real),
-            username: p.username().unwrap_or_default(),
-            name: p.name().unwrap_or_default(),
-            cmdline: p.cmdline().unwrap_or_default(),
-            #[cfg(not(target_os = "freebsd"))]
-            uss,
-            rss: info.rss,
-            vms: info.vms,
-        });
-    }
-    #[cfg(not(target_os = "freebsd"))]
-    if let Some((_, why)) = no_uss.first() {
-        scan.unlisted += no_uss.len();
-        let pids: Vec<String> = no_uss.iter().map(|(pid, _)| pid.to_string()).collect();
-        scan.warnings
-            .push(format!("no USS for pid {}: {why}", pids.join(", ")));
-    }
-    scan
-}
-
-/// Whether a row's owner is `want`: the uid Linux's scan gives (the owner of `/proc/PID`).
-#[cfg(target_os = "linux")]
-fn row_owner_is(want: &User, p: &Row) -> bool {
-    p.uid == *want
-}
-
-/// Whether a row's owner is `want`: its real uid (macOS, FreeBSD) or its account (Windows).
-#[cfg(not(target_os = "linux"))]
+/// Whether a row's owner is `want`: the uid the scan gives (Linux: the owner of `/proc/PID`;
+/// macOS, FreeBSD: the effective uid), or the account (Windows).
 fn row_owner_is(want: &User, p: &Row) -> bool {
     #[cfg(unix)]
-    return p.uid == Some(*want);
+    return p.uid == *want;
     #[cfg(windows)]
     return crate::user::name_is(&p.username, want);
 }
@@ -350,7 +259,7 @@ fn process_owner_is(want: &User, p: &memsight::Process) -> Option<bool> {
     #[cfg(target_os = "linux")]
     return p.owner_uid().ok().map(|uid| uid == *want);
     #[cfg(all(unix, not(target_os = "linux")))]
-    return p.uids().ok().map(|u| u.real == *want);
+    return p.uids().ok().map(|u| u.effective == *want);
     #[cfg(windows)]
     return p
         .username()

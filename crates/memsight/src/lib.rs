@@ -81,8 +81,8 @@ pub mod fuzzing;
 
 pub use error::{Error, Result};
 pub use process::{
-    MemType, MemoryFootprint, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, Process, pids,
-    process_iter,
+    MemType, MemoryFootprint, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap, MemoryScan,
+    Process, ProcessMemory, memory_scan, memory_scan_pids, pids, process_iter,
 };
 pub use sys::boot::boot_time;
 #[cfg(any(target_os = "linux", windows))]
@@ -93,5 +93,3 @@ pub use sys::system::{SwapMemory, VirtualMemory, page_size, swap_memory, virtual
 
 #[cfg(unix)]
 pub use process::{Gids, Uids};
-#[cfg(target_os = "linux")]
-pub use process::{MemoryScan, ProcessMemory, memory_scan};

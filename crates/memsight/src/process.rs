@@ -19,6 +19,7 @@ use serde::Serialize;
 
 mod handle;
 mod info;
+mod scan;
 
 pub use crate::neutral::{MemType, ProcessStatus};
 #[cfg(windows)]
@@ -26,6 +27,7 @@ pub use crate::sys::process::AddressFamily;
 pub use crate::sys::process::{CpuTimes, MemoryFullInfo, MemoryInfo, MemoryInfoEx, MemoryMap};
 pub use handle::{Process, pids, process_iter};
 pub use info::{Child, ProcessInfo};
+pub use scan::{MemoryScan, ProcessMemory, memory_scan, memory_scan_pids};
 
 #[cfg(any(target_os = "linux", windows))]
 pub use crate::sys::process::{IoCounters, Thread};
@@ -36,7 +38,7 @@ pub use crate::sys::process::OpenFile;
 #[cfg(target_os = "linux")]
 pub use crate::sys::process::{
     Address, AddressFamily, Connection, ConnectionKind, ConnectionStatus, CtxSwitches, MapSizes,
-    MemoryScan, OpenFile, PageFaults, ProcessMemory, Resource, Rlimit, SocketType, memory_scan,
+    OpenFile, PageFaults, Resource, Rlimit, SocketType,
 };
 
 /// Lets a record that extends [`MemoryInfo`] (a `memory` field, flattened in JSON) be read as

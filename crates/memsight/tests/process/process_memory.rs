@@ -374,6 +374,23 @@ fn memory_scan_agrees_with_the_getters() {
     let one = procfs.memory_scan(&[kid.pid(), 4_194_303]);
     assert_eq!(one.processes.len(), 1);
     assert!(one.access_denied.is_empty());
+    // The OS-neutral pid-list scan is that scan: the same record for the idle child (its sizes
+    // within what sharing with the test process moves), the gone pid skipped.
+    let neutral = memsight::memory_scan_pids(&[kid.pid(), 4_194_303]);
+    assert!(neutral.access_denied.is_empty() && neutral.errors.is_empty());
+    let [a] = neutral.processes.as_slice() else {
+        panic!("one record: {:?}", neutral.processes)
+    };
+    let b = &one.processes[0];
+    assert_eq!(
+        (a.pid, &a.username, &a.name_os, &a.cmdline_os, a.uid, a.vms),
+        (b.pid, &b.username, &b.name_os, &b.cmdline_os, b.uid, b.vms)
+    );
+    assert_eq!((&a.name, &a.cmdline), (&entry.name, &entry.cmdline));
+    for (x, y) in [(a.uss, b.uss), (a.pss, b.pss), (a.rss, b.rss)] {
+        assert!(x.abs_diff(y) <= SHARING_SLACK, "{a:?} vs {b:?}");
+    }
+    assert_eq!(a.uid, p.owner_uid().unwrap());
 }
 
 #[test]

@@ -96,6 +96,56 @@ fn the_own_footprint_counts_touched_memory() {
 }
 
 #[test]
+fn memory_scan_lists_this_process_with_its_memory() {
+    let me = std::process::id();
+    let scan = memsight::memory_scan().unwrap();
+    let mine: Vec<_> = scan.processes.iter().filter(|p| p.pid == me).collect();
+    let [p] = mine.as_slice() else {
+        panic!("this process once in the scan: {scan:?}")
+    };
+    assert!(p.uss > 0 && p.rss > 0 && p.vms > 0, "{p:?}");
+    assert!(p.rss >= p.uss, "{p:?}");
+    assert_eq!(p.username, Process::current().unwrap().username().unwrap());
+    let exe = std::env::current_exe().unwrap();
+    let exe_name = exe.file_name().unwrap().to_string_lossy().to_lowercase();
+    assert_eq!(p.name.to_lowercase(), exe_name);
+    assert!(!p.cmdline.is_empty());
+    // Pid order; the kernel's pids 0 and 4 and processes without USS left out.
+    assert!(scan.processes.windows(2).all(|w| w[0].pid < w[1].pid));
+    assert!(
+        scan.processes
+            .iter()
+            .all(|p| p.pid != 0 && p.pid != 4 && p.uss > 0)
+    );
+    assert!(scan.errors.iter().all(|(pid, _)| *pid != me));
+    // A pid list reads only those: this process, the child (Wine gives no USS for it: an
+    // Unsupported error, not a record), not the one that is gone.
+    let dir = std::env::temp_dir();
+    let kid = Kid::spawn("idle", &dir);
+    let mut gone = Kid::spawn("idle", &dir);
+    gone.end();
+    let one = memsight::memory_scan_pids(&[gone.pid(), kid.pid(), me]);
+    let read: Vec<u32> = one.processes.iter().map(|p| p.pid).collect();
+    let failed: Vec<u32> = one.errors.iter().map(|(pid, _)| *pid).collect();
+    assert!(read.contains(&me) && !failed.contains(&me), "{one:?}");
+    assert!(
+        read.contains(&kid.pid()) != failed.contains(&kid.pid()),
+        "{one:?}"
+    );
+    assert!(
+        one.errors
+            .iter()
+            .all(|(_, e)| matches!(e, Error::Unsupported(_))),
+        "{one:?}"
+    );
+    assert!(
+        !read.contains(&gone.pid()) && !failed.contains(&gone.pid()),
+        "{one:?}"
+    );
+    assert!(read.windows(2).all(|w| w[0] < w[1]));
+}
+
+#[test]
 fn a_second_process_is_read_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let cwd = dir.path().canonicalize().unwrap();

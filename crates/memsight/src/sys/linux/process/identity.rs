@@ -102,7 +102,7 @@ impl Process {
     /// Backs [`crate::Process::username`], where it is documented with every OS's source.
     pub fn username(&self) -> Result<String> {
         let uid = self.uids()?.real;
-        Ok(user::user_name(uid).unwrap_or_else(|| uid.to_string()))
+        Ok(user::name_or_uid(uid))
     }
 
     /// Backs [`crate::Process::owner_uid`], where it is documented with every OS's source.

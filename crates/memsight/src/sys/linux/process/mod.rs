@@ -302,7 +302,6 @@ mod scan;
 pub use iter::{pids, process_iter};
 pub use maps::{MapSizes, MemoryMap};
 pub use memory::{MemoryFullInfo, MemoryInfo, MemoryInfoEx};
-pub use scan::{MemoryScan, ProcessMemory, memory_scan};
 
 mod ctx_switches;
 mod family;

@@ -1,92 +1,17 @@
-//! A whole-system memory scan (what `memsight ps` shows): every process's USS, PSS, swap, RSS and
-//! VMS with its owner and command line, read as cheaply as the kernel allows and on every core.
+//! Linux's whole-system memory scan (what `memsight ps` shows): every process's USS, PSS, swap,
+//! RSS and VMS with its owner and command line, read as cheaply as the kernel allows and on every
+//! core, into the OS-neutral [`ProcessMemory`] records of [`crate::memory_scan`].
 
-use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{Error, Result};
-use crate::sys::process::{Process, identity, user};
+use crate::process::{MemoryScan, ProcessMemory};
+use crate::sys::process::{Process, identity};
 use crate::sys::procfs::{ProcFs, cmdline, loadavg, statm};
 use crate::sys::system::page_size;
-
-/// One process's memory in a [`MemoryScan`]. Sizes in bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct ProcessMemory {
-    /// The process id.
-    pub pid: u32,
-    /// The owner: the login name of the uid that owns `/proc/PID` (see
-    /// [`Process::owner_uid`](crate::Process::owner_uid)), or that uid as decimal text when it has no name.
-    pub username: String,
-    /// The process name, as [`Process::name`](crate::Process::name) gives it (lossy: U+FFFD for bytes that are not
-    /// UTF-8).
-    pub name: String,
-    /// The exact bytes of the name, as [`Process::name_os`](crate::Process::name_os) gives them. Serialized as
-    /// `name_bytes`, only when not UTF-8.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            rename = "name_bytes",
-            skip_serializing_if = "crate::sys::exact::IsUtf8::is_utf8",
-            serialize_with = "crate::sys::exact::ser::bytes"
-        )
-    )]
-    pub name_os: OsString,
-    /// The command line, as [`Process::cmdline`](crate::Process::cmdline) gives it (lossy).
-    pub cmdline: Vec<String>,
-    /// The exact bytes of each argument, as [`Process::cmdline_os`](crate::Process::cmdline_os) gives them. Serialized as
-    /// `cmdline_bytes` (an array of byte arrays), only when an argument is not UTF-8.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            rename = "cmdline_bytes",
-            skip_serializing_if = "crate::sys::exact::all_utf8",
-            serialize_with = "crate::sys::exact::ser::list"
-        )
-    )]
-    pub cmdline_os: Vec<OsString>,
-    /// Unique set size (smaps_rollup `Private_*`), as in [`MemoryFullInfo::uss`](crate::MemoryFullInfo::uss).
-    pub uss: u64,
-    /// Proportional set size (smaps_rollup `Pss`).
-    pub pss: u64,
-    /// Swapped-out memory (smaps_rollup `Swap`).
-    pub swap: u64,
-    /// The proportional share of swapped-out memory (smaps_rollup `SwapPss`, kernel 4.3+; 0
-    /// before): `pss + swap_pss` is htop's EPSS, the footprint with swap counted fairly. Not in
-    /// `memsight ps --json`, whose keys are psutil's.
-    #[cfg_attr(feature = "serde", serde(skip))]
-    pub swap_pss: u64,
-    /// Resident set size (statm `resident` × page size), as in [`MemoryInfo::rss`](crate::MemoryInfo::rss).
-    pub rss: u64,
-    /// Virtual memory size (statm `size` × page size), as in [`MemoryInfo::vms`](crate::MemoryInfo::vms).
-    pub vms: u64,
-    /// The uid that owns `/proc/PID` (the effective uid; 0 for non-dumpable processes).
-    #[cfg_attr(feature = "serde", serde(skip))]
-    pub uid: u32,
-}
-
-/// The result of [`memory_scan`]: the processes read, in pid order, and those that could not be.
-#[derive(Debug, Default)]
-pub struct MemoryScan {
-    /// Every process with user memory (USS > 0), in pid order. Kernel threads, zombies and
-    /// processes whose memory is all shared are left out, as psutil's procsmem does.
-    pub processes: Vec<ProcessMemory>,
-    /// Pids whose `smaps_rollup` this user may not read (another user's process, or one holding
-    /// capabilities the caller lacks), ascending.
-    pub access_denied: Vec<u32>,
-    /// Pids that failed for another reason (an unparsable file), with the error.
-    pub errors: Vec<(u32, Error)>,
-}
-
-/// Scans every process under `/proc`, on one thread per idle core when there are enough
-/// processes (see [`ProcFs::memory_scan`] and [`ProcFs::scan_threads`]).
-pub fn memory_scan() -> Result<MemoryScan> {
-    let procfs = ProcFs::default();
-    let pids = procfs.pids()?;
-    Ok(procfs.memory_scan(&pids))
-}
+use crate::sys::unix::user::UserNames;
 
 enum Outcome {
     Read(ProcessMemory),
@@ -156,7 +81,7 @@ impl ProcFs {
         let next = AtomicUsize::new(0);
         let work = || {
             let mut out = Vec::new();
-            let mut names: HashMap<u32, String> = HashMap::new();
+            let mut names = UserNames::default();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&pid) = pids.get(i) else { break };
@@ -217,7 +142,7 @@ impl ProcFs {
         auto_threads(cores, others, pids)
     }
 
-    fn scan_one(&self, pid: u32, names: &mut HashMap<u32, String>) -> Outcome {
+    fn scan_one(&self, pid: u32, names: &mut UserNames) -> Outcome {
         match self.try_scan_one(pid, names) {
             Ok(Some(p)) => Outcome::Read(p),
             Ok(None) => Outcome::Skipped,
@@ -227,11 +152,7 @@ impl ProcFs {
         }
     }
 
-    fn try_scan_one(
-        &self,
-        pid: u32,
-        names: &mut HashMap<u32, String>,
-    ) -> Result<Option<ProcessMemory>> {
+    fn try_scan_one(&self, pid: u32, names: &mut UserNames) -> Result<Option<ProcessMemory>> {
         let process = Process::open_in(self, pid)?;
         // statm, not stat's fields 23-24 with the name (one read less): stat's rss is the
         // approximate per-CPU counter read (seen 59 pages below statm's on kernel 6.18), statm's
@@ -254,10 +175,7 @@ impl ProcFs {
         })?;
         let comm = process.read_file("comm", |data| Ok(identity::comm_bytes(data).to_vec()))?;
         let name_os = OsString::from_vec(identity::extended_name(comm, &args_os));
-        let username = names
-            .entry(uid)
-            .or_insert_with(|| user::user_name(uid).unwrap_or_else(|| uid.to_string()))
-            .clone();
+        let username = names.name(uid);
         Ok(Some(ProcessMemory {
             pid,
             username,

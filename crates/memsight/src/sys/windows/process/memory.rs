@@ -86,6 +86,13 @@ fn resident_attributes(target: HANDLE) -> Result<Vec<usize>> {
         batch.clear();
         Ok(())
     };
+    // Ask one page first, so a process the call refuses is refused before any `VirtualQueryEx`:
+    // Wine answers that call for another process by having the target run it, and waits for good
+    // on a process that is being created or torn down meanwhile (a whole-system scan under Wine
+    // hung so within a few dozen scans while children started and ended), while it refuses the
+    // working-set query at once.
+    batch.push([0, 0]);
+    flush(&mut batch, &mut Vec::new())?;
     let mut addr = 0usize;
     loop {
         // SAFETY: VirtualQueryEx writes at most the struct's size into the zeroed local.
