@@ -6,7 +6,7 @@
 #![cfg(windows)]
 
 use std::collections::BTreeSet;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
@@ -22,19 +22,46 @@ fn child_sleeps_when_asked() {
     }
 }
 
+/// Starts `cmd`. Under load, Wine's `CreateProcess` now and then fails with
+/// ERROR_INTERNAL_ERROR (1359) before the new process runs any of its code: that is tried again
+/// (a few times, 100 ms apart); any other error fails the test.
+fn spawn(cmd: &mut Command) -> Child {
+    for _ in 0..4 {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(1359) => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            started => return started.unwrap(),
+        }
+    }
+    cmd.spawn().unwrap()
+}
+
+/// Runs `cmd` to its end, as `Command::output` does (no input, both outputs captured), through
+/// [`spawn`].
+fn output(cmd: &mut Command) -> Output {
+    spawn(
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .wait_with_output()
+    .unwrap()
+}
+
 /// A running child (this binary, sleeping), killed when dropped.
 struct Sleeper(Child);
 
 impl Sleeper {
     fn start() -> Sleeper {
         let exe = std::env::current_exe().unwrap();
-        let child = Command::new(exe)
-            .args(["--exact", "child_sleeps_when_asked", "--test-threads=1"])
-            .env(CHILD_VAR, "marker-42")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let child = spawn(
+            Command::new(exe)
+                .args(["--exact", "child_sleeps_when_asked", "--test-threads=1"])
+                .env(CHILD_VAR, "marker-42")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        );
         Sleeper(child)
     }
 
@@ -52,10 +79,7 @@ impl Drop for Sleeper {
 
 /// Runs `memsight ARGS`, which must succeed, and parses its standard output as JSON.
 fn json(args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_memsight"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = output(Command::new(env!("CARGO_BIN_EXE_memsight")).args(args));
     assert!(
         out.status.success(),
         "memsight {args:?}: {}",
@@ -114,10 +138,10 @@ fn free_json_has_psutils_windows_keys() {
         set(&["total", "used", "free", "percent", "sin", "sout"])
     );
     // -c 2: two compact objects, one per line.
-    let out = Command::new(env!("CARGO_BIN_EXE_memsight"))
-        .args(["free", "--json", "-c", "2", "-s", "0.01"])
-        .output()
-        .unwrap();
+    let out = output(
+        Command::new(env!("CARGO_BIN_EXE_memsight"))
+            .args(["free", "--json", "-c", "2", "-s", "0.01"]),
+    );
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 2, "{text}");
@@ -129,10 +153,7 @@ fn free_json_has_psutils_windows_keys() {
 
 /// Runs `memsight ARGS`, which must succeed: its JSON and its standard error.
 fn json_and_stderr(args: &[&str]) -> (Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_memsight"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = output(Command::new(env!("CARGO_BIN_EXE_memsight")).args(args));
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "memsight {args:?}: {stderr}");
     (serde_json::from_slice(&out.stdout).unwrap(), stderr)
@@ -322,16 +343,10 @@ fn maps_json_has_the_childs_image() {
 #[test]
 fn linux_only_commands_are_not_there() {
     for command in ["serve", "cgroups"] {
-        let out = Command::new(env!("CARGO_BIN_EXE_memsight"))
-            .args([command, "--help"])
-            .output()
-            .unwrap();
+        let out = output(Command::new(env!("CARGO_BIN_EXE_memsight")).args([command, "--help"]));
         assert_eq!(out.status.code(), Some(2), "memsight {command}");
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_memsight"))
-        .arg("--procfs")
-        .output()
-        .unwrap();
+    let out = output(Command::new(env!("CARGO_BIN_EXE_memsight")).arg("--procfs"));
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -358,14 +373,14 @@ fn plot_draws_a_recording_with_windows_figures() {
     std::fs::write(&rec_jsonl, jsonl).unwrap();
     for (rec, out, metric) in [(&rec_csv, "r.svg", "rss"), (&rec_jsonl, "r.png", "uss,rss")] {
         let out = dir.path().join(out);
-        let run = Command::new(env!("CARGO_BIN_EXE_memsight"))
-            .arg("plot")
-            .arg(rec)
-            .arg("-o")
-            .arg(&out)
-            .args(["--metric", metric])
-            .output()
-            .unwrap();
+        let run = output(
+            Command::new(env!("CARGO_BIN_EXE_memsight"))
+                .arg("plot")
+                .arg(rec)
+                .arg("-o")
+                .arg(&out)
+                .args(["--metric", metric]),
+        );
         assert!(
             run.status.success(),
             "memsight plot {}: {}",
@@ -399,19 +414,19 @@ fn child_holds_memory_and_exits_7_when_asked() {
 
 /// Runs `memsight record ARGS -- <this binary as the 64 MiB child>`.
 fn record(args: &[&std::ffi::OsStr]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_memsight"))
-        .arg("record")
-        .args(args)
-        .arg("--")
-        .arg(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_holds_memory_and_exits_7_when_asked",
-            "--test-threads=1",
-        ])
-        .env(RECORDED_VAR, "1")
-        .output()
-        .unwrap()
+    output(
+        Command::new(env!("CARGO_BIN_EXE_memsight"))
+            .arg("record")
+            .args(args)
+            .arg("--")
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "child_holds_memory_and_exits_7_when_asked",
+                "--test-threads=1",
+            ])
+            .env(RECORDED_VAR, "1"),
+    )
 }
 
 /// The process rows of a CSV recording: (pid, name, rss, the pss and swap fields).
@@ -504,13 +519,13 @@ fn record_attached_ends_when_the_process_exits() {
     let csv = dir.path().join("a.csv");
     let mut sleeper = Sleeper::start();
     let pid = sleeper.pid();
-    let rec = Command::new(env!("CARGO_BIN_EXE_memsight"))
-        .args(["record", "-i", "0.05", "-p", &pid.to_string(), "-o"])
-        .arg(&csv)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let rec = spawn(
+        Command::new(env!("CARGO_BIN_EXE_memsight"))
+            .args(["record", "-i", "0.05", "-p", &pid.to_string(), "-o"])
+            .arg(&csv)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
     // Two samples written, then the process ends: the recording ends with status 0.
     while std::fs::read_to_string(&csv).map_or(0, |t| t.matches(",total,").count()) < 2 {
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -531,23 +546,27 @@ fn record_attached_ends_when_the_process_exits() {
 fn record_killed_takes_its_command_with_it() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("k.csv");
-    let mut rec = Command::new(env!("CARGO_BIN_EXE_memsight"))
-        .args(["record", "-i", "0.05", "-o"])
-        .arg(&csv)
-        .arg("--")
-        .arg(std::env::current_exe().unwrap())
-        .args(["--exact", "child_sleeps_when_asked", "--test-threads=1"])
-        .env(CHILD_VAR, "killed-with-memsight")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut rec = spawn(
+        Command::new(env!("CARGO_BIN_EXE_memsight"))
+            .args(["record", "-i", "0.05", "-o"])
+            .arg(&csv)
+            .arg("--")
+            .arg(std::env::current_exe().unwrap())
+            .args(["--exact", "child_sleeps_when_asked", "--test-threads=1"])
+            .env(CHILD_VAR, "killed-with-memsight")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    // The command's pid from the first process row, once memsight has written it whole (the
+    // file exists, empty, before the header is in).
     let pid = loop {
-        if let Some(row) = std::fs::read(&csv)
-            .ok()
-            .and_then(|_| csv_rows(&csv).first().cloned())
-        {
-            break row.0;
+        let text = std::fs::read_to_string(&csv).unwrap_or_default();
+        let first_row = text
+            .split_inclusive('\n')
+            .nth(1)
+            .filter(|l| l.ends_with('\n'));
+        if let Some(pid) = first_row.and_then(|l| l.split(',').nth(2)?.parse::<u32>().ok()) {
+            break pid;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     };

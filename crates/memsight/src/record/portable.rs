@@ -27,16 +27,16 @@ pub(super) fn name(p: &Process) -> Option<(String, Option<Vec<u8>>)> {
 }
 
 /// RSS and VMS, and unless `fast` USS where it can be read (`None` on FreeBSD, and on Windows
-/// where the working set cannot be queried); `None` when the process is gone: on Windows its
-/// handle is signalled, on Unix its figures cannot be read or its virtual size is zero (a
-/// zombie).
+/// where the working set cannot be queried); `None` when the process is gone: its figures
+/// cannot be read, or its virtual size reads zero (a Unix zombie; a Windows process being torn
+/// down, whose private bytes and working set read zero before its handle is signalled, as seen
+/// under Wine), or on Windows its handle is signalled.
 pub(super) fn figures(p: &Process, fast: bool) -> Option<Figures> {
     #[cfg(windows)]
     if !p.is_running() {
         return None;
     }
     let m = p.memory_info().ok()?;
-    #[cfg(unix)]
     if m.vms == 0 {
         return None;
     }
