@@ -6,9 +6,10 @@
 //! the OS). The rows are the library's `memory_scan_pids` records ([`scan`]): Linux's parallel
 //! `smaps_rollup` scan; elsewhere a loop over the processes with `memory_info()` and
 //! `memory_footprint()`. Windows: USS from the working set, `rss` the working set, `vms` the
-//! private bytes; macOS: USS from the VM regions, `rss` and `vms` from the task. No OS but Linux has PSS or swap per process, so those columns
-//! and keys are left out there; FreeBSD has no USS either (its kernel gives none), so there the
-//! table and JSON have `rss` and `vms` only and the default sort is `rss`.
+//! private bytes; macOS: USS from the VM regions, `rss` and `vms` from the task. No OS but Linux
+//! has PSS or swap per process, so those columns and keys are left out there; FreeBSD has no
+//! USS either (its kernel gives none), so there the table and JSON have `rss` and `vms` only and
+//! the default sort is `rss`.
 
 use std::io::{IsTerminal, Write};
 

@@ -99,8 +99,8 @@ pub(super) fn setup(t: &LeakTest) -> Result<Setup, LeakError> {
     // Only another thread can still be allocating: a process running on the calling thread
     // alone (a Python test under pytest) is quiet already, and waiting for it costs a
     // millisecond per check. A Rust test harness has its main thread beside the test's.
-    let alone = sampler.proc_self.threads().is_ok_and(|n| n == 1);
-    if t.threads == Threads::All && !alone && !quiesce() {
+    if t.threads == Threads::All && !sampler.proc_self.threads().is_ok_and(|n| n == 1) && !quiesce()
+    {
         notes.push(
             "other threads kept allocating while the check started (waited 50 ms for them to \
              settle): their work may show in the figures"
