@@ -123,6 +123,23 @@ pub fn psutil_alive(script: &str, args: &[String]) -> (serde_json::Value, Kid) {
     )
 }
 
+/// Runs `check` up to 10 times, 50 ms apart, until it passes; panics with its last error.
+///
+/// For checks that compare two readings of a figure other actors move too (other processes on a
+/// busy machine, other test threads of this process allocating): psutil's `retry_on_failure`. A
+/// check that is wrong fails all ten times.
+pub fn retry(mut check: impl FnMut() -> Result<(), String>) {
+    let mut last = String::new();
+    for _ in 0..10 {
+        match check() {
+            Ok(()) => return,
+            Err(e) => last = e,
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{last}");
+}
+
 /// Waits until `cond` holds, for at most 10 s.
 pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     let start = Instant::now();

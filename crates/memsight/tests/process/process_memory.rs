@@ -236,17 +236,20 @@ fn maps_agree_with_pmap_and_psutil() {
     // Summing the maps gives the rollup's figures (within rounding, psutil's 4096 B rule per map).
     // smaps and smaps_rollup are two reads: other processes mapping the same files between them
     // move pages between private and shared, so retry as psutil's retry_on_failure does.
-    let mut last = String::new();
-    let agreed = (0..10).any(|_| {
+    memsight_test_support::retry(|| {
         let (maps, full) =
             p.oneshot(|p| (p.memory_maps(false).unwrap(), p.memory_full_info().unwrap()));
         let uss: u64 = maps.iter().map(|m| m.private_clean + m.private_dirty).sum();
         let pss: u64 = maps.iter().map(|m| m.pss).sum();
         let slack = 4096 * maps.len() as u64;
-        last = format!("maps uss {uss} pss {pss}, rollup {full:?}, slack {slack}");
-        uss.abs_diff(full.uss) <= slack && pss.abs_diff(full.pss) <= slack
+        if uss.abs_diff(full.uss) <= slack && pss.abs_diff(full.pss) <= slack {
+            Ok(())
+        } else {
+            Err(format!(
+                "maps uss {uss} pss {pss}, rollup {full:?}, slack {slack}"
+            ))
+        }
     });
-    assert!(agreed, "{last}");
     let grouped = p.memory_maps(true).unwrap();
     assert!(
         grouped

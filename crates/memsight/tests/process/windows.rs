@@ -6,18 +6,26 @@
 #![allow(unsafe_code)] // HeapAlloc/VirtualAlloc/HeapCreate to move heap::info
 
 use memsight::{Error, Process};
+use memsight_test_support::retry;
 use memsight_test_support::self_child::{HELPER_ARGS, Kid, TEST_VAR};
 
 const MIB: u64 = 1 << 20;
 
 /// Tests that allocate, map or free in this process move its process-wide figures (USS,
-/// heap::info): they run one at a time, or one test's free shows up in another's reading.
+/// heap::info): they run one at a time, or one test's free shows up in another's reading. The
+/// other tests of this binary still allocate while they run (spawning children, reading other
+/// processes), so each such test also retries its before/after comparison.
 static IN_PROCESS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     IN_PROCESS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `Ok` if `ok`, else the message `why` builds: the shape `retry` wants.
+fn check(ok: bool, why: impl FnOnce() -> String) -> Result<(), String> {
+    if ok { Ok(()) } else { Err(why()) }
 }
 
 #[test]
@@ -86,11 +94,15 @@ fn the_own_footprint_counts_touched_memory() {
     let me = Process::current().unwrap();
     // Under Wine 8 QueryWorkingSet answers ERROR_INVALID_PARAMETER: this runs the
     // QueryWorkingSetEx fallback there, the working-set list on Windows.
-    let before = me.memory_footprint().unwrap().uss;
-    let block = vec![1u8; 64 << 20];
-    let after = me.memory_footprint().unwrap().uss;
-    assert!(after >= before + 60 * MIB, "uss {before} -> {after}");
-    drop(block);
+    retry(|| {
+        let before = me.memory_footprint().unwrap().uss;
+        let block = vec![1u8; 64 << 20];
+        let after = me.memory_footprint().unwrap().uss;
+        drop(block);
+        check(after >= before + 60 * MIB, || {
+            format!("uss {before} -> {after}")
+        })
+    });
     let full = me.memory_full_info().unwrap();
     assert!(full.uss > 0 && full.rss > 0);
 }
@@ -199,74 +211,75 @@ mod heap {
         MEM_RESERVE, PAGE_READWRITE, VirtualAlloc, VirtualFree,
     };
 
-    use super::MIB;
+    use super::{MIB, check, retry};
 
     #[test]
     fn heap_alloc_small_and_large_move_heap_used() {
         let _serial = super::one_at_a_time();
         for size in [64usize, 1 << 16] {
-            let before = memsight::heap::info().unwrap();
-            // SAFETY: a fresh block of the default heap, freed below.
-            let p = unsafe { HeapAlloc(GetProcessHeap(), 0, size * 100) };
-            assert!(!p.is_null());
-            let during = memsight::heap::info().unwrap();
-            // SAFETY: `p` came from HeapAlloc on the same heap.
-            unsafe { HeapFree(GetProcessHeap(), 0, p) };
-            let after = memsight::heap::info().unwrap();
-            assert!(
-                during.heap_used >= before.heap_used + (size * 100) as u64 / 2,
-                "{size}: {before:?} {during:?}"
-            );
-            assert!(after.heap_used < during.heap_used, "{during:?} {after:?}");
+            retry(|| {
+                let before = memsight::heap::info().unwrap();
+                // SAFETY: a fresh block of the default heap, freed below.
+                let p = unsafe { HeapAlloc(GetProcessHeap(), 0, size * 100) };
+                assert!(!p.is_null());
+                let during = memsight::heap::info().unwrap();
+                // SAFETY: `p` came from HeapAlloc on the same heap.
+                unsafe { HeapFree(GetProcessHeap(), 0, p) };
+                let after = memsight::heap::info().unwrap();
+                check(
+                    during.heap_used >= before.heap_used + (size * 100) as u64 / 2
+                        && after.heap_used < during.heap_used,
+                    || format!("{size}: {before:?} {during:?} {after:?}"),
+                )
+            });
         }
     }
 
     #[test]
     fn virtual_alloc_moves_mmap_used() {
         let _serial = super::one_at_a_time();
-        let before = memsight::heap::info().unwrap();
         let size = 8 * MIB as usize;
-        // SAFETY: a fresh private region, released below.
-        let p = unsafe {
-            VirtualAlloc(
-                std::ptr::null(),
-                size,
-                MEM_COMMIT | MEM_RESERVE,
-                PAGE_READWRITE,
+        retry(|| {
+            let before = memsight::heap::info().unwrap();
+            // SAFETY: a fresh private region, released below.
+            let p = unsafe {
+                VirtualAlloc(
+                    std::ptr::null(),
+                    size,
+                    MEM_COMMIT | MEM_RESERVE,
+                    PAGE_READWRITE,
+                )
+            };
+            assert!(!p.is_null());
+            let during = memsight::heap::info().unwrap();
+            // SAFETY: `p` is the base of the region VirtualAlloc returned.
+            unsafe { VirtualFree(p, 0, MEM_RELEASE) };
+            let after = memsight::heap::info().unwrap();
+            check(
+                during.mmap_used >= before.mmap_used + size as u64
+                    && after.mmap_used + (size as u64) <= during.mmap_used,
+                || format!("{before:?} {during:?} {after:?}"),
             )
-        };
-        assert!(!p.is_null());
-        let during = memsight::heap::info().unwrap();
-        // SAFETY: `p` is the base of the region VirtualAlloc returned.
-        unsafe { VirtualFree(p, 0, MEM_RELEASE) };
-        let after = memsight::heap::info().unwrap();
-        assert!(
-            during.mmap_used >= before.mmap_used + size as u64,
-            "{before:?} {during:?}"
-        );
-        assert!(
-            after.mmap_used + (size as u64) <= during.mmap_used,
-            "{during:?} {after:?}"
-        );
+        });
     }
 
     #[test]
     fn heap_create_moves_heap_count() {
         let _serial = super::one_at_a_time();
-        let before = memsight::heap::info().unwrap();
-        // SAFETY: a new private heap, destroyed below.
-        let h = unsafe { HeapCreate(0, 0, 0) };
-        assert!(!h.is_null());
-        let during = memsight::heap::info().unwrap();
-        // SAFETY: `h` came from HeapCreate.
-        unsafe { HeapDestroy(h) };
-        let after = memsight::heap::info().unwrap();
-        assert_eq!(
-            during.heap_count,
-            before.heap_count + 1,
-            "{before:?} {during:?}"
-        );
-        assert_eq!(after.heap_count, before.heap_count);
+        retry(|| {
+            let before = memsight::heap::info().unwrap();
+            // SAFETY: a new private heap, destroyed below.
+            let h = unsafe { HeapCreate(0, 0, 0) };
+            assert!(!h.is_null());
+            let during = memsight::heap::info().unwrap();
+            // SAFETY: `h` came from HeapCreate.
+            unsafe { HeapDestroy(h) };
+            let after = memsight::heap::info().unwrap();
+            check(
+                during.heap_count == before.heap_count + 1 && after.heap_count == before.heap_count,
+                || format!("{before:?} {during:?} {after:?}"),
+            )
+        });
         memsight::heap::trim().unwrap();
     }
 }

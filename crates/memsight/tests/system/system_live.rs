@@ -2,6 +2,7 @@
 //! with psutil's tolerance (5 MiB) and retries for figures that move between two samples.
 #![cfg(target_os = "linux")] // /proc, ptrace modes, psutil oracles: see windows.rs for Windows
 
+use memsight_test_support::retry;
 use std::process::Command;
 
 const TOLERANCE: u64 = 5 << 20;
@@ -39,19 +40,6 @@ fn vmstat(text: &str, name: &str) -> u64 {
         .parse::<u64>()
         .unwrap()
         * 1024
-}
-
-/// Retries `check` (which compares two samples) up to 10 times, as psutil's retry_on_failure.
-fn retry(mut check: impl FnMut() -> Result<(), String>) {
-    let mut last = String::new();
-    for _ in 0..10 {
-        match check() {
-            Ok(()) => return,
-            Err(e) => last = e,
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("{last}");
 }
 
 /// Whether procps' figure, read between memsight's `before` and `after`, is within the tolerance
