@@ -159,9 +159,9 @@ type FdId = String;
 
 /// Calls per attribution batch: enough for the leak to add about 4 blocks to each (its rate
 /// from the verdict: a byte metric's growth per call counted in 32-byte chunks, a count's as
-/// is), between 16 and the verdict's last batch size. A leak of a block or more a call needs 16
-/// calls a batch, not 512 (128 calls in all instead of 4,096); one chunk every 100 calls
-/// keeps the verdict's batches.
+/// is), between 8 and the verdict's last batch size. A leak of a block or more a call needs 8
+/// calls a batch, not 512 (64 calls in all instead of 4,096: every call of the phase walks the
+/// stack of each allocation it makes); one chunk every 100 calls keeps the verdict's batches.
 pub(super) fn site_batch(report: &Report, largest: u64) -> u64 {
     let blocks_per_call = report
         .metrics
@@ -178,7 +178,7 @@ pub(super) fn site_batch(report: &Report, largest: u64) -> u64 {
     if blocks_per_call <= 0.0 {
         return largest;
     }
-    ((4.0 / blocks_per_call).ceil() as u64).clamp(16.min(largest), largest.max(1))
+    ((4.0 / blocks_per_call).ceil() as u64).clamp(8.min(largest), largest.max(1))
 }
 
 /// The names of resources before the windows, to name the new ones after a failure.
@@ -683,7 +683,7 @@ mod tests {
             },
         );
         r.metrics = vec![metric(Metric::HeapUsed, 64.0)];
-        assert_eq!(site_batch(&r, 512), 16);
+        assert_eq!(site_batch(&r, 512), 8);
         // One 32-byte chunk every 100 calls: 400 calls for 4 of them.
         r.metrics = vec![metric(Metric::HeapUsed, 0.32)];
         assert_eq!(site_batch(&r, 512), 400);

@@ -238,48 +238,143 @@ fn for_each_object(mut f: impl FnMut(&Loaded<'_>)) {
     }
 }
 
-/// The GOT entries of `obj` (`JUMP_SLOT` and `GLOB_DAT` relocations) as `(symbol, slot)`.
+/// One GOT entry: the symbol it is for, its address, and the relocation that names it.
+#[derive(Debug, Clone, Copy)]
+struct Slot<'a> {
+    symbol: &'a str,
+    slot: usize,
+    rela: usize,
+}
+
+/// The dynamic section of `obj`, parsed.
 ///
 /// # Safety
 /// `obj` must describe an object loaded now (called inside `for_each_object`).
-unsafe fn slots<'a>(obj: &Loaded<'a>) -> Vec<(&'a str, usize)> {
-    let mut out = Vec::new();
+unsafe fn dynamic_of(obj: &Loaded<'_>) -> Option<Dynamic> {
     // SAFETY: PT_DYNAMIC of a loaded object points at its mapped, DT_NULL-terminated dynamic
     // section.
     let entries = (0..).map_while(|i| {
         let d = unsafe { *(obj.dynamic as *const Dyn).add(i) };
         (d.tag != DT_NULL).then_some((d.tag, d.val))
     });
-    let Some(d) = parse_dynamic(entries, obj.base) else {
-        return out;
+    parse_dynamic(entries, obj.base)
+}
+
+/// The GOT entry relocation `rela` of `obj` sets, if it is a `JUMP_SLOT` or `GLOB_DAT` one.
+///
+/// # Safety
+/// `obj` must be loaded now and `rela` point into one of the relocation tables `d` (its parsed
+/// dynamic section) names.
+unsafe fn slot_of<'a>(obj: &Loaded<'a>, d: &Dynamic, rela: usize) -> Option<Slot<'a>> {
+    // SAFETY: the relocation tables the dynamic section names are mapped (the loader just
+    // applied them).
+    let r = unsafe { *(rela as *const Rela) };
+    let kind = (r.info & 0xffff_ffff) as u32;
+    if kind != JUMP_SLOT && kind != GLOB_DAT {
+        return None;
+    }
+    let sym = (r.info >> 32) as usize;
+    // SAFETY: the symbol index of a relocation the loader applied is within the object's
+    // dynamic symbol table, mapped.
+    let s = unsafe { *(d.symtab as *const Sym).add(sym) };
+    if d.strsz != 0 && s.name as usize >= d.strsz {
+        return None;
+    }
+    // SAFETY: st_name is an offset into the mapped, NUL-terminated string table.
+    let name = unsafe { CStr::from_ptr((d.strtab + s.name as usize) as *const libc::c_char) };
+    Some(Slot {
+        symbol: name.to_str().ok()?,
+        slot: obj.base.wrapping_add(r.offset as usize),
+        rela,
+    })
+}
+
+/// The GOT entries of `obj` (`JUMP_SLOT` and `GLOB_DAT` relocations).
+///
+/// # Safety
+/// `obj` must describe an object loaded now (called inside `for_each_object`).
+unsafe fn slots<'a>(obj: &Loaded<'a>) -> Vec<Slot<'a>> {
+    // SAFETY: as this function's.
+    let Some(d) = (unsafe { dynamic_of(obj) }) else {
+        return Vec::new();
     };
+    let mut out = Vec::new();
     for (table, size) in [(d.jmprel, d.pltrelsz), (d.rela, d.relasz)] {
         if table == 0 {
             continue;
         }
         for i in 0..size / std::mem::size_of::<Rela>() {
-            // SAFETY: the relocation tables the dynamic section names are mapped (the loader
-            // just applied them), `size` bytes long.
-            let r = unsafe { *(table as *const Rela).add(i) };
-            let kind = (r.info & 0xffff_ffff) as u32;
-            if kind != JUMP_SLOT && kind != GLOB_DAT {
-                continue;
-            }
-            let sym = (r.info >> 32) as usize;
-            // SAFETY: the symbol index of a relocation the loader applied is within the
-            // object's dynamic symbol table, mapped.
-            let s = unsafe { *(d.symtab as *const Sym).add(sym) };
-            if d.strsz != 0 && s.name as usize >= d.strsz {
-                continue;
-            }
-            // SAFETY: st_name is an offset into the mapped, NUL-terminated string table.
-            let name =
-                unsafe { CStr::from_ptr((d.strtab + s.name as usize) as *const libc::c_char) };
-            if let Ok(name) = name.to_str() {
-                out.push((name, obj.base.wrapping_add(r.offset as usize)));
-            }
+            let rela = table + i * std::mem::size_of::<Rela>();
+            // SAFETY: entry `i` of a table of `size` bytes the dynamic section names.
+            out.extend(unsafe { slot_of(obj, &d, rela) });
         }
     }
+    out
+}
+
+/// The entries against hooked symbols found in one object before.
+struct Scanned {
+    base: usize,
+    dynamic: usize,
+    tables: Dynamic,
+    hooked: Vec<&'static str>,
+    slots: Vec<(&'static str, usize, usize)>,
+}
+
+/// Every object's entries against hooked symbols, from earlier sessions: a Python process has
+/// tens of thousands of relocations, and reading each one's symbol name costs about a
+/// millisecond per session. An entry is used again only after its relocation was read again
+/// and still names the same symbol and slot.
+static SCANNED: Mutex<Vec<Scanned>> = Mutex::new(Vec::new());
+
+/// The entries of `obj` against the symbols in `hooks`, as `(symbol, slot)`.
+///
+/// # Safety
+/// `obj` must describe an object loaded now (called inside `for_each_object`).
+unsafe fn hooked_slots(
+    obj: &Loaded<'_>,
+    hooks: &[(&'static str, usize)],
+) -> Vec<(&'static str, usize)> {
+    // SAFETY: as this function's.
+    let Some(d) = (unsafe { dynamic_of(obj) }) else {
+        return Vec::new();
+    };
+    let hooked: Vec<&'static str> = hooks.iter().map(|h| h.0).collect();
+    let mut scanned = SCANNED.lock().unwrap_or_else(PoisonError::into_inner);
+    let known = scanned.iter().position(|o| {
+        o.base == obj.base && o.dynamic == obj.dynamic && o.tables == d && o.hooked == hooked
+    });
+    if let Some(i) = known {
+        let still = scanned[i].slots.iter().all(|&(symbol, slot, rela)| {
+            // SAFETY: `rela` was read in this object's relocation tables, at the same
+            // addresses with the same sizes now.
+            unsafe { slot_of(obj, &d, rela) }.is_some_and(|s| s.symbol == symbol && s.slot == slot)
+        });
+        if still {
+            return scanned[i]
+                .slots
+                .iter()
+                .map(|&(s, slot, _)| (s, slot))
+                .collect();
+        }
+        scanned.swap_remove(i);
+    }
+    // SAFETY: as this function's.
+    let found: Vec<(&'static str, usize, usize)> = unsafe { slots(obj) }
+        .into_iter()
+        .filter_map(|s| {
+            let &name = hooked.iter().find(|&&h| h == s.symbol)?;
+            Some((name, s.slot, s.rela))
+        })
+        .collect();
+    let out = found.iter().map(|&(s, slot, _)| (s, slot)).collect();
+    scanned.push(Scanned {
+        base: obj.base,
+        dynamic: obj.dynamic,
+        tables: d,
+        hooked,
+        slots: found,
+    });
     out
 }
 
@@ -319,10 +414,12 @@ pub(crate) fn patch_new() -> usize {
         return 0;
     }
     let mut n = 0;
+    let mut loaded = Vec::new();
     for_each_object(|obj| {
         if skipped(obj.name) {
             return;
         }
+        loaded.push((obj.base, obj.dynamic));
         let mut patched = PATCHED.lock().unwrap_or_else(PoisonError::into_inner);
         if patched
             .iter()
@@ -336,7 +433,7 @@ pub(crate) fn patch_new() -> usize {
             patched: Vec::new(),
         };
         // SAFETY: inside for_each_object: the object is loaded.
-        for (name, slot) in unsafe { slots(obj) } {
+        for (name, slot) in unsafe { hooked_slots(obj, &hooks) } {
             let Some(&(_, hook)) = hooks.iter().find(|(h, _)| *h == name) else {
                 continue;
             };
@@ -359,6 +456,11 @@ pub(crate) fn patch_new() -> usize {
         }
         patched.push(object);
     });
+    // Objects unloaded since are forgotten.
+    SCANNED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .retain(|o| loaded.contains(&(o.base, o.dynamic)));
     n
 }
 
@@ -420,14 +522,14 @@ pub(crate) fn entries(symbol: &str) -> Vec<GotEntry> {
     let mut out = Vec::new();
     for_each_object(|obj| {
         // SAFETY: inside for_each_object: the object is loaded.
-        for (name, slot) in unsafe { slots(obj) } {
-            if name == symbol {
+        for s in unsafe { slots(obj) } {
+            if s.symbol == symbol {
                 out.push(GotEntry {
                     object: obj.name.to_owned(),
-                    symbol: name.to_owned(),
-                    slot,
+                    symbol: s.symbol.to_owned(),
+                    slot: s.slot,
                     // SAFETY: a GOT entry of a loaded object: mapped, aligned, readable.
-                    value: unsafe { (*(slot as *const AtomicUsize)).load(Relaxed) },
+                    value: unsafe { (*(s.slot as *const AtomicUsize)).load(Relaxed) },
                 });
             }
         }

@@ -74,11 +74,33 @@ impl Drop for Mapping {
 }
 
 /// What one object file gives: its DWARF (if any) and its symbols (address, name), sorted.
-/// Fields drop in order: the DWARF context, which borrows the mappings, before them.
+/// Fields drop in order: the DWARF context, the symbols and the parsed file, which borrow the
+/// mappings, before them.
 struct Debug {
     dwarf: Option<addr2line::Context<Reader>>,
-    symbols: Vec<(u64, String)>,
+    /// Read the first time DWARF names no function: reading an interpreter's ten thousand
+    /// symbols costs more than its DWARF lookups.
+    symbols: Option<Vec<(u64, &'static str)>>,
+    file: object::File<'static>,
     _maps: Vec<Mapping>,
+}
+
+impl Debug {
+    /// The function containing `addr` by the symbol table.
+    fn nearest(&mut self, addr: u64) -> Option<String> {
+        let file = &self.file;
+        let symbols = self.symbols.get_or_insert_with(|| {
+            let mut v: Vec<(u64, &'static str)> = file
+                .symbol_map()
+                .symbols()
+                .iter()
+                .map(|s| (s.address(), s.name()))
+                .collect();
+            v.sort_unstable_by_key(|s| s.0);
+            v
+        });
+        nearest(symbols, addr)
+    }
 }
 
 /// How many resolved return addresses are kept between checks.
@@ -154,15 +176,15 @@ impl Symboliser {
     /// loaded at `base`, from its debug info or else its symbols.
     fn resolve(&mut self, path: &str, base: usize, probe: usize) -> Vec<SiteFrame> {
         let svma = probe.wrapping_sub(base) as u64;
-        let debug = self
+        let mut debug = self
             .debug
             .entry(path.to_owned())
             .or_insert_with(|| load(path))
-            .as_ref();
+            .as_mut();
         let mut out = Vec::new();
         if let Some(Debug {
             dwarf: Some(ctx), ..
-        }) = debug
+        }) = debug.as_deref()
             && let Ok(mut it) = ctx.find_frames(svma).skip_all_loads()
         {
             while let Ok(Some(f)) = it.next() {
@@ -186,7 +208,7 @@ impl Symboliser {
             }
         }
         if out.is_empty() {
-            let function = debug.as_ref().and_then(|d| nearest(&d.symbols, svma));
+            let function = debug.as_mut().and_then(|d| d.nearest(svma));
             out.push(SiteFrame {
                 function,
                 file: None,
@@ -201,7 +223,7 @@ impl Symboliser {
         if let Some(last) = out.last_mut()
             && last.function.is_none()
         {
-            last.function = debug.as_ref().and_then(|d| nearest(&d.symbols, svma));
+            last.function = debug.as_mut().and_then(|d| d.nearest(svma));
         }
         for f in &mut out {
             f.kind = classify(f);
@@ -211,9 +233,9 @@ impl Symboliser {
 }
 
 /// The function containing `addr`: the nearest symbol at or below it.
-fn nearest(symbols: &[(u64, String)], addr: u64) -> Option<String> {
+fn nearest(symbols: &[(u64, &str)], addr: u64) -> Option<String> {
     let i = symbols.partition_point(|(a, _)| *a <= addr);
-    (i > 0).then(|| demangle(&symbols[i - 1].1))
+    (i > 0).then(|| demangle(symbols[i - 1].1))
 }
 
 /// A Rust name without its hash; other names as they are.
@@ -224,19 +246,12 @@ fn demangle(name: &str) -> String {
     }
 }
 
-/// Reads an object file's DWARF and symbols (its build-id debug file's DWARF when it has none
+/// Reads an object file's DWARF (its build-id debug file's DWARF when it has none
 /// of its own). `None` when the file cannot be read.
 fn load(path: &str) -> Option<Debug> {
     let map = Mapping::open(path)?;
     let file = object::File::parse(map.bytes()).ok()?;
     let mut maps = vec![];
-    let mut symbols: Vec<(u64, String)> = file
-        .symbol_map()
-        .symbols()
-        .iter()
-        .map(|s| (s.address(), s.name().to_owned()))
-        .collect();
-    symbols.sort_unstable_by_key(|s| s.0);
     let mut dwarf = dwarf_of(&file);
     if dwarf.is_none()
         && let Ok(Some(id)) = file.build_id()
@@ -254,7 +269,8 @@ fn load(path: &str) -> Option<Debug> {
     maps.push(map);
     Some(Debug {
         dwarf,
-        symbols,
+        symbols: None,
+        file,
         _maps: maps,
     })
 }
@@ -504,7 +520,7 @@ mod tests {
 
     #[test]
     fn nearest_symbol_names_an_address_inside_a_function() {
-        let syms = vec![(0x1000, "a".to_owned()), (0x1100, "b".to_owned())];
+        let syms = [(0x1000, "a"), (0x1100, "b")];
         assert_eq!(nearest(&syms, 0x10ff).as_deref(), Some("a"));
         assert_eq!(nearest(&syms, 0x1100).as_deref(), Some("b"));
         assert_eq!(nearest(&syms, 0x0fff), None);
