@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 use std::process::{Child, Command, Output, Stdio};
 
+use memsight_test_support::spawn_or_retry;
 use serde_json::Value;
 
 /// The environment variable that turns this test binary into the sleeping child.
@@ -22,25 +23,10 @@ fn child_sleeps_when_asked() {
     }
 }
 
-/// Starts `cmd`. Under load, Wine's `CreateProcess` now and then fails with
-/// ERROR_INTERNAL_ERROR (1359) before the new process runs any of its code: that is tried again
-/// (a few times, 100 ms apart); any other error fails the test.
-fn spawn(cmd: &mut Command) -> Child {
-    for _ in 0..4 {
-        match cmd.spawn() {
-            Err(e) if e.raw_os_error() == Some(1359) => {
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            started => return started.unwrap(),
-        }
-    }
-    cmd.spawn().unwrap()
-}
-
 /// Runs `cmd` to its end, as `Command::output` does (no input, both outputs captured), through
-/// [`spawn`].
+/// [`spawn_or_retry`].
 fn output(cmd: &mut Command) -> Output {
-    spawn(
+    spawn_or_retry(
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped()),
@@ -55,7 +41,7 @@ struct Sleeper(Child);
 impl Sleeper {
     fn start() -> Sleeper {
         let exe = std::env::current_exe().unwrap();
-        let child = spawn(
+        let child = spawn_or_retry(
             Command::new(exe)
                 .args(["--exact", "child_sleeps_when_asked", "--test-threads=1"])
                 .env(CHILD_VAR, "marker-42")
@@ -142,7 +128,7 @@ fn free_json_has_psutils_windows_keys() {
         Command::new(env!("CARGO_BIN_EXE_memsight"))
             .args(["free", "--json", "-c", "2", "-s", "0.01"]),
     );
-    assert!(out.status.success());
+    memsight_test_support::assert_success(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 2, "{text}");
     for line in text.lines() {
@@ -519,7 +505,7 @@ fn record_attached_ends_when_the_process_exits() {
     let csv = dir.path().join("a.csv");
     let mut sleeper = Sleeper::start();
     let pid = sleeper.pid();
-    let rec = spawn(
+    let rec = spawn_or_retry(
         Command::new(env!("CARGO_BIN_EXE_memsight"))
             .args(["record", "-i", "0.05", "-p", &pid.to_string(), "-o"])
             .arg(&csv)
@@ -546,7 +532,7 @@ fn record_attached_ends_when_the_process_exits() {
 fn record_killed_takes_its_command_with_it() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("k.csv");
-    let mut rec = spawn(
+    let mut rec = spawn_or_retry(
         Command::new(env!("CARGO_BIN_EXE_memsight"))
             .args(["record", "-i", "0.05", "-o"])
             .arg(&csv)

@@ -137,11 +137,7 @@ print(a - b)
         .env("PYTHONMALLOC", "malloc")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    memsight_test_support::assert_success(&out);
     let grew: i64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
     let ours = {
         let before = heap::info().unwrap().heap_used as i64;

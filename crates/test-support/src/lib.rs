@@ -123,6 +123,35 @@ pub fn psutil_alive(script: &str, args: &[String]) -> (serde_json::Value, Kid) {
     )
 }
 
+/// Starts `cmd`. Under load, Wine's `CreateProcess` now and then fails with
+/// ERROR_INTERNAL_ERROR (1359) before the new process runs any of its code: that is tried again
+/// (a few times, 100 ms apart); any other error fails the test. Elsewhere a plain `spawn`.
+#[track_caller]
+pub fn spawn_or_retry(cmd: &mut Command) -> Child {
+    #[cfg(windows)]
+    for _ in 0..4 {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(1359) => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            started => return started.unwrap(),
+        }
+    }
+    cmd.spawn().unwrap()
+}
+
+/// Fails the test unless the command that gave `out` exited successfully, showing its exit
+/// status and standard error.
+#[track_caller]
+pub fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Runs `check` up to 10 times, 50 ms apart, until it passes; panics with its last error.
 ///
 /// For checks that compare two readings of a figure other actors move too (other processes on a

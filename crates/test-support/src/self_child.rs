@@ -48,15 +48,15 @@ pub struct Kid {
 impl Kid {
     /// Starts a child with `role` in `cwd` and waits for its `ready`.
     pub fn spawn(role: &str, cwd: &Path) -> Kid {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(HELPER_ARGS)
-            .env("MEMSIGHT_CHILD", role)
-            .env(TEST_VAR.0, TEST_VAR.1)
-            .current_dir(cwd)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = crate::spawn_or_retry(
+            Command::new(std::env::current_exe().unwrap())
+                .args(HELPER_ARGS)
+                .env("MEMSIGHT_CHILD", role)
+                .env(TEST_VAR.0, TEST_VAR.1)
+                .current_dir(cwd)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped()),
+        );
         let out = BufReader::new(child.stdout.take().unwrap());
         let mut kid = Kid { child, out };
         kid.wait_for("ready");

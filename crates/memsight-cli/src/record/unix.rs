@@ -16,17 +16,27 @@ use super::Event;
 /// How CMD's status becomes memsight's, for `--help`.
 pub const STATUS_HELP: &str = "128+N when signal N ended it";
 
-/// What stops a recording and what becomes of CMD, for `--help`.
+/// What becomes of CMD when memsight is killed outright: Linux kills it too (a parent-death
+/// signal), other systems have no such thing.
 #[cfg(target_os = "linux")]
-pub const STOP_HELP: &str = "SIGINT, SIGTERM and SIGHUP end the recording alike: CMD gets \
-    SIGINT (SIGKILL 5 s later), then the summary and the budget check. If memsight is killed, \
-    CMD is killed with it.";
+macro_rules! when_killed {
+    () => {
+        "If memsight is killed, CMD is killed with it."
+    };
+}
+#[cfg(not(target_os = "linux"))]
+macro_rules! when_killed {
+    () => {
+        "If memsight is killed outright (SIGKILL), CMD is not killed with it on this system."
+    };
+}
 
 /// What stops a recording and what becomes of CMD, for `--help`.
-#[cfg(not(target_os = "linux"))]
-pub const STOP_HELP: &str = "SIGINT, SIGTERM and SIGHUP end the recording alike: CMD gets \
-    SIGINT (SIGKILL 5 s later), then the summary and the budget check. If memsight is killed \
-    outright (SIGKILL), CMD is not killed with it on this system.";
+pub const STOP_HELP: &str = concat!(
+    "SIGINT, SIGTERM and SIGHUP end the recording alike: CMD gets SIGINT (SIGKILL 5 s later), \
+     then the summary and the budget check. ",
+    when_killed!()
+);
 
 /// The signals that end a recording as Ctrl-C does: with the summary and the budget check.
 const STOP_SIGNALS: [i32; 3] = [

@@ -25,11 +25,7 @@ fn run(root: &Path, args: &[&str]) -> Output {
 }
 
 fn stdout(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    memsight_test_support::assert_success(out);
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 

@@ -15,7 +15,7 @@ fn run(args: &[&str]) -> std::process::Output {
 #[test]
 fn top_level_help_names_every_command() {
     let out = run(&["--help"]);
-    assert!(out.status.success());
+    memsight_test_support::assert_success(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     // The about paragraph (the crate's description), wrapped to the terminal's width.
     let about = text.split("\n\n").next().unwrap().replace('\n', " ");

@@ -48,11 +48,7 @@ fn sleeper() -> Kid {
 fn json_has_psutils_as_dict_keys_and_the_extras() {
     let kid = sleeper();
     let out = memsight(&["info", &kid.0.id().to_string(), "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    memsight_test_support::assert_success(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let keys: BTreeSet<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     let want: BTreeSet<&str> = [
@@ -110,7 +106,7 @@ fn json_has_psutils_as_dict_keys_and_the_extras() {
 #[test]
 fn default_pid_is_memsight_itself() {
     let out = memsight(&["info", "--json"]);
-    assert!(out.status.success());
+    memsight_test_support::assert_success(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["ppid"], std::process::id());
     assert_eq!(
@@ -123,11 +119,7 @@ fn default_pid_is_memsight_itself() {
 fn human_layout_is_procinfos() {
     let kid = sleeper();
     let out = memsight(&["info", &kid.0.id().to_string()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    memsight_test_support::assert_success(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     let labels: Vec<&str> = text
         .lines()
@@ -288,11 +280,7 @@ fn escape_sequences_in_name_cmdline_environ_and_paths_do_not_reach_the_terminal(
     let kid = crate::hostile::hostile_python(dir.path());
     let pid = kid.0.id().to_string();
     let out = memsight(&["info", &pid]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    memsight_test_support::assert_success(&out);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!out.stdout.contains(&0x1b), "{text:?}");
     assert!(!out.stdout.contains(&0x07), "{text:?}");

@@ -89,7 +89,7 @@ fn info_human_output_shows_the_lossy_text() {
         .args(["info", &kid.pid().to_string()])
         .output()
         .unwrap();
-    assert!(out.status.success());
+    memsight_test_support::assert_success(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("cwd-\u{fffd}"), "{text}");
 }

@@ -43,11 +43,7 @@ fn memsight(args: &[&str]) -> Output {
 
 fn ok_stdout(args: &[&str]) -> String {
     let out = memsight(args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    memsight_test_support::assert_success(&out);
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -187,11 +183,7 @@ fn escape_sequences_in_the_cmdline_and_mapped_paths_do_not_reach_the_terminal() 
     for args in [&["maps", &pid][..], &["maps", &pid, "--grouped"][..]] {
         let out = memsight(args);
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        memsight_test_support::assert_success(&out);
         assert!(!out.stdout.contains(&0x1b), "{args:?}: {text:?}");
         // The header's command line and the mapped file's path, sanitised.
         assert!(

@@ -151,11 +151,7 @@ fn stacking_a_build_stays_small_and_well_formed() {
     let file = write(dir.path(), "build.csv", &build_csv());
     let svg = dir.path().join("build.svg");
     let out = plot(&[&file, "--stack", "-o", svg.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    memsight_test_support::assert_success(&out);
     let size = std::fs::metadata(&svg).unwrap().len();
     // 9 bands and 3 lines of 6,000 points each; it was 405 MB with a band per pid.
     assert!(size < 8 << 20, "{size} bytes of SVG");
@@ -166,11 +162,7 @@ fn stacking_a_build_stays_small_and_well_formed() {
     assert!(text.contains(" others"), "no others band");
     let png = dir.path().join("build.png");
     let out = plot(&[&file, "--stack", "-o", png.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    memsight_test_support::assert_success(&out);
 }
 
 #[test]
@@ -186,11 +178,7 @@ fn hostile_names_make_well_formed_svg() {
         let mut args = vec![file.as_str(), "-o", svg.to_str().unwrap()];
         args.extend(extra);
         let out = plot(&args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        memsight_test_support::assert_success(&out);
         if let Some(e) = xml_error(&svg) {
             panic!("ill-formed SVG {extra:?}: {e}");
         }
@@ -203,11 +191,7 @@ fn the_axis_has_round_binary_ticks_and_the_title_names_the_process() {
     let file = write(dir.path(), "r.csv", &ramp_csv("python3"));
     let svg = dir.path().join("r.svg");
     let out = plot(&[&file, "-o", svg.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    memsight_test_support::assert_success(&out);
     let text = std::fs::read_to_string(&svg).unwrap();
     for tick in ["64 MiB", "128 MiB", "192 MiB", "256 MiB"] {
         assert!(text.lines().any(|l| l.trim() == tick), "no tick {tick}");
@@ -215,7 +199,7 @@ fn the_axis_has_round_binary_ticks_and_the_title_names_the_process() {
     assert!(text.contains("python3 (pid 42)"), "no title");
     assert!(text.contains("peak USS 200.0 MiB"), "no peak label");
     let out = plot(&[&file, "-o", svg.to_str().unwrap(), "--title", "make -j2"]);
-    assert!(out.status.success());
+    memsight_test_support::assert_success(&out);
     assert!(
         std::fs::read_to_string(&svg)
             .unwrap()

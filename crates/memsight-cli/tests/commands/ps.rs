@@ -348,7 +348,7 @@ fn unknown_user_is_a_usage_error() {
         .args(["ps", "--json", "--user", "root"])
         .output()
         .unwrap();
-    assert!(out.status.success());
+    memsight_test_support::assert_success(&out);
 }
 
 #[test]
@@ -479,11 +479,7 @@ fn stdout_closed_at_start_is_a_write_error_and_dev_null_read_write_is_not() {
         .open("/dev/null")
         .unwrap();
     let out = run(memsight().arg("free").stdout(devnull));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    memsight_test_support::assert_success(&out);
 }
 
 #[test]
@@ -564,15 +560,11 @@ fn scan_under_process_churn_never_fails() {
             created(last_pid())
         );
         let out = memsight().args(["ps", "--json"]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        memsight_test_support::assert_success(&out);
         let report: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert!(!report["processes"].as_array().unwrap().is_empty());
         let text = memsight().arg("ps").output().unwrap();
-        assert!(text.status.success());
+        memsight_test_support::assert_success(&text);
         scans += 1;
     }
     drop(churn);

@@ -76,11 +76,7 @@ fn record(args: &[&str], cmd: &[&str]) -> Output {
 /// [`record`], which must succeed.
 fn record_ok(args: &[&str], cmd: &[&str]) -> Output {
     let out = record(args, cmd);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    memsight_test_support::assert_success(&out);
     out
 }
 
@@ -418,7 +414,7 @@ fn attached_recording_ends_when_the_process_exits() {
         .output()
         .unwrap();
     let _ = sleeper.wait();
-    assert!(out.status.success());
+    memsight_test_support::assert_success(&out);
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(summary["samples"].as_u64().unwrap() >= 3, "{summary}");
     // --fast reads statm only: no USS peak.
@@ -484,11 +480,7 @@ fn plots_are_valid_pictures_of_the_stated_size_with_the_peak_labelled() {
         ],
         &[py.to_str().unwrap(), "-c", script],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    memsight_test_support::assert_success(&out);
     let (w, h, pixels) = decode_png(&png);
     assert_eq!((w, h), (1000, 600));
     assert!(variance(&pixels) > 100.0, "a blank picture");
@@ -501,11 +493,7 @@ fn plots_are_valid_pictures_of_the_stated_size_with_the_peak_labelled() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    memsight_test_support::assert_success(&out);
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"));
     assert!(text.contains(r#"width="800""#) && text.contains(r#"height="500""#));
@@ -529,11 +517,7 @@ fn plots_are_valid_pictures_of_the_stated_size_with_the_peak_labelled() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    memsight_test_support::assert_success(&out);
     assert_eq!(decode_png(&png2).0, 1000);
 
     let bad = memsight()
@@ -576,7 +560,7 @@ fn peak_rss_agrees_with_mprof_and_psrecord() {
         .args(["record", "--json", "--", py.to_str().unwrap(), script])
         .output()
         .unwrap();
-    assert!(out.status.success());
+    memsight_test_support::assert_success(&out);
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     let ours = summary["peaks"][0]["bytes"].as_f64().unwrap() / MIB;
 
@@ -593,7 +577,7 @@ fn peak_rss_agrees_with_mprof_and_psrecord() {
         ])
         .output()
         .unwrap();
-    assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
+    memsight_test_support::assert_success(&m);
     // mprof writes "MEM <MiB> <unix time>" lines.
     let mprof = std::fs::read_to_string(&dat)
         .unwrap()
@@ -614,7 +598,7 @@ fn peak_rss_agrees_with_mprof_and_psrecord() {
         ])
         .output()
         .unwrap();
-    assert!(p.status.success(), "{}", String::from_utf8_lossy(&p.stderr));
+    memsight_test_support::assert_success(&p);
     // psrecord runs the command under `sh -c`, so the python is its child. Its log: elapsed,
     // CPU %, real MB (RSS, MiB), virtual MB.
     let psrecord = std::fs::read_to_string(&log)

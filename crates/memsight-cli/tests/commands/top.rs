@@ -391,11 +391,7 @@ fn json_frames(args: &[&str], frames: u32) -> Vec<Value> {
         .args(args)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    memsight_test_support::assert_success(&out);
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -525,7 +521,7 @@ fn escapes_in_names_never_reach_the_terminal() {
         .args(["top", "-b", "-n", "1", "--filter", &tag])
         .output()
         .unwrap();
-    assert!(out.status.success());
+    memsight_test_support::assert_success(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         text.lines()
@@ -556,7 +552,7 @@ fn processes_exiting_mid_refresh_drop_out_silently() {
         .output()
         .unwrap();
     drop(churn);
-    assert!(out.status.success());
+    memsight_test_support::assert_success(&out);
     assert!(
         out.stderr.is_empty(),
         "{}",
@@ -580,11 +576,7 @@ fn header_shows_the_cgroup_limit_and_pressure_or_na() {
             .args(["top", "-b", "-n", "1"])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        memsight_test_support::assert_success(&out);
         String::from_utf8(out.stdout).unwrap()
     };
     // No /proc/pressure (a kernel without PSI): n/a, and the fixture cgroup's 128 MiB limit.
@@ -624,11 +616,7 @@ fn denied_rows_show_rss_with_a_marker_and_the_footer_counts_them() {
             .args(args)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        memsight_test_support::assert_success(&out);
         String::from_utf8(out.stdout).unwrap()
     };
     let frame: Value = serde_json::from_str(&as_nobody(&["--json"])).unwrap();

@@ -165,7 +165,7 @@ fn pmap_x(pid: u32) -> Vec<(u64, u64, u64, u64, String)> {
         .args(["-x", &pid.to_string()])
         .output()
         .unwrap();
-    assert!(out.status.success());
+    memsight_test_support::assert_success(&out);
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()

@@ -279,11 +279,7 @@ fn psutil_nics(netns: Option<&str>) -> serde_json::Value {
         None => Command::new(&python),
     };
     let out = cmd.arg("-c").arg(script).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    memsight_test_support::assert_success(&out);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
