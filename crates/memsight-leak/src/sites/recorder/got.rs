@@ -318,7 +318,7 @@ struct Scanned {
     dynamic: usize,
     tables: Dynamic,
     hooked: Vec<&'static str>,
-    slots: Vec<(&'static str, usize, usize)>,
+    slots: Vec<Slot<'static>>,
 }
 
 /// Every object's entries against hooked symbols, from earlier sessions: a Python process has
@@ -327,55 +327,47 @@ struct Scanned {
 /// and still names the same symbol and slot.
 static SCANNED: Mutex<Vec<Scanned>> = Mutex::new(Vec::new());
 
-/// The entries of `obj` against the symbols in `hooks`, as `(symbol, slot)`.
+/// The entries of `obj` against the symbols in `hooked`.
 ///
 /// # Safety
 /// `obj` must describe an object loaded now (called inside `for_each_object`).
-unsafe fn hooked_slots(
-    obj: &Loaded<'_>,
-    hooks: &[(&'static str, usize)],
-) -> Vec<(&'static str, usize)> {
+unsafe fn hooked_slots(obj: &Loaded<'_>, hooked: &[&'static str]) -> Vec<Slot<'static>> {
     // SAFETY: as this function's.
     let Some(d) = (unsafe { dynamic_of(obj) }) else {
         return Vec::new();
     };
-    let hooked: Vec<&'static str> = hooks.iter().map(|h| h.0).collect();
     let mut scanned = SCANNED.lock().unwrap_or_else(PoisonError::into_inner);
     let known = scanned.iter().position(|o| {
         o.base == obj.base && o.dynamic == obj.dynamic && o.tables == d && o.hooked == hooked
     });
     if let Some(i) = known {
-        let still = scanned[i].slots.iter().all(|&(symbol, slot, rela)| {
-            // SAFETY: `rela` was read in this object's relocation tables, at the same
+        let still = scanned[i].slots.iter().all(|was| {
+            // SAFETY: `was.rela` was read in this object's relocation tables, at the same
             // addresses with the same sizes now.
-            unsafe { slot_of(obj, &d, rela) }.is_some_and(|s| s.symbol == symbol && s.slot == slot)
+            unsafe { slot_of(obj, &d, was.rela) }
+                .is_some_and(|s| s.symbol == was.symbol && s.slot == was.slot)
         });
         if still {
-            return scanned[i]
-                .slots
-                .iter()
-                .map(|&(s, slot, _)| (s, slot))
-                .collect();
+            return scanned[i].slots.clone();
         }
         scanned.swap_remove(i);
     }
     // SAFETY: as this function's.
-    let found: Vec<(&'static str, usize, usize)> = unsafe { slots(obj) }
+    let found: Vec<Slot<'static>> = unsafe { slots(obj) }
         .into_iter()
         .filter_map(|s| {
-            let &name = hooked.iter().find(|&&h| h == s.symbol)?;
-            Some((name, s.slot, s.rela))
+            let &symbol = hooked.iter().find(|&&h| h == s.symbol)?;
+            Some(Slot { symbol, ..s })
         })
         .collect();
-    let out = found.iter().map(|&(s, slot, _)| (s, slot)).collect();
     scanned.push(Scanned {
         base: obj.base,
         dynamic: obj.dynamic,
         tables: d,
-        hooked,
-        slots: found,
+        hooked: hooked.to_vec(),
+        slots: found.clone(),
     });
-    out
+    found
 }
 
 /// Stores `value` in the GOT entry at `slot`, making its page writable for the store when it is
@@ -413,6 +405,7 @@ pub(crate) fn patch_new() -> usize {
     if hooks.is_empty() {
         return 0;
     }
+    let hooked: Vec<&'static str> = hooks.iter().map(|h| h.0).collect();
     let mut n = 0;
     let mut loaded = Vec::new();
     for_each_object(|obj| {
@@ -433,8 +426,8 @@ pub(crate) fn patch_new() -> usize {
             patched: Vec::new(),
         };
         // SAFETY: inside for_each_object: the object is loaded.
-        for (name, slot) in unsafe { hooked_slots(obj, &hooks) } {
-            let Some(&(_, hook)) = hooks.iter().find(|(h, _)| *h == name) else {
+        for Slot { symbol, slot, .. } in unsafe { hooked_slots(obj, &hooked) } {
+            let Some(&(_, hook)) = hooks.iter().find(|(h, _)| *h == symbol) else {
                 continue;
             };
             // SAFETY: a GOT entry of a loaded object: mapped, aligned, readable.
