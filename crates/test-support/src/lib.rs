@@ -169,6 +169,11 @@ pub fn retry(mut check: impl FnMut() -> Result<(), String>) {
     panic!("{last}");
 }
 
+/// `Ok` if `ok`, else the message `why` builds: one comparison in the shape [`retry`] wants.
+pub fn ensure(ok: bool, why: impl FnOnce() -> String) -> Result<(), String> {
+    if ok { Ok(()) } else { Err(why()) }
+}
+
 /// Waits until `cond` holds, for at most 10 s.
 pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     let start = Instant::now();

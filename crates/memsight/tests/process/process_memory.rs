@@ -242,13 +242,10 @@ fn maps_agree_with_pmap_and_psutil() {
         let uss: u64 = maps.iter().map(|m| m.private_clean + m.private_dirty).sum();
         let pss: u64 = maps.iter().map(|m| m.pss).sum();
         let slack = 4096 * maps.len() as u64;
-        if uss.abs_diff(full.uss) <= slack && pss.abs_diff(full.pss) <= slack {
-            Ok(())
-        } else {
-            Err(format!(
-                "maps uss {uss} pss {pss}, rollup {full:?}, slack {slack}"
-            ))
-        }
+        memsight_test_support::ensure(
+            uss.abs_diff(full.uss) <= slack && pss.abs_diff(full.pss) <= slack,
+            || format!("maps uss {uss} pss {pss}, rollup {full:?}, slack {slack}"),
+        )
     });
     let grouped = p.memory_maps(true).unwrap();
     assert!(

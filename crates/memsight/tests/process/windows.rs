@@ -6,8 +6,8 @@
 #![allow(unsafe_code)] // HeapAlloc/VirtualAlloc/HeapCreate to move heap::info
 
 use memsight::{Error, Process};
-use memsight_test_support::retry;
 use memsight_test_support::self_child::{HELPER_ARGS, Kid, TEST_VAR};
+use memsight_test_support::{ensure, retry};
 
 const MIB: u64 = 1 << 20;
 
@@ -21,11 +21,6 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     IN_PROCESS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// `Ok` if `ok`, else the message `why` builds: the shape `retry` wants.
-fn check(ok: bool, why: impl FnOnce() -> String) -> Result<(), String> {
-    if ok { Ok(()) } else { Err(why()) }
 }
 
 #[test]
@@ -99,7 +94,7 @@ fn the_own_footprint_counts_touched_memory() {
         let block = vec![1u8; 64 << 20];
         let after = me.memory_footprint().unwrap().uss;
         drop(block);
-        check(after >= before + 60 * MIB, || {
+        ensure(after >= before + 60 * MIB, || {
             format!("uss {before} -> {after}")
         })
     });
@@ -110,13 +105,19 @@ fn the_own_footprint_counts_touched_memory() {
 #[test]
 fn memory_scan_lists_this_process_with_its_memory() {
     let me = std::process::id();
-    let scan = memsight::memory_scan().unwrap();
+    let mut scan = memsight::memory_scan().unwrap();
+    // USS and RSS are two readings of this process while other test threads allocate: retried
+    // until one scan has them in order.
+    retry(|| {
+        scan = memsight::memory_scan().unwrap();
+        let p = scan.processes.iter().find(|p| p.pid == me);
+        ensure(p.is_some_and(|p| p.rss >= p.uss), || format!("{p:?}"))
+    });
     let mine: Vec<_> = scan.processes.iter().filter(|p| p.pid == me).collect();
     let [p] = mine.as_slice() else {
         panic!("this process once in the scan: {scan:?}")
     };
     assert!(p.uss > 0 && p.rss > 0 && p.vms > 0, "{p:?}");
-    assert!(p.rss >= p.uss, "{p:?}");
     assert_eq!(p.username, Process::current().unwrap().username().unwrap());
     let exe = std::env::current_exe().unwrap();
     let exe_name = exe.file_name().unwrap().to_string_lossy().to_lowercase();
@@ -211,7 +212,7 @@ mod heap {
         MEM_RESERVE, PAGE_READWRITE, VirtualAlloc, VirtualFree,
     };
 
-    use super::{MIB, check, retry};
+    use super::{MIB, ensure, retry};
 
     #[test]
     fn heap_alloc_small_and_large_move_heap_used() {
@@ -226,7 +227,7 @@ mod heap {
                 // SAFETY: `p` came from HeapAlloc on the same heap.
                 unsafe { HeapFree(GetProcessHeap(), 0, p) };
                 let after = memsight::heap::info().unwrap();
-                check(
+                ensure(
                     during.heap_used >= before.heap_used + (size * 100) as u64 / 2
                         && after.heap_used < during.heap_used,
                     || format!("{size}: {before:?} {during:?} {after:?}"),
@@ -255,7 +256,7 @@ mod heap {
             // SAFETY: `p` is the base of the region VirtualAlloc returned.
             unsafe { VirtualFree(p, 0, MEM_RELEASE) };
             let after = memsight::heap::info().unwrap();
-            check(
+            ensure(
                 during.mmap_used >= before.mmap_used + size as u64
                     && after.mmap_used + (size as u64) <= during.mmap_used,
                 || format!("{before:?} {during:?} {after:?}"),
@@ -275,7 +276,7 @@ mod heap {
             // SAFETY: `h` came from HeapCreate.
             unsafe { HeapDestroy(h) };
             let after = memsight::heap::info().unwrap();
-            check(
+            ensure(
                 during.heap_count == before.heap_count + 1 && after.heap_count == before.heap_count,
                 || format!("{before:?} {during:?} {after:?}"),
             )
